@@ -1,0 +1,3 @@
+from mhtool.cli import main
+
+main()

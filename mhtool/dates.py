@@ -1,0 +1,75 @@
+"""Dates as counselors type them, and the store's clock.
+
+Pure: ``today`` is always passed in by the caller, so tests fix it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from mhtool.errors import InvalidInput
+
+DEFAULT_TZ = "Asia/Shanghai"
+
+_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日")
+
+
+def now(tz: str = DEFAULT_TZ) -> datetime:
+    """The current time in the store's time zone (aware)."""
+    return datetime.now(ZoneInfo(tz))
+
+
+def today(tz: str = DEFAULT_TZ) -> date:
+    return now(tz).date()
+
+
+def parse_date(text: str, *, today: date, option: str = "--date", allow_future: bool = True) -> date:
+    """Parse ``2026-11-23``, ``2026/11/23``, ``20261123``, ``2026年11月23日``, ``today``, ``yesterday``.
+
+    ``allow_future=False`` is for past events (an interview cannot have happened
+    tomorrow). Errors name the option so the user knows what to fix.
+    """
+    raw = (text or "").strip()
+    low = raw.lower()
+    if low in ("today", "今天"):
+        value = today
+    elif low in ("yesterday", "昨天"):
+        value = today - timedelta(days=1)
+    elif low in ("tomorrow", "明天"):
+        value = today + timedelta(days=1)
+    else:
+        value = None
+        m = re.fullmatch(r"([+-]\d+)d", low)
+        if m:
+            value = today + timedelta(days=int(m.group(1)))
+        for fmt in _FORMATS:
+            if value is not None:
+                break
+            try:
+                value = datetime.strptime(raw, fmt).date()
+            except ValueError:
+                continue
+        if value is None:
+            raise InvalidInput(
+                f"{option}: cannot read {raw!r} as a date",
+                hint="use 2026-11-23, 2026/11/23, 20261123, today or yesterday",
+            )
+    if not allow_future and value > today:
+        raise InvalidInput(
+            f"{option}: {value.isoformat()} is in the future, but this records something that already happened",
+            hint=f"pass a date on or before {today.isoformat()}",
+        )
+    return value
+
+
+def parse_datetime(text: str, *, today: date, option: str = "--at") -> datetime:
+    """A date with an optional time (``2026-11-23 14:30``); naive, in the store's zone."""
+    raw = (text or "").strip()
+    m = re.fullmatch(r"(.+?)[ T](\d{1,2}):(\d{2})(?::(\d{2}))?", raw)
+    if m:
+        d = parse_date(m.group(1), today=today, option=option)
+        return datetime(d.year, d.month, d.day, int(m.group(2)), int(m.group(3)), int(m.group(4) or 0))
+    d = parse_date(raw, today=today, option=option)
+    return datetime(d.year, d.month, d.day)

@@ -1,0 +1,144 @@
+"""The exception hierarchy and the exit codes it maps to.
+
+Every failure a user can meet is one of these. The CLI turns them into a
+one-line message (plus the ``hint`` that names the fix) and the documented exit
+code; nothing else ever reaches the terminal as a traceback unless
+``MHTOOL_DEBUG=1``.
+
+Problems with input data are collected as :class:`Problem` values (file, sheet,
+row, column, message) rather than raised one at a time, so that one run can
+report every bad row of an export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INVALID_INPUT = 3
+EXIT_AUTH_FAILED = 4
+EXIT_PERMISSION_DENIED = 5
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one place of an input file.
+
+    ``row`` is the 1-based row number as a spreadsheet shows it; ``column`` is
+    the header text (or letter) of the column, whichever the user can find.
+    """
+
+    message: str
+    file: str | None = None
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+
+    @property
+    def location(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(self.file)
+        if self.sheet:
+            parts.append(f"sheet {self.sheet}")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column}")
+        return ", ".join(parts)
+
+    def __str__(self) -> str:
+        loc = self.location
+        val = f" (value {self.value!r})" if self.value is not None else ""
+        return f"{loc}: {self.message}{val}" if loc else f"{self.message}{val}"
+
+    def as_dict(self) -> dict:
+        return {
+            "file": self.file,
+            "sheet": self.sheet,
+            "row": self.row,
+            "column": self.column,
+            "value": self.value,
+            "message": self.message,
+        }
+
+
+class MhtoolError(Exception):
+    """Base of every error mhtool reports to a user."""
+
+    exit_code = EXIT_ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(MhtoolError):
+    """The command line itself is wrong (missing flag, bad option value)."""
+
+    exit_code = EXIT_USAGE
+
+
+class InvalidInput(MhtoolError):
+    """Input data (a file, a date, a level…) is not acceptable.
+
+    Carries every :class:`Problem` found, so that the user can fix them all at
+    once.
+    """
+
+    exit_code = EXIT_INVALID_INPUT
+
+    def __init__(self, message: str, *, problems: list[Problem] | None = None, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.problems = list(problems or [])
+
+
+class AuthenticationFailed(MhtoolError):
+    """No credential, or a credential that opens no key slot."""
+
+    exit_code = EXIT_AUTH_FAILED
+
+
+class PermissionDenied(MhtoolError):
+    """The staff member's role or college scope does not allow this."""
+
+    exit_code = EXIT_PERMISSION_DENIED
+
+
+class NotFound(MhtoolError):
+    """A student, batch, referral, hospital or staff member that does not exist."""
+
+
+class StoreError(MhtoolError):
+    """The store is missing, already exists, or cannot be used."""
+
+
+class IntegrityError(StoreError):
+    """A sealed record or the audit chain failed verification (tampering or corruption)."""
+
+
+class ConflictError(MhtoolError):
+    """The request contradicts what the store already holds (e.g. a second name for one student number)."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+
+@dataclass
+class ProblemLog:
+    """Collects problems while a file is read, beancount-style: errors are data."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, message: str, **where) -> None:
+        self.problems.append(Problem(message, **where))
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+    def __len__(self) -> int:
+        return len(self.problems)

@@ -1,0 +1,1 @@
+"""Dossiers: students, timeline entries, watch levels, tasks (一人一档)."""

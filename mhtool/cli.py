@@ -1,0 +1,128 @@
+"""The root ``mhtool`` command: global options, sub-apps, and the one map from errors to exit codes.
+
+Sub-app modules import only typer at import time; the heavy modules (pandas,
+openpyxl, cryptography) are imported inside the commands that use them, so
+``mhtool --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from mhtool import __version__
+from mhtool.cli_support import make_subapp
+from mhtool.errors import EXIT_ERROR, EXIT_INTERRUPTED, MhtoolError
+
+
+def _is_cli_control(exc: BaseException) -> bool:
+    # Typer's own exits and usage errors (vendored Click classes) pass through
+    # untouched; matching by name keeps us off the vendored package's internals.
+    return any(cls.__name__ in ("ClickException", "Exit", "Abort") for cls in type(exc).__mro__)
+
+
+class MhtoolGroup(TyperGroup):
+    """Turns every mhtool error into a one-line message and its documented exit code."""
+
+    def invoke(self, ctx):
+        from mhtool import output
+
+        try:
+            return super().invoke(ctx)
+        except MhtoolError as exc:
+            if os.environ.get("MHTOOL_DEBUG") == "1":
+                raise
+            output.error(exc.message, exc.hint)
+            problems = getattr(exc, "problems", None)
+            if problems:
+                output.problems(problems)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            output.error("interrupted; the transaction in progress was rolled back, nothing partial was saved")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as exc:
+            if _is_cli_control(exc) or os.environ.get("MHTOOL_DEBUG") == "1":
+                raise
+            output.error(f"unexpected {type(exc).__name__}: {exc}", "run again with MHTOOL_DEBUG=1 to see the traceback")
+            raise typer.Exit(EXIT_ERROR) from None
+
+
+app = make_subapp(
+    cls=MhtoolGroup,
+    help=(
+        "mhtool — screening, one dossier per student (一人一档), referrals and reports for a "
+        "university counseling center, over one encrypted local store.\n\n"
+        "Start with `mhtool demo` to see it work on synthetic data."
+    ),
+    epilog="Exit codes: 0 ok, 1 error, 2 usage, 3 invalid input data, 4 authentication failed, 5 permission denied, 130 interrupted.",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"mhtool {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    store: Annotated[Optional[Path], typer.Option("--store", help="The store file (default $XDG_DATA_HOME/mhtool/store.db; also MHTOOL_STORE).")] = None,
+    user: Annotated[Optional[str], typer.Option("--user", help="Your staff name (also MHTOOL_USER).")] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
+) -> None:
+    from mhtool import config, output
+
+    output.reset()
+    ctx.obj = config.resolve(store, user)
+
+
+def _mount() -> None:
+    from mhtool.cases.cli import app as cases_app
+    from mhtool.referral.cli import app as referral_app
+    from mhtool.report.cli import app as report_app
+    from mhtool.store.cli import audit_app, register, staff_app
+    from mhtool.survey.cli import app as survey_app
+
+    register(app)
+    app.add_typer(survey_app, name="survey", help="Instruments, scoring and import of screening exports (心理普查).")
+    app.add_typer(cases_app, name="cases", help="One dossier per student (一人一档): levels, interviews, follow-ups, tasks.")
+    app.add_typer(referral_app, name="referral", help="Referrals to hospitals (转介) and the hospitals directory.")
+    app.add_typer(report_app, name="report", help="Weekly, monthly, census and crisis reports (周报/月报/普查/随时报告).")
+    app.add_typer(staff_app, name="staff", help="Staff members, their roles and key slots (admin).")
+    app.add_typer(audit_app, name="audit", help="The tamper-evident audit log.")
+    try:
+        from mhtool.governance.cli import register as register_governance
+    except ImportError:
+        return
+    register_governance(app)
+
+
+_mount()
+
+
+@app.command()
+def demo(
+    dir: Annotated[Path, typer.Option("--dir", help="Folder for the demo store, exports and reports.")] = Path("mhtool-demo"),
+    students: Annotated[int, typer.Option("--students", min=50, help="How many synthetic students.")] = 3000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same school.")] = 2026,
+) -> None:
+    """Build a synthetic school and run the whole routine on it (no real data involved).
+
+    Example: mhtool demo --dir /tmp/mhtool-demo --students 500
+    """
+    from mhtool.demo import run_demo
+
+    run_demo(dir, students=students, seed=seed)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

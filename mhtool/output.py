@@ -1,0 +1,191 @@
+"""The only place that prints.
+
+Data goes to stdout (a rich table on a terminal; tab-separated text, CSV or
+JSON otherwise); messages, warnings and progress go to stderr. Colours only on
+a terminal, and never with ``NO_COLOR`` (rich honours it). User text is always
+rendered as plain :class:`rich.text.Text`, never parsed as markup, so a note
+containing ``[red]`` prints as typed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+_consoles: dict[str, Any] = {}
+
+# A CSV cell that starts with one of these is prefixed with ' so that a
+# spreadsheet never runs user text as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _console(stderr: bool):
+    key = "err" if stderr else "out"
+    if key not in _consoles:
+        from rich.console import Console
+
+        _consoles[key] = Console(stderr=stderr, highlight=False, soft_wrap=True)
+    return _consoles[key]
+
+
+def reset() -> None:
+    """Forget cached consoles (the test runner swaps sys.stdout between invocations)."""
+    _consoles.clear()
+
+
+def _json_default(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def to_json(data) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_json_default)
+
+
+# -- data (stdout) ---------------------------------------------------------------------------
+
+
+def emit_json(data) -> None:
+    """Valid JSON on stdout, always; an empty result is ``[]``."""
+    if data is None:
+        data = []
+    sys.stdout.write(to_json(data) + "\n")
+    sys.stdout.flush()
+
+
+def emit_line(text: str) -> None:
+    sys.stdout.write(f"{text}\n")
+    sys.stdout.flush()
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}" if value != int(value) else str(int(value))
+    if isinstance(value, (list, tuple)):
+        return "、".join(_cell_text(v) for v in value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat(sep=" ", timespec="minutes") if isinstance(value, datetime) else value.isoformat()
+    return str(value)
+
+
+def safe_csv_cell(value) -> str:
+    text = _cell_text(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def emit_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]], *, title: str | None = None, styles: dict | None = None) -> None:
+    """Rows as a table: rich on a terminal, tab-separated text otherwise.
+
+    ``columns`` is a list of (key, header). ``styles`` maps a key to a function
+    value → rich style name (used for level colours).
+    """
+    console = _console(stderr=False)
+    if not console.is_terminal:
+        out = sys.stdout
+        out.write("\t".join(h for _, h in columns) + "\n")
+        for row in rows:
+            out.write("\t".join(_cell_text(row.get(k)).replace("\t", " ").replace("\n", " ") for k, _ in columns) + "\n")
+        out.flush()
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for _, header in columns:
+        table.add_column(header)
+    for row in rows:
+        cells = []
+        for key, _ in columns:
+            style = (styles or {}).get(key)
+            value = row.get(key)
+            cells.append(Text(_cell_text(value), style=style(value) if style else ""))
+        table.add_row(*cells)
+    console.print(table)
+
+
+def emit_csv(rows: Sequence[dict], columns: Sequence[tuple[str, str]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([h for _, h in columns])
+    for row in rows:
+        writer.writerow([safe_csv_cell(row.get(k)) for k, _ in columns])
+    sys.stdout.write(buffer.getvalue())
+    sys.stdout.flush()
+
+
+def emit_renderable(renderable) -> None:
+    """A composed rich object (a dossier panel) on stdout; plain text when not a terminal."""
+    _console(stderr=False).print(renderable)
+
+
+# -- messages (stderr) -----------------------------------------------------------------------
+
+
+def _say(text: str, style: str = "") -> None:
+    from rich.text import Text
+
+    _console(stderr=True).print(Text(text, style=style))
+
+
+def info(text: str) -> None:
+    _say(text)
+
+
+def success(text: str) -> None:
+    _say(text, "green")
+
+
+def warn(text: str) -> None:
+    _say(f"warning: {text}", "yellow")
+
+
+def error(text: str, hint: str | None = None) -> None:
+    _say(f"error: {text}", "bold red")
+    if hint:
+        _say(f"  hint: {hint}", "dim")
+
+
+def problems(items: Iterable, *, limit: int = 50) -> None:
+    """List input problems on stderr, one line each, with their location."""
+    items = list(items)
+    for p in items[:limit]:
+        _say(f"  {p}", "yellow")
+    if len(items) > limit:
+        _say(f"  … and {len(items) - limit} more (use --json or --rejects to see them all)", "yellow")
+
+
+@contextmanager
+def progress(total: int | None, description: str) -> Iterator:
+    """A progress bar on stderr when it is a terminal; a silent no-op otherwise.
+
+    Yields ``advance(n=1)``.
+    """
+    console = _console(stderr=True)
+    if not console.is_terminal:
+        yield lambda n=1: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+LEVEL_STYLES = {"red": "bold red", "orange": "bold dark_orange", "yellow": "yellow"}
+
+
+def level_style(value) -> str:
+    return LEVEL_STYLES.get(str(value), "")

@@ -1,0 +1,1 @@
+"""Referrals to hospitals (转介) and the hospitals directory."""

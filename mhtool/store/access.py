@@ -1,0 +1,43 @@
+"""Roles and what each may do. Pure data: the store enforces it."""
+
+from __future__ import annotations
+
+ROLES = ("admin", "counselor", "clerk", "auditor")
+
+# Permissions, named by what they protect:
+#   staff     add/remove staff, change keys            dossier   student headers, tasks, rosters
+#   audit     read and verify the audit log            clinical  interview findings, notes, crises,
+#   import    import exports and rosters                         guardian conversations, referral details
+#   report    aggregate and roster reports             record    write timeline entries and levels
+#   backup    back up and restore the store            erase     erase a student's records
+#   research  de-identified research exports           stable_pseudonyms  pseudonyms stable across exports
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": frozenset(
+        {"staff", "audit", "import", "dossier", "clinical", "record", "report", "backup", "erase", "research", "stable_pseudonyms"}
+    ),
+    "counselor": frozenset({"import", "dossier", "clinical", "record", "report", "research"}),
+    "clerk": frozenset({"import", "dossier", "report"}),
+    "auditor": frozenset({"audit"}),
+}
+
+PERMISSION_TEXT = {
+    "staff": "manage staff and keys",
+    "audit": "read the audit log",
+    "import": "import exports and rosters",
+    "dossier": "read student dossiers",
+    "clinical": "read clinical details (interview findings, notes, crises, guardian conversations, referral details)",
+    "record": "record entries in dossiers",
+    "report": "produce reports",
+    "backup": "back up or restore the store",
+    "erase": "erase student records",
+    "research": "make research exports",
+    "stable_pseudonyms": "make research exports with stable pseudonyms",
+}
+
+
+def roles_with(permission: str) -> list[str]:
+    return [role for role in ROLES if permission in PERMISSIONS[role]]
+
+
+def allowed(role: str, permission: str) -> bool:
+    return permission in PERMISSIONS.get(role, frozenset())

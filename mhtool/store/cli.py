@@ -1,0 +1,246 @@
+"""Commands for the store itself: init, info, backup, restore, staff and audit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from mhtool.cli_support import make_subapp
+from mhtool.options import JsonOpt
+
+staff_app = make_subapp()
+audit_app = make_subapp()
+
+KeyFileOpt = Annotated[
+    Optional[Path],
+    typer.Option("--key-file", help="Create a new key file (mode 0600) here for unattended jobs instead of a passphrase."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("info")(info)
+    app.command("backup")(backup)
+    app.command("restore")(restore)
+
+
+def init(
+    ctx: typer.Context,
+    admin: Annotated[str, typer.Option("--admin", help="Staff name of the first admin.")],
+    key_file: KeyFileOpt = None,
+    timezone: Annotated[str, typer.Option("--timezone", help="The center's time zone (periods and due dates).")] = "Asia/Shanghai",
+) -> None:
+    """Create a new encrypted store with its first admin. Never overwrites an existing store.
+
+    The admin's passphrase is asked twice on a terminal, or read from
+    MHTOOL_PASSPHRASE_FILE; with --key-file a new key file is written instead.
+
+    Example: mhtool --store /srv/mhtool/store.db init --admin wangli
+    """
+    from mhtool import output, session
+    from mhtool.store.core import create_store
+
+    st = session.settings(ctx)
+    if st.store.exists():
+        from mhtool.errors import StoreError
+
+        raise StoreError(f"{st.store} already exists; mhtool never overwrites a store", hint="choose another --store path")
+    credential = session.new_credential(key_file, who=admin, env_var="MHTOOL_PASSPHRASE_FILE")
+    path = create_store(st.store, admin, credential, timezone_name=timezone)
+    output.success(f"created store {path} with admin {admin}")
+    if key_file:
+        output.info(f"key file: {key_file} (keep it secret; MHTOOL_KEY_FILE={key_file} MHTOOL_USER={admin})")
+    output.emit_line(str(path))
+
+
+def info(ctx: typer.Context, json: JsonOpt = False) -> None:
+    """Store path, schema version, staff count and record counts (no personal data, no key needed)."""
+    from mhtool import output, session
+    from mhtool.store.core import store_info
+
+    facts = store_info(session.settings(ctx).store)
+    if json:
+        output.emit_json(facts)
+        return
+    rows = [{"k": k, "v": v} for k, v in facts.items() if k != "records"]
+    rows += [{"k": f"records.{k}", "v": v} for k, v in facts["records"].items()]
+    output.emit_table(rows, [("k", "item"), ("v", "value")], title="mhtool store")
+
+
+def backup(ctx: typer.Context, out: Annotated[Path, typer.Argument(help="The backup file to create.")]) -> None:
+    """Write an encrypted copy of the store (VACUUM INTO; safe while others work).
+
+    Example: mhtool backup /mnt/backup/store-2026-11-23.db
+    """
+    from mhtool import output, session
+    from mhtool.store import admin
+
+    with session.open_store(ctx) as store:
+        path = admin.backup(store, out)
+    output.success(f"backup written: {path}")
+    output.emit_line(str(path))
+
+
+def restore(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(help="A backup made by `mhtool backup`.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing store.")] = False,
+) -> None:
+    """Restore the store from a backup, after checking that the backup opens and is intact."""
+    from mhtool import output, session
+    from mhtool.store import admin
+
+    st = session.settings(ctx)
+    result = admin.restore(source, st.store, session.credential(st), st.user, force=force)
+    output.success(f"restored {result['restored']} from {result['from']}")
+
+
+# -- staff ------------------------------------------------------------------------------------
+
+
+@staff_app.command("add")
+def staff_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Staff name (login).")],
+    role: Annotated[str, typer.Option("--role", help="admin, counselor, clerk or auditor.")],
+    college: Annotated[Optional[list[str]], typer.Option("--college", help="Limit to this college (repeatable).")] = None,
+    key_file: KeyFileOpt = None,
+) -> None:
+    """Add a staff member with their own key slot (admin only).
+
+    The new member's passphrase is asked on a terminal, or read from
+    MHTOOL_NEW_PASSPHRASE_FILE; --key-file creates a key file for cron jobs.
+
+    Example: mhtool staff add cron --role clerk --key-file /etc/mhtool/cron.key
+    """
+    from mhtool import output, session
+    from mhtool.store import admin
+
+    with session.open_store(ctx) as store:
+        store.require("staff", action="staff.add")
+        credential = session.new_credential(key_file, who=name)
+        admin.add_staff(store, name, role, credential, college or [])
+    output.success(f"added {name} ({role})")
+
+
+@staff_app.command("list")
+def staff_list(ctx: typer.Context, json: JsonOpt = False) -> None:
+    """List staff members, roles, college scopes and key-slot kinds."""
+    from mhtool import output, session
+    from mhtool.labels import label
+    from mhtool.store import admin
+
+    with session.open_store(ctx) as store:
+        rows = admin.list_staff(store)
+    if json:
+        output.emit_json(rows)
+        return
+    for r in rows:
+        r["role_label"] = label("role", r["role"])
+    output.emit_table(
+        rows,
+        [("name", "姓名"), ("role_label", "角色"), ("colleges", "学院范围"), ("slots", "密钥槽"), ("active", "在职")],
+    )
+
+
+@staff_app.command("passwd")
+def staff_passwd(
+    ctx: typer.Context,
+    name: Annotated[Optional[str], typer.Argument(help="Whose slot (default: yourself; others need admin).")] = None,
+    key_file: KeyFileOpt = None,
+) -> None:
+    """Change a passphrase (or issue a new key file); the master key is rewrapped, nothing re-encrypted."""
+    from mhtool import output, session
+    from mhtool.store import admin
+
+    with session.open_store(ctx) as store:
+        who = name or store.staff.name
+        credential = session.new_credential(key_file, who=who)
+        admin.change_credential(store, credential, who)
+    output.success(f"credential changed for {who}")
+
+
+@staff_app.command("remove")
+def staff_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The staff member to remove.")]) -> None:
+    """Remove a staff member: delete their slot and rotate the master key (re-encrypts everything, resumably)."""
+    from mhtool import output, session
+    from mhtool.store import admin
+
+    with session.open_store(ctx) as store, output.progress(None, "re-encrypting") as advance:
+        state = {"done": 0}
+
+        def tick(done: int, total: int) -> None:
+            advance(done - state["done"])
+            state["done"] = done
+
+        result = admin.remove_staff(store, name, progress=tick)
+    output.success(f"removed {name}; master key is now generation {result['generation']} ({result['records_reencrypted']} records re-encrypted)")
+
+
+@staff_app.command("rotate-key")
+def staff_rotate(ctx: typer.Context) -> None:
+    """Rotate the master key and re-encrypt every record; also resumes an interrupted rotation."""
+    from mhtool import output, session
+    from mhtool.store import admin
+
+    with session.open_store(ctx) as store:
+        result = admin.rotate_master_key(store)
+    output.success(f"master key is now generation {result['generation']} ({result['records_reencrypted']} records re-encrypted)")
+
+
+# -- audit ------------------------------------------------------------------------------------
+
+
+@audit_app.command("log")
+def audit_log(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", help="Only the last N entries (0 = all).")] = 50,
+    json: JsonOpt = False,
+) -> None:
+    """Show audit entries: time, staff, action, target record ids (auditor or admin)."""
+    from mhtool import output, session
+    from mhtool.store import admin
+
+    with session.open_store(ctx) as store:
+        entries = admin.audit_entries(store, limit or None)
+    if json:
+        output.emit_json(entries)
+        return
+    for e in entries:
+        e["target_list"] = ", ".join(e.get("targets") or [])[:80]
+    output.emit_table(entries, [("seq", "#"), ("at", "time (UTC)"), ("staff", "staff"), ("action", "action"), ("target_list", "targets")])
+
+
+@audit_app.command("verify")
+def audit_verify(
+    ctx: typer.Context,
+    head: Annotated[Optional[str], typer.Option("--head", help="A head saved earlier with `mhtool audit head` (SEQ:MAC).")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Recompute the audit chain and report the first broken entry (exit 1 when broken)."""
+    from mhtool import output, session
+    from mhtool.store import admin
+
+    with session.open_store(ctx) as store:
+        report = admin.verify_audit(store, head)
+    if json:
+        output.emit_json(report.as_dict())
+    if report.ok:
+        output.success(f"audit chain intact: {report.entries} entries")
+        if not json:
+            output.emit_line(f"ok {report.entries}")
+        return
+    output.error(f"audit chain broken at entry {report.broken_at}: {report.reason}", "restore from a backup and compare with a saved `audit head`")
+    raise typer.Exit(1)
+
+
+@audit_app.command("head")
+def audit_head(ctx: typer.Context) -> None:
+    """Print the chain's head (SEQ:MAC). Keep it outside the store to catch truncation or an old copy."""
+    from mhtool import output, session
+    from mhtool.store import admin
+
+    with session.open_store(ctx) as store:
+        output.emit_line(admin.audit_head(store))

@@ -1,0 +1,302 @@
+"""Keys, key slots, sealed records and blind indexes: the only module that touches keys.
+
+Format of a sealed value (see DESIGN.md, "The encrypted store")::
+
+    version(1) | key generation(4, big-endian) | nonce(12) | AES-256-GCM(ciphertext + tag)
+
+with associated data ``store id | table | record id``, so a ciphertext moved to
+another row or table fails to open.
+
+Key slots follow the LUKS model with one twist that makes rotation possible
+without knowing every staff member's passphrase: each slot owns an X25519 key
+pair. The private half is wrapped by the slot's key-encryption key (Argon2id of
+the passphrase, or the raw key file); the public half is stored in the clear,
+and every generation of the master key is sealed *to* that public key. An admin
+can therefore seal a new master key to every remaining slot, and a removed
+member, even with an old copy of their slot, cannot read what is written after
+the rotation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import unicodedata
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from mhtool.errors import AuthenticationFailed, IntegrityError, StoreError
+
+SEAL_VERSION = 1
+_HEADER = 1 + 4 + 12
+KEY_BYTES = 32
+
+# Argon2id defaults: 64 MiB, 3 passes, 4 lanes (≈0.1 s here). The bounds are
+# checked *before* any derivation so an edited slot cannot make us allocate
+# gigabytes or derive a key too cheaply to resist guessing.
+ARGON2_DEFAULTS = {"memory_cost": 65536, "iterations": 3, "lanes": 4}
+ARGON2_BOUNDS = {"memory_cost": (19456, 1048576), "iterations": (1, 16), "lanes": (1, 16)}
+SCRYPT_DEFAULTS = {"n": 2**17, "r": 8, "p": 1}
+SCRYPT_BOUNDS = {"n": (2**15, 2**20), "r": (8, 16), "p": (1, 4)}
+
+
+def random_id(nbytes: int = 8) -> str:
+    return os.urandom(nbytes).hex()
+
+
+def canonical_json(obj) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class GenerationKeys:
+    """The three sub-keys HKDF derives from one generation of the master key."""
+
+    generation: int
+    record: AESGCM
+    index_key: bytes
+    audit_key: bytes
+
+
+def derive_keys(master: bytes, generation: int, store_id: str) -> GenerationKeys:
+    def sub(info: bytes) -> bytes:
+        return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=store_id.encode(), info=info).derive(master)
+
+    return GenerationKeys(
+        generation=generation,
+        record=AESGCM(sub(b"mhtool/record/v1")),
+        index_key=sub(b"mhtool/blind-index/v1"),
+        audit_key=sub(b"mhtool/audit/v1"),
+    )
+
+
+def new_master_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
+# -- sealed records ---------------------------------------------------------------------------
+
+
+def _aad(store_id: str, table: str, record_id: str) -> bytes:
+    return f"{store_id}|{table}|{record_id}".encode()
+
+
+def seal(keys: GenerationKeys, store_id: str, table: str, record_id: str, value) -> bytes:
+    nonce = os.urandom(12)
+    header = bytes([SEAL_VERSION]) + keys.generation.to_bytes(4, "big") + nonce
+    return header + keys.record.encrypt(nonce, canonical_json(value), _aad(store_id, table, record_id))
+
+
+def sealed_generation(blob: bytes) -> int:
+    return int.from_bytes(blob[1:5], "big")
+
+
+def unseal(keyring: dict[int, GenerationKeys], store_id: str, table: str, record_id: str, blob: bytes):
+    """Open a sealed value; any tampering raises :class:`IntegrityError` naming the record."""
+    if not isinstance(blob, (bytes, bytearray)) or len(blob) < _HEADER + 16 or blob[0] != SEAL_VERSION:
+        raise IntegrityError(f"sealed record {table}/{record_id} is malformed (tampered or corrupt)")
+    keys = keyring.get(sealed_generation(blob))
+    if keys is None:
+        raise IntegrityError(
+            f"sealed record {table}/{record_id} names key generation {sealed_generation(blob)}, which this store does not hold"
+        )
+    try:
+        plain = keys.record.decrypt(bytes(blob[5:17]), bytes(blob[17:]), _aad(store_id, table, record_id))
+    except InvalidTag:
+        raise IntegrityError(
+            f"sealed record {table}/{record_id} failed its integrity check (tampered, corrupt or moved from another row)",
+            hint="restore the store from a backup and run `mhtool audit verify`",
+        ) from None
+    return json.loads(plain)
+
+
+# -- blind indexes ----------------------------------------------------------------------------
+
+
+def normalise_student_no(value: str) -> str:
+    return unicodedata.normalize("NFKC", str(value)).strip().upper()
+
+
+def blind_index(keys: GenerationKeys, value: str, kind: str = "student_no") -> bytes:
+    return hmac.new(keys.index_key, f"{kind}|{value}".encode("utf-8"), hashlib.sha256).digest()
+
+
+# -- audit MACs -------------------------------------------------------------------------------
+
+
+def audit_mac(keys: GenerationKeys, previous_mac: bytes, entry: dict) -> bytes:
+    return hmac.new(keys.audit_key, previous_mac + b"|" + canonical_json(entry), hashlib.sha256).digest()
+
+
+# -- key slots --------------------------------------------------------------------------------
+
+
+def _check_bounds(params: dict, bounds: dict, kind: str) -> None:
+    for name, (lo, hi) in bounds.items():
+        value = params.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+            raise StoreError(
+                f"key slot {kind} parameter {name}={value!r} is outside the allowed range {lo}–{hi}; "
+                "the slot was edited or is corrupt, so it was refused before any work",
+                hint="restore the store from a backup or ask an admin to re-add this staff member",
+            )
+
+
+def _kek_from_passphrase(passphrase: str, params: dict) -> bytes:
+    salt = bytes.fromhex(params["salt"])
+    if params.get("kdf") == "argon2id":
+        _check_bounds(params, ARGON2_BOUNDS, "argon2id")
+        from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+        return Argon2id(
+            salt=salt,
+            length=KEY_BYTES,
+            iterations=params["iterations"],
+            lanes=params["lanes"],
+            memory_cost=params["memory_cost"],
+        ).derive(passphrase.encode("utf-8"))
+    if params.get("kdf") == "scrypt":
+        _check_bounds(params, SCRYPT_BOUNDS, "scrypt")
+        from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+        return Scrypt(salt=salt, length=KEY_BYTES, n=params["n"], r=params["r"], p=params["p"]).derive(
+            passphrase.encode("utf-8")
+        )
+    raise StoreError(f"key slot names an unknown KDF {params.get('kdf')!r}")
+
+
+def _kek_from_key_file(key_material: bytes, params: dict) -> bytes:
+    # Key files hold 32 random bytes, so no stretching is needed; HKDF only
+    # binds the key to this slot's salt.
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=bytes.fromhex(params["salt"]), info=b"mhtool/keyfile/v1").derive(
+        key_material
+    )
+
+
+def passphrase_slot_params() -> dict:
+    try:
+        from cryptography.hazmat.primitives.kdf.argon2 import Argon2id  # noqa: F401
+
+        return {"kdf": "argon2id", "salt": os.urandom(16).hex(), **ARGON2_DEFAULTS}
+    except ImportError:  # OpenSSL builds without Argon2
+        return {"kdf": "scrypt", "salt": os.urandom(16).hex(), **SCRYPT_DEFAULTS}
+
+
+def key_file_slot_params() -> dict:
+    return {"kdf": "keyfile", "salt": os.urandom(16).hex()}
+
+
+@dataclass
+class Credential:
+    """What the user presented: a passphrase or the bytes of a key file."""
+
+    passphrase: str | None = None
+    key_material: bytes | None = None
+    source: str = ""
+
+    @property
+    def kind(self) -> str:
+        return "keyfile" if self.key_material is not None else "passphrase"
+
+
+def read_key_file(path) -> bytes:
+    from pathlib import Path
+
+    p = Path(path)
+    try:
+        text = p.read_text("ascii").strip()
+        material = bytes.fromhex(text)
+    except FileNotFoundError:
+        raise AuthenticationFailed(f"key file {p} does not exist", hint="check MHTOOL_KEY_FILE") from None
+    except (ValueError, UnicodeDecodeError):
+        raise AuthenticationFailed(f"key file {p} is not an mhtool key file (64 hex digits expected)") from None
+    if len(material) != KEY_BYTES:
+        raise AuthenticationFailed(f"key file {p} is not an mhtool key file (64 hex digits expected)")
+    return material
+
+
+def write_key_file(path) -> bytes:
+    """Create a new key file (mode 0600, refusing to overwrite) and return its key material."""
+    from pathlib import Path
+
+    p = Path(path)
+    material = os.urandom(KEY_BYTES)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(material.hex() + "\n")
+    return material
+
+
+def derive_kek(credential: Credential, params: dict) -> bytes:
+    if params.get("kdf") == "keyfile":
+        if credential.key_material is None:
+            raise AuthenticationFailed("this staff member's slot is opened with a key file, not a passphrase")
+        return _kek_from_key_file(credential.key_material, params)
+    if credential.passphrase is None:
+        raise AuthenticationFailed("this staff member's slot is opened with a passphrase, not a key file")
+    return _kek_from_passphrase(credential.passphrase, params)
+
+
+@dataclass
+class SlotMaterial:
+    """The columns of one key slot row."""
+
+    params: dict
+    public_key: bytes
+    wrapped_private: bytes
+
+
+def _slot_aad(store_id: str, slot_id: str) -> bytes:
+    return f"{store_id}|slot|{slot_id}".encode()
+
+
+def make_slot(credential: Credential, store_id: str, slot_id: str) -> tuple[SlotMaterial, X25519PrivateKey]:
+    params = key_file_slot_params() if credential.kind == "keyfile" else passphrase_slot_params()
+    kek = derive_kek(credential, params)
+    private = X25519PrivateKey.generate()
+    raw_private = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    nonce = os.urandom(12)
+    wrapped = nonce + AESGCM(kek).encrypt(nonce, raw_private, _slot_aad(store_id, slot_id))
+    public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return SlotMaterial(params, public, wrapped), private
+
+
+def unlock_slot(credential: Credential, store_id: str, slot_id: str, params: dict, wrapped_private: bytes) -> X25519PrivateKey:
+    """Return the slot's private key, or raise AuthenticationFailed on a wrong credential."""
+    kek = derive_kek(credential, params)
+    try:
+        raw = AESGCM(kek).decrypt(wrapped_private[:12], wrapped_private[12:], _slot_aad(store_id, slot_id))
+    except InvalidTag:
+        raise AuthenticationFailed("the passphrase or key file does not open this staff member's key slot") from None
+    return X25519PrivateKey.from_private_bytes(raw)
+
+
+def _share_key(shared: bytes, store_id: str, slot_id: str, generation: int) -> bytes:
+    info = f"mhtool/slot-master/{store_id}/{slot_id}/{generation}".encode()
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(shared)
+
+
+def seal_master_to_slot(master: bytes, generation: int, public_key: bytes, store_id: str, slot_id: str) -> bytes:
+    ephemeral = X25519PrivateKey.generate()
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(public_key))
+    key = _share_key(shared, store_id, slot_id, generation)
+    nonce = os.urandom(12)
+    eph_pub = ephemeral.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return eph_pub + nonce + AESGCM(key).encrypt(nonce, master, _slot_aad(store_id, slot_id) + b"|" + str(generation).encode())
+
+
+def open_master_from_slot(private: X25519PrivateKey, sealed: bytes, generation: int, store_id: str, slot_id: str) -> bytes:
+    eph_pub, nonce, body = sealed[:32], sealed[32:44], sealed[44:]
+    shared = private.exchange(X25519PublicKey.from_public_bytes(eph_pub))
+    key = _share_key(shared, store_id, slot_id, generation)
+    try:
+        return AESGCM(key).decrypt(nonce, body, _slot_aad(store_id, slot_id) + b"|" + str(generation).encode())
+    except InvalidTag:
+        raise IntegrityError(f"key slot {slot_id} holds a damaged copy of master key generation {generation}") from None

@@ -1,0 +1,151 @@
+"""Numbered schema migrations.
+
+Each table keeps in plaintext only what SQL must see: a random record id,
+foreign keys, date columns for period queries, and blind indexes. Everything
+else is the sealed ``data`` BLOB. ``PRAGMA user_version`` is the schema version.
+
+Migrations run inside the caller's write transaction, so a failed migration
+leaves the store at its previous version.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+# Tables whose rows carry a sealed ``data`` column, with their primary-key column.
+# Key rotation walks exactly these.
+SEALED_TABLES: dict[str, str] = {
+    "sealed_meta": "key",
+    "staff": "id",
+    "audit": "seq",
+    "students": "id",
+    "watches": "id",
+    "entries": "id",
+    "tasks": "id",
+    "batches": "id",
+    "responses": "id",
+    "hospitals": "id",
+    "referrals": "id",
+}
+
+
+def _run(conn: sqlite3.Connection, script: str) -> None:
+    # Not executescript(): it commits first, which would break the caller's
+    # transaction. Statements are split on ";" (the scripts have none in comments).
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    _run(
+        conn,
+        """
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+        CREATE TABLE sealed_meta (key TEXT PRIMARY KEY, data BLOB NOT NULL);
+        CREATE TABLE staff (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            active INTEGER NOT NULL DEFAULT 1,
+            data BLOB NOT NULL
+        );
+        CREATE TABLE keyslots (
+            id TEXT PRIMARY KEY,
+            staff_id TEXT NOT NULL REFERENCES staff(id),
+            params TEXT NOT NULL,
+            public_key BLOB NOT NULL,
+            wrapped_private BLOB NOT NULL
+        );
+        CREATE TABLE slot_masters (
+            slot_id TEXT NOT NULL REFERENCES keyslots(id) ON DELETE CASCADE,
+            generation INTEGER NOT NULL,
+            sealed BLOB NOT NULL,
+            PRIMARY KEY (slot_id, generation)
+        );
+        CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            generation INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            mac BLOB NOT NULL
+        );
+        CREATE TABLE students (
+            id TEXT PRIMARY KEY,
+            student_no_bi BLOB NOT NULL UNIQUE,
+            data BLOB NOT NULL
+        );
+        -- One row per watch episode (关注周期): opened when a counselor confirms a
+        -- level, closed when the watch ends. The dates answer "who was watched on
+        -- day D" without opening every student record.
+        CREATE TABLE watches (
+            id TEXT PRIMARY KEY,
+            student_id TEXT NOT NULL REFERENCES students(id),
+            opened_on TEXT NOT NULL,
+            closed_on TEXT,
+            data BLOB NOT NULL
+        );
+        CREATE INDEX watches_open ON watches(closed_on, opened_on);
+        CREATE INDEX watches_student ON watches(student_id);
+        CREATE TABLE entries (
+            id TEXT PRIMARY KEY,
+            student_id TEXT NOT NULL REFERENCES students(id),
+            on_date TEXT NOT NULL,
+            data BLOB NOT NULL
+        );
+        CREATE INDEX entries_student ON entries(student_id, on_date);
+        CREATE INDEX entries_date ON entries(on_date);
+        CREATE TABLE tasks (
+            id TEXT PRIMARY KEY,
+            student_id TEXT NOT NULL REFERENCES students(id),
+            due_on TEXT NOT NULL,
+            done_on TEXT,
+            data BLOB NOT NULL
+        );
+        CREATE INDEX tasks_open ON tasks(done_on, due_on);
+        CREATE INDEX tasks_student ON tasks(student_id);
+        CREATE TABLE batches (
+            id TEXT PRIMARY KEY,
+            content_bi BLOB NOT NULL,
+            imported_on TEXT NOT NULL,
+            data BLOB NOT NULL
+        );
+        CREATE INDEX batches_content ON batches(content_bi);
+        CREATE TABLE responses (
+            id TEXT PRIMARY KEY,
+            batch_id TEXT NOT NULL REFERENCES batches(id),
+            student_id TEXT NOT NULL REFERENCES students(id),
+            on_date TEXT NOT NULL,
+            data BLOB NOT NULL
+        );
+        CREATE INDEX responses_batch ON responses(batch_id);
+        CREATE INDEX responses_student ON responses(student_id);
+        CREATE TABLE hospitals (id TEXT PRIMARY KEY, data BLOB NOT NULL);
+        CREATE TABLE referrals (
+            id TEXT PRIMARY KEY,
+            student_id TEXT NOT NULL REFERENCES students(id),
+            hospital_id TEXT REFERENCES hospitals(id),
+            referred_on TEXT NOT NULL,
+            data BLOB NOT NULL
+        );
+        CREATE INDEX referrals_student ON referrals(student_id);
+        CREATE INDEX referrals_date ON referrals(referred_on);
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+LATEST = len(MIGRATIONS)
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply every pending migration; the caller holds the write transaction."""
+    version = current_version(conn)
+    for number in range(version + 1, LATEST + 1):
+        MIGRATIONS[number - 1](conn)
+        conn.execute(f"PRAGMA user_version = {number}")
+    return LATEST

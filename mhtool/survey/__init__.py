@@ -1,0 +1,1 @@
+"""Screening instruments: definitions, answer decoding, scoring and import."""

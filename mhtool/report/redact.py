@@ -122,10 +122,8 @@ def redact_report(
             continue
         kinds = [pii_of(c.key, c.pii) for c in sheet.columns]
         rows = [[mask(k, v) if k else v for k, v in zip(kinds, row)] for row in sheet.rows]
-        total = None
-        if sheet.total_row is not None:
-            total = [mask(k, v) if k else v for k, v in zip(kinds, sheet.total_row)]
-        masked_sheets.append(dataclasses.replace(sheet, rows=rows, total_row=total))
+        # The total row holds sums and a label such as 合计, never a person.
+        masked_sheets.append(dataclasses.replace(sheet, rows=rows))
 
     scrub = _scrubber(replacements)
 

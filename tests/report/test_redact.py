@@ -1,0 +1,182 @@
+import copy
+from datetime import date, datetime
+
+import pytest
+
+from mhtool.report.model import Column, FormField, FormText, Report, Sheet, SignatureLine, field_column
+from mhtool.report.periods import parse_week
+from mhtool.report.redact import mask_name, mask_student_no, redact_report
+
+
+@pytest.mark.parametrize(
+    "name,masked",
+    [
+        ("张三", "张*"),
+        ("张三丰", "张*丰"),
+        ("欧阳娜娜", "欧**娜"),
+        ("司马相如", "司**如"),
+        (" 李四 ", "李*"),
+        ("王", "*"),
+        ("阿依古丽·买买提", "阿***·**提"),
+        ("Li Na", "L* N*"),
+        ("Anne-Marie Smith", "A***-M**** S****"),
+        ("Alice", "A****"),
+        ("", ""),
+        (None, None),
+    ],
+)
+def test_mask_name(name, masked):
+    assert mask_name(name) == masked
+
+
+def test_masked_name_never_contains_the_given_name():
+    for name in ("张三", "张三丰", "欧阳娜娜", "Li Na"):
+        masked = mask_name(name)
+        assert masked != name and len(masked) == len(name.strip())
+
+
+@pytest.mark.parametrize(
+    "number,masked",
+    [
+        ("2024123434", "2024****34"),
+        ("202412343456", "2024******56"),
+        ("20241234", "20*****4"),
+        ("1234567", "12****7"),
+        ("123456", "*****6"),
+        ("0012", "***2"),
+        ("12", "**"),
+        ("", ""),
+        (None, None),
+    ],
+)
+def test_mask_student_no(number, masked):
+    assert mask_student_no(number) == masked
+
+
+def test_short_numbers_are_mostly_masked():
+    for n in range(1, 10):
+        masked = mask_student_no("9" * n)
+        assert masked.count("*") > n / 2, masked
+
+
+def _report():
+    roster = Sheet(
+        "roster",
+        "名单",
+        "Roster",
+        "关注学生名单",
+        "Watch list",
+        columns=[
+            field_column("student_no", pii="student_no"),
+            field_column("name", pii="name"),
+            field_column("level", "level"),
+            field_column("summary"),
+            Column("guardian", "监护人", "Guardian", "text"),
+            Column("interviews", "约谈次数", "Interviews", "int"),
+        ],
+        rows=[
+            ["2024123434", "张三", "red", "与张三约谈，学号2024123434，情绪低落", "张父", 2],
+            ["2024000101", "欧阳娜娜", "yellow", "欧阳娜娜按时复诊", None, 1],
+            [None, None, "none", None, None, 0],
+        ],
+        notes=["张三 需重点关注"],
+    )
+    record = Sheet(
+        "record",
+        "记录",
+        "Record",
+        "张三 约谈记录",
+        "Interview record",
+        kind="form",
+        form=[
+            FormField("student_no", "学号", "Student no.", "2024123434", pii="student_no"),
+            FormField("name", "姓名", "Name", "张三", pii="name"),
+            FormField("summary", "内容", "Summary", "张三自述失眠"),
+            FormField("date", "日期", "Date", date(2026, 11, 20), "date"),
+            FormText("由张三本人签字确认"),
+            SignatureLine(),
+        ],
+    )
+    return Report(
+        "weekly",
+        "心理健康周报",
+        "Weekly",
+        parse_week("2026-W47"),
+        datetime(2026, 11, 23, 8),
+        sheets=[roster, record],
+        meta={"subject": "张三", "scope": ["信息学院"]},
+    )
+
+
+def test_redact_masks_declared_columns_and_form_fields():
+    r = redact_report(_report())
+    rows = r.sheet("roster").rows
+    assert [row[0] for row in rows] == ["2024****34", "2024****01", None]
+    assert [row[1] for row in rows] == ["张*", "欧**娜", None]
+    # Codes and counts are untouched.
+    assert [row[2] for row in rows] == ["red", "yellow", "none"]
+    assert [row[5] for row in rows] == [2, 1, 0]
+    form = {item.key: item.value for item in r.sheet("record").form if isinstance(item, FormField)}
+    assert form["student_no"] == "2024****34"
+    assert form["name"] == "张*"
+    assert form["date"] == date(2026, 11, 20)
+    assert r.meta["redacted"] is True
+
+
+def test_redact_scrubs_free_text_that_mentions_the_student():
+    r = redact_report(_report())
+    roster = r.sheet("roster")
+    assert roster.rows[0][3] == "与张*约谈，学号2024****34，情绪低落"
+    assert roster.rows[1][3] == "欧**娜按时复诊"
+    assert roster.notes == ["张* 需重点关注"]
+    record = r.sheet("record")
+    assert record.title_zh == "张* 约谈记录"
+    form = {item.key: item.value for item in record.form if isinstance(item, FormField)}
+    assert form["summary"] == "张*自述失眠"
+    assert [i.text for i in record.form if isinstance(i, FormText)] == ["由张*本人签字确认"]
+    assert r.meta["subject"] == "张*"
+    assert "张三" not in str(r.to_json())
+    assert "2024123434" not in str(r.to_json())
+
+
+def test_extra_keys_mask_undeclared_columns():
+    r = redact_report(_report(), name_keys=["guardian"])
+    assert r.sheet("roster").rows[0][4] == "张*"
+
+
+def test_redact_leaves_the_original_untouched():
+    original = _report()
+    before = copy.deepcopy(original.to_json())
+    redact_report(original)
+    assert original.to_json() == before
+    assert "redacted" not in original.meta
+
+
+def test_longer_names_are_replaced_whole_before_shorter_ones():
+    s = Sheet(
+        "s",
+        "s",
+        "s",
+        "s",
+        "s",
+        columns=[field_column("name", pii="name"), field_column("summary")],
+        rows=[["张三", "见张三丰"], ["张三丰", "见张三"]],
+    )
+    r = redact_report(Report("weekly", "t", "t", None, datetime(2026, 11, 23), sheets=[s]))
+    assert [row[1] for row in r.sheet("s").rows] == ["见张*丰", "见张*"]
+
+
+def test_total_row_label_in_a_name_column_is_not_masked():
+    s = Sheet(
+        "s",
+        "s",
+        "s",
+        "s",
+        "s",
+        columns=[field_column("name", pii="name"), Column("n", "次数", "Count", "int")],
+        rows=[["张三", 1]],
+        total_row=["合计", 1],
+    )
+    r = redact_report(Report("weekly", "t", "t", None, datetime(2026, 11, 23), sheets=[s]))
+    assert r.sheet("s").rows == [["张*", 1]]
+    assert r.sheet("s").total_row == ["合计", 1]

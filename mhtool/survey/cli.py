@@ -1,7 +1,252 @@
-"""Commands of this group (filled in by its capability)."""
+"""`mhtool survey …`: instruments, scoring a sheet, importing exports, batches."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
 from mhtool.cli_support import make_subapp
+from mhtool.options import JsonOpt, LangOpt
 
 app = make_subapp()
+
+InstrumentOpt = Annotated[str, typer.Option("--instrument", "-i", help="Instrument code: upi, scl90, phq9, gad7, sds, sas, k10, psqi (see `survey instruments`).")]
+ProfileOpt = Annotated[str, typer.Option("--profile", help="Export layout: auto (detect), generic, wjx (问卷星), tencent (腾讯问卷) or a custom profile name.")]
+AnswersOpt = Annotated[
+    str,
+    typer.Option("--answers", help="How answers are written: auto, position (问卷星 按选项序号), score (form values, 按分数) or text (option labels)."),
+]
+SheetOpt = Annotated[Optional[str], typer.Option("--sheet", help="Sheet name or 1-based number (default: the first with data).")]
+
+
+def _sheet(value: str | None):
+    if value is None:
+        return None
+    return int(value) - 1 if value.isdigit() else value
+
+
+@app.command("instruments")
+def instruments_cmd(json: JsonOpt = False, lang: LangOpt = "zh") -> None:
+    """List the instruments: code, name, items, bands.
+
+    Example: mhtool survey instruments --json
+    """
+    from mhtool import output
+    from mhtool.survey import instruments
+
+    rows = []
+    for inst in instruments.load_instruments(instruments.instrument_dirs_from_env()).values():
+        rows.append(
+            {
+                "code": inst.code,
+                "name": inst.name_zh if lang == "zh" else inst.name_en,
+                "name_zh": inst.name_zh,
+                "name_en": inst.name_en,
+                "version": inst.version,
+                "items": inst.item_count,
+                "bands": list(inst.bands),
+            }
+        )
+    if json:
+        output.emit_json(rows)
+        return
+    output.emit_table(rows, [("code", "代码"), ("name", "名称"), ("version", "版本"), ("items", "条目数"), ("bands", "分级")])
+
+
+@app.command("instrument")
+def instrument_cmd(code: Annotated[str, typer.Argument(help="Instrument code, e.g. scl90.")], json: JsonOpt = False) -> None:
+    """Show one instrument's full definition: items, options, reverse items, scales, bands, tier rules."""
+    from mhtool import output
+    from mhtool.survey import instruments
+
+    inst = instruments.get_instrument(code, instruments.instrument_dirs_from_env())
+    described = inst.describe()
+    if json:
+        output.emit_json(described)
+        return
+    rows = [{"key": k, "value": v if isinstance(v, (str, int, float)) else output.to_json(v)} for k, v in described.items()]
+    output.emit_table(rows, [("key", "key"), ("value", "value")], title=f"{inst.code} {inst.name_zh}")
+
+
+def _show_plan_problems(plan) -> None:
+    from mhtool import output
+
+    if plan.rejected:
+        output.warn(f"{len(plan.rejected)} of {len(plan.rows)} rows have problems:")
+        output.problems(plan.problems)
+    for o in plan.superseded:
+        output.info(f"row {o.row}: an earlier submission by {o.student_no}; row {o.superseded_by} (the latest) is kept")
+
+
+@app.command("score")
+def score_cmd(
+    file: Annotated[Path, typer.Argument(help="An .xlsx, .xls or .csv sheet: roster columns then one column per item.")],
+    instrument: InstrumentOpt,
+    profile: ProfileOpt = "generic",
+    answers: AnswersOpt = "auto",
+    sheet: SheetOpt = None,
+    json: JsonOpt = False,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write the scores to a workbook (.xlsx).")] = None,
+) -> None:
+    """Score a sheet without any store: band counts on a terminal, one object per row with --json.
+
+    Rows with problems are listed on stderr (row and column) and the exit code is 3,
+    while the valid rows are still printed.
+
+    Example: mhtool survey score gad7.xlsx --instrument gad7 --json
+    """
+    from mhtool import output
+    from mhtool.errors import EXIT_INVALID_INPUT
+    from mhtool.survey import importer
+
+    with output.progress(None, f"reading {file.name}"):
+        plan = importer.score_file(file, instrument, profile=profile, answers=answers, sheet=_sheet(sheet))
+    records = []
+    for o in plan.accepted + plan.superseded:
+        rec = dict(o.result)
+        records.append({"row": o.row, "student_no": o.student_no, **{k: rec[k] for k in ("instrument", "version", "scores", "band", "flags", "proposed_level")}})
+    records.sort(key=lambda r: r["row"])
+    if out is not None:
+        from mhtool.report.xlsx import write_table_xlsx
+
+        keys = list(records[0]["scores"]) if records else []
+        headers = ["行 row", "学号 student_no", *keys, "分级 band", "关键条目 flags", "建议关注等级 proposed level"]
+        table = [[r["row"], r["student_no"], *[r["scores"].get(k) for k in keys], r["band"], "、".join(r["flags"]), r["proposed_level"]] for r in records]
+        written = write_table_xlsx(out, plan.instrument, headers, table)
+        output.success(f"wrote {written}")
+    if json:
+        output.emit_json(records)
+    elif out is None:
+        from collections import Counter
+
+        from mhtool.labels import level_label
+
+        bands = Counter(r["band"] for r in records)
+        levels = Counter(r["proposed_level"] for r in records)
+        rows = [{"what": f"band {b}", "n": n} for b, n in sorted(bands.items())]
+        rows += [{"what": f"建议 {level_label(lv)}", "n": levels.get(lv, 0)} for lv in ("red", "orange", "yellow", "none")]
+        output.emit_table(rows, [("what", plan.instrument), ("n", "人数")], title=f"{plan.file}: {len(records)} rows scored")
+    _show_plan_problems(plan)
+    if plan.rejected:
+        raise typer.Exit(EXIT_INVALID_INPUT)
+
+
+@app.command("import")
+def import_cmd(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The export: .xlsx, .xls or .csv from 问卷星, 腾讯问卷 or the campus system.")],
+    instrument: InstrumentOpt,
+    profile: ProfileOpt = "auto",
+    answers: AnswersOpt = "auto",
+    sheet: SheetOpt = None,
+    batch: Annotated[Optional[str], typer.Option("--batch", help="A name for this batch (default: instrument and date).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the column mapping and what would happen; write nothing.")] = False,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the valid rows; write the rejected ones with reasons to a workbook.")] = False,
+    rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Where to write rejected rows (default: next to FILE).")] = None,
+    json: JsonOpt = False,
+) -> None:
+    """Import a screening export: dossiers, sealed scored responses, interview tasks.
+
+    All or nothing unless --skip-invalid. Importing the same file twice adds nothing.
+
+    Examples:
+      mhtool survey import 2026新生UPI.xlsx --instrument upi --dry-run
+      mhtool survey import 2026新生UPI.xlsx --instrument upi --batch 2026秋季普查-UPI
+    """
+    from mhtool import output, session
+    from mhtool.survey import importer
+
+    with session.open_store(ctx) as store:
+        with output.progress(None, f"reading {file.name}"):
+            plan = importer.plan_import(
+                file, instrument, profile=profile, answers=answers, sheet=_sheet(sheet), policy=store.setting("screening_policy")
+            )
+        with output.progress(len(plan.accepted), "importing") as advance:
+            summary = importer.apply_import(store, plan, batch_name=batch, skip_invalid=skip_invalid, dry_run=dry_run, rejects=rejects, progress=advance)
+    if dry_run and not json:
+        output.info(f"{plan.file} (sheet {plan.sheet}, header row {plan.header_row}): profile {plan.profile}, {plan.item_count} item columns, answers read as {plan.mode}")
+        rows = importer.mapping_rows(plan)
+        keys = list(rows[0]) if rows else []
+        output.emit_table(rows, [(k, {"column": "列", "header": "表头", "becomes": "对应"}.get(k, k)) for k in keys], title="列 → 字段/条目 (前几行)")
+    if summary.already_imported:
+        output.warn(f"{plan.file} was already imported as batch {summary.already_imported}; nothing was added")
+        if json:
+            output.emit_json(summary.as_dict())
+        return
+    _show_plan_problems(plan)
+    if summary.rejects_file:
+        output.warn(f"rejected rows written to {summary.rejects_file}")
+    if json:
+        output.emit_json(summary.as_dict())
+        return
+    verb = "would import" if dry_run else "imported"
+    output.success(
+        f"{verb} {summary.imported} of {summary.rows} rows"
+        + (f" into batch {summary.batch}" if summary.batch and not summary.already_imported else "")
+        + f"; {summary.students_created} new dossiers, {summary.students_updated} updated; "
+        + f"proposed red {summary.proposed['red']}, orange {summary.proposed['orange']}, yellow {summary.proposed['yellow']}"
+        + (f"; {summary.superseded} superseded, {summary.rejected} rejected" if summary.superseded or summary.rejected else "")
+    )
+
+
+@app.command("batches")
+def batches_cmd(ctx: typer.Context, json: JsonOpt = False) -> None:
+    """List imported batches."""
+    from mhtool import output, session
+    from mhtool.survey import importer
+
+    with session.open_store(ctx) as store:
+        rows = importer.list_batches(store)
+    if json:
+        output.emit_json(rows)
+        return
+    output.emit_table(
+        rows,
+        [("id", "批次"), ("name", "名称"), ("instrument", "量表"), ("file", "文件"), ("imported_at", "导入时间"), ("imported", "导入"), ("rejected", "拒绝"), ("voided", "作废")],
+    )
+
+
+@app.command("batch")
+def batch_cmd(ctx: typer.Context, batch: Annotated[str, typer.Argument(help="Batch id (or its first characters).")], json: JsonOpt = False) -> None:
+    """One batch: counts, bands, proposed levels, who imported it and when."""
+    from mhtool import output, session
+    from mhtool.survey import importer
+
+    with session.open_store(ctx) as store:
+        detail = importer.batch_detail(store, batch)
+    if json:
+        output.emit_json(detail)
+        return
+    rows = [{"k": k, "v": v if not isinstance(v, (dict, list)) else output.to_json(v).replace("\n", " ")} for k, v in detail.items()]
+    output.emit_table(rows, [("k", "项目"), ("v", "值")], title=f"batch {detail['id']}")
+
+
+@app.command("void")
+def void_cmd(
+    ctx: typer.Context,
+    batch: Annotated[str, typer.Argument(help="Batch id (or its first characters).")],
+    reason: Annotated[Optional[str], typer.Option("--reason", help="Why the batch is void (required).")] = None,
+) -> None:
+    """Hide a mistaken batch and cancel its open interview tasks (recorded interviews stay)."""
+    from mhtool import output, session
+    from mhtool.survey import importer
+
+    with session.open_store(ctx) as store:
+        result = importer.void_batch(store, batch, reason or "")
+    output.success(f"batch {result['batch']} is void; {result['tasks_cancelled']} open interview tasks cancelled")
+
+
+@app.command("rescore")
+def rescore_cmd(ctx: typer.Context, batch: Annotated[str, typer.Argument(help="Batch id (or its first characters).")], json: JsonOpt = False) -> None:
+    """Re-score a batch under the current instrument version (explicit; the old scores are kept)."""
+    from mhtool import output, session
+    from mhtool.survey import importer
+
+    with session.open_store(ctx) as store:
+        result = importer.rescore_batch(store, batch)
+    if json:
+        output.emit_json(result)
+        return
+    output.success(f"re-scored {result['rescored']} responses under version {result['version']}; {result['changed']} changed")

@@ -352,6 +352,7 @@ def apply_import(
     dry_run: bool = False,
     rejects: Path | None = None,
     progress=None,
+    on: date | None = None,
 ) -> ImportSummary:
     """Write a plan into the store in one transaction (or nothing, on any problem)."""
     from mhtool.cases import service as cases
@@ -399,7 +400,9 @@ def apply_import(
     if plan.rejected:
         target = rejects or plan.path.with_name(f"{plan.path.stem}_rejected.xlsx")
         summary.rejects_file = str(write_rejects(plan, target))
-    today = cases.today(store)
+    # ``on`` lets a back-dated import (the demo's simulated census) schedule
+    # its interview tasks from the day the export really arrived.
+    today = on or cases.today(store)
     from mhtool.survey.scoring import INTERVIEW_DUE_DAYS
 
     with store.write("survey.import", details={"file": plan.file, "instrument": plan.instrument}) as txn:

@@ -126,7 +126,10 @@ def plan_import(
     from mhtool.survey import instruments, readers, scoring
 
     path = Path(path)
-    instrument = instruments.get_instrument(instrument_code, instrument_dirs if instrument_dirs is not None else instruments.instrument_dirs_from_env())
+    try:
+        instrument = instruments.get_instrument(instrument_code, instrument_dirs if instrument_dirs is not None else instruments.instrument_dirs_from_env())
+    except NotFound as exc:
+        raise UsageError(f"--instrument: {exc.message}", hint=exc.hint) from None
     try:
         data = path.read_bytes()
     except FileNotFoundError:

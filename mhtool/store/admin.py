@@ -176,6 +176,9 @@ def rotate_master_key(store: Store, remove: tuple[str, dict] | None = None, prog
         store.conn.execute("UPDATE meta SET value = NULL WHERE key = 'rotation_target'")
     for gen in [g for g in store.keyring if g != new]:
         del store.keyring[gen]
+    # Retired master keys must not be sealed into slots added later in this session.
+    for gen in [g for g in store._masters if g != new]:
+        del store._masters[gen]
     return {"generation": new, "records_reencrypted": done}
 
 
@@ -226,8 +229,8 @@ def verify_audit(store: Store, expected_head: str | None = None, *, record: bool
     count = 0
     macs: dict[int, str] = {}
     last_seq = 0
-    for position, (seq, generation, data, mac) in enumerate(
-        store.conn.execute("SELECT seq, generation, data, mac FROM audit ORDER BY seq"), start=1
+    for position, (seq, at, generation, data, mac) in enumerate(
+        store.conn.execute("SELECT seq, at, generation, data, mac FROM audit ORDER BY seq"), start=1
     ):
         count = position
         if seq != position:
@@ -237,7 +240,7 @@ def verify_audit(store: Store, expected_head: str | None = None, *, record: bool
         except IntegrityError:
             return AuditReport(False, count, last_seq, previous.hex(), position, f"entry {position} was altered (seal broken)")
         key = keys.get(generation)
-        if key is None or entry.get("seq") != seq:
+        if key is None or entry.get("seq") != seq or entry.get("at") != at:
             return AuditReport(False, count, last_seq, previous.hex(), position, f"entry {position} is out of place")
         expected = hmac.new(key, previous + b"|" + crypto.canonical_json(entry), hashlib.sha256).digest()
         if not hmac.compare_digest(expected, bytes(mac)):
@@ -293,17 +296,27 @@ def restore(source: str | os.PathLike, target: str | os.PathLike, credential: cr
     check and the audit-chain verification before anything at ``target`` changes.
     """
     source, target = Path(source), Path(target)
-    copy = Store.open(source, credential, user, readonly=True)
     try:
-        copy.require("backup", action="restore")
-        check = copy.conn.execute("PRAGMA integrity_check").fetchone()[0]
-        if check != "ok":
-            raise IntegrityError(f"backup {source} fails SQLite's integrity check: {check}")
-        chain = verify_audit(copy, record=False)
-        if not chain.ok:
-            raise IntegrityError(f"backup {source}: audit chain broken at entry {chain.broken_at}: {chain.reason}")
-    finally:
-        copy.close()
+        copy = Store.open(source, credential, user, readonly=True)
+        try:
+            copy.require("backup", action="restore")
+            check = copy.conn.execute("PRAGMA integrity_check").fetchone()[0]
+            if check != "ok":
+                raise IntegrityError(f"backup {source} fails SQLite's integrity check: {' '.join(check.split())}")
+            chain = verify_audit(copy, record=False)
+            if not chain.ok:
+                raise IntegrityError(f"backup {source}: audit chain broken at entry {chain.broken_at}: {chain.reason}")
+            # SQLite's check cannot see inside sealed values: open every one of them.
+            for table, key_col in schema.SEALED_TABLES.items():
+                for key, blob in copy.conn.execute(f"SELECT {key_col}, data FROM {table}"):
+                    try:
+                        copy.unseal(table, key, blob)
+                    except IntegrityError as exc:
+                        raise IntegrityError(f"backup {source} is damaged: {exc.message}") from None
+        finally:
+            copy.close()
+    except sqlite3.DatabaseError as exc:
+        raise IntegrityError(f"backup {source} is damaged ({exc}); nothing was restored") from None
     if target.exists() and not force:
         raise StoreError(f"{target} exists; pass --force to replace it with {source}", hint="make a backup of it first with `mhtool backup`")
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)

@@ -157,6 +157,9 @@ def staff_passwd(
 
     with session.open_store(ctx) as store:
         who = name or store.staff.name
+        if who != store.staff.name:
+            # Refuse before a key file is written or a passphrase asked for.
+            store.require("staff", action="staff.passwd")
         credential = session.new_credential(key_file, who=who)
         admin.change_credential(store, credential, who)
     output.success(f"credential changed for {who}")

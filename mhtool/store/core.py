@@ -139,7 +139,7 @@ class Store:
             last_error: Exception | None = None
             for slot in slots:
                 try:
-                    private = crypto.unlock_slot(credential, store_id, slot["id"], json.loads(slot["params"]), slot["wrapped_private"])
+                    private = crypto.unlock_slot(credential, store_id, slot["id"], _slot_params(slot), slot["wrapped_private"])
                     chosen = slot
                     break
                 except AuthenticationFailed as exc:
@@ -323,6 +323,18 @@ class Store:
         sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
         return self.conn.execute(sql, params).fetchone()[0]
 
+    def plain(self, table: str, columns: Sequence[str], where: str = "", params: Sequence = ()) -> list[tuple]:
+        """Plaintext columns only (ids, foreign keys, dates), without opening the sealed data.
+
+        For lists that need, say, each student's earliest due date over
+        thousands of rows: unsealing rows that only answer a date question is
+        most of the cost.
+        """
+        if "data" in columns:
+            raise StoreError("plain() reads plaintext columns only; use select() for sealed data")
+        sql = f"SELECT {', '.join(columns)} FROM {table}" + (f" WHERE {where}" if where else "")
+        return self.conn.execute(sql, params).fetchall()
+
     def resolve_id(self, table: str, prefix: str, what: str) -> str:
         """Accept a full record id or an unambiguous prefix of at least 4 characters."""
         prefix = (prefix or "").strip().lower()
@@ -366,6 +378,21 @@ class Store:
         return self.unseal("sealed_meta", "settings", row[0]).get(key, default)
 
 
+def _slot_params(slot: dict) -> dict:
+    """A slot's KDF parameters, refusing anything that is not what mhtool wrote."""
+    try:
+        params = json.loads(slot["params"])
+        if not isinstance(params, dict):
+            raise ValueError("not an object")
+        bytes.fromhex(params.get("salt", ""))
+    except (ValueError, TypeError) as exc:
+        raise StoreError(
+            f"key slot {slot['id']} has unreadable parameters ({exc}); it was edited or is corrupt, so it was refused",
+            hint="restore the store from a backup or ask an admin to re-add this staff member",
+        ) from None
+    return params
+
+
 def _candidate_slots(conn: sqlite3.Connection, user: str | None, credential: crypto.Credential) -> list[dict]:
     cols = "k.id, k.staff_id, k.params, k.wrapped_private"
     if user:
@@ -380,7 +407,7 @@ def _candidate_slots(conn: sqlite3.Connection, user: str | None, credential: cry
         raise AuthenticationFailed("which staff member? a passphrase opens one person's slot", hint="pass --user NAME or set MHTOOL_USER")
     slots = [dict(zip(("id", "staff_id", "params", "wrapped_private"), r)) for r in rows]
     wanted = "keyfile" if credential.kind == "keyfile" else None
-    matching = [s for s in slots if (json.loads(s["params"]).get("kdf") == "keyfile") == (wanted == "keyfile")]
+    matching = [s for s in slots if (_slot_params(s).get("kdf") == "keyfile") == (wanted == "keyfile")]
     if not matching:
         raise AuthenticationFailed(
             f"{'staff member ' + repr(user) if user else 'this store'} has no {credential.kind} slot",

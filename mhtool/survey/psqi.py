@@ -21,8 +21,8 @@ col   form    content
 18    9       lack of energy, 0–3
 ====  ======  ==============================================
 
-Clock times are decoded to minutes after midnight; quantities to minutes (col 2) and
-hours (col 4).
+Decoded clock times are fractions of a day (Excel's convention, 0.9375 = 22:30) so that
+stored answers read back unchanged; quantities are minutes (col 2) and hours (col 4).
 """
 
 from __future__ import annotations
@@ -204,7 +204,10 @@ def components(values: Mapping[int, np.ndarray]) -> dict[str, np.ndarray]:
 
     # efficiency = hours asleep / hours in bed. Get-up time at or before bedtime means the
     # night crossed midnight (23:30 → 07:00); equal times are read as a full day in bed.
-    in_bed = np.mod(col[GET_UP] - col[BEDTIME], _DAY)
+    # clock times arrive as fractions of a day; whole seconds once back in minutes
+    bedtime = np.round(col[BEDTIME] * _DAY, 4)
+    get_up = np.round(col[GET_UP] * _DAY, 4)
+    in_bed = np.mod(get_up - bedtime, _DAY)
     in_bed = np.where(in_bed == 0, _DAY, in_bed)
     efficiency = np.round(hours * 60 / in_bed * 100, 6)
     c4 = np.select([efficiency > 85, efficiency >= 75, efficiency >= 65], [0, 1, 2], 3)

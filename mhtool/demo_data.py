@@ -175,26 +175,36 @@ def _wjx_meta(rng: random.Random, i: int, when: datetime) -> list:
     return [i + 1, when.strftime("%Y/%m/%d %H:%M:%S"), f"{rng.randrange(180, 1500)}秒", "手机提交", "微信", f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}(示例省-示例市)"]
 
 
-def write_wjx_upi(path: Path, school: School, start: datetime, *, rng: random.Random) -> Path:
-    """问卷星, 按选项文本: answers are 是/否; a few dirty rows as real exports have."""
+def write_wjx_upi(path: Path, school: School, start: datetime, *, rng: random.Random, supplementary: bool = False, dirty: bool = True) -> Path:
+    """问卷星, 按选项文本: answers are 是/否; a few dirty rows as real exports have.
+
+    ``supplementary`` adds UPI's optional items 61–64 (64 item columns).
+    """
     from mhtool.report.xlsx import write_table_xlsx
 
-    header = [*WJX_META, *_wjx_roster_header(), *[f"{6 + k}、UPI第{k}题" for k in range(1, 61)]]
+    n_items = 64 if supplementary else 60
+    header = [*WJX_META, *_wjx_roster_header(), *[f"{6 + k}、UPI第{k}题" for k in range(1, n_items + 1)]]
     rows = []
     for i, s in enumerate(school.students):
         when = _submitted(rng, start, i)
         answers = [UPI_TEXT[a] for a in upi_answers(rng, s)]
+        if supplementary:
+            answers += [UPI_TEXT[1 if rng.random() < 0.02 + 0.3 * s.distress else 0] for _ in range(4)]
         student_no: object = s.student_no
-        if i == 7:
+        if not dirty:
+            i_dirty = -1
+        else:
+            i_dirty = i
+        if i_dirty == 7:
             student_no = int(s.student_no)  # a number typed into the student-number cell
-        if i == 11:
+        if i_dirty == 11:
             student_no = s.student_no.translate(str.maketrans("0123456789", "０１２３４５６７８９"))  # full-width digits
-        if i == 13:
+        if i_dirty == 13:
             answers[29] = "(跳过)"  # a skipped item: rejected, listed in the rejects workbook
         rows.append([*_wjx_meta(rng, i, when), student_no, s.name, s.gender, s.college, s.major, s.class_name, *answers])
-        if i == 3:
+        if i_dirty == 3:
             # A student who submitted twice: the later submission is kept.
-            again = [UPI_TEXT[a] for a in upi_answers(rng, s)]
+            again = [UPI_TEXT[a] for a in upi_answers(rng, s)] + answers[60:]
             rows.append([*_wjx_meta(rng, i, when + timedelta(hours=2)), s.student_no, s.name, s.gender, s.college, s.major, s.class_name, *again])
     return write_table_xlsx(path, "Sheet1", header, rows)
 

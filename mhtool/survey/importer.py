@@ -121,8 +121,6 @@ def plan_import(
     policy=None,
 ) -> ImportPlan:
     """Read, map, score and check one export. Raises only for file-level problems."""
-    import pandas as pd
-
     from mhtool.survey import instruments, readers, scoring
 
     path = Path(path)
@@ -155,13 +153,15 @@ def plan_import(
             Problem(p.message, file=parsed.file, sheet=parsed.sheet, row=p.row, column=column, value=p.value)
         )
     records = {rec["row"]: rec for rec in scored.records()}
-    values = scored.values
-    roster = parsed.roster
-    submitted = parsed.submitted_at
+    # Whole-column conversions: per-cell pandas access costs more than scoring.
+    wanted = [k for k in parsed.roster.columns if k in ROSTER_KEYS or k == "student_no"]
+    roster_rows = parsed.roster[wanted].to_dict("index")
+    value_items = [str(item) for item in scored.values.columns]
+    value_rows = dict(zip(scored.values.index.tolist(), scored.values.to_numpy(dtype=float, na_value=float("nan")).tolist()))
+    submitted = parsed.submitted_at.to_dict() if parsed.submitted_at is not None else {}
     outcomes: list[RowOutcome] = []
-    for row in roster.index:
-        fields = {k: roster.at[row, k] for k in roster.columns if k in ROSTER_KEYS or k == "student_no"}
-        fields = {k: (None if (v is None or (isinstance(v, float) and v != v) or v == "") else str(v)) for k, v in fields.items()}
+    for row, raw_fields in roster_rows.items():
+        fields = {k: (None if (v is None or (isinstance(v, float) and v != v) or v == "") else str(v)) for k, v in raw_fields.items()}
         student_no = fields.pop("student_no", None)
         problems = by_row.get(row, [])
         if not student_no and not any(p.column and "学号" in str(p.column) for p in problems):
@@ -171,8 +171,7 @@ def plan_import(
             problems.append(Problem("row could not be scored", file=parsed.file, sheet=parsed.sheet, row=int(row)))
         answers_map = None
         if rec is not None:
-            answers_map = {str(item): (None if pd.isna(v) else (int(v) if float(v).is_integer() else float(v))) for item, v in values.loc[row].items()}
-        sub = _iso(submitted.get(row)) if submitted is not None else None
+            answers_map = {item: (None if v != v else (int(v) if v.is_integer() else v)) for item, v in zip(value_items, value_rows[row])}
         outcomes.append(
             RowOutcome(
                 row=int(row),
@@ -182,7 +181,7 @@ def plan_import(
                 problems=problems,
                 result=rec,
                 answers=answers_map,
-                submitted_at=sub,
+                submitted_at=_iso(submitted.get(row)),
             )
         )
     _resolve_duplicates(outcomes, parsed.file, parsed.sheet)

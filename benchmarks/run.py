@@ -1,0 +1,147 @@
+"""Run every benchmark and write the results table into benchmarks/README.md.
+
+    python benchmarks/run.py            # full sizes (census 10,000 and 50,000 rows; 50,000-student store)
+    python benchmarks/run.py --quick    # small sizes, under two minutes; for a smoke check
+
+Each script generates its own data; nothing here reads real exports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from common import markdown_table  # noqa: E402
+
+COLUMNS = [
+    ("benchmark", "benchmark"),
+    ("seconds", "wall s"),
+    ("baseline", "baseline"),
+    ("baseline_s", "baseline s"),
+    ("ratio", "ratio"),
+    ("rows_per_s", "rows/s"),
+    ("peak_rss_mib", "peak RSS MiB"),
+    ("target", "target"),
+    ("met", "met"),
+]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kib / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores{mem}, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def collect(quick: bool) -> list[dict]:
+    import bench_cases
+    import bench_import
+    import bench_reports
+    import bench_scoring
+    import bench_startup
+
+    rows: list[dict] = []
+    work = Path(tempfile.mkdtemp(prefix="mhtool-bench-"))
+
+    for r in bench_startup.run(repeat=7 if quick else 15):
+        if r.get("target"):
+            rows.append({**r, "baseline": "python -c 'import typer'", "baseline_s": r["seconds"] / r["ratio"], "met": r["ratio"] <= 1.5})
+
+    for r in bench_scoring.run(5_000 if quick else 50_000):
+        rows.append(
+            {
+                "benchmark": f"score {r.get('instrument')} {r.get('input', '')} ({r.get('rows'):,} rows)",
+                "seconds": r.get("cpu_s"),
+                "rows_per_s": r.get("rows_per_s"),
+                "target": "50,000 SCL-90 rows < 1 s CPU" if r.get("instrument") == "scl90" else "",
+                "met": (r.get("cpu_s", 0) < 1.0) if r.get("instrument") == "scl90" and r.get("rows") == 50_000 else "",
+            }
+        )
+
+    for size in ((2_000,) if quick else (10_000, 50_000)):
+        for r in bench_import.run(size, work=work / f"import-{size}"):
+            rows.append(
+                {
+                    "benchmark": r["benchmark"],
+                    "seconds": r["seconds"],
+                    "baseline": "pandas.read_excel(openpyxl)",
+                    "baseline_s": r["pandas_openpyxl_s"],
+                    "ratio": r["ratio_vs_pandas"],
+                    "peak_rss_mib": r["peak_rss_mib"],
+                    "target": "ratio ≤ 1.0, RSS < 1 GiB",
+                    "met": r["ratio_vs_pandas"] <= 1.0 and r["peak_rss_mib"] < 1024,
+                }
+            )
+            rows.append(
+                {
+                    "benchmark": r["benchmark"] + " (vs the floor)",
+                    "seconds": r["seconds"],
+                    "baseline": "python-calamine raw read",
+                    "baseline_s": r["calamine_s"],
+                    "ratio": r["ratio_vs_calamine"],
+                    "target": "(reported)",
+                }
+            )
+
+    students = 5_000 if quick else 50_000
+    for r in bench_cases.run(students):
+        rows.append(r)
+    for r in bench_reports.run(students):
+        rows.append(r)
+    return rows
+
+
+def write_readme(rows: list[dict], quick: bool, elapsed: float) -> None:
+    readme = HERE / "README.md"
+    text = readme.read_text("utf-8") if readme.exists() else "# Benchmarks\n"
+    stamp = datetime.now().strftime("%Y-%m-%d %H:%M")
+    block = (
+        f"<!-- results:start -->\n## Results ({'quick' if quick else 'full'} run, {stamp})\n\n"
+        f"Machine: {machine()}. Run took {elapsed:.0f} s.\n\n"
+        + markdown_table(rows, COLUMNS)
+        + "\n<!-- results:end -->"
+    )
+    if "<!-- results:start -->" in text:
+        text = re.sub(r"<!-- results:start -->.*<!-- results:end -->", lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    readme.write_text(text, "utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes (under two minutes)")
+    parser.add_argument("--no-write", action="store_true", help="print the table only; leave README.md alone")
+    args = parser.parse_args()
+    started = time.time()
+    rows = collect(args.quick)
+    elapsed = time.time() - started
+    print(markdown_table(rows, COLUMNS))
+    print(f"\n({elapsed:.0f} s on {machine()})")
+    if not args.no_write:
+        write_readme(rows, args.quick, elapsed)
+
+
+if __name__ == "__main__":
+    main()

@@ -23,17 +23,25 @@ CONSENT = ("signed", "refused", "not_needed", "pending")
 DEFAULT_CADENCE = {"red": 7, "orange": 14, "yellow": 30}
 INTERVIEW_DUE_DAYS = {"red": 1, "orange": 7, "yellow": 14}
 RETURN_REVIEW_DAYS = (14, 30)
+# A contact this many days before a return review is due counts as that review.
+REVIEW_WINDOW_DAYS = 7
 
 # Required fields per timeline entry kind: what a counselor must say for the
 # entry to be useful later (有据可查). Other fields are optional.
 ENTRY_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "interview": (("findings",), ("mode", "duration", "risk", "confirmed_level", "next_step", "task_id")),
+    "interview": (
+        ("findings",),
+        ("mode", "duration", "risk", "confirmed_level", "next_step", "task_id", "interviewer", "source", "source_key"),
+    ),
     "level_change": (("from", "to", "reason"), ()),
     "note": (("text",), ()),
     "measure": (("measure_kind", "description"), ("responsible", "start", "end")),
     "guardian_contact": (("guardian", "content"), ("channel", "consent")),
-    "crisis": (("what",), ("where", "actions", "notified", "happened_at")),
-    "status_change": (("from", "to", "reason"), ("from_date", "until", "on", "certificate", "assessed_by", "without_certificate")),
+    "crisis": (("what",), ("where", "actions", "notified", "happened_at", "parents_notified_at")),
+    "status_change": (
+        ("from", "to", "reason"),
+        ("from_date", "until", "on", "certificate", "assessed_by", "without_certificate", "documents"),
+    ),
     "follow_up": (("content",), ("mode", "task_id")),
     "close": (("reason",), ()),
     "reopen": (("reason", "level"), ()),
@@ -105,6 +113,9 @@ class Effects:
     cancel_task_kinds: tuple[str, ...] = ()
     open_watch: bool = False
     close_watch: bool = False
+    # Kinds completed only when due by a date: a contact today does not settle
+    # a return review scheduled a month ahead.
+    complete_due_by: dict[str, date] = field(default_factory=dict)
 
 
 def change_level(student: dict, to: str, reason: str, on: date, *, cadence: dict | None = None) -> Effects:
@@ -138,7 +149,12 @@ def record_interview(student: dict, fields: dict, on: date, *, cadence: dict | N
     confirmed = fields.get("confirmed_level")
     if confirmed is not None and confirmed not in LEVELS:
         raise InvalidInput(f"--confirm {confirmed!r} is not a level")
-    base = Effects(dict(student), entries=[("interview", fields)], complete_task_kinds=("interview", "follow_up"))
+    base = Effects(
+        dict(student),
+        entries=[("interview", fields)],
+        complete_task_kinds=("interview", "follow_up", "review"),
+        complete_due_by={"review": on + timedelta(days=REVIEW_WINDOW_DAYS)},
+    )
     if confirmed is None:
         level = student.get("level") or "none"
         due = next_due(level, on, cadence)
@@ -146,10 +162,11 @@ def record_interview(student: dict, fields: dict, on: date, *, cadence: dict | N
             base.cancel_task_kinds = ("follow_up",)
             base.new_tasks.append({"kind": "follow_up", "due": due, "level": level})
         return base
-    reason = f"约谈确认 interview on {on.isoformat()}"
+    reason = f"约谈确认 ({on.isoformat()})"
     changed = change_level(student, confirmed, reason, on, cadence=cadence)
     changed.entries = base.entries + changed.entries
     changed.complete_task_kinds = base.complete_task_kinds
+    changed.complete_due_by = base.complete_due_by
     if confirmed == (student.get("level") or "none") and confirmed != "none":
         changed.cancel_task_kinds = ("follow_up",)
         changed.new_tasks.append({"kind": "follow_up", "due": next_due(confirmed, on, cadence), "level": confirmed})
@@ -159,7 +176,12 @@ def record_interview(student: dict, fields: dict, on: date, *, cadence: dict | N
 def record_follow_up(student: dict, fields: dict, on: date, *, cadence: dict | None = None) -> Effects:
     fields = validate_entry("follow_up", fields)
     level = student.get("level") or "none"
-    effects = Effects(dict(student), entries=[("follow_up", fields)], complete_task_kinds=("follow_up", "review"))
+    effects = Effects(
+        dict(student),
+        entries=[("follow_up", fields)],
+        complete_task_kinds=("follow_up", "review"),
+        complete_due_by={"review": on + timedelta(days=REVIEW_WINDOW_DAYS)},
+    )
     due = next_due(level, on, cadence)
     if due:
         effects.cancel_task_kinds = ("follow_up",)
@@ -221,6 +243,13 @@ def change_status(student: dict, to: str, fields: dict, on: date) -> Effects:
             effects.new_tasks.append({"kind": "review", "due": on + timedelta(days=days), "note": f"复学后 {days} 天评估"})
     if to in ("withdrawn", "graduated"):
         effects.cancel_task_kinds = ("follow_up", "interview", "review", "reminder")
+        # A student who has left the school can no longer be followed up; the
+        # watch ends with the status change, recorded under the same reason.
+        if (student.get("level") or "none") != "none":
+            ended = change_level(new_student, "none", f"{label('status', to)}: {fields.get('reason') or ''}".strip(), on)
+            effects.student = ended.student
+            effects.entries += ended.entries + [("close", {"reason": ended.student["level_reason"]})]
+            effects.close_watch = True
     return effects
 
 
@@ -274,3 +303,165 @@ def missing_label(code: str, lang: str = "zh") -> str:
 
 def clarity_group(code: str) -> str:
     return "basic" if code.startswith("basic:") else code
+
+
+# -- screening, corrections, reminders -------------------------------------------------------
+
+
+def interview_task(proposed_level: str | None, on: date) -> dict | None:
+    """The interview task a screening proposal opens (red 1 day, orange 7, yellow 14), or None."""
+    days = INTERVIEW_DUE_DAYS.get(proposed_level or "none")
+    if days is None:
+        return None
+    return {"kind": "interview", "due": on + timedelta(days=days), "proposed_level": proposed_level}
+
+
+def correction(student: dict, original: dict, fields: dict) -> Effects:
+    """A correction: a new entry of the same kind pointing to the one it corrects.
+
+    Entries are never edited in place, so the file stays traceable (有据可查).
+    A correction changes no level and no task: those have their own commands.
+    """
+    kind = original["kind"]
+    if kind not in ENTRY_FIELDS or kind in ("level_change", "status_change", "close", "reopen", "referral"):
+        raise UsageError(
+            f"a {label('entry', kind, 'en')} entry cannot be corrected with another entry",
+            hint="level, status, closure and referral entries are corrected by recording the next change with a reason",
+        )
+    fields = validate_entry(kind, fields)
+    return Effects(dict(student), entries=[(kind, fields)])
+
+
+def superseded_ids(entries: list[dict]) -> set[str]:
+    """Ids of entries that a later entry corrects."""
+    return {e["corrects"] for e in entries if e.get("corrects")}
+
+
+def effective(entries: list[dict]) -> list[dict]:
+    """The entries still in force: those no later entry corrects."""
+    gone = superseded_ids(entries)
+    return [e for e in entries if e.get("id") not in gone]
+
+
+def reminder_task(due: date, note: str, *, today: date, assigned_to: str | None = None) -> dict:
+    if not (note or "").strip():
+        raise UsageError("a reminder needs --note", hint='say what to do, e.g. --note "期末前再约谈一次"')
+    if due < today:
+        raise InvalidInput(f"--due: {due.isoformat()} is in the past; a reminder is for later", hint=f"pass {today.isoformat()} or later")
+    task = {"kind": "reminder", "due": due, "note": note}
+    if assigned_to:
+        task["assigned_to"] = assigned_to
+    return task
+
+
+# -- tasks ------------------------------------------------------------------------------------
+
+
+def next_due_of(tasks: list[dict]) -> date | None:
+    """The earliest due date among open tasks (``due_on`` ISO strings)."""
+    dues = [t["due_on"] for t in tasks if not t.get("done_on")]
+    return date.fromisoformat(min(dues)) if dues else None
+
+
+def days_overdue(due: date | None, today: date) -> int:
+    """How many days a task is past due (0 when not yet due or no task)."""
+    return max(0, (today - due).days) if due else 0
+
+
+# -- crises -----------------------------------------------------------------------------------
+
+PARENT_NOTICE_HOURS = 24
+
+
+def crisis_warnings(fields: dict) -> list[str]:
+    """What a crisis record lacks against the norm: parents told within 24 hours."""
+    from datetime import datetime
+
+    happened = fields.get("happened_at")
+    told = fields.get("parents_notified_at")
+    if not told:
+        return ["parents (家长) not yet recorded as notified; the norm is within 24 hours (--parents-notified-at)"]
+    if happened:
+        gap = datetime.fromisoformat(told) - datetime.fromisoformat(happened)
+        if gap.total_seconds() < 0:
+            raise InvalidInput("--parents-notified-at is before --happened-at", hint="check both times")
+        if gap.total_seconds() > PARENT_NOTICE_HOURS * 3600:
+            hours = int(gap.total_seconds() // 3600)
+            return [f"parents were notified {hours} hours after the event; the norm is within {PARENT_NOTICE_HOURS} hours"]
+    return []
+
+
+# -- student records --------------------------------------------------------------------------
+
+
+def parse_groups(values) -> list[str]:
+    """Special-group codes from codes or labels (家庭经济困难 → hardship); ``none`` clears."""
+    from mhtool.labels import code_from_label
+
+    out: list[str] = []
+    bad: list[str] = []
+    for raw in values or []:
+        for part in str(raw).replace("，", ",").split(","):
+            text = part.strip()
+            if not text:
+                continue
+            if text.lower() in ("none", "无"):
+                continue
+            code = code_from_label("group", text)
+            if code is None:
+                bad.append(text)
+            elif code not in out:
+                out.append(code)
+    if bad:
+        raise InvalidInput(
+            f"--group: {', '.join(repr(b) for b in bad)} is not one of the six special groups",
+            hint=f"use {', '.join(GROUPS)} (or their Chinese names); put anything else in --tag",
+        )
+    return out
+
+
+def parse_guardian(text: str) -> dict:
+    """``关系,姓名,电话`` (父亲,张三,13800000000) → {"relation", "name", "phone"}."""
+    parts = [p.strip() for p in str(text).replace("，", ",").split(",")]
+    if len(parts) != 3 or not parts[0] or not (parts[1] or parts[2]):
+        raise InvalidInput(
+            f"--guardian {text!r}: expected RELATION,NAME,PHONE",
+            hint='e.g. --guardian "母亲,李某,13800000000"',
+        )
+    relation, name, phone = parts
+    if phone and not all(c.isdigit() or c in "+- " for c in phone):
+        raise InvalidInput(f"--guardian {text!r}: {phone!r} is not a phone number")
+    return {"relation": relation, "name": name, "phone": phone}
+
+
+def parse_consent(text: str | None) -> str | None:
+    if text in (None, ""):
+        return None
+    from mhtool.labels import code_from_label
+
+    code = code_from_label("consent", text)
+    if code is None:
+        raise InvalidInput(f"--consent {text!r} is not one of signed, refused, not_needed", hint="知情同意书: signed 已签署, refused 拒绝签署, not_needed 无需签署")
+    return code
+
+
+def edit_student(student: dict, changes: dict) -> tuple[dict, list[str]]:
+    """Apply header changes; return the new record and the names of the fields that changed.
+
+    Level and status are not edited here: they change only through their own
+    entries, with a reason.
+    """
+    forbidden = {"level", "level_since", "level_reason", "status", "student_no", "id"} & set(changes)
+    if forbidden:
+        raise UsageError(f"{', '.join(sorted(forbidden))} cannot be edited directly", hint="use `cases level` or `cases status`, which record why")
+    record = dict(student)
+    changed = []
+    for key, value in changes.items():
+        if value is None:
+            continue
+        if record.get(key) != value:
+            record[key] = value
+            changed.append(key)
+    if "name" in changed and not (record.get("name") or "").strip():
+        raise InvalidInput("--name cannot be empty")
+    return record, changed

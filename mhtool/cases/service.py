@@ -14,7 +14,7 @@ from datetime import date, datetime, timezone
 
 from mhtool import dates
 from mhtool.cases import model
-from mhtool.errors import NotFound, Problem
+from mhtool.errors import ConflictError, InvalidInput, NotFound, Problem, UsageError
 
 ROSTER_FIELDS = (
     "name",
@@ -189,14 +189,31 @@ def open_tasks(store, student_id: str | None = None) -> list[dict]:
     return store.select("tasks", "done_on IS NULL", order="due_on")
 
 
-def finish_tasks(txn, student_id: str, kinds: Iterable[str], on: date, *, entry_id: str | None = None, cancelled: bool = False, reason: str = "") -> int:
-    """Mark the student's open tasks of these kinds done (or cancelled)."""
+def finish_tasks(
+    txn,
+    student_id: str,
+    kinds: Iterable[str],
+    on: date,
+    *,
+    entry_id: str | None = None,
+    cancelled: bool = False,
+    reason: str = "",
+    due_by: dict[str, date] | None = None,
+) -> int:
+    """Mark the student's open tasks of these kinds done (or cancelled).
+
+    ``due_by`` limits some kinds to tasks due on or before a date.
+    """
     kinds = set(kinds)
+    due_by = due_by or {}
     if not kinds:
         return 0
     n = 0
     for task in txn.store.select("tasks", "done_on IS NULL AND student_id = ?", (student_id,)):
         if task["kind"] not in kinds:
+            continue
+        limit = due_by.get(task["kind"])
+        if limit is not None and task["due_on"] > limit.isoformat():
             continue
         data = {k: v for k, v in task.items() if k not in ("id", "student_id", "due_on", "done_on")}
         data.update(done_by=txn.store.staff.name, done_entry=entry_id)
@@ -236,7 +253,7 @@ def apply_effects(txn, student: dict, effects: model.Effects, on: date, *, corre
     if effects.student != student:
         save_student(txn, {**effects.student, "id": sid})
     if effects.complete_task_kinds:
-        finish_tasks(txn, sid, effects.complete_task_kinds, on, entry_id=first)
+        finish_tasks(txn, sid, effects.complete_task_kinds, on, entry_id=first, due_by=effects.complete_due_by)
     if effects.cancel_task_kinds:
         finish_tasks(txn, sid, effects.cancel_task_kinds, on, entry_id=first, cancelled=True, reason="superseded")
     if effects.close_watch:
@@ -252,3 +269,110 @@ def apply_effects(txn, student: dict, effects: model.Effects, on: date, *, corre
 def cadence(store) -> dict[str, int]:
     configured = store.setting("cadence") or {}
     return {**model.DEFAULT_CADENCE, **configured}
+
+
+# -- commands' write side ---------------------------------------------------------------------
+
+
+def create_student(txn, student_no: str, fields: dict, *, source: str = "manual") -> dict:
+    """A new dossier typed in by hand (`cases add`). Refuses a number that already exists."""
+    store = txn.store
+    student_no = (student_no or "").strip()
+    if not student_no:
+        raise InvalidInput("the student number is empty")
+    if store.find_student(student_no) is not None:
+        raise ConflictError(f"student {student_no} already has a dossier", hint=f"change it with `mhtool cases edit {student_no}`")
+    record = new_student_record(student_no, fields, source=source)
+    rid = txn.insert("students", record, columns={"student_no_bi": store.student_no_index(student_no)})
+    return {**record, "id": rid}
+
+
+def record_effects(store, action: str, student: dict, effects: model.Effects, on: date, *, corrects: str | None = None, details: dict | None = None) -> list[str]:
+    """One recorded event as one transaction with its audit entry; returns the new entry ids."""
+    with store.write(action, targets=[f"students/{student['id']}"], details=details) as txn:
+        return apply_effects(txn, student, effects, on, corrects=corrects)
+
+
+def entry_of_student(store, student: dict, prefix: str) -> dict:
+    """The entry with this id (or id prefix), which must belong to ``student``."""
+    entry_id = store.resolve_id("entries", prefix, "entry")
+    entry = store.get("entries", entry_id)
+    if entry["student_id"] != student["id"]:
+        raise NotFound(f"entry {prefix} is not in the dossier of {student['student_no']}")
+    return entry
+
+
+def schedule_screening_interview(txn, student_id: str, proposed_level: str | None, on: date, **data) -> str | None:
+    """Open the interview task a screening proposal asks for, unless one is already open.
+
+    An open interview task whose due date is later than the new one's is
+    brought forward (a red proposal after a yellow one must not wait 14 days).
+    """
+    task = model.interview_task(proposed_level, on)
+    if task is None:
+        return None
+    for existing in txn.store.select("tasks", "done_on IS NULL AND student_id = ?", (student_id,)):
+        if existing["kind"] != "interview":
+            continue
+        if existing["due_on"] > task["due"].isoformat():
+            payload = {k: v for k, v in existing.items() if k not in ("id", "student_id", "due_on", "done_on")}
+            payload.update(proposed_level=proposed_level, brought_forward_from=existing["due_on"], **data)
+            txn.update("tasks", existing["id"], payload, columns={"due_on": task["due"].isoformat()})
+        return existing["id"]
+    return open_task(txn, student_id, "interview", task["due"], proposed_level=proposed_level, **data)
+
+
+def add_reminder(store, student: dict, task: dict) -> str:
+    with store.write("cases.remind", targets=[f"students/{student['id']}"]) as txn:
+        data = {k: v for k, v in task.items() if k not in ("kind", "due")}
+        return open_task(txn, student["id"], task["kind"], task["due"], **data)
+
+
+def complete_task(store, prefix: str, on: date, note: str = "") -> dict:
+    """Mark one task done by hand (a reminder, or a task made moot); scope-checked."""
+    task_id = store.resolve_id("tasks", prefix, "task")
+    task = store.get("tasks", task_id)
+    student = store.get("students", task["student_id"])
+    store.require_college(student.get("college"), action="cases.done", targets=[f"tasks/{task_id}"])
+    if task.get("done_on"):
+        raise UsageError(f"task {task_id[:8]} was already done on {task['done_on']}")
+    with store.write("cases.done", targets=[f"tasks/{task_id}"]) as txn:
+        data = {k: v for k, v in task.items() if k not in ("id", "student_id", "due_on", "done_on")}
+        data.update(done_by=store.staff.name, done_note=note)
+        txn.update("tasks", task_id, data, columns={"done_on": on.isoformat()})
+    return {**task, "done_on": on.isoformat(), "student_no": student["student_no"], "name": student.get("name")}
+
+
+def update_student(store, student: dict, record: dict, changed: list[str]) -> None:
+    # The audit entry names the fields that changed, never their values.
+    with store.write("cases.edit", targets=[f"students/{student['id']}"], details={"fields": changed}) as txn:
+        save_student(txn, {**record, "id": student["id"]})
+
+
+def responses_for(store, student_id: str) -> list[dict]:
+    return store.select("responses", "student_id = ?", (student_id,), order="on_date, rowid")
+
+
+def staff_names(store) -> set[str]:
+    return {row["name"] for row in store.select("staff")}
+
+
+def set_cadence(store, changes: dict[str, int]) -> dict[str, int]:
+    """Change the follow-up cadence (days per level) in the store's sealed settings; admin only.
+
+    Open follow-up tasks keep their due dates; the new cadence applies from the
+    next recorded contact.
+    """
+    store.require("staff", action="cases.cadence")
+    for level, days in changes.items():
+        if level not in model.DEFAULT_CADENCE:
+            raise UsageError(f"no cadence for level {level!r}", hint="red, orange or yellow")
+        if not 1 <= int(days) <= 365:
+            raise InvalidInput(f"--{level} {days}: the cadence is a number of days from 1 to 365")
+    with store.write("cases.cadence", details={"cadence": changes}) as txn:
+        row = txn.execute("SELECT data FROM sealed_meta WHERE key = 'settings'").fetchone()
+        settings = store.unseal("sealed_meta", "settings", row[0]) if row else {}
+        settings["cadence"] = {**(settings.get("cadence") or {}), **{k: int(v) for k, v in changes.items()}}
+        blob = store.seal("sealed_meta", "settings", settings)
+        txn.execute("INSERT INTO sealed_meta (key, data) VALUES ('settings', ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data", (blob,))
+    return cadence(store)

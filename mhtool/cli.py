@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+import typer.main
 from typer.core import TyperGroup
 
 from mhtool import __version__
@@ -25,8 +26,51 @@ def _is_cli_control(exc: BaseException) -> bool:
     return any(cls.__name__ in ("ClickException", "Exit", "Abort") for cls in type(exc).__mro__)
 
 
+# Command groups load their module only when used, so `mhtool --help` and a
+# command of one group never pay for importing the others.
+LAZY_GROUPS: dict[str, tuple[str, str, str]] = {
+    "survey": ("mhtool.survey.cli", "app", "Instruments, scoring and import of screening exports (心理普查)."),
+    "cases": ("mhtool.cases.cli", "app", "One dossier per student (一人一档): levels, interviews, follow-ups, tasks."),
+    "referral": ("mhtool.referral.cli", "app", "Referrals to hospitals (转介) and the hospitals directory."),
+    "report": ("mhtool.report.cli", "app", "Weekly, monthly, census and crisis reports (周报/月报/普查/随时报告)."),
+    "staff": ("mhtool.store.cli", "staff_app", "Staff members, their roles and key slots (admin)."),
+    "audit": ("mhtool.store.cli", "audit_app", "The tamper-evident audit log."),
+    "export": ("mhtool.governance.cli", "export_app", "De-identified research exports."),
+    "retention": ("mhtool.governance.cli", "retention_app", "Retention: find and erase records past the retention period."),
+}
+
+
 class MhtoolGroup(TyperGroup):
-    """Turns every mhtool error into a one-line message and its documented exit code."""
+    """The root group: lazy sub-groups, and every mhtool error turned into a one-line message and its exit code."""
+
+    def list_commands(self, ctx) -> list[str]:
+        eager = [name for name in self.commands if name not in LAZY_GROUPS]
+        return eager + list(LAZY_GROUPS)
+
+    def get_command(self, ctx, cmd_name: str):
+        if cmd_name not in self.commands and cmd_name in LAZY_GROUPS:
+            import importlib
+
+            module, attr, help_text = LAZY_GROUPS[cmd_name]
+            group = typer.main.get_group(getattr(importlib.import_module(module), attr))
+            group.name = cmd_name
+            group.help = group.help or help_text
+            self.commands[cmd_name] = group
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx, formatter) -> None:
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(n) for n in names)
+        rows = []
+        for name in names:
+            cmd = self.commands.get(name)
+            if cmd is not None:
+                if not cmd.hidden:
+                    rows.append((name, cmd.get_short_help_str(limit)))
+            else:
+                rows.append((name, LAZY_GROUPS[name][2]))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx):
         from mhtool import output
@@ -82,19 +126,9 @@ def root(
 
 
 def _mount() -> None:
-    from mhtool.cases.cli import app as cases_app
-    from mhtool.referral.cli import app as referral_app
-    from mhtool.report.cli import app as report_app
-    from mhtool.store.cli import audit_app, register, staff_app
-    from mhtool.survey.cli import app as survey_app
+    from mhtool.store.cli import register
 
     register(app)
-    app.add_typer(survey_app, name="survey", help="Instruments, scoring and import of screening exports (心理普查).")
-    app.add_typer(cases_app, name="cases", help="One dossier per student (一人一档): levels, interviews, follow-ups, tasks.")
-    app.add_typer(referral_app, name="referral", help="Referrals to hospitals (转介) and the hospitals directory.")
-    app.add_typer(report_app, name="report", help="Weekly, monthly, census and crisis reports (周报/月报/普查/随时报告).")
-    app.add_typer(staff_app, name="staff", help="Staff members, their roles and key slots (admin).")
-    app.add_typer(audit_app, name="audit", help="The tamper-evident audit log.")
     try:
         from mhtool.governance.cli import register as register_governance
     except ImportError:

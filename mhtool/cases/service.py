@@ -302,24 +302,45 @@ def entry_of_student(store, student: dict, prefix: str) -> dict:
     return entry
 
 
-def schedule_screening_interview(txn, student_id: str, proposed_level: str | None, on: date, **data) -> str | None:
+def open_interview_tasks(store) -> dict[str, dict]:
+    """Every student's open interview task, for bulk scheduling without one query per student."""
+    return {t["student_id"]: t for t in store.select("tasks", "done_on IS NULL") if t.get("kind") == "interview"}
+
+
+def schedule_screening_interview(txn, student_id: str, proposed_level: str | None, on: date, *, open_interviews: dict | None = None, **data) -> str | None:
     """Open the interview task a screening proposal asks for, unless one is already open.
 
-    An open interview task whose due date is later than the new one's is
-    brought forward (a red proposal after a yellow one must not wait 14 days).
+    One open interview task per student: an open task whose due date is later
+    than the new one's is brought forward (a red proposal after a yellow one
+    must not wait 14 days), and a higher proposal raises its level. Bulk
+    callers pass ``open_interviews`` (see :func:`open_interview_tasks`), which
+    is kept up to date.
     """
     task = model.interview_task(proposed_level, on)
     if task is None:
         return None
-    for existing in txn.store.select("tasks", "done_on IS NULL AND student_id = ?", (student_id,)):
-        if existing["kind"] != "interview":
-            continue
-        if existing["due_on"] > task["due"].isoformat():
+    if open_interviews is None:
+        candidates = [t for t in txn.store.select("tasks", "done_on IS NULL AND student_id = ?", (student_id,)) if t["kind"] == "interview"]
+    else:
+        candidates = [open_interviews[student_id]] if student_id in open_interviews else []
+    due = task["due"].isoformat()
+    for existing in candidates:
+        higher = model.LEVEL_RANK[proposed_level] > model.LEVEL_RANK.get(existing.get("proposed_level") or "none", 0)
+        if existing["due_on"] > due or higher:
             payload = {k: v for k, v in existing.items() if k not in ("id", "student_id", "due_on", "done_on")}
-            payload.update(proposed_level=proposed_level, brought_forward_from=existing["due_on"], **data)
-            txn.update("tasks", existing["id"], payload, columns={"due_on": task["due"].isoformat()})
+            if higher:
+                payload.update(proposed_level=proposed_level, **data)
+            if existing["due_on"] > due:
+                payload["brought_forward_from"] = existing["due_on"]
+            new_due = min(existing["due_on"], due)
+            txn.update("tasks", existing["id"], payload, columns={"due_on": new_due}, audit=False)
+            existing.update(payload, due_on=new_due)
         return existing["id"]
-    return open_task(txn, student_id, "interview", task["due"], proposed_level=proposed_level, **data)
+    task_id = open_task(txn, student_id, "interview", task["due"], proposed_level=proposed_level, **data)
+    if open_interviews is not None:
+        open_interviews[student_id] = {"id": task_id, "student_id": student_id, "kind": "interview", "due_on": due, "done_on": None,
+                                       "proposed_level": proposed_level, **data}
+    return task_id
 
 
 def add_reminder(store, student: dict, task: dict) -> str:

@@ -150,7 +150,8 @@ def rotate_master_key(store: Store, remove: tuple[str, dict] | None = None, prog
                 for key, blob in rows:
                     value = store.unseal(table, key, blob)
                     sets = {"data": store.seal(table, key, value)}
-                    if table == "students":
+                    # An erased student's placeholder keeps its random index: it must stay unfindable.
+                    if table == "students" and not value.get("erased"):
                         sets["student_no_bi"] = store.blind_index(crypto.normalise_student_no(value["student_no"]))
                     elif table == "batches":
                         sets["content_bi"] = store.blind_index(value["content_key"], "batch")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 from mhtool import dates
@@ -405,8 +405,6 @@ def apply_import(
     # ``on`` lets a back-dated import (the demo's simulated census) schedule
     # its interview tasks from the day the export really arrived.
     today = on or cases.today(store)
-    from mhtool.survey.scoring import INTERVIEW_DUE_DAYS
-
     with store.write("survey.import", details={"file": plan.file, "instrument": plan.instrument}) as txn:
         batch_record = {
             "name": batch_name or f"{plan.instrument}-{today.isoformat()}",
@@ -437,7 +435,7 @@ def apply_import(
             raise InvalidInput(f"{plan.file}: name conflicts with stored dossiers; nothing was imported", problems=upsert.conflicts)
         summary.students_created = upsert.created
         summary.students_updated = upsert.updated
-        open_interviews = _open_interview_tasks(store)
+        open_interviews = cases.open_interview_tasks(store)
         tick = progress or (lambda n=1: None)
         for o in plan.accepted:
             sid = upsert.ids[o.student_no]
@@ -458,40 +456,14 @@ def apply_import(
                 **{k: o.roster.get(k) for k in ("name", "gender", "college", "major", "grade", "class_name")},
             }
             rid = txn.insert("responses", response, columns={"batch_id": batch_id, "student_id": sid, "on_date": on}, audit=False)
-            level = o.result["proposed_level"]
-            if level != "none":
-                _propose_interview(txn, open_interviews, sid, level, today + timedelta(days=INTERVIEW_DUE_DAYS[level]), batch_id, rid, plan.instrument)
+            cases.schedule_screening_interview(
+                txn, sid, o.result["proposed_level"], today, open_interviews=open_interviews, batch_id=batch_id, response_id=rid, instrument=plan.instrument
+            )
             tick()
         txn.target(f"batches/{batch_id}")
         txn.details.update(rows=summary.imported, proposed=summary.proposed)
     summary.batch = batch_id
     return summary
-
-
-def _open_interview_tasks(store) -> dict[str, dict]:
-    return {t["student_id"]: t for t in store.select("tasks", "done_on IS NULL") if t.get("kind") == "interview"}
-
-
-def _propose_interview(txn, open_interviews: dict, student_id: str, level: str, due: date, batch_id: str, response_id: str, instrument: str) -> None:
-    """One open interview task per student: a higher proposal makes it more urgent, never less."""
-    from mhtool.cases import service as cases
-
-    current = open_interviews.get(student_id)
-    if current is None:
-        tid = cases.open_task(txn, student_id, "interview", due, proposed_level=level, batch_id=batch_id, response_id=response_id, instrument=instrument)
-        open_interviews[student_id] = {"id": tid, "kind": "interview", "proposed_level": level, "due_on": due.isoformat(), "student_id": student_id,
-                                       "batch_id": batch_id, "response_id": response_id, "instrument": instrument, "sources": []}
-        return
-    if LEVEL_RANK[level] <= LEVEL_RANK.get(current.get("proposed_level", "none"), 0) and due.isoformat() >= current["due_on"]:
-        return
-    data = {k: v for k, v in current.items() if k not in ("id", "student_id", "due_on", "done_on")}
-    sources = list(data.get("sources") or [])
-    sources.append({"batch_id": batch_id, "response_id": response_id, "instrument": instrument, "proposed_level": level})
-    new_level = level if LEVEL_RANK[level] > LEVEL_RANK.get(current.get("proposed_level", "none"), 0) else current["proposed_level"]
-    new_due = min(due.isoformat(), current["due_on"])
-    data.update(proposed_level=new_level, sources=sources)
-    txn.update("tasks", current["id"], data, columns={"due_on": new_due}, audit=False)
-    current.update(data, due_on=new_due)
 
 
 # -- batches ---------------------------------------------------------------------------------------

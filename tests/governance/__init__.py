@@ -1,0 +1,1 @@
+"""Tests of research exports, purpose policy, retention and erasure."""

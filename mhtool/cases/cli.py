@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 import typer
 
 from mhtool.cli_support import make_subapp
-from mhtool.options import CollegeOpt, CsvOpt, DateOpt, JsonOpt, LangOpt, OutFileOpt, ReasonOpt
+from mhtool.options import CollegeOpt, CsvOpt, DateOpt, JsonOpt, LangOpt, OutFileOpt, PurposeOpt, ReasonOpt
 
 app = make_subapp()
 
@@ -380,10 +380,14 @@ def export(
     student: StudentArg,
     out: OutFileOpt = None,
     lang: LangOpt = "zh",
+    purpose: PurposeOpt = None,
 ) -> None:
     """Write the whole dossier as a printable workbook: a profile sheet and a timeline sheet.
 
-    Example: mhtool cases export 2024010203 --out 档案.xlsx
+    --purpose (kept in the audit log) is required where the store's policy asks
+    for it (by default: for clerks).
+
+    Example: mhtool cases export 2024010203 --out 档案.xlsx --purpose "转介医院需要"
     """
     from mhtool import dates, output, session
     from mhtool.cases import dossier
@@ -394,8 +398,11 @@ def export(
     if out is None:
         raise UsageError("missing --out", hint="pass --out FILE.xlsx (or an existing folder)")
     target = out_path_for(out, f"{'档案' if lang == 'zh' else 'dossier'}_{student}.xlsx")
+    from mhtool.governance.purpose import require_purpose
+
     with session.open_store(ctx) as store:
-        d = dossier.dossier(store, student, action="cases.export")
+        stated = require_purpose(store, purpose, what="a dossier export")
+        d = dossier.dossier(store, student, action="cases.export", details=stated)
         generated = dates.now(store.tz).replace(tzinfo=None, microsecond=0)
     path = write_report(dossier.export_report(d, lang=lang, generated_at=generated), target)
     output.success(f"dossier of {student} written to {path} ({len(d['timeline'])} timeline entries)")
@@ -1034,3 +1041,62 @@ def cadence(
         return
     rows = [{"level": label("level", k, lang), "days": v} for k, v in current.items()]
     output.emit_table(rows, [("level", label("field", "level", lang)), ("days", label("dossier", "days", lang))])
+
+
+@app.command("import-roster")
+def import_roster(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The school roster (.xlsx, .xls or .csv): 学号, 姓名, 性别, 学院, 专业, 年级, 班级, 宿舍, 手机, 辅导员, 监护人及电话 …")],
+    profile: Annotated[str, typer.Option("--profile", help="Column layout: roster (default) or a custom profile name.")] = "roster",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count; write nothing.")] = False,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the good rows and leave out the bad ones (default: all or nothing).")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Create or update dossiers in bulk from the school roster.
+
+    Same normalisation as survey import; a stored student whose name differs
+    is reported as a conflict, never overwritten; empty cells never erase.
+
+    Example: mhtool cases import-roster 2026级学生名册.xlsx --dry-run
+    """
+    from mhtool import output, session
+    from mhtool.survey import importer
+
+    with session.open_store(ctx) as store:
+        result = importer.import_roster(store, file, profile=profile, dry_run=dry_run, skip_invalid=skip_invalid)
+    if json:
+        output.emit_json(result)
+        return
+    verb = "would create" if dry_run else "created"
+    output.success(
+        f"{result['file']}: {result['valid']} of {result['rows']} rows valid; {verb} {result['students_created']} dossiers, "
+        f"updated {result['students_updated']}; {result['rejected']} rows rejected"
+    )
+
+
+@app.command("graduate")
+def graduate(
+    ctx: typer.Context,
+    class_of: Annotated[int, typer.Option("--class-of", help="The grade's year: --class-of 2022 graduates 2022级.")],
+    date_: DateOpt = None,
+    reason: ReasonOpt = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count who would graduate; write nothing.")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Mark a whole class as graduated (毕业): status change entries, open watches closed, tasks cancelled.
+
+    Students on leave or withdrawn are skipped and listed.
+
+    Example: mhtool cases graduate --class-of 2022 --date 2026-06-30
+    """
+    from mhtool import output, session
+    from mhtool.governance.purpose import graduate_class
+
+    with session.open_store(ctx) as store:
+        on = _day(store, date_, "--date") if date_ else None
+        result = graduate_class(store, class_of, on=on, reason=reason, dry_run=dry_run)
+    if json:
+        output.emit_json(result)
+        return
+    verb = "would graduate" if dry_run else "graduated"
+    output.success(f"class of {class_of}: {verb} {result['graduated']} students; {len(result['skipped']) if isinstance(result['skipped'], list) else result['skipped']} skipped")

@@ -124,7 +124,7 @@ def task_item(task: dict, today: date) -> dict:
 # -- one dossier ------------------------------------------------------------------------------
 
 
-def dossier(store, student_no: str, *, action: str = "cases.show", kinds: set[str] | None = None) -> dict:
+def dossier(store, student_no: str, *, action: str = "cases.show", kinds: set[str] | None = None, details: dict | None = None) -> dict:
     """The whole dossier of one student, as the reader may see it; the read is audited."""
     store.require("dossier", action=action)
     student = service.load_student(store, student_no, action=action)
@@ -138,7 +138,7 @@ def dossier(store, student_no: str, *, action: str = "cases.show", kinds: set[st
     tasks = [task_item(t, today) for t in service.open_tasks(store, student["id"])]
     watched = (student.get("level") or "none") != "none"
     missing = model.three_clarities(student, model.effective(entries), today, service.cadence(store)) if watched else []
-    store.audit_read(action, targets=[target], details={"kinds": sorted(kinds)} if kinds else None)
+    store.audit_read(action, targets=[target], details={**({"kinds": sorted(kinds)} if kinds else {}), **(details or {})} or None)
     return {
         "student": public_student(student, clinical=clinical),
         "timeline": build_timeline(entries, responses, clinical=clinical, kinds=kinds),

@@ -681,16 +681,21 @@ def export_referral(store, ref: str, out: Path, *, lang: str = "zh", purpose: st
 
     if lang not in ("zh", "en"):
         raise UsageError(f"--lang must be zh or en, not {lang!r}")
+    from mhtool.governance.purpose import require_purpose
+
     record, student = _load(store, ref, action="referral.export")
+    stated = require_purpose(store, purpose, what="a referral record export")
     view = _view(record, student, _hospital_or_none(store, record.get("hospital_id")), today=cases.today(store), moment=now(store))
     stem = "转介记录表" if lang == "zh" else "referral"
     path = out_path_for(out, f"{stem}_{student.get('student_no')}_{view['short_id']}.xlsx")
     report = build_record_sheet(view, lang=lang, generated_at=now(store))
     written = write_report(report, path)
+    # Only the folder goes into the audit log: the file name carries the
+    # student number, and erasure cannot reach the append-only log.
     store.audit_read(
         "referral.export",
         targets=[f"referrals/{record['id']}", f"students/{student['id']}"],
-        details={"out": str(written), **({"purpose": purpose} if purpose else {})},
+        details={"out_dir": str(written.parent), **stated},
     )
     return written
 

@@ -21,6 +21,8 @@ datetime   ``datetime.datetime``, naive in the store's zone (an aware one
            is shown at its own wall-clock time)
 level      a level code (``red``, ``orange``, ``yellow``, ``none``)
 status     a status code (``enrolled``, ``leave`` …)
+code       any other code (``raised``, ``follow_up`` …), shown through the
+           column's own ``labels``
 ========== ==========================================================
 
 ``None`` is an empty cell in every kind. A total row may also hold a text
@@ -43,7 +45,7 @@ from typing import Any, Union
 from mhtool.labels import LANGS, label
 from mhtool.report.periods import Period
 
-COLUMN_KINDS = ("text", "int", "float", "percent", "date", "datetime", "level", "status")
+COLUMN_KINDS = ("text", "int", "float", "percent", "date", "datetime", "level", "status", "code")
 PII_KINDS = ("name", "student_no")
 CHART_KINDS = ("line", "bar")
 SHEET_KINDS = ("table", "form")
@@ -59,7 +61,9 @@ class Column:
 
     ``pii`` marks columns that :func:`mhtool.report.redact.redact_report`
     masks: ``"name"`` or ``"student_no"``. ``width`` overrides the computed
-    column width (in Excel character units).
+    column width (in Excel character units). A ``code`` column carries its
+    ``labels`` as ``(code, zh, en)`` triples; a code without a label is shown
+    as it is.
     """
 
     key: str
@@ -68,15 +72,24 @@ class Column:
     kind: str = "text"
     pii: str | None = None
     width: float | None = None
+    labels: tuple[tuple[str, str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in COLUMN_KINDS:
             raise ValueError(f"column {self.key!r}: kind must be one of {COLUMN_KINDS}, not {self.kind!r}")
+        object.__setattr__(self, "labels", tuple(tuple(t) for t in self.labels))
         if self.pii not in (None, *PII_KINDS):
             raise ValueError(f"column {self.key!r}: pii must be None or one of {PII_KINDS}, not {self.pii!r}")
 
     def header(self, lang: str) -> str:
         return _pick(lang, self.header_zh, self.header_en)
+
+    def display(self, value: str, lang: str) -> str:
+        """The label of a ``code`` cell in ``lang`` (the code itself when it has none)."""
+        for code, zh, en in self.labels:
+            if code == value:
+                return _pick(lang, zh, en)
+        return value
 
 
 def field_column(key: str, kind: str = "text", *, pii: str | None = None, width: float | None = None) -> Column:
@@ -341,7 +354,7 @@ def check_value(kind: str, value: Any) -> str | None:
     if value is None:
         return None
     ok: bool
-    if kind in ("text", "level", "status"):
+    if kind in ("text", "level", "status", "code"):
         ok = isinstance(value, str)
     elif kind == "int":
         ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)

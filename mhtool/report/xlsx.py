@@ -15,18 +15,20 @@ Two guarantees hold for every file written here:
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import os
 import re
 import tempfile
 import unicodedata
+import weakref
+from copy import copy
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -82,6 +84,8 @@ _FORM_LABEL_WIDTH = 18
 _FORM_VALUE_WIDTH = 62
 _CHART_ROWS = 18
 
+# The control characters a workbook cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE as one class, which is faster).
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Characters Excel refuses in sheet names.
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 # Characters no common file system accepts in a file name.
@@ -211,8 +215,11 @@ def unique_sheet_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
+@functools.lru_cache(maxsize=16384)
 def display_width(text: str) -> int:
     """Width in Excel character units: East-Asian wide and full-width characters count 2."""
+    if text.isascii():
+        return len(text)
     width = 0
     for ch in text:
         if unicodedata.combining(ch):
@@ -236,21 +243,31 @@ def _write_table(ws: Worksheet, report: Report, sheet: Sheet) -> None:
         _put_text(cell, col.header(lang))
         cell.font, cell.fill, cell.border, cell.alignment = _BOLD, _HEADER_FILL, _BORDER, _HEADER_ALIGN
 
+    # A data cell's style depends only on its column and on what its value asks for
+    # (a level colour, or nothing when empty), so it is worked out once per variant.
+    finished: dict = {}
+    kinds = ["text" if col.kind == "code" else col.kind for col in cols]
     r = HEADER_ROW
     for r, row in enumerate(sheet.rows, start=FIRST_DATA_ROW):
-        for c, (col, value) in enumerate(zip(cols, row), start=1):
+        for c, (col, kind, value) in enumerate(zip(cols, kinds, row), start=1):
             cell = ws.cell(r, c)
-            _put(cell, value, col.kind, lang)
-            cell.border = _BORDER
-            widths[c - 1] = max(widths[c - 1], _value_width(value, col.kind, lang))
+            if col.kind == "code" and value is not None:
+                value = col.display(value, lang)
+            own = _put_value(cell, value, kind, lang)
+            variant = (c, own is None, value if kind == "level" else None)
+            style = finished.get(variant)
+            if style is None:
+                _style(cell, **dict(own or ()), border=_BORDER)
+                style = finished[variant] = cell._style
+            cell._style = copy(style)
+            widths[c - 1] = max(widths[c - 1], _value_width(value, kind, lang))
     last_data_row = r
 
     if sheet.total_row is not None:
         r += 1
         for c, (col, value) in enumerate(zip(cols, sheet.total_row), start=1):
             cell = ws.cell(r, c)
-            _put(cell, value, "text" if isinstance(value, str) else col.kind, lang)
-            cell.font, cell.fill, cell.border = _BOLD, _TOTAL_FILL, _TOTAL_BORDER
+            _put(cell, value, "text" if isinstance(value, str) or col.kind == "code" else col.kind, lang, font=_BOLD, fill=_TOTAL_FILL, border=_TOTAL_BORDER)
             widths[c - 1] = max(widths[c - 1], _value_width(value, col.kind, lang))
 
     final = []
@@ -260,7 +277,7 @@ def _write_table(ws: Worksheet, report: Report, sheet: Sheet) -> None:
         ws.column_dimensions[get_column_letter(c)].width = w
         if col.kind == "text" and widths[c - 1] + 2 > w:
             for row_cells in ws.iter_rows(min_row=FIRST_DATA_ROW, max_row=r, min_col=c, max_col=c):
-                row_cells[0].alignment = _WRAP_TOP
+                _style(row_cells[0], alignment=_WRAP_TOP)
     table_width = sum(final) or _FORM_VALUE_WIDTH
 
     title = _title_text(report, sheet)
@@ -390,46 +407,87 @@ def _write_form(ws: Worksheet, report: Report, sheet: Sheet) -> None:
 # --------------------------------------------------------------------------- cells
 
 
-def _put(cell, value: Any, kind: str, lang: str) -> None:
-    """Store ``value`` as a ``kind`` cell: labels for codes, formats for numbers and dates."""
-    if value is None:
-        return
-    if kind in ("float", "percent") and isinstance(value, numbers.Real) and not math.isfinite(float(value)):
-        return
+def _put(cell, value: Any, kind: str, lang: str, **styles) -> None:
+    """Store ``value`` as a ``kind`` cell: labels for codes, formats for numbers and dates.
+
+    ``styles`` (``border=…``, ``font=…``) are set along with the cell's own format.
+    """
+    own = _put_value(cell, value, kind, lang)
+    if own:
+        styles = {**dict(own), **styles}
+    if styles:
+        _style(cell, **styles)
+
+
+def _put_value(cell, value: Any, kind: str, lang: str) -> tuple | None:
+    """Write the value of a ``kind`` cell; return the styles its kind asks for.
+
+    The styles are ``(name, style)`` pairs (a number format, a level colour);
+    ``None`` when there was nothing to write.
+    """
+    if value is None or (kind in ("float", "percent") and isinstance(value, numbers.Real) and not math.isfinite(float(value))):
+        return None
     problem = check_value(kind, value)
     if problem:
         raise TypeError(f"cell {cell.coordinate}: {problem}")
-    if kind == "text":
+    if kind in ("text", "code"):
         _put_text(cell, value)
     elif kind == "level":
         _put_text(cell, label("level", value, lang))
         fill = _LEVEL_FILLS.get(value)
-        if fill is not None:
-            cell.fill = fill
+        return (("fill", fill),) if fill is not None else ()
     elif kind == "status":
         _put_text(cell, label("status", value, lang))
     elif kind == "int":
         cell.value = int(value)
-        cell.number_format = NUMBER_FORMATS["int"]
+        return (("number_format", NUMBER_FORMATS["int"]),)
     elif kind in ("float", "percent"):
         cell.value = float(value)
-        cell.number_format = NUMBER_FORMATS[kind]
-    elif kind == "datetime":
-        cell.value = value.replace(tzinfo=None) if value.tzinfo is not None else value
-        cell.number_format = NUMBER_FORMATS["datetime"]
-    elif kind == "date":
-        cell.value = value
-        cell.number_format = NUMBER_FORMATS["date"]
+        return (("number_format", NUMBER_FORMATS[kind]),)
+    elif kind in ("datetime", "date"):
+        # Set directly: openpyxl's value setter would first give the cell a
+        # default date format (a regex test and a style change per cell) that
+        # the format set here replaces anyway.
+        cell._value = value.replace(tzinfo=None) if kind == "datetime" and value.tzinfo is not None else value
+        cell.data_type = "d"
+        return (("number_format", NUMBER_FORMATS[kind]),)
+    return ()
+
+
+# Finished cell styles per workbook: (style before, styles set) → style after.
+_STYLE_CACHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _style(cell, **styles) -> None:
+    """Set ``cell.<name> = value`` for each style, reusing what an earlier cell of the workbook got.
+
+    openpyxl hashes a style object on every assignment, which on a sheet of
+    thousands of rows costs more than all the rest of the writing together.
+    Style objects are told apart by identity; the cache keeps them alive, so
+    an identity is never reused for another object.
+    """
+    cache = _STYLE_CACHES.setdefault(cell.parent.parent, {})
+    before = () if cell._style is None else tuple(cell._style)
+    key = (before, tuple((k, v if isinstance(v, str) else id(v)) for k, v in styles.items()))
+    done = cache.get(key)
+    if done is None:
+        for name, value in styles.items():
+            setattr(cell, name, value)
+        done = cache[key] = (copy(cell._style), tuple(styles.values()))
+    cell._style = copy(done[0])
 
 
 def _put_text(cell, text: str) -> None:
     """A string cell whatever the text looks like (``=1+1``, ``@x``, ``#N/A`` stay text)."""
-    cell.value = _clean_text(text)
+    # Set directly: the text is already cleaned of what openpyxl's value setter
+    # would check for again, and that second check is a large share of the
+    # time a big sheet takes.
+    cell._value = _clean_text(text)
     cell.data_type = "s"
 
 
 def _clean_text(text: str) -> str:
-    text = ILLEGAL_CHARACTERS_RE.sub("", str(text))
+    text = _ILLEGAL.sub("", str(text))
     if len(text) > MAX_CELL_TEXT:
         text = text[: MAX_CELL_TEXT - 1] + "…"
     return text
@@ -473,8 +531,10 @@ def _render(value: Any, kind: str, lang: str) -> str:
 
 
 def _value_width(value: Any, kind: str, lang: str) -> int:
-    text = _render(value, kind, lang)
-    return max((display_width(line) for line in text.split("\n")), default=0)
+    text = value if kind == "text" and isinstance(value, str) else _render(value, kind, lang)
+    if "\n" in text:
+        return max(display_width(line) for line in text.split("\n"))
+    return display_width(text)
 
 
 def _clamp_width(w: float) -> float:

@@ -400,7 +400,11 @@ def export(
     target = out_path_for(out, f"{'档案' if lang == 'zh' else 'dossier'}_{student}.xlsx")
     from mhtool.governance.purpose import require_purpose
 
+    from mhtool.cases import service
+
     with session.open_store(ctx) as store:
+        store.require("dossier", action="cases.export")
+        service.load_student(store, student, action="cases.export")  # scope first: a refusal is exit 5, not a request for a purpose
         stated = require_purpose(store, purpose, what="a dossier export")
         d = dossier.dossier(store, student, action="cases.export", details=stated)
         generated = dates.now(store.tz).replace(tzinfo=None, microsecond=0)

@@ -57,6 +57,9 @@ def require_purpose(store, purpose: str | None, *, what: str, identifiable: bool
     text = clean_purpose(purpose)
     if text:
         return {"purpose": text}
+    standing = clean_purpose(getattr(store.staff, "standing_purpose", ""))
+    if standing:
+        return {"purpose": standing, "purpose_source": "standing"}
     if identifiable and purpose_required(store):
         raise UsageError(
             f"{what} contains identifiable data; the store's policy asks a {store.staff.role} to give --purpose",

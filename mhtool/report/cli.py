@@ -116,17 +116,20 @@ def _case_report(ctx: typer.Context, kind: str, *, week, month, date_from, date_
     from mhtool.report.redact import redact_report
 
     lang = _check_lang(lang)
+    from mhtool.governance.purpose import require_purpose
+
     with session.open_store(ctx) as store:
         today = cases.today(store)
         period = resolve_period(kind, week=week, month=month, date_from=date_from, date_to=date_to, today=today)
         monthly = kind == "monthly"
         data = gather.case_data(store, period, today=today, college=college, monthly=monthly)
+        stated = require_purpose(store, purpose, what=f"a {kind} report without --redact", identifiable=not redact)
         build = builders.monthly_report if monthly else builders.weekly_report
         report = build(data, period, generated_at=_now(store), lang=lang)
         if redact:
             report = redact_report(report)
         path = _deliver(report, out=out, json=json, parts=(college,))
-        _audit(store, f"report.{kind}", data.students, period=period.label, college=college, redacted=redact, out=path and str(path), purpose=purpose)
+        _audit(store, f"report.{kind}", data.students, period=period.label, college=college, redacted=redact, out=path and str(path), **stated)
 
 
 @app.command("weekly")
@@ -217,8 +220,11 @@ def _census(ctx: typer.Context, batch: str, *, out, split_by, json, lang, redact
     from mhtool.report import builders, gather
     from mhtool.report.redact import redact_report
 
+    from mhtool.governance.purpose import require_purpose
+
     with session.open_store(ctx) as store:
         data = gather.census_data(store, batch, today=cases.today(store), college=college)
+        stated = require_purpose(store, purpose, what="a census report without --redact", identifiable=not redact)
         name = data.batch.get("name") or data.batch["id"][:8]
         generated = _now(store)
         if split_by:
@@ -238,7 +244,7 @@ def _census(ctx: typer.Context, batch: str, *, out, split_by, json, lang, redact
             where = path and str(path)
         # The workbooks name the students proposed for an interview; the others appear only in counts.
         listed = [r["student_id"] for r in data.responses if (r.get("proposed_level") or "none") != "none"]
-        _audit(store, "report.census", listed, batch=data.batch["id"], college=college, split_by=split_by, redacted=redact, out=where, purpose=purpose)
+        _audit(store, "report.census", listed, batch=data.batch["id"], college=college, split_by=split_by, redacted=redact, out=where, **stated)
 
 
 def _write_split(data, *, out: str | None, lang: str, generated_at, name: str) -> list[dict]:
@@ -285,11 +291,14 @@ def crisis(
     from mhtool.report.redact import redact_report
 
     lang = _check_lang(lang)
+    from mhtool.governance.purpose import require_purpose
+
     with session.open_store(ctx) as store:
         data = gather.crisis_data(store, event, today=cases.today(store))
+        stated = require_purpose(store, purpose, what="a crisis report without --redact", identifiable=not redact)
         report = builders.crisis_report(data, generated_at=_now(store), lang=lang, contacts=not redact)
         if redact:
             report = redact_report(report)
         stem = f"{'危机事件报告' if lang == 'zh' else 'crisis'}_{data.entry['date']}_{data.entry['id'][:8]}"
         path = _deliver(report, out=out, json=json, stem=stem)
-        _audit(store, "report.crisis", [data.student["id"]], entry=data.entry["id"], redacted=redact, out=path and str(path), purpose=purpose)
+        _audit(store, "report.crisis", [data.student["id"]], entry=data.entry["id"], redacted=redact, out=path and str(path), **stated)

@@ -42,7 +42,9 @@ def list_staff(store: Store) -> list[dict]:
     return out
 
 
-def add_staff(store: Store, name: str, role: str, credential: crypto.Credential, colleges: list[str] | None = None) -> str:
+def add_staff(
+    store: Store, name: str, role: str, credential: crypto.Credential, colleges: list[str] | None = None, *, standing_purpose: str | None = None
+) -> str:
     store.require("staff", action="staff.add")
     if role not in ROLES:
         raise UsageError(f"--role {role!r} is not a role", hint=f"choose one of {', '.join(ROLES)}")
@@ -55,7 +57,14 @@ def add_staff(store: Store, name: str, role: str, credential: crypto.Credential,
     with store.write("staff.add", details={"name": name, "role": role}) as txn:
         staff_id = txn.insert(
             "staff",
-            {"role": role, "colleges": list(colleges or []), "display_name": name, "created_at": _utcnow(), "created_by": store.staff.name},
+            {
+                "role": role,
+                "colleges": list(colleges or []),
+                "display_name": name,
+                "created_at": _utcnow(),
+                "created_by": store.staff.name,
+                **({"standing_purpose": standing_purpose.strip()} if standing_purpose and standing_purpose.strip() else {}),
+            },
             columns={"name": name, "active": 1},
         )
         _add_slot(store.conn, store.store_id, staff_id, credential, masters)

@@ -107,13 +107,17 @@ def staff_add(
     role: Annotated[str, typer.Option("--role", help="admin, counselor, clerk or auditor.")],
     college: Annotated[Optional[list[str]], typer.Option("--college", help="Limit to this college (repeatable).")] = None,
     key_file: KeyFileOpt = None,
+    standing_purpose: Annotated[
+        Optional[str],
+        typer.Option("--standing-purpose", help="For an unattended job's account: the purpose its identifiable exports are made for (audited with each)."),
+    ] = None,
 ) -> None:
     """Add a staff member with their own key slot (admin only).
 
     The new member's passphrase is asked on a terminal, or read from
     MHTOOL_NEW_PASSPHRASE_FILE; --key-file creates a key file for cron jobs.
 
-    Example: mhtool staff add cron --role clerk --key-file /etc/mhtool/cron.key
+    Example: mhtool staff add cron --role clerk --key-file /etc/mhtool/cron.key --standing-purpose "每周一例行周报"
     """
     from mhtool import output, session
     from mhtool.store import admin
@@ -121,7 +125,7 @@ def staff_add(
     with session.open_store(ctx) as store:
         store.require("staff", action="staff.add")
         credential = session.new_credential(key_file, who=name)
-        admin.add_staff(store, name, role, credential, college or [])
+        admin.add_staff(store, name, role, credential, college or [], standing_purpose=standing_purpose)
     output.success(f"added {name} ({role})")
 
 

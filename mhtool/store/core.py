@@ -55,6 +55,9 @@ class StaffMember:
     role: str
     colleges: list[str] = field(default_factory=list)
     display_name: str = ""
+    # Set by an admin for an unattended job's account (e.g. the weekly cron
+    # report): the purpose its identifiable exports are made for.
+    standing_purpose: str = ""
 
     def scoped(self) -> bool:
         return bool(self.colleges)
@@ -172,6 +175,7 @@ class Store:
             role=staff_data["role"],
             colleges=list(staff_data.get("colleges") or []),
             display_name=staff_data.get("display_name") or staff_row[1],
+            standing_purpose=staff_data.get("standing_purpose") or "",
         )
         conn = _connect(path, readonly=readonly)
         store = cls(path, conn, store_id, keyring, staff, meta.get("timezone") or "Asia/Shanghai")

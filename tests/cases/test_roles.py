@@ -68,7 +68,7 @@ def test_clerk_export_is_redacted(school, tmp_path):
     prepare(school)
     clerk = school.add_staff("clerk1", "clerk")
     out = tmp_path / "d.xlsx"
-    clerk.ok("cases", "export", "2024010001", "--out", str(out))
+    clerk.ok("cases", "export", "2024010001", "--out", str(out), "--purpose", "学院例会")
     wb = openpyxl.load_workbook(out)
     text = "\n".join(str(v) for ws in wb for row in ws.iter_rows(values_only=True) for v in row if v is not None)
     assert "测试甲" in text and "临时困难补助" in text

@@ -162,7 +162,7 @@ def test_out_dir_rerun_replaces_and_cron_prints_only_the_path(school, tmp_path):
     out = tmp_path / "srv"
     out.mkdir()
     cron_key = school.tmp / "cron.key"
-    school.cli.ok("staff", "add", "cron", "--role", "clerk", "--key-file", str(cron_key))
+    school.cli.ok("staff", "add", "cron", "--role", "clerk", "--key-file", str(cron_key), "--standing-purpose", "每周一例行周报")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("MHTOOL_")},
         "MHTOOL_STORE": str(school.path),
@@ -180,11 +180,24 @@ def test_out_dir_rerun_replaces_and_cron_prints_only_the_path(school, tmp_path):
     assert bad.returncode != 0 and bad.stdout == ""
     denied = subprocess.run(cmd, env={**env, "MHTOOL_KEY_FILE": str(tmp_path / "nokey")}, stdin=subprocess.DEVNULL, capture_output=True, text=True)
     assert denied.returncode == 4 and denied.stdout == ""
+    # The job's standing purpose is what the audit log records for its unattended exports.
+    entries = json.loads(school.cli.ok("audit", "log", "--limit", "0", "--json").stdout)
+    weekly = [e for e in entries if e["action"] == "report.weekly" and e["staff"] == "cron"]
+    assert weekly and all(e["details"]["purpose"] == "每周一例行周报" for e in weekly)
+
+
+def test_a_clerk_without_a_standing_purpose_must_say_why_unless_redacted(school, tmp_path):
+    clerk = school.add_staff("wen", "clerk")
+    refused = clerk("report", "weekly", "--out", str(tmp_path / "w.xlsx"))
+    assert refused.exit_code == 2 and "--purpose" in refused.stderr
+    assert not (tmp_path / "w.xlsx").exists()
+    clerk.ok("report", "weekly", "--redact", "--out", str(tmp_path / "r.xlsx"))
+    clerk.ok("report", "weekly", "--purpose", "学院例会", "--out", str(tmp_path / "p.xlsx"))
 
 
 def test_clerk_sees_counts_but_no_clinical_text(school):
     clerk = school.add_staff("clerk1", "clerk")
-    data = json.loads(clerk("report", "weekly", "--week", WEEK, "--json").stdout)
+    data = json.loads(clerk("report", "weekly", "--week", WEEK, "--json", "--purpose", "学院例会").stdout)
     assert data["sheets"]["changes"] and all(r["reason"] is None for r in data["sheets"]["changes"])
     assert clerk("report", "crisis", "abcd").exit_code == 5
 

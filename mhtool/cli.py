@@ -8,6 +8,7 @@ openpyxl, cryptography) are imported inside the commands that use them, so
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -88,6 +89,11 @@ class MhtoolGroup(TyperGroup):
         except KeyboardInterrupt:
             output.error("interrupted; the transaction in progress was rolled back, nothing partial was saved")
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(EXIT_ERROR) from None
         except Exception as exc:
             if _is_cli_control(exc) or os.environ.get("MHTOOL_DEBUG") == "1":
                 raise

@@ -93,6 +93,8 @@ def build_demo(folder: Path, *, students: int = 3000, seed: int = 2026, today: d
     tick("import")
     with _open(store_path, keys[ADMIN], ADMIN) as store:
         _import_all(store, files, census_day, folder)
+    result.files.extend(sorted(exports.glob("*_rejected.xlsx")))
+    with _open(store_path, keys[ADMIN], ADMIN) as store:
         result.counts["students"] = store.count("students")
         result.counts["responses"] = store.count("responses")
 
@@ -124,7 +126,7 @@ def _import_all(store, files: dict[str, Path], census_day: date, folder: Path) -
             batch_name=f"{census_day.year}秋季新生普查-{code.upper()}",
             skip_invalid=True,
             rejects=folder / "exports" / f"{files[code].stem}_rejected.xlsx",
-            on=census_day + timedelta(days=2 * offset),
+            on=census_day + timedelta(days=2 * offset + 1),
         )
 
 
@@ -150,14 +152,17 @@ def _simulate(store, school, census_day: date, today: date, rng: random.Random) 
         proposed = task.get("proposed_level") or "yellow"
         roll = rng.random()
         level = "none" if roll < 0.35 else proposed if roll < 0.85 else {"red": "orange", "orange": "yellow", "yellow": "yellow"}[proposed]
+        findings = {
+            "none": ("情绪较稳定，适应良好，筛查结果与近期考试压力有关", "作答时理解有偏差，访谈未见明显困扰"),
+            "yellow": ("自述入学后睡眠差、想家，情绪低落两周", "人际关系紧张，宿舍矛盾，偶有失眠"),
+            "orange": ("学业压力大，对专业不适应，自我评价偏低，持续一个月", "家庭变故后情绪波动明显，愿意接受定期谈话"),
+            "red": ("近两周情绪持续低落，有消极念头但无具体计划", "失眠加重伴自伤想法，需密切关注并联系家长"),
+        }
         fields = {
-            "findings": rng.choice(
-                ("情绪较稳定，适应良好，筛查结果与近期考试压力有关", "自述入学后睡眠差、想家，情绪低落两周", "人际关系紧张，宿舍矛盾，偶有失眠",
-                 "学业压力大，对专业不适应，自我评价偏低", "家庭变故后情绪波动明显，愿意接受定期谈话")
-            ),
-            "mode": rng.choice(("face", "face", "phone")),
+            "findings": rng.choice(findings[level]),
+            "mode": rng.choice(("面谈", "面谈", "电话")),
             "duration": rng.choice((30, 40, 50)),
-            "risk": {"red": "high", "orange": "medium", "yellow": "low", "none": "low"}[level],
+            "risk": {"red": "高风险", "orange": "中风险", "yellow": "低风险", "none": "低风险"}[level],
             "confirmed_level": level,
             "next_step": "按周期回访" if level != "none" else "不纳入关注，告知可随时预约咨询",
         }
@@ -176,12 +181,12 @@ def _simulate(store, school, census_day: date, today: date, rng: random.Random) 
         if rng.random() < 0.8:
             kind = rng.choice(("定期谈话", "学业帮扶", "朋辈支持", "资助"))
             effects = model.Effects(dict(student), entries=[("measure", model.validate_entry("measure", {
-                "measure_kind": kind, "description": f"{kind}：由辅导员与心理委员协同落实", "responsible": by_no[student["student_no"]].advisor if student["student_no"] in by_no else "辅导员",
+                "measure_kind": kind, "description": "由辅导员与心理委员协同落实，每两周沟通一次", "responsible": by_no[student["student_no"]].advisor if student["student_no"] in by_no else "辅导员",
                 "start": since.isoformat()}))])
             service.record_effects(store, "cases.measure", student, effects, since)
         if student["level"] in ("red", "orange"):
             effects = model.Effects(dict(student), entries=[("guardian_contact", model.validate_entry("guardian_contact", {
-                "guardian": "母亲", "content": "告知学生近况与学校支持措施，家长表示配合", "channel": "phone",
+                "guardian": "母亲", "content": "告知学生近况与学校支持措施，家长表示配合", "channel": "电话",
                 "consent": "signed" if student["level"] == "red" else "not_needed"}))])
             service.record_effects(store, "cases.guardian", student, effects, min(today - timedelta(days=1), since + timedelta(days=1)))
         day = since + timedelta(days=cadence[student["level"]])
@@ -189,7 +194,7 @@ def _simulate(store, school, census_day: date, today: date, rng: random.Random) 
             student = store.get("students", student["id"])
             if (student.get("level") or "none") == "none":
                 break
-            effects = model.record_follow_up(student, {"content": rng.choice(("状态平稳", "睡眠改善", "仍有焦虑，继续观察")), "mode": "face"}, day, cadence=cadence)
+            effects = model.record_follow_up(student, {"content": rng.choice(("状态平稳", "睡眠改善", "仍有焦虑，继续观察")), "mode": "面谈"}, day, cadence=cadence)
             service.record_effects(store, "cases.follow-up", student, effects, day)
             day += timedelta(days=cadence[student["level"]])
     sample_student, sample_referral, sample_crisis = _referrals_and_crises(store, confirmed, census_day, today, rng, referrals)
@@ -261,10 +266,33 @@ def _referrals_and_crises(store, confirmed, census_day, today, rng, referrals) -
 
 
 def _reports(store, out: Path, today: date, student_no: str, crisis_id: str) -> list[Path]:
-    """Weekly, monthly and census workbooks and one dossier export, as a center would file them."""
-    from mhtool.report import service as reports
+    """Weekly, monthly, census and crisis workbooks and one dossier export, as a center would file them."""
+    from mhtool import dates
+    from mhtool.cases import dossier
+    from mhtool.report import builders, gather, service
+    from mhtool.report.periods import last_complete_week, parse_month
+    from mhtool.report.xlsx import default_file_name, safe_file_name, write_report
 
-    return reports.demo_reports(store, out, today=today, student_no=student_no, crisis_id=crisis_id)
+    generated = dates.now(store.tz).replace(tzinfo=None, microsecond=0)
+    purpose = {"purpose": "mhtool demo"}
+    written = []
+    for kind, period in (("weekly", last_complete_week(today)), ("monthly", parse_month(today.strftime("%Y-%m")))):
+        report, data = service.case_report(store, kind, period, today=today, generated_at=generated)
+        written.append(write_report(report, out / default_file_name(report)))
+        gather.record_read(store, f"report.{kind}", data.students, details={"period": period.label, **purpose})
+    for batch in store.select("batches", order="imported_on"):
+        report, data = service.census_report(store, batch["id"], today=today, generated_at=generated)
+        written.append(write_report(report, out / safe_file_name(f"普查报告_{batch['name']}.xlsx")))
+        gather.record_read(store, "report.census", service.interviewed_students(data), details={"batch": batch["id"], **purpose})
+    if crisis_id:
+        data = gather.crisis_data(store, crisis_id, today=today)
+        report = builders.crisis_report(data, generated_at=generated, lang="zh", contacts=True)
+        written.append(write_report(report, out / safe_file_name(f"危机事件报告_{data.entry['date']}_{crisis_id[:8]}.xlsx")))
+        gather.record_read(store, "report.crisis", [data.student["id"]], details={"entry": crisis_id, **purpose})
+    if student_no:
+        d = dossier.dossier(store, student_no, action="cases.export", details=purpose)
+        written.append(write_report(dossier.export_report(d, lang="zh", generated_at=generated), out / safe_file_name(f"档案_{student_no}.xlsx")))
+    return written
 
 
 def run_demo(folder: Path, *, students: int = 3000, seed: int = 2026) -> None:

@@ -164,7 +164,8 @@ WJX_META = ("序号", "提交答卷时间", "所用时间", "来源", "来源详
 
 
 def _submitted(rng: random.Random, start: datetime, i: int) -> datetime:
-    return start + timedelta(minutes=3 * i + rng.randrange(3))
+    # A census is answered class by class within one day.
+    return start + timedelta(seconds=15 * i + rng.randrange(15))
 
 
 def _wjx_roster_header(first_q: int = 1) -> list[str]:

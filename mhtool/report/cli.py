@@ -111,9 +111,8 @@ def _audit(store, action: str, student_ids, **details) -> None:
 def _case_report(ctx: typer.Context, kind: str, *, week, month, date_from, date_to, out, json, lang, redact, college, purpose) -> None:
     from mhtool import session
     from mhtool.cases import service as cases
-    from mhtool.report import builders, gather
+    from mhtool.report import service
     from mhtool.report.periods import resolve_period
-    from mhtool.report.redact import redact_report
 
     lang = _check_lang(lang)
     from mhtool.governance.purpose import require_purpose
@@ -121,13 +120,8 @@ def _case_report(ctx: typer.Context, kind: str, *, week, month, date_from, date_
     with session.open_store(ctx) as store:
         today = cases.today(store)
         period = resolve_period(kind, week=week, month=month, date_from=date_from, date_to=date_to, today=today)
-        monthly = kind == "monthly"
-        data = gather.case_data(store, period, today=today, college=college, monthly=monthly)
+        report, data = service.case_report(store, kind, period, today=today, generated_at=_now(store), college=college, lang=lang, redact=redact)
         stated = require_purpose(store, purpose, what=f"a {kind} report without --redact", identifiable=not redact)
-        build = builders.monthly_report if monthly else builders.weekly_report
-        report = build(data, period, generated_at=_now(store), lang=lang)
-        if redact:
-            report = redact_report(report)
         path = _deliver(report, out=out, json=json, parts=(college,))
         _audit(store, f"report.{kind}", data.students, period=period.label, college=college, redacted=redact, out=path and str(path), **stated)
 
@@ -217,10 +211,9 @@ def census(
 def _census(ctx: typer.Context, batch: str, *, out, split_by, json, lang, redact, college, purpose) -> None:
     from mhtool import output, session
     from mhtool.cases import service as cases
-    from mhtool.report import builders, gather
-    from mhtool.report.redact import redact_report
-
     from mhtool.governance.purpose import require_purpose
+    from mhtool.report import builders, gather, service
+    from mhtool.report.redact import redact_report
 
     with session.open_store(ctx) as store:
         data = gather.census_data(store, batch, today=cases.today(store), college=college)
@@ -242,9 +235,7 @@ def _census(ctx: typer.Context, batch: str, *, out, split_by, json, lang, redact
                 report = redact_report(report)
             path = _deliver(report, out=out, json=json, stem=f"{'普查报告' if lang == 'zh' else 'census'}_{name}", parts=(college,))
             where = path and str(path)
-        # The workbooks name the students proposed for an interview; the others appear only in counts.
-        listed = [r["student_id"] for r in data.responses if (r.get("proposed_level") or "none") != "none"]
-        _audit(store, "report.census", listed, batch=data.batch["id"], college=college, split_by=split_by, redacted=redact, out=where, **stated)
+        _audit(store, "report.census", service.interviewed_students(data), batch=data.batch["id"], college=college, split_by=split_by, redacted=redact, out=where, **stated)
 
 
 def _write_split(data, *, out: str | None, lang: str, generated_at, name: str) -> list[dict]:

@@ -15,6 +15,7 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from datetime import time as dtime
 from pathlib import Path
 
 from mhtool import dates
@@ -415,7 +416,7 @@ def apply_import(
             "profile": plan.profile,
             "answer_mode": plan.mode,
             "content_key": plan.content_key,
-            "imported_at": dates.now(store.tz).isoformat(timespec="seconds"),
+            "imported_at": (dates.now(store.tz) if on is None else datetime.combine(on, dtime(9, 0), tzinfo=dates.now(store.tz).tzinfo)).isoformat(timespec="seconds"),
             "imported_by": store.staff.name,
             "rows": summary.rows,
             "imported": summary.imported,

@@ -1,0 +1,47 @@
+"""The CLI conventions of DESIGN.md, checked on the real command."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_help_lists_every_group(cli):
+    out = cli.ok("--help").stdout
+    for group in ("survey", "cases", "referral", "report", "staff", "audit", "export", "retention", "init", "demo", "backup", "restore"):
+        assert group in out
+    assert "Exit codes" in out
+
+
+def test_json_lists_are_valid_and_empty_when_nothing(store_env):
+    for args in (("cases", "list"), ("cases", "tasks"), ("survey", "batches"), ("referral", "list"), ("referral", "hospitals", "list")):
+        assert json.loads(store_env.cli.ok(*args, "--json").stdout) == [], args
+
+
+def test_usage_errors_exit_2_and_name_the_option(store_env):
+    result = store_env.cli("cases", "level", "2024010001", "red")
+    assert result.exit_code in (1, 2)
+    missing = store_env.cli("survey", "import", "x.xlsx")
+    assert missing.exit_code == 2 and "--instrument" in missing.stderr
+
+
+def test_no_traceback_without_debug_and_one_with_it(store_env):
+    store_env.path.write_bytes(b"not a database at all" * 100)
+    result = store_env.cli("cases", "list")
+    assert result.exit_code == 1 and "Traceback" not in result.stderr and "not an mhtool store" in result.stderr
+
+
+def test_messages_go_to_stderr_and_data_to_stdout(store_env, tmp_path):
+    result = store_env.cli.ok("backup", tmp_path / "b.db")
+    assert result.stdout.strip() == str(tmp_path / "b.db")
+    assert "backup written" in result.stderr and "backup written" not in result.stdout
+
+
+def test_a_broken_pipe_ends_quietly(store_env, tmp_path):
+    with store_env.open() as store, store.write("test.fill") as txn:
+        for i in range(1500):  # more output than a pipe buffer holds
+            store._append_audit("test.read", [f"students/{i:016x}"], {})
+    env = {"MHTOOL_STORE": str(store_env.path), "MHTOOL_KEY_FILE": str(store_env.admin_key), "MHTOOL_USER": "admin", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(f"{sys.executable} -m mhtool audit log --limit 0 | head -c 10", shell=True, env=env, capture_output=True, text=True)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr

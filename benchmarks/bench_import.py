@@ -51,6 +51,7 @@ def make_exports(folder: Path, students: int, seed: int = 7) -> dict[str, Path]:
 
 def run(students: int = 10_000, repeat: int = 1, work: Path | None = None) -> list[dict]:
     work = Path(work or tempfile.mkdtemp(prefix="mhtool-bench-import-"))
+    work.mkdir(parents=True, exist_ok=True)
     files = make_exports(work, students)
     rows = []
     for instrument, path in files.items():

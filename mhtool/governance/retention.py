@@ -32,11 +32,11 @@ never erased automatically; ``mhtool erase`` handles that case.
 from __future__ import annotations
 
 import os
-import sqlite3
 from datetime import date, datetime, timezone
 
 from mhtool import dates
-from mhtool.errors import NotFound, StoreError, UsageError
+from mhtool.errors import NotFound, UsageError
+from mhtool.store.admin import require_secure_delete, scrub
 
 DEFAULT_RETENTION_YEARS = 5
 LEFT_STATUSES = ("graduated", "withdrawn")
@@ -224,32 +224,6 @@ def _erase_student(store, student: dict, *, action: str, basis: str, reason: str
     return {"id": sid, "pseudonym": alias, "left_on": record["erased"]["left_on"], "records": counts}
 
 
-def _check_secure_delete(store) -> None:
-    if store.conn.execute("PRAGMA secure_delete").fetchone()[0] != 1:
-        raise StoreError("SQLite secure_delete is off on this connection; refusing to erase without it")
-
-
-def scrub(store) -> dict:
-    """Push erased content out of the file: checkpoint and truncate the WAL, VACUUM, checkpoint again.
-
-    Another process reading the store at the same time can keep old pages
-    alive; then this reports ``complete: False`` and is safe to run again.
-    """
-    conn = store.conn
-    result = {"vacuumed": False, "wal_truncated": False, "free_pages": None}
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        conn.execute("VACUUM")
-        result["vacuumed"] = True
-        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        result["wal_truncated"] = busy == 0
-    except sqlite3.OperationalError as exc:
-        result["error"] = str(exc)
-    result["free_pages"] = conn.execute("PRAGMA freelist_count").fetchone()[0]
-    result["complete"] = result["vacuumed"] and result["wal_truncated"] and result["free_pages"] == 0
-    return result
-
-
 def apply(store, *, left_before: date | None = None, today: date | None = None) -> dict:
     """Erase every student :func:`plan` lists (admin), one transaction and audit entry each, then scrub.
 
@@ -257,7 +231,7 @@ def apply(store, *, left_before: date | None = None, today: date | None = None) 
     scrub was blocked by another process.
     """
     store.require("erase", action="retention.apply")
-    _check_secure_delete(store)
+    require_secure_delete(store)
     today = today or dates.today(store.tz)
     years = retention_years(store)
     due, _ = _candidates(store, today=today, left_before=left_before)
@@ -273,7 +247,7 @@ def apply(store, *, left_before: date | None = None, today: date | None = None) 
 def erase(store, student_no: str, *, reason: str | None) -> dict:
     """Erase one student's records on request (admin), then scrub the file."""
     store.require("erase", action="erase")
-    _check_secure_delete(store)
+    require_secure_delete(store)
     why = " ".join((reason or "").split())
     if not why:
         raise UsageError("an erasure needs --reason", hint='e.g. --reason "本人书面申请删除（2026-11-20 收）"')

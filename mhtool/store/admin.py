@@ -345,3 +345,32 @@ def restore(source: str | os.PathLike, target: str | os.PathLike, credential: cr
     finally:
         restored.close()
     return {"restored": str(target), "from": str(source), "audit_entries": chain.entries}
+
+
+# -- erasure support -----------------------------------------------------------------------------
+
+
+def require_secure_delete(store) -> None:
+    if store.conn.execute("PRAGMA secure_delete").fetchone()[0] != 1:
+        raise StoreError("SQLite secure_delete is off on this connection; refusing to erase without it")
+
+
+def scrub(store) -> dict:
+    """Push erased content out of the file: checkpoint and truncate the WAL, VACUUM, checkpoint again.
+
+    Another process reading the store at the same time can keep old pages
+    alive; then this reports ``complete: False`` and is safe to run again.
+    """
+    conn = store.conn
+    result = {"vacuumed": False, "wal_truncated": False, "free_pages": None}
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        conn.execute("VACUUM")
+        result["vacuumed"] = True
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        result["wal_truncated"] = busy == 0
+    except sqlite3.OperationalError as exc:
+        result["error"] = str(exc)
+    result["free_pages"] = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    result["complete"] = result["vacuumed"] and result["wal_truncated"] and result["free_pages"] == 0
+    return result

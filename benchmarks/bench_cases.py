@@ -12,18 +12,14 @@ file, as a counselor's terminal or a cron job would run them.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import resource
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
-from common import ROOT, markdown_table, mhtool_cmd
+from common import ROOT, markdown_table, mhtool_cmd, run_timed
 
 sys.path.insert(0, str(ROOT))
 
@@ -99,25 +95,6 @@ def generate(directory: Path, students: int, *, watched_share: float = 0.06, see
     return {"store": path, "key": key, "watched_no": watched[0], "watched": len(watched)}
 
 
-def run_timed(cmd: list[str], *, env: dict, repeat: int) -> dict:
-    """Median and best wall time, and median CPU time (user + system), of ``repeat`` runs.
-
-    CPU time is reported too because wall time on a shared machine includes
-    waiting for other processes.
-    """
-    walls, cpus = [], []
-    for _ in range(repeat):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True)
-        walls.append(time.perf_counter() - start)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    return {"seconds": statistics.median(walls), "min": min(walls), "cpu": statistics.median(cpus)}
-
-
 def run(students: int = 50_000, repeat: int = 5) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="mhtool-bench-") as tmp:
         started = time.perf_counter()
@@ -159,6 +136,7 @@ def run(students: int = 50_000, repeat: int = 5) -> list[dict]:
             )
         rows[0]["benchmark"] = f"mhtool info (start-up baseline, {students:,} students)"
         return rows
+
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

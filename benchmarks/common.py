@@ -7,35 +7,43 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
 
+# Each command runs under this small launcher, which times it and reads its own
+# rusage. Forking the command straight from the benchmark driver would make
+# ru_maxrss report the driver's memory (a forked child starts with the parent's
+# pages until exec), and the driver holds generated data sets of gigabytes.
+_LAUNCHER = """
+import os, subprocess, sys, time
+start = time.perf_counter()
+proc = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=open(sys.argv[1], "w"))
+_, status, usage = os.wait4(proc.pid, 0)
+elapsed = time.perf_counter() - start
+print(elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_timed(cmd: list[str], *, env: dict | None = None, repeat: int = 5, cwd: Path | None = None) -> dict:
     """Median wall time, best wall time, median CPU time (user + system) and peak RSS (MiB) of ``repeat`` runs.
 
     CPU time is reported because wall time on a shared machine includes
-    waiting for other processes. CPU and RSS are the command's own (``wait4``),
-    not those of every child this process ever had.
+    waiting for other processes. CPU and RSS are the command's own.
     """
     times, cpus, peaks = [], [], []
     full_env = {**os.environ, **(env or {})}
     for _ in range(repeat):
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            start = time.perf_counter()
-            proc = subprocess.Popen(cmd, env=full_env, cwd=cwd, stdout=out, stderr=err)
-            _, status, usage = os.wait4(proc.pid, 0)
-            elapsed = time.perf_counter() - start
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            if proc.returncode != 0:
-                err.seek(0)
-                raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {err.read().decode(errors='replace')[-2000:]}")
-        times.append(elapsed)
-        cpus.append(usage.ru_utime + usage.ru_stime)
-        peaks.append(usage.ru_maxrss)
+        with tempfile.NamedTemporaryFile("r", suffix=".err") as err:
+            out = subprocess.run([PYTHON, "-c", _LAUNCHER, err.name, *cmd], env=full_env, cwd=cwd, capture_output=True, text=True, check=True)
+            elapsed, cpu, maxrss, code = out.stdout.split()
+            if int(code) != 0:
+                raise RuntimeError(f"{' '.join(cmd)} failed ({code}): {err.read()[-2000:]}")
+        times.append(float(elapsed))
+        cpus.append(float(cpu))
+        peaks.append(int(maxrss))
     return {"seconds": statistics.median(times), "min": min(times), "cpu": statistics.median(cpus), "peak_rss_mib": max(peaks) / 1024}
 
 

@@ -181,9 +181,15 @@ def progress(total: int | None, description: str) -> Iterator:
     if not console.is_terminal:
         yield lambda n=1: None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True) as bar:
+    # Without a known total (reading a workbook) a spinner says "working"; a count would read 0/?.
+    columns = (
+        (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+        if total is None
+        else (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    )
+    with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n=1: bar.advance(task, n)
 

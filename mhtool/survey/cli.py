@@ -122,12 +122,19 @@ def score_cmd(
         from collections import Counter
 
         from mhtool.labels import level_label
+        from mhtool.survey import instruments
 
+        inst = instruments.get_instrument(plan.instrument, instruments.instrument_dirs_from_env())
         bands = Counter(r["band"] for r in records)
         levels = Counter(r["proposed_level"] for r in records)
-        rows = [{"what": f"band {b}", "n": n} for b, n in sorted(bands.items())]
-        rows += [{"what": f"建议 {level_label(lv)}", "n": levels.get(lv, 0)} for lv in ("red", "orange", "yellow", "none")]
-        output.emit_table(rows, [("what", plan.instrument), ("n", "人数")], title=f"{plan.file}: {len(records)} rows scored")
+        total = len(records) or 1
+        rows = [{"what": f"{inst.band_label(b)} ({b})", "n": bands.get(b, 0), "share": f"{bands.get(b, 0) / total:.1%}"} for b in inst.bands]
+        rows += [{"what": f"建议关注 {level_label(lv)}", "n": levels.get(lv, 0), "share": f"{levels.get(lv, 0) / total:.1%}"} for lv in ("red", "orange", "yellow", "none")]
+        output.emit_table(
+            rows,
+            [("what", f"{inst.name_zh} 分级 / 建议关注等级"), ("n", "人数"), ("share", "占比")],
+            title=f"{plan.file}: {len(records)} 行已计分 (筛查提示，不是诊断)",
+        )
     _show_plan_problems(plan)
     if plan.rejected:
         raise typer.Exit(EXIT_INVALID_INPUT)

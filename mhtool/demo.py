@@ -167,6 +167,8 @@ def _simulate(store, school, census_day: date, today: date, rng: random.Random) 
             "next_step": "按周期回访" if level != "none" else "不纳入关注，告知可随时预约咨询",
         }
         effects = model.record_interview(student, fields, on, cadence=cadence)
+        if level != "none" and not effects.student.get("counselor"):
+            effects.student["counselor"] = store.staff.name  # the interviewing counselor takes the case
         service.record_effects(store, "cases.interview", student, effects, on)
         student = store.get("students", student["id"])
         students[student["id"]] = student

@@ -82,8 +82,9 @@ def dossier_panel(d: dict, lang: str = "zh") -> Panel:
     parts.append(Text(label("dossier", "open_tasks", lang), style="bold underline"))
     if d["tasks"]:
         for t in d["tasks"]:
-            line = Text(f"• {t['due']} {label('task', t['kind'], lang)} ")
-            if t.get("note"):
+            kind = label("task", t["kind"], lang)
+            line = Text(f"• {t['due']} {kind} ")
+            if t.get("note") and t["note"] != kind:
                 line.append(t["note"])
             if t["overdue"]:
                 line.append(f"  {label('dossier', 'overdue', lang)} {t['overdue_days']} {label('dossier', 'days', lang)}", style="bold red")

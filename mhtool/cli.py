@@ -36,6 +36,7 @@ LAZY_GROUPS: dict[str, tuple[str, str, str]] = {
     "report": ("mhtool.report.cli", "app", "Weekly, monthly, census and crisis reports (周报/月报/普查/随时报告)."),
     "staff": ("mhtool.store.cli", "staff_app", "Staff members, their roles and key slots (admin)."),
     "audit": ("mhtool.store.cli", "audit_app", "The tamper-evident audit log."),
+    "settings": ("mhtool.store.cli", "settings_app", "The store's policies: screening, cadence, purpose, retention."),
     "export": ("mhtool.governance.cli", "export_app", "De-identified exports for research (科研数据导出)."),
     "retention": ("mhtool.governance.cli", "retention_app", "Erase records past the retention period (default 5 years after leaving)."),
 }

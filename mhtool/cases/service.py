@@ -391,9 +391,6 @@ def set_cadence(store, changes: dict[str, int]) -> dict[str, int]:
         if not 1 <= int(days) <= 365:
             raise InvalidInput(f"--{level} {days}: the cadence is a number of days from 1 to 365")
     with store.write("cases.cadence", details={"cadence": changes}) as txn:
-        row = txn.execute("SELECT data FROM sealed_meta WHERE key = 'settings'").fetchone()
-        settings = store.unseal("sealed_meta", "settings", row[0]) if row else {}
-        settings["cadence"] = {**(settings.get("cadence") or {}), **{k: int(v) for k, v in changes.items()}}
-        blob = store.seal("sealed_meta", "settings", settings)
-        txn.execute("INSERT INTO sealed_meta (key, data) VALUES ('settings', ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data", (blob,))
+        current = store.settings().get("cadence") or {}
+        store.update_settings(txn, {"cadence": {**current, **{k: int(v) for k, v in changes.items()}}})
     return cadence(store)

@@ -96,11 +96,7 @@ def set_policy(store, **changes) -> dict:
     store.require("staff", action="governance.policy")
     checked = {key: _check_policy(key, value) for key, value in changes.items()}
     with store.write("governance.policy", details={"changes": checked}) as txn:
-        row = txn.execute("SELECT data FROM sealed_meta WHERE key = 'settings'").fetchone()
-        settings = store.unseal("sealed_meta", "settings", row[0]) if row else {}
-        settings.update(checked)
-        blob = store.seal("sealed_meta", "settings", settings)
-        txn.execute("INSERT INTO sealed_meta (key, data) VALUES ('settings', ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data", (blob,))
+        store.update_settings(txn, checked)
     return {key: store.setting(key) for key in POLICY_KEYS if store.setting(key) is not None}
 
 

@@ -12,6 +12,7 @@ from mhtool.options import JsonOpt
 
 staff_app = make_subapp()
 audit_app = make_subapp()
+settings_app = make_subapp()
 
 KeyFileOpt = Annotated[
     Optional[Path],
@@ -251,3 +252,92 @@ def audit_head(ctx: typer.Context) -> None:
 
     with session.open_store(ctx) as store:
         output.emit_line(admin.audit_head(store))
+
+
+# -- settings ---------------------------------------------------------------------------------
+
+
+@settings_app.command("show")
+def settings_show(ctx: typer.Context, json: JsonOpt = False) -> None:
+    """Show the store's policies: screening policy overrides, follow-up cadence, purpose and retention rules."""
+    from mhtool import output, session
+    from mhtool.cases.service import cadence
+    from mhtool.governance.exports import min_cell_size
+    from mhtool.governance.purpose import purpose_roles
+    from mhtool.governance.retention import retention_years
+
+    with session.open_store(ctx) as store:
+        effective = {
+            "purpose_required_roles": list(purpose_roles(store)),
+            "retention_years": retention_years(store),
+            "research_min_cell": min_cell_size(store, None),
+            "cadence": cadence(store),
+            "screening_policy": store.setting("screening_policy") or {},
+            "timezone": store.tz,
+        }
+    if json:
+        output.emit_json(effective)
+        return
+    rows = [{"key": k, "value": v if isinstance(v, (str, int)) else output.to_json(v, indent=None)} for k, v in effective.items()]
+    output.emit_table(rows, [("key", "设置 setting"), ("value", "值 value")])
+
+
+@settings_app.command("set")
+def settings_set(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="purpose_required_roles, retention_years or research_min_cell.")],
+    value: Annotated[str, typer.Argument(help="Roles as a comma list (e.g. clerk,counselor; '' for none), or a whole number.")],
+) -> None:
+    """Change a governance policy (admin; audited).
+
+    Examples:
+      mhtool settings set purpose_required_roles clerk,counselor
+      mhtool settings set retention_years 7
+    """
+    from mhtool import output, session
+    from mhtool.governance.purpose import set_policy
+
+    parsed: object = value
+    if key == "purpose_required_roles":
+        parsed = [r.strip() for r in value.split(",") if r.strip()]
+    elif value.strip().lstrip("-").isdigit():
+        parsed = int(value)
+    with session.open_store(ctx) as store:
+        result = set_policy(store, **{key: parsed})
+    output.success(f"{key} = {result.get(key)}")
+
+
+@settings_app.command("screening-policy")
+def settings_screening_policy(
+    ctx: typer.Context,
+    file: Annotated[Optional[Path], typer.Argument(help="A TOML or JSON file of overrides, e.g. [phq9] orange = [{score = \"total\", min = 20}].")] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Go back to the default policy of DESIGN.md.")] = False,
+) -> None:
+    """Replace the store's screening-policy overrides (admin; audited). New imports use it; stored results are not re-scored.
+
+    A level given for an instrument replaces that level's rules; an empty list switches it off.
+    """
+    import json as jsonlib
+    import tomllib
+
+    from mhtool import output, session
+    from mhtool.errors import InvalidInput, UsageError
+    from mhtool.survey.scoring import ScreeningPolicy
+
+    if reset == (file is not None):
+        raise UsageError("give either a policy FILE or --reset")
+    overrides = None
+    if file is not None:
+        try:
+            text = file.read_text("utf-8")
+            overrides = tomllib.loads(text) if file.suffix.lower() == ".toml" else jsonlib.loads(text)
+        except FileNotFoundError:
+            raise InvalidInput(f"{file}: no such file") from None
+        except (ValueError, tomllib.TOMLDecodeError) as exc:
+            raise InvalidInput(f"{file}: not valid {'TOML' if file.suffix.lower() == '.toml' else 'JSON'} ({exc})") from None
+        overrides = ScreeningPolicy(overrides).check().as_dict()
+    with session.open_store(ctx) as store:
+        store.require("staff", action="settings.screening-policy")
+        with store.write("settings.screening-policy", details={"policy": overrides}) as txn:
+            store.update_settings(txn, {"screening_policy": overrides})
+    output.success("screening policy reset to the default" if reset else f"screening policy updated from {file}")

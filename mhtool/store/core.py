@@ -375,6 +375,26 @@ class Store:
 
     # -- setting --------------------------------------------------------------------------
 
+    def settings(self) -> dict:
+        """Every store setting (policies, cadence); they live sealed like any record."""
+        row = self.conn.execute("SELECT data FROM sealed_meta WHERE key = 'settings'").fetchone()
+        return self.unseal("sealed_meta", "settings", row[0]) if row else {}
+
+    def update_settings(self, txn: Txn, changes: dict) -> dict:
+        """Merge ``changes`` into the sealed settings inside the caller's transaction; return the result."""
+        row = txn.execute("SELECT data FROM sealed_meta WHERE key = 'settings'").fetchone()
+        settings = self.unseal("sealed_meta", "settings", row[0]) if row else {}
+        for key, value in changes.items():
+            if value is None:
+                settings.pop(key, None)
+            else:
+                settings[key] = value
+        txn.execute(
+            "INSERT INTO sealed_meta (key, data) VALUES ('settings', ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data",
+            (self.seal("sealed_meta", "settings", settings),),
+        )
+        return settings
+
     def setting(self, key: str, default=None):
         row = self.conn.execute("SELECT data FROM sealed_meta WHERE key = 'settings'").fetchone()
         if row is None:

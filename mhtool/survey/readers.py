@@ -582,8 +582,18 @@ class ColumnMapping:
         return f"{self.column_letter} {self.header}".strip()
 
 
+class _MappedColumns:
+    """What exports and plain tables share: the column mapping, read by field name."""
+
+    columns: list[ColumnMapping]
+
+    @property
+    def field_columns(self) -> dict[str, ColumnMapping]:
+        return {c.target: c for c in self.columns if c.kind == "field"}
+
+
 @dataclass
-class ParsedExport:
+class ParsedExport(_MappedColumns):
     file: str
     sheet: str
     profile: str
@@ -597,13 +607,9 @@ class ParsedExport:
     columns: list[ColumnMapping] = field(default_factory=list)
     raw: RawSheet | None = field(default=None, repr=False)
 
-    @property
-    def field_columns(self) -> dict[str, ColumnMapping]:
-        return {c.target: c for c in self.columns if c.kind == "field"}
-
 
 @dataclass
-class ParsedTable:
+class ParsedTable(_MappedColumns):
     file: str
     sheet: str
     profile: str
@@ -613,10 +619,6 @@ class ParsedTable:
     data_rows: int
     columns: list[ColumnMapping] = field(default_factory=list)
     raw: RawSheet | None = field(default=None, repr=False)
-
-    @property
-    def field_columns(self) -> dict[str, ColumnMapping]:
-        return {c.target: c for c in self.columns if c.kind == "field"}
 
 
 def _where(raw: RawSheet) -> str:

@@ -870,6 +870,7 @@ def status(
     A return needs a certificate (or --without-certificate --reason); it keeps
     the watch level and schedules reviews at +14 and +30 days.
 
+    \b
     Examples:
       mhtool cases status 2024010203 leave --from 2026-11-01 --until 2027-02-28 --reason "抑郁发作，遵医嘱休学"
       mhtool cases status 2024010203 return --on 2027-03-01 --certificate "市精神卫生中心, 2027-02-20, 可复学"

@@ -191,8 +191,10 @@ def census(
 ) -> None:
     """普查报告 of one screening batch: participation, bands and proposed levels by group, and the interview list.
 
-    Example: mhtool report census 2026秋季新生UPI --out reports/
-    Example: mhtool report census 3fa2 --split-by college --out to_advisors/
+    \b
+    Examples:
+      mhtool report census 2026秋季新生UPI --out reports/
+      mhtool report census 3fa2 --split-by college --out to_advisors/
     """
     from mhtool.errors import UsageError
 

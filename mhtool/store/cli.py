@@ -290,6 +290,7 @@ def settings_set(
 ) -> None:
     """Change a governance policy (admin; audited).
 
+    \b
     Examples:
       mhtool settings set purpose_required_roles clerk,counselor
       mhtool settings set retention_years 7

@@ -158,6 +158,7 @@ def import_cmd(
 
     All or nothing unless --skip-invalid. Importing the same file twice adds nothing.
 
+    \b
     Examples:
       mhtool survey import 2026新生UPI.xlsx --instrument upi --dry-run
       mhtool survey import 2026新生UPI.xlsx --instrument upi --batch 2026秋季普查-UPI

@@ -109,7 +109,7 @@ def collect(quick: bool) -> list[dict]:
     students = 5_000 if quick else 50_000
     for r in bench_cases.run(students):
         if typer_s and r.get("baseline"):
-            # The yardstick for interactive commands: against importing typer alone.
+            # The yardstick for interactive commands: importing typer alone.
             r = {**r, "baseline": "python -c 'import typer'", "baseline_s": typer_s, "ratio": r["seconds"] / typer_s}
         rows.append(r)
     for r in bench_reports.run(students):

@@ -1,4 +1,4 @@
-"""`mhtool report weekly|monthly` end to end: real store, real workbooks, the consistency rules of issue 7."""
+"""`mhtool report weekly|monthly` end to end: real store, real workbooks, the consistency rules of the reports."""
 
 from __future__ import annotations
 

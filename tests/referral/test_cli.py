@@ -118,10 +118,11 @@ def test_add_prints_the_id_records_the_referral_entry_and_task(ref_env):
 
 
 def test_add_json_shows_the_record(ref_env):
-    view = as_json(ref_env.cli.ok("referral", "add", STUDENT, "--hospital", HOSPITAL, "--reason", "情绪低落", "--urgency", "加急",
-                                  "--guardian-informed", f"{days_ago(0)} 08:30", "--guardian-how", "电话", "--consent", "signed", "--json"))
+    # Yesterday's times: "today 08:30" would be in the future when the suite runs before 08:30.
+    view = as_json(ref_env.cli.ok("referral", "add", STUDENT, "--hospital", HOSPITAL, "--reason", "情绪低落", "--urgency", "加急", "--date", days_ago(1),
+                                  "--guardian-informed", f"{days_ago(1)} 08:30", "--guardian-how", "电话", "--consent", "signed", "--json"))
     assert view["urgency"] == "urgent" and view["consent"] == "signed"
-    assert view["guardian_informed"] == {"at": f"{days_ago(0)}T08:30", "how": "电话", "by": "admin"}
+    assert view["guardian_informed"] == {"at": f"{days_ago(1)}T08:30", "how": "电话", "by": "admin"}
     assert view["student"]["student_no"] == STUDENT and view["valid_next"] == ["attended", "declined", "cancelled"]
     assert not [t for t in tasks(ref_env) if t["kind"] == "referral_guardian"]
 
@@ -170,7 +171,7 @@ def test_urgent_without_guardian_warns_opens_a_task_and_is_flagged_after_24_hour
     assert "24小时内未告知监护人" in ref_env.cli.ok("referral", "list", "--overdue").stdout
     assert [t["kind"] for t in tasks(ref_env, OTHER) if t["done_on"] is None] == ["referral_guardian", "referral_visit"]
 
-    ref_env.cli.ok("referral", "update", old, "--guardian-informed", f"{days_ago(0)} 09:00", "--guardian-how", "电话")
+    ref_env.cli.ok("referral", "update", old, "--guardian-informed", f"{days_ago(1)} 09:00", "--guardian-how", "电话")
     assert as_json(ref_env.cli.ok("referral", "list", "--overdue", "--json")) == []
     guardian_task = [t for t in tasks(ref_env, OTHER) if t["kind"] == "referral_guardian"][0]
     assert guardian_task["done_on"] == days_ago(0) and not guardian_task.get("cancelled")

@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 from openpyxl.chart import BarChart, LineChart
 
+from mhtool import dates
 from mhtool.labels import LEVEL_COLOURS
 from mhtool.report.periods import week_of
 from tests.report import report_data as rd
@@ -120,7 +121,7 @@ def test_weekly_workbook_sheets_and_consistency(school, tmp_path):
 
 
 def test_summary_equals_cases_list_today(school, tmp_path):
-    today_week = week_of(date.today()).label
+    today_week = week_of(dates.today()).label
     data = json.loads(school.cli.ok("report", "weekly", "--week", today_week, "--json").stdout)
     listed = json.loads(school.cli.ok("cases", "list", "--json").stdout)
     total = data["totals"]["summary"]
@@ -173,7 +174,7 @@ def test_out_dir_rerun_replaces_and_cron_prints_only_the_path(school, tmp_path):
     for _ in range(2):
         proc = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.splitlines() == [str(out / f"周报_{week_of(date.today() - timedelta(days=7)).label}.xlsx")]
+        assert proc.stdout.splitlines() == [str(out / f"周报_{week_of(dates.today() - timedelta(days=7)).label}.xlsx")]
     assert [p.name for p in out.iterdir()] == [Path(proc.stdout.strip()).name], "re-running replaces the file"
     # Any failure is a non-zero exit with nothing on stdout.
     bad = subprocess.run([*cmd[:-1], str(tmp_path / "missing" / "x.xlsx")], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)

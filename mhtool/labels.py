@@ -165,6 +165,30 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "ended": ("已结束", "ended"),
         "days": ("天", "d"),
     },
+    # Column headers of the command-line tables that have no field of their own.
+    "column": {
+        "code": ("代码", "Code"),
+        "name": ("名称", "Name"),
+        "version": ("版本", "Version"),
+        "items": ("条目数", "Items"),
+        "bands": ("分级", "Bands"),
+        "n": ("人数", "Count"),
+        "share": ("占比", "Share"),
+        "batch": ("批次", "Batch"),
+        "file": ("文件", "File"),
+        "imported_at": ("导入时间", "Imported at"),
+        "imported": ("导入", "Imported"),
+        "rejected": ("拒绝", "Rejected"),
+        "voided": ("作废", "Void"),
+        "item": ("项目", "Item"),
+        "value": ("值", "Value"),
+        "staff_name": ("姓名", "Name"),
+        "role": ("角色", "Role"),
+        "college_scope": ("学院范围", "Colleges"),
+        "slots": ("密钥槽", "Key slots"),
+        "active": ("在职", "Active"),
+        "setting": ("设置", "Setting"),
+    },
     "field": {
         "student_no": ("学号", "Student no."),
         "name": ("姓名", "Name"),
@@ -213,6 +237,11 @@ def label(domain: str, code: str | None, lang: str = DEFAULT_LANG) -> str:
     if entry is None:
         return str(code)
     return entry[0] if lang == "zh" else entry[1]
+
+
+def columns(pairs: list[tuple[str, str]], lang: str = DEFAULT_LANG) -> list[tuple[str, str]]:
+    """Table columns as (row key, header) from (row key, ``column`` label code) pairs."""
+    return [(key, label("column", code, lang)) for key, code in pairs]
 
 
 def level_label(code: str | None, lang: str = DEFAULT_LANG) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from mhtool.cli_support import make_subapp
+from mhtool.labels import columns, label
 from mhtool.options import JsonOpt
 
 staff_app = make_subapp()
@@ -134,7 +135,6 @@ def staff_add(
 def staff_list(ctx: typer.Context, json: JsonOpt = False) -> None:
     """List staff members, roles, college scopes and key-slot kinds."""
     from mhtool import output, session
-    from mhtool.labels import label
     from mhtool.store import admin
 
     with session.open_store(ctx) as store:
@@ -146,7 +146,7 @@ def staff_list(ctx: typer.Context, json: JsonOpt = False) -> None:
         r["role_label"] = label("role", r["role"])
     output.emit_table(
         rows,
-        [("name", "姓名"), ("role_label", "角色"), ("colleges", "学院范围"), ("slots", "密钥槽"), ("active", "在职")],
+        columns([("name", "staff_name"), ("role_label", "role"), ("colleges", "college_scope"), ("slots", "slots"), ("active", "active")]),
     )
 
 
@@ -279,7 +279,7 @@ def settings_show(ctx: typer.Context, json: JsonOpt = False) -> None:
         output.emit_json(effective)
         return
     rows = [{"key": k, "value": v if isinstance(v, (str, int)) else output.to_json(v, indent=None)} for k, v in effective.items()]
-    output.emit_table(rows, [("key", "设置 setting"), ("value", "值 value")])
+    output.emit_table(rows, columns([("key", "setting"), ("value", "value")]))
 
 
 @settings_app.command("set")

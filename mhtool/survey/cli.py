@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from mhtool.cli_support import make_subapp
+from mhtool.labels import columns, label
 from mhtool.options import JsonOpt, LangOpt
 
 app = make_subapp()
@@ -52,7 +53,7 @@ def instruments_cmd(json: JsonOpt = False, lang: LangOpt = "zh") -> None:
     if json:
         output.emit_json(rows)
         return
-    output.emit_table(rows, [("code", "代码"), ("name", "名称"), ("version", "版本"), ("items", "条目数"), ("bands", "分级")])
+    output.emit_table(rows, columns([("code", "code"), ("name", "name"), ("version", "version"), ("items", "items"), ("bands", "bands")], lang))
 
 
 @app.command("instrument")
@@ -132,7 +133,7 @@ def score_cmd(
         rows += [{"what": f"建议关注 {level_label(lv)}", "n": levels.get(lv, 0), "share": f"{levels.get(lv, 0) / total:.1%}"} for lv in ("red", "orange", "yellow", "none")]
         output.emit_table(
             rows,
-            [("what", f"{inst.name_zh} 分级 / 建议关注等级"), ("n", "人数"), ("share", "占比")],
+            [("what", f"{inst.name_zh} {label('column', 'bands')} / {label('field', 'proposed_level')}"), *columns([("n", "n"), ("share", "share")])],
             title=f"{plan.file}: {len(records)} 行已计分 (筛查提示，不是诊断)",
         )
     _show_plan_problems(plan)
@@ -212,7 +213,7 @@ def batches_cmd(ctx: typer.Context, json: JsonOpt = False) -> None:
         return
     output.emit_table(
         rows,
-        [("id", "批次"), ("name", "名称"), ("instrument", "量表"), ("file", "文件"), ("imported_at", "导入时间"), ("imported", "导入"), ("rejected", "拒绝"), ("voided", "作废")],
+        columns([("id", "batch"), ("name", "name"), ("instrument", "code"), ("file", "file"), ("imported_at", "imported_at"), ("imported", "imported"), ("rejected", "rejected"), ("voided", "voided")]),
     )
 
 
@@ -228,7 +229,7 @@ def batch_cmd(ctx: typer.Context, batch: Annotated[str, typer.Argument(help="Bat
         output.emit_json(detail)
         return
     rows = [{"k": k, "v": v if not isinstance(v, (dict, list)) else output.to_json(v).replace("\n", " ")} for k, v in detail.items()]
-    output.emit_table(rows, [("k", "项目"), ("v", "值")], title=f"batch {detail['id']}")
+    output.emit_table(rows, columns([("k", "item"), ("v", "value")]), title=f"batch {detail['id']}")
 
 
 @app.command("void")

@@ -128,7 +128,7 @@ def upsert_students(txn, rows: list[dict], *, source: str, existing: dict[str, d
         if not changes:
             result.unchanged += 1
             continue
-        record = {k: v for k, v in current.items() if k not in ("id", "student_no_bi")}
+        record = txn.store.sealed_part("students", current)
         record.update(changes, updated_at=_now())
         txn.update("students", current["id"], record, audit=False)
         existing[no] = {**current, **changes}
@@ -150,7 +150,7 @@ def load_student(store, student_no: str, *, action: str) -> dict:
 
 
 def save_student(txn, record: dict) -> None:
-    data = {k: v for k, v in record.items() if k not in ("id", "student_no_bi")}
+    data = txn.store.sealed_part("students", record)
     data["updated_at"] = _now()
     txn.update("students", record["id"], data)
 
@@ -215,7 +215,7 @@ def finish_tasks(
         limit = due_by.get(task["kind"])
         if limit is not None and task["due_on"] > limit.isoformat():
             continue
-        data = {k: v for k, v in task.items() if k not in ("id", "student_id", "due_on", "done_on")}
+        data = txn.store.sealed_part("tasks", task)
         data.update(done_by=txn.store.staff.name, done_entry=entry_id)
         if cancelled:
             data.update(cancelled=True, cancel_reason=reason)
@@ -237,7 +237,7 @@ def open_watch(txn, student_id: str, level: str, on: date, reason: str) -> str:
 
 def close_open_watches(txn, student_id: str, on: date, reason: str) -> None:
     for watch in txn.store.select("watches", "student_id = ? AND closed_on IS NULL", (student_id,)):
-        data = {k: v for k, v in watch.items() if k not in ("id", "student_id", "opened_on", "closed_on")}
+        data = txn.store.sealed_part("watches", watch)
         data.update(closed_by=txn.store.staff.name, close_reason=reason)
         txn.update("watches", watch["id"], data, columns={"closed_on": on.isoformat()})
 
@@ -327,7 +327,7 @@ def schedule_screening_interview(txn, student_id: str, proposed_level: str | Non
     for existing in candidates:
         higher = model.LEVEL_RANK[proposed_level] > model.LEVEL_RANK.get(existing.get("proposed_level") or "none", 0)
         if existing["due_on"] > due or higher:
-            payload = {k: v for k, v in existing.items() if k not in ("id", "student_id", "due_on", "done_on")}
+            payload = txn.store.sealed_part("tasks", existing)
             if higher:
                 payload.update(proposed_level=proposed_level, **data)
             if existing["due_on"] > due:
@@ -358,7 +358,7 @@ def complete_task(store, prefix: str, on: date, note: str = "") -> dict:
     if task.get("done_on"):
         raise UsageError(f"task {task_id[:8]} was already done on {task['done_on']}")
     with store.write("cases.done", targets=[f"tasks/{task_id}"]) as txn:
-        data = {k: v for k, v in task.items() if k not in ("id", "student_id", "due_on", "done_on")}
+        data = store.sealed_part("tasks", task)
         data.update(done_by=store.staff.name, done_note=note)
         txn.update("tasks", task_id, data, columns={"done_on": on.isoformat()})
     return {**task, "done_on": on.isoformat(), "student_no": student["student_no"], "name": student.get("name")}

@@ -413,7 +413,7 @@ def _sync_tasks(txn, rid: str, student_id: str, record: dict, on: date, entry_id
         if due is not None and task["due_on"] == due.isoformat():
             wanted.pop(task["kind"])
             continue
-        data = {k: v for k, v in task.items() if k not in ("id", "student_id", "due_on", "done_on")}
+        data = txn.store.sealed_part("tasks", task)
         data.update(done_by=txn.store.staff.name, done_entry=entry_id)
         if ended:
             data.update(cancelled=True, cancel_reason=f"referral {record['status']}")

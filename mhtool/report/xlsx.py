@@ -37,7 +37,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 from mhtool.errors import MhtoolError, UsageError
 from mhtool.labels import LEVEL_COLOURS, label
 from mhtool.report.model import (
-    Column,
     FormField,
     FormSection,
     FormText,

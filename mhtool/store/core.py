@@ -116,6 +116,7 @@ class Store:
         self._in_write = False
         self._masters: dict[int, bytes] = {}
         self.readonly = False
+        self._plain_columns: dict[str, set[str]] = {}
 
     # -- opening --------------------------------------------------------------------------
 
@@ -323,6 +324,14 @@ class Store:
         desc = cur.description
         return [self._row_to_record(table, row, desc) for row in cur]
 
+    def sealed_part(self, table: str, record: dict) -> dict:
+        """A record read with :meth:`get`/:meth:`select`, without its plaintext columns: what goes back into ``data``."""
+        plain = self._plain_columns.get(table)
+        if plain is None:
+            plain = {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")} - {"data"}
+            self._plain_columns[table] = plain
+        return {k: v for k, v in record.items() if k not in plain}
+
     def count(self, table: str, where: str = "", params: Sequence = ()) -> int:
         sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
         return self.conn.execute(sql, params).fetchone()[0]
@@ -396,10 +405,7 @@ class Store:
         return settings
 
     def setting(self, key: str, default=None):
-        row = self.conn.execute("SELECT data FROM sealed_meta WHERE key = 'settings'").fetchone()
-        if row is None:
-            return default
-        return self.unseal("sealed_meta", "settings", row[0]).get(key, default)
+        return self.settings().get(key, default)
 
 
 def _slot_params(slot: dict) -> dict:

@@ -526,12 +526,12 @@ def void_batch(store, batch_ref: str, reason: str) -> dict:
     today = cases.today(store)
     cancelled = 0
     with store.write("survey.void", targets=[f"batches/{batch_id}"], details={"reason": reason}) as txn:
-        data = {k: v for k, v in batch.items() if k not in ("id", "content_bi", "imported_on")}
+        data = store.sealed_part("batches", batch)
         data.update(voided=True, void_reason=reason, voided_by=store.staff.name, voided_at=dates.now(store.tz).isoformat(timespec="seconds"))
         txn.update("batches", batch_id, data)
         for task in store.select("tasks", "done_on IS NULL"):
             if task.get("kind") == "interview" and task.get("batch_id") == batch_id:
-                tdata = {k: v for k, v in task.items() if k not in ("id", "student_id", "due_on", "done_on")}
+                tdata = store.sealed_part("tasks", task)
                 tdata.update(cancelled=True, cancel_reason=f"batch voided: {reason}", done_by=store.staff.name)
                 txn.update("tasks", task["id"], tdata, columns={"done_on": today.isoformat()})
                 cancelled += 1
@@ -563,7 +563,7 @@ def rescore_batch(store, batch_ref: str, *, instrument_dirs=None) -> dict:
     with store.write("survey.rescore", targets=[f"batches/{batch_id}"], details={"version": instrument.version}) as txn:
         for i, r in enumerate(responses, start=1):
             rec = records[i]
-            data = {k: v for k, v in r.items() if k not in ("id", "batch_id", "student_id", "on_date")}
+            data = store.sealed_part("responses", r)
             before = (data["scores"], data["band"], data["flags"], data["proposed_level"], data["version"])
             history = list(data.get("previous") or [])
             history.append({"version": data["version"], "scores": data["scores"], "band": data["band"], "flags": data["flags"], "proposed_level": data["proposed_level"]})
@@ -571,7 +571,7 @@ def rescore_batch(store, batch_ref: str, *, instrument_dirs=None) -> dict:
             if before != (data["scores"], data["band"], data["flags"], data["proposed_level"], data["version"]):
                 changed += 1
             txn.update("responses", r["id"], data, audit=False)
-        bdata = {k: v for k, v in batch.items() if k not in ("id", "content_bi", "imported_on")}
+        bdata = store.sealed_part("batches", batch)
         bdata.setdefault("rescored", []).append({"at": dates.now(store.tz).isoformat(timespec="seconds"), "by": store.staff.name, "version": instrument.version})
         bdata["version"] = instrument.version
         txn.update("batches", batch_id, bdata)

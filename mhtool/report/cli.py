@@ -214,8 +214,7 @@ def _census(ctx: typer.Context, batch: str, *, out, split_by, json, lang, redact
     from mhtool import output, session
     from mhtool.cases import service as cases
     from mhtool.governance.purpose import require_purpose
-    from mhtool.report import builders, gather, service
-    from mhtool.report.redact import redact_report
+    from mhtool.report import gather, service
 
     with session.open_store(ctx) as store:
         data = gather.census_data(store, batch, today=cases.today(store), college=college)
@@ -232,9 +231,7 @@ def _census(ctx: typer.Context, batch: str, *, out, split_by, json, lang, redact
             output.success(f"wrote {len(written)} interview workbook(s)")
             where = [w["path"] for w in written]
         else:
-            report = builders.census_report(data, generated_at=generated, lang=lang)
-            if redact:
-                report = redact_report(report)
+            report = service.census_from(data, generated_at=generated, lang=lang, redact=redact)
             path = _deliver(report, out=out, json=json, stem=f"{'普查报告' if lang == 'zh' else 'census'}_{name}", parts=(college,))
             where = path and str(path)
         _audit(store, "report.census", service.interviewed_students(data), batch=data.batch["id"], college=college, split_by=split_by, redacted=redact, out=where, **stated)

@@ -25,8 +25,13 @@ def case_report(store, kind: str, period: Period, *, today: date, generated_at: 
 
 def census_report(store, batch_ref: str, *, today: date, generated_at: datetime, college: str | None = None, lang: str = "zh", redact: bool = False):
     data = gather.census_data(store, batch_ref, today=today, college=college)
+    return census_from(data, generated_at=generated_at, lang=lang, redact=redact), data
+
+
+def census_from(data, *, generated_at: datetime, lang: str = "zh", redact: bool = False):
+    """The census workbook from data already gathered (the command also needs the data for a split)."""
     report = builders.census_report(data, generated_at=generated_at, lang=lang)
-    return (redact_report(report) if redact else report), data
+    return redact_report(report) if redact else report
 
 
 def interviewed_students(data) -> list[str]:

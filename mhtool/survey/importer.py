@@ -315,24 +315,28 @@ def find_existing_batch(store, key: str) -> dict | None:
     return None
 
 
-def _check_conflicts(store, plan: ImportPlan, existing: dict[str, dict]) -> None:
+def stored_student_problems(store, row: int, student_no: str, name: str | None, college: str | None, existing: dict[str, dict], *, file: str, sheet: str) -> list[Problem]:
+    """What the store says against one incoming row: a college outside the user's scope, or another name for the number."""
     from mhtool.cases.service import name_conflict
 
-    for o in plan.accepted:
-        current = existing.get(o.student_no)
-        if current is not None and name_conflict(current, o.roster.get("name")):
-            o.status = "rejected"
-            o.problems.append(
-                Problem(
-                    f"student {o.student_no} is stored as {current['name']!r} but this row says {o.roster.get('name')!r}; "
-                    "fix the file, or correct the dossier with `mhtool cases edit`",
-                    file=plan.file,
-                    sheet=plan.sheet,
-                    row=o.row,
-                    column="姓名",
-                    value=o.roster.get("name"),
-                )
+    problems = []
+    current = existing.get(student_no)
+    college = (current or {}).get("college") or college
+    if not store.in_scope(college):
+        problems.append(Problem(f"{college or 'no college'} is outside your college scope", file=file, sheet=sheet, row=row, column="学院"))
+    if current is not None and name_conflict(current, name):
+        problems.append(
+            Problem(
+                f"student {student_no} is stored as {current['name']!r} but this row says {name!r}; "
+                "fix the file, or correct the dossier with `mhtool cases edit`",
+                file=file,
+                sheet=sheet,
+                row=row,
+                column="姓名",
+                value=name,
             )
+        )
+    return problems
 
 
 def write_rejects(plan: ImportPlan, path: Path) -> Path:
@@ -370,14 +374,11 @@ def apply_import(
         )
     numbers = [o.student_no for o in plan.accepted]
     existing = cases.students_by_number(store, numbers)
-    scope_problems = []
     for o in plan.accepted:
-        college = (existing.get(o.student_no) or {}).get("college") or o.roster.get("college")
-        if not store.in_scope(college):
+        found = stored_student_problems(store, o.row, o.student_no, o.roster.get("name"), o.roster.get("college"), existing, file=plan.file, sheet=plan.sheet)
+        if found:
             o.status = "rejected"
-            scope_problems.append(o)
-            o.problems.append(Problem(f"{college or 'no college'} is outside your college scope", file=plan.file, sheet=plan.sheet, row=o.row, column="学院"))
-    _check_conflicts(store, plan, existing)
+            o.problems.extend(found)
     summary = ImportSummary(
         batch=None,
         rows=len(plan.rows),
@@ -616,14 +617,9 @@ def import_roster(store, path: str | Path, *, profile: str = "roster", dry_run: 
             seen[no] = entry
     existing = cases.students_by_number(store, [r["student_no"] for r in rows])
     for r in rows:
-        college = (existing.get(r["student_no"]) or {}).get("college") or r.get("college")
-        if not store.in_scope(college):
-            problems_by_row.setdefault(r["_row"], []).append(Problem(f"{college or 'no college'} is outside your college scope", file=table.file, sheet=table.sheet, row=r["_row"], column="学院"))
-        current = existing.get(r["student_no"])
-        if current is not None and cases.name_conflict(current, r.get("name")):
-            problems_by_row.setdefault(r["_row"], []).append(
-                Problem(f"student {r['student_no']} is stored as {current['name']!r} but this row says {r.get('name')!r}", file=table.file, sheet=table.sheet, row=r["_row"], column="姓名", value=r.get("name"))
-            )
+        found = stored_student_problems(store, r["_row"], r["student_no"], r.get("name"), r.get("college"), existing, file=table.file, sheet=table.sheet)
+        if found:
+            problems_by_row.setdefault(r["_row"], []).extend(found)
     problems = [p for ps in problems_by_row.values() for p in ps]
     valid = [r for r in rows if r["_row"] not in problems_by_row]
     if problems and not skip_invalid:

@@ -30,7 +30,8 @@ GIVEN = "一二三四五六七八九十甲乙丙丁戊己庚辛壬癸"
 
 def generate(directory: Path, students: int, *, watched_share: float = 0.06, seed: int = 2026) -> dict:
     """Create the store; return the paths and a watched student's number."""
-    from mhtool.cases import model, service
+    from mhtool.cases.domain import model
+    from mhtool.cases.usecases import service
     from mhtool.store.core import Store, create_store
     from mhtool.store.crypto import Credential, read_key_file, write_key_file
 

@@ -34,9 +34,9 @@ from common import ROOT, markdown_table, mhtool_cmd, run_timed
 
 sys.path.insert(0, str(ROOT))
 
-from mhtool import dates  # noqa: E402
-from mhtool.cases import model  # noqa: E402
-from mhtool.referral import machine  # noqa: E402
+from mhtool.domain import dates  # noqa: E402
+from mhtool.cases.domain import model  # noqa: E402
+from mhtool.referral.domain import machine  # noqa: E402
 from mhtool.store import crypto  # noqa: E402
 from mhtool.store.core import Store, create_store  # noqa: E402
 

@@ -22,8 +22,8 @@ import pandas as pd
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mhtool.survey.instruments import Instrument, get_instrument  # noqa: E402
-from mhtool.survey.scoring import score_raw  # noqa: E402
+from mhtool.survey.domain.instruments import Instrument, get_instrument  # noqa: E402
+from mhtool.survey.domain.scoring import score_raw  # noqa: E402
 
 DEFAULT_ROWS = 50_000
 

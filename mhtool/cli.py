@@ -17,7 +17,7 @@ import typer.main
 from typer.core import TyperGroup
 
 from mhtool import __version__
-from mhtool.cli_support import make_subapp
+from mhtool.console.apps import make_subapp
 from mhtool.errors import EXIT_ERROR, EXIT_INTERRUPTED, MhtoolError
 
 
@@ -34,9 +34,9 @@ LAZY_GROUPS: dict[str, tuple[str, str, str]] = {
     "cases": ("mhtool.cases.cli", "app", "One dossier per student (一人一档): levels, interviews, follow-ups, tasks."),
     "referral": ("mhtool.referral.cli", "app", "Referrals to hospitals (转介) and the hospitals directory."),
     "report": ("mhtool.report.cli", "app", "Weekly, monthly, census and crisis reports (周报/月报/普查/随时报告)."),
-    "staff": ("mhtool.store.cli", "staff_app", "Staff members, their roles and key slots (admin)."),
-    "audit": ("mhtool.store.cli", "audit_app", "The tamper-evident audit log."),
-    "settings": ("mhtool.store.cli", "settings_app", "The store's policies: screening, cadence, purpose, retention."),
+    "staff": ("mhtool.admin.cli", "staff_app", "Staff members, their roles and key slots (admin)."),
+    "audit": ("mhtool.admin.cli", "audit_app", "The tamper-evident audit log."),
+    "settings": ("mhtool.admin.cli", "settings_app", "The store's policies: screening, cadence, purpose, retention."),
     "export": ("mhtool.governance.cli", "export_app", "De-identified exports for research (科研数据导出)."),
     "retention": ("mhtool.governance.cli", "retention_app", "Erase records past the retention period (default 5 years after leaving)."),
 }
@@ -75,7 +75,7 @@ class MhtoolGroup(TyperGroup):
             formatter.write_dl(rows)
 
     def invoke(self, ctx):
-        from mhtool import output
+        from mhtool.console import output
 
         try:
             return super().invoke(ctx)
@@ -126,14 +126,14 @@ def root(
     user: Annotated[Optional[str], typer.Option("--user", help="Your staff name (also MHTOOL_USER).")] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")] = False,
 ) -> None:
-    from mhtool import config, output
+    from mhtool.console import config, output
 
     output.reset()
     ctx.obj = config.resolve(store, user)
 
 
 def _mount() -> None:
-    from mhtool.store.cli import register
+    from mhtool.admin.cli import register
 
     register(app)
     try:

@@ -49,7 +49,8 @@ def _open(store_path: Path, key: Path, user: str):
 
 def build_demo(folder: Path, *, students: int = 3000, seed: int = 2026, today: date | None = None, progress=None) -> DemoResult:
     """Create the demo store, exports and reports in ``folder``; returns what was made."""
-    from mhtool import dates, demo_data
+    from mhtool.domain import dates
+    from mhtool import demo_data
     from mhtool.store import admin
     from mhtool.store.core import create_store
     from mhtool.store.crypto import Credential, write_key_file
@@ -115,7 +116,7 @@ def build_demo(folder: Path, *, students: int = 3000, seed: int = 2026, today: d
 
 
 def _import_all(store, files: dict[str, Path], census_day: date, folder: Path) -> None:
-    from mhtool.survey import importer
+    from mhtool.survey.usecases import importer
 
     importer.import_roster(store, files["roster"])
     for offset, code in enumerate(("upi", "scl90", "phq9")):
@@ -132,8 +133,9 @@ def _import_all(store, files: dict[str, Path], census_day: date, folder: Path) -
 
 def _simulate(store, school, census_day: date, today: date, rng: random.Random) -> tuple[str, str, str]:
     """Four weeks of the center's work, recorded through the dossier and referral services."""
-    from mhtool.cases import model, service
-    from mhtool.referral import service as referrals
+    from mhtool.cases.domain import model
+    from mhtool.cases.usecases import service
+    from mhtool.referral.usecases import service as referrals
 
     cadence = service.cadence(store)
     by_no = {s.student_no: s for s in school.students}
@@ -204,7 +206,8 @@ def _simulate(store, school, census_day: date, today: date, rng: random.Random) 
 
 
 def _referrals_and_crises(store, confirmed, census_day, today, rng, referrals) -> tuple[str, str, str]:
-    from mhtool.cases import model, service
+    from mhtool.cases.domain import model
+    from mhtool.cases.usecases import service
 
     reds = [s for s in (store.get("students", c["id"]) for c in confirmed) if s.get("level") == "red"]
     oranges = [s for s in (store.get("students", c["id"]) for c in confirmed) if s.get("level") == "orange"]
@@ -269,11 +272,12 @@ def _referrals_and_crises(store, confirmed, census_day, today, rng, referrals) -
 
 def _reports(store, out: Path, today: date, student_no: str, crisis_id: str) -> list[Path]:
     """Weekly, monthly, census and crisis workbooks and one dossier export, as a center would file them."""
-    from mhtool import dates
-    from mhtool.cases import dossier
-    from mhtool.report import builders, gather, service
-    from mhtool.report.periods import last_complete_week, parse_month
-    from mhtool.report.xlsx import default_file_name, safe_file_name, write_report
+    from mhtool.domain import dates
+    from mhtool.cases.usecases import dossier
+    from mhtool.report.domain import builders
+    from mhtool.report.usecases import gather, service
+    from mhtool.domain.periods import last_complete_week, parse_month
+    from mhtool.io.xlsx import default_file_name, safe_file_name, write_report
 
     generated = dates.now(store.tz).replace(tzinfo=None, microsecond=0)
     purpose = {"purpose": "mhtool demo"}
@@ -299,7 +303,7 @@ def _reports(store, out: Path, today: date, student_no: str, crisis_id: str) -> 
 
 def run_demo(folder: Path, *, students: int = 3000, seed: int = 2026) -> None:
     """The `mhtool demo` command: build, then tell the user what was made and what to try."""
-    from mhtool import output
+    from mhtool.console import output
 
     steps = {"school": "building the school and the exports", "import": "importing the census exports",
              "four weeks": "simulating four weeks of interviews, follow-ups, crises and referrals", "reports": "writing the reports"}

@@ -181,7 +181,7 @@ def write_wjx_upi(path: Path, school: School, start: datetime, *, rng: random.Ra
 
     ``supplementary`` adds UPI's optional items 61–64 (64 item columns).
     """
-    from mhtool.report.xlsx import write_table_xlsx
+    from mhtool.io.xlsx import write_table_xlsx
 
     n_items = 64 if supplementary else 60
     header = [*WJX_META, *_wjx_roster_header(), *[f"{6 + k}、UPI第{k}题" for k in range(1, n_items + 1)]]
@@ -212,7 +212,7 @@ def write_wjx_upi(path: Path, school: School, start: datetime, *, rng: random.Ra
 
 def write_wjx_scl90(path: Path, school: School, start: datetime, *, rng: random.Random) -> Path:
     """问卷星, 按选项序号, SCL-90 as one matrix question: only the first item column has the number."""
-    from mhtool.report.xlsx import write_table_xlsx
+    from mhtool.io.xlsx import write_table_xlsx
 
     header = [*WJX_META, "总分", "1、学号", "2、姓名", "3、性别", "4、年级", "5、学院", "6、以下列出了有些人可能会有的问题，请根据最近一星期的情况选择—症状描述1"]
     header += ["症状描述" + str(k) for k in range(2, 91)]
@@ -241,7 +241,7 @@ def write_tencent_phq9(path: Path, school: School, start: datetime, *, rng: rand
 
 
 def write_roster(path: Path, school: School) -> Path:
-    from mhtool.report.xlsx import write_table_xlsx
+    from mhtool.io.xlsx import write_table_xlsx
 
     header = ["学号", "姓名", "性别", "学院", "专业", "年级", "班级", "宿舍", "手机", "辅导员", "辅导员电话", "监护人", "监护人关系", "监护人电话"]
     rows = [

@@ -59,7 +59,7 @@ def test_synthetic_answers_look_like_a_census(tmp_path):
     """Most students score low, a minority is flagged: the demo must not call in half the school."""
     import random
 
-    from mhtool.survey import importer
+    from mhtool.survey.usecases import importer
 
     school = demo_data.build_school(1500, seed=11)
     start = demo_data.census_start(date(2026, 11, 23))

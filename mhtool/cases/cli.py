@@ -1,8 +1,8 @@
 """`mhtool cases …`: one dossier per student (一人一档).
 
 Commands are thin: they read options (or, on a terminal only, ask for what was
-not given), call :mod:`mhtool.cases.service` / :mod:`mhtool.cases.dossier`, and
-hand the result to :mod:`mhtool.output`. Heavy modules are imported inside the
+not given), call :mod:`mhtool.cases.usecases.service` / :mod:`mhtool.cases.usecases.dossier`, and
+hand the result to :mod:`mhtool.console.output`. Heavy modules are imported inside the
 commands so that ``mhtool --help`` stays quick.
 
 No ``from __future__ import annotations`` here: Typer would then evaluate every
@@ -16,8 +16,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from mhtool.cli_support import make_subapp
-from mhtool.options import CollegeOpt, CsvOpt, DateOpt, JsonOpt, LangOpt, OutFileOpt, PurposeOpt, ReasonOpt
+from mhtool.console.apps import make_subapp
+from mhtool.console.options import CollegeOpt, CsvOpt, DateOpt, JsonOpt, LangOpt, OutFileOpt, PurposeOpt, ReasonOpt
 
 app = make_subapp()
 
@@ -50,7 +50,7 @@ def _ask(value, message: str, flag: str, key: str | None = None):
         return value
     if key and _CORRECTING.get().get(key) not in (None, ""):
         return _CORRECTING.get()[key]
-    from mhtool import prompts
+    from mhtool.console import prompts
 
     return prompts.text(message, flag=flag).strip()
 
@@ -60,7 +60,7 @@ SKIP = "（跳过 / skip）"
 
 def _maybe(value, message: str, *, choices: list[str] | None = None, key: str | None = None):
     """An optional value: asked only on a terminal, and left empty when the answer is empty."""
-    from mhtool import prompts
+    from mhtool.console import prompts
 
     if value in (None, "") and key and _CORRECTING.get().get(key) not in (None, ""):
         return _CORRECTING.get()[key]
@@ -75,8 +75,8 @@ def _maybe(value, message: str, *, choices: list[str] | None = None, key: str | 
 
 
 def _day(store, text: str | None, option: str = "--date", *, past: bool = True):
-    from mhtool import dates
-    from mhtool.cases import service
+    from mhtool.domain import dates
+    from mhtool.cases.usecases import service
 
     today = service.today(store)
     if text in (None, ""):
@@ -88,8 +88,8 @@ def _moment(store, text: str | None, option: str) -> str | None:
     """A past date-time (``2026-11-23 14:30``) as ISO text, or None."""
     if not text:
         return None
-    from mhtool import dates
-    from mhtool.cases import service
+    from mhtool.domain import dates
+    from mhtool.cases.usecases import service
     from mhtool.errors import InvalidInput
 
     value = dates.parse_datetime(text, today=service.today(store), option=option)
@@ -102,11 +102,12 @@ def _record(ctx, action: str, student_no: str, build, *, kind: str | None = None
     """Open the store, check role and scope, build the effects, write them in one transaction.
 
     ``build(store, student, on)`` returns the fields of the entry (for a
-    correction) or a :class:`~mhtool.cases.model.Effects`.
+    correction) or a :class:`~mhtool.cases.domain.model.Effects`.
     """
-    from mhtool import output, session
-    from mhtool.cases import model, service
-    from mhtool.labels import label
+    from mhtool.console import output, session
+    from mhtool.cases.domain import model
+    from mhtool.cases.usecases import service
+    from mhtool.domain.labels import label
 
     with session.open_store(ctx) as store:
         store.require("record", action=action)
@@ -150,7 +151,7 @@ def _record(ctx, action: str, student_no: str, build, *, kind: str | None = None
 
 
 def _fields_or_effects(kind: str, fields: dict, corrects: str | None, make_effects):
-    from mhtool.cases import model
+    from mhtool.cases.domain import model
 
     if corrects:
         return model.validate_entry(kind, fields)
@@ -175,13 +176,13 @@ def show(
 
     Example: mhtool cases show 2024010203
     """
-    from mhtool import output, session
-    from mhtool.cases import dossier
+    from mhtool.console import output, session
+    from mhtool.cases.usecases import dossier
 
     lang = _lang(lang)
     kinds = {k.strip() for k in kind or [] if k.strip()} or None
     if kinds:
-        from mhtool.cases.model import ENTRY_KINDS
+        from mhtool.cases.domain.model import ENTRY_KINDS
         from mhtool.errors import UsageError
 
         unknown = kinds - set(ENTRY_KINDS) - {"screening"}
@@ -198,7 +199,7 @@ def show(
 
 
 def _list_columns(lang: str) -> list[tuple[str, str]]:
-    from mhtool.labels import label
+    from mhtool.domain.labels import label
 
     return [
         ("student_no", label("field", "student_no", lang)),
@@ -215,8 +216,8 @@ def _list_columns(lang: str) -> list[tuple[str, str]]:
 
 
 def _emit_rows(rows: list[dict], *, json: bool, csv: bool, lang: str, columns) -> None:
-    from mhtool import output
-    from mhtool.labels import label
+    from mhtool.console import output
+    from mhtool.domain.labels import label
 
     if json:
         output.emit_json(rows)
@@ -230,7 +231,7 @@ def _emit_rows(rows: list[dict], *, json: bool, csv: bool, lang: str, columns) -
         if "kind" in r:
             r["kind_label"] = label("task", r["kind"], lang)
         if "missing" in r:
-            from mhtool.cases.dossier import missing_text
+            from mhtool.cases.usecases.dossier import missing_text
 
             r["missing_text"] = missing_text(r["missing"], lang)
     if csv:
@@ -260,8 +261,9 @@ def list_(
 
     Example: mhtool cases list --level red --overdue
     """
-    from mhtool import session
-    from mhtool.cases import dossier, model
+    from mhtool.console import session
+    from mhtool.cases.usecases import dossier
+    from mhtool.cases.domain import model
 
     lang = _lang(lang)
     f = dossier.ListFilters(
@@ -290,8 +292,8 @@ def find(
 
     Example: mhtool cases find 0423
     """
-    from mhtool import session
-    from mhtool.cases import dossier
+    from mhtool.console import session
+    from mhtool.cases.usecases import dossier
 
     lang = _lang(lang)
     with session.open_store(ctx) as store:
@@ -312,9 +314,9 @@ def tasks(
 
     Example: mhtool cases tasks --mine --due-within 7
     """
-    from mhtool import session
-    from mhtool.cases import dossier
-    from mhtool.labels import label
+    from mhtool.console import session
+    from mhtool.cases.usecases import dossier
+    from mhtool.domain.labels import label
 
     lang = _lang(lang)
     with session.open_store(ctx) as store:
@@ -351,9 +353,9 @@ def check(
 
     Example: mhtool cases check --college 文学院
     """
-    from mhtool import output, session
-    from mhtool.cases import dossier
-    from mhtool.labels import label
+    from mhtool.console import output, session
+    from mhtool.cases.usecases import dossier
+    from mhtool.domain.labels import label
 
     lang = _lang(lang)
     with session.open_store(ctx) as store:
@@ -389,18 +391,19 @@ def export(
 
     Example: mhtool cases export 2024010203 --out 档案.xlsx --purpose "转介医院需要"
     """
-    from mhtool import dates, output, session
-    from mhtool.cases import dossier
+    from mhtool.domain import dates
+    from mhtool.console import output, session
+    from mhtool.cases.usecases import dossier
     from mhtool.errors import UsageError
-    from mhtool.report.xlsx import out_path_for, write_report
+    from mhtool.io.xlsx import out_path_for, write_report
 
     lang = _lang(lang)
     if out is None:
         raise UsageError("missing --out", hint="pass --out FILE.xlsx (or an existing folder)")
     target = out_path_for(out, f"{'档案' if lang == 'zh' else 'dossier'}_{student}.xlsx")
-    from mhtool.governance.purpose import require_purpose
+    from mhtool.governance.usecases.purpose import require_purpose
 
-    from mhtool.cases import service
+    from mhtool.cases.usecases import service
 
     with session.open_store(ctx) as store:
         store.require("dossier", action="cases.export")
@@ -417,7 +420,7 @@ def export(
 
 
 def _header_changes(**opts) -> dict:
-    from mhtool.cases import model
+    from mhtool.cases.domain import model
 
     changes = {}
     for key in ("name", "gender", "college", "major", "grade", "class_name", "dorm", "phone", "advisor", "advisor_phone", "counselor"):
@@ -450,8 +453,8 @@ CounselorOpt = Annotated[Optional[str], typer.Option("--counselor", help="The as
 def _warn_unknown_counselor(store, name: str | None) -> None:
     if not name:
         return
-    from mhtool import output
-    from mhtool.cases import service
+    from mhtool.console import output
+    from mhtool.cases.usecases import service
 
     if name not in service.staff_names(store):
         output.warn(f"{name!r} is not a staff member of this store; `cases tasks --mine` will not find these tasks for anyone")
@@ -480,8 +483,8 @@ def add(
 
     Example: mhtool cases add 2024010203 --name 张三 --college 文学院 --class 汉语言2401
     """
-    from mhtool import output, session
-    from mhtool.cases import service
+    from mhtool.console import output, session
+    from mhtool.cases.usecases import service
 
     name = _ask(name, "姓名 / name:", "--name")
     college = _ask(college, "学院 / college:", "--college")
@@ -528,8 +531,9 @@ def edit(
 
     Example: mhtool cases edit 2024010203 --dorm 3-402 --group hardship --group academic
     """
-    from mhtool import output, session
-    from mhtool.cases import model, service
+    from mhtool.console import output, session
+    from mhtool.cases.domain import model
+    from mhtool.cases.usecases import service
     from mhtool.errors import UsageError
 
     changes = _header_changes(
@@ -576,7 +580,8 @@ def interview(
 
     Example: mhtool cases interview 2024010203 --findings "睡眠差，情绪低落" --risk 中 --confirm orange --mode 面谈 --duration 50
     """
-    from mhtool.cases import model, service
+    from mhtool.cases.domain import model
+    from mhtool.cases.usecases import service
 
     def build(store, st, on):
         nonlocal findings, confirm
@@ -610,7 +615,8 @@ def level(
 
     Example: mhtool cases level 2024010203 red --reason "约谈中表达自伤想法"
     """
-    from mhtool.cases import model, service
+    from mhtool.cases.domain import model
+    from mhtool.cases.usecases import service
 
     def build(store, st, on):
         code = model.parse_level(_ask(to, "关注等级 / level (red/orange/yellow/none):", "LEVEL"), option="LEVEL")
@@ -636,7 +642,7 @@ def note(
 
     Example: mhtool cases note 2024010203 --text "室友反映近期作息规律"
     """
-    from mhtool.cases import model
+    from mhtool.cases.domain import model
 
     def build(store, st, on):
         fields = model.validate_entry("note", {"text": _ask(text, "记录 / note:", "--text", "text")})
@@ -661,7 +667,7 @@ def measure(
 
     Example: mhtool cases measure 2024010203 --kind 定期谈话 --description "每两周一次咨询" --responsible 王老师
     """
-    from mhtool.cases import model
+    from mhtool.cases.domain import model
     from mhtool.errors import InvalidInput
 
     def build(store, st, on):
@@ -700,7 +706,7 @@ def guardian(
 
     Example: mhtool cases guardian 2024010203 --who 母亲 --channel 电话 --content "告知约谈情况，建议就医" --consent signed
     """
-    from mhtool.cases import model
+    from mhtool.cases.domain import model
 
     def build(store, st, on):
         fields = model.validate_entry(
@@ -738,8 +744,9 @@ def crisis(
 
     Example: mhtool cases crisis 2024010203 --what "宿舍内自伤" --where "3号楼" --happened-at "2026-11-23 22:10" --actions "送医" --parents-notified-at "2026-11-23 23:00" --level red
     """
-    from mhtool import output
-    from mhtool.cases import model, service
+    from mhtool.console import output
+    from mhtool.cases.domain import model
+    from mhtool.cases.usecases import service
     from mhtool.errors import InvalidInput
 
     def build(store, st, on):
@@ -794,7 +801,8 @@ def follow_up(
 
     Example: mhtool cases follow-up 2024010203 --content "情绪平稳，按时上课" --mode 面谈
     """
-    from mhtool.cases import model, service
+    from mhtool.cases.domain import model
+    from mhtool.cases.usecases import service
 
     def build(store, st, on):
         fields = {"content": _ask(content, "回访情况 / follow-up:", "--content", "content"), "mode": _maybe(mode, "方式 / mode:")}
@@ -816,7 +824,7 @@ def close(
 
     Example: mhtool cases close 2024010203 --reason "连续三次回访状态稳定，经评估解除关注"
     """
-    from mhtool.cases import model
+    from mhtool.cases.domain import model
 
     def build(store, st, on):
         return model.close_watch(st, _ask(reason, "结案原因 / reason:", "--reason"), on)
@@ -836,7 +844,8 @@ def reopen(
 
     Example: mhtool cases reopen 2024010203 --level yellow --reason "期末压力大，辅导员反映情绪波动"
     """
-    from mhtool.cases import model, service
+    from mhtool.cases.domain import model
+    from mhtool.cases.usecases import service
     from mhtool.errors import InvalidInput
 
     def build(store, st, on):
@@ -875,7 +884,7 @@ def status(
       mhtool cases status 2024010203 leave --from 2026-11-01 --until 2027-02-28 --reason "抑郁发作，遵医嘱休学"
       mhtool cases status 2024010203 return --on 2027-03-01 --certificate "市精神卫生中心, 2027-02-20, 可复学"
     """
-    from mhtool.cases import model
+    from mhtool.cases.domain import model
     from mhtool.errors import UsageError
 
     act = _ask(action, "变动 / action (leave/return/withdraw/graduate):", "ACTION")
@@ -932,8 +941,10 @@ def remind(
 
     Example: mhtool cases remind 2024010203 --due +7d --note "期末考试前再约谈一次"
     """
-    from mhtool import dates, output, session
-    from mhtool.cases import model, service
+    from mhtool.domain import dates
+    from mhtool.console import output, session
+    from mhtool.cases.domain import model
+    from mhtool.cases.usecases import service
 
     with session.open_store(ctx) as store:
         store.require("record", action="cases.remind")
@@ -957,8 +968,8 @@ def done(
 
     Example: mhtool cases done 3fa9c2 --note "已电话确认"
     """
-    from mhtool import output, session
-    from mhtool.cases import service
+    from mhtool.console import output, session
+    from mhtool.cases.usecases import service
 
     with session.open_store(ctx) as store:
         store.require("record", action="cases.done")
@@ -984,8 +995,8 @@ def import_interviews(
 
     Example: mhtool cases import-interviews 文学院约谈记录.xlsx --dry-run
     """
-    from mhtool import output, session
-    from mhtool.cases import interviews
+    from mhtool.console import output, session
+    from mhtool.cases.usecases import interviews
     from mhtool.errors import UsageError
 
     if rejects and not skip_invalid:
@@ -1031,9 +1042,9 @@ def cadence(
 
     Example: mhtool cases cadence --yellow 21
     """
-    from mhtool import output, session
-    from mhtool.cases import service
-    from mhtool.labels import label
+    from mhtool.console import output, session
+    from mhtool.cases.usecases import service
+    from mhtool.domain.labels import label
 
     lang = _lang(lang)
     changes = {k: v for k, v in (("red", red), ("orange", orange), ("yellow", yellow)) if v is not None}
@@ -1064,8 +1075,8 @@ def import_roster(
 
     Example: mhtool cases import-roster 2026级学生名册.xlsx --dry-run
     """
-    from mhtool import output, session
-    from mhtool.survey import importer
+    from mhtool.console import output, session
+    from mhtool.survey.usecases import importer
 
     with session.open_store(ctx) as store:
         result = importer.import_roster(store, file, profile=profile, dry_run=dry_run, skip_invalid=skip_invalid)
@@ -1094,8 +1105,8 @@ def graduate(
 
     Example: mhtool cases graduate --class-of 2022 --date 2026-06-30
     """
-    from mhtool import output, session
-    from mhtool.governance.purpose import graduate_class
+    from mhtool.console import output, session
+    from mhtool.governance.usecases.purpose import graduate_class
 
     with session.open_store(ctx) as store:
         on = _day(store, date_, "--date") if date_ else None

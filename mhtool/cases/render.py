@@ -1,4 +1,4 @@
-"""The dossier panel of ``cases show``, composed as rich objects for :func:`mhtool.output.emit_renderable`.
+"""The dossier panel of ``cases show``, composed as rich objects for :func:`mhtool.console.output.emit_renderable`.
 
 Every piece of user text goes in as :class:`rich.text.Text`, never as markup,
 so a note reading ``[red]…`` or ``=SUM(…)`` shows exactly as typed.
@@ -11,8 +11,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from mhtool.cases import dossier as views
-from mhtool.labels import label
+from mhtool.cases.usecases import dossier as views
+from mhtool.domain.labels import label
 
 BADGE_STYLES = {"red": "bold white on red", "orange": "bold black on dark_orange", "yellow": "bold black on yellow", "none": "dim"}
 

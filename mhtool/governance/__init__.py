@@ -1,11 +1,11 @@
 """Data governance: de-identified research exports, purpose of identifiable exports, retention and erasure.
 
-* :mod:`mhtool.governance.research` — the pure core of research exports:
+* :mod:`mhtool.governance.domain.research` — the pure core of research exports:
   keyed pseudonyms, per-student date shifting, small-cell suppression.
-* :mod:`mhtool.governance.exports` — the store-facing research export.
-* :mod:`mhtool.governance.purpose` — the ``--purpose`` policy for identifiable
+* :mod:`mhtool.governance.usecases.exports` — the store-facing research export.
+* :mod:`mhtool.governance.usecases.purpose` — the ``--purpose`` policy for identifiable
   exports, governance settings, and bulk graduation of a class.
-* :mod:`mhtool.governance.retention` — retention plan and apply, erasure on
+* :mod:`mhtool.governance.usecases.retention` — retention plan and apply, erasure on
   request, and the scrub that keeps erased data out of the file.
 * :mod:`mhtool.governance.cli` — ``mhtool export research``, ``mhtool retention …``
   and ``mhtool erase``.

@@ -1,7 +1,7 @@
 """``mhtool export research``, ``mhtool retention plan|apply`` and ``mhtool erase``.
 
-Thin commands over :mod:`mhtool.governance.exports` and
-:mod:`mhtool.governance.retention`; heavy modules are imported inside them.
+Thin commands over :mod:`mhtool.governance.usecases.exports` and
+:mod:`mhtool.governance.usecases.retention`; heavy modules are imported inside them.
 """
 
 from pathlib import Path
@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from mhtool.cli_support import make_subapp
-from mhtool.options import JsonOpt
+from mhtool.console.apps import make_subapp
+from mhtool.console.options import JsonOpt
 
 export_app = make_subapp()
 retention_app = make_subapp()
@@ -41,13 +41,13 @@ YesOpt = Annotated[bool, typer.Option("--yes", help="Erase without asking (neede
 def _day(store, text: Optional[str], option: str):
     if not text:
         return None
-    from mhtool import dates
+    from mhtool.domain import dates
 
     return dates.parse_date(text, today=dates.today(store.tz), option=option)
 
 
 def _ask_purpose(purpose: Optional[str]) -> Optional[str]:
-    from mhtool import prompts
+    from mhtool.console import prompts
 
     if (purpose or "").strip() or not prompts.is_interactive():
         return purpose
@@ -78,8 +78,8 @@ def research(
 
     Example: mhtool export research --out upi_2026.xlsx --instrument upi --purpose "新生心理健康状况研究（伦理审批 2026-01）"
     """
-    from mhtool import output, session
-    from mhtool.governance import exports
+    from mhtool.console import output, session
+    from mhtool.governance.usecases import exports
 
     with session.open_store(ctx) as store:
         store.require("research", action=exports.ACTION)
@@ -133,9 +133,9 @@ def retention_plan(
 
     Example: mhtool retention plan --graduated-before 2021-09-01
     """
-    from mhtool import output, session
-    from mhtool.governance import retention
-    from mhtool.labels import label
+    from mhtool.console import output, session
+    from mhtool.governance.usecases import retention
+    from mhtool.domain.labels import label
 
     with session.open_store(ctx) as store:
         store.require("erase", action="retention.plan")
@@ -170,8 +170,8 @@ def retention_apply(
 
     Example: mhtool retention apply --yes
     """
-    from mhtool import output, prompts, session
-    from mhtool.governance import retention
+    from mhtool.console import output, prompts, session
+    from mhtool.governance.usecases import retention
 
     with session.open_store(ctx) as store:
         store.require("erase", action="retention.apply")
@@ -212,8 +212,8 @@ def erase(
 
     Example: mhtool erase 2024010203 --reason "本人书面申请删除（2026-11-20 收）" --yes
     """
-    from mhtool import output, prompts, session
-    from mhtool.governance import retention
+    from mhtool.console import output, prompts, session
+    from mhtool.governance.usecases import retention
 
     with session.open_store(ctx) as store:
         store.require("erase", action="erase")
@@ -237,7 +237,7 @@ def erase(
 
 
 def _report_scrub(scrub: dict, again: str) -> None:
-    from mhtool import output
+    from mhtool.console import output
 
     if not scrub.get("complete"):
         output.warn(

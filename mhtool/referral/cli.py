@@ -7,8 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from mhtool.cli_support import make_subapp
-from mhtool.options import CollegeOpt, JsonOpt, LangOpt, PurposeOpt
+from mhtool.console.apps import make_subapp
+from mhtool.console.options import CollegeOpt, JsonOpt, LangOpt, PurposeOpt
 
 app = make_subapp()
 hospitals_app = make_subapp()
@@ -37,7 +37,7 @@ WhenOpt = Annotated[
 
 
 def _hospital_rows(rows: list[dict]) -> list[dict]:
-    from mhtool.labels import label
+    from mhtool.domain.labels import label
 
     for r in rows:
         r["level_label"] = label("hospital_level", r["level"]) if r.get("level") else ""
@@ -71,8 +71,8 @@ def hospitals_add(
 
     Example: mhtool referral hospitals add 示例市精神卫生中心 --department 心理门诊 --level 三甲 --green-channel
     """
-    from mhtool import output, session
-    from mhtool.referral import service
+    from mhtool.console import output, session
+    from mhtool.referral.usecases import service
 
     with session.open_store(ctx) as store:
         hosp = service.add_hospital(
@@ -88,8 +88,8 @@ def hospitals_add(
 @hospitals_app.command("list")
 def hospitals_list(ctx: typer.Context, json: JsonOpt = False) -> None:
     """List the hospitals directory."""
-    from mhtool import output, session
-    from mhtool.referral import service
+    from mhtool.console import output, session
+    from mhtool.referral.usecases import service
 
     with session.open_store(ctx) as store:
         rows = service.hospitals(store)
@@ -116,8 +116,8 @@ def hospitals_edit(
 
     Example: mhtool referral hospitals edit 示例市精神卫生中心 --phone 010-00000000
     """
-    from mhtool import output, session
-    from mhtool.referral import service
+    from mhtool.console import output, session
+    from mhtool.referral.usecases import service
 
     with session.open_store(ctx) as store:
         hosp = service.edit_hospital(
@@ -132,8 +132,8 @@ def hospitals_edit(
 
 
 def _ask_hospital(store) -> str:
-    from mhtool import prompts
-    from mhtool.referral import service
+    from mhtool.console import prompts
+    from mhtool.referral.usecases import service
 
     names = [h["name"] for h in service.hospitals(store)]
     if not names:
@@ -168,8 +168,8 @@ def add(
 
     Example: mhtool referral add 2024010001 --hospital 示例市精神卫生中心 --reason "持续失眠伴消极想法" --urgency urgent --guardian-informed "2026-11-23 15:00" --guardian-how 电话
     """
-    from mhtool import output, prompts, session
-    from mhtool.referral import service
+    from mhtool.console import output, prompts, session
+    from mhtool.referral.usecases import service
 
     with session.open_store(ctx) as store:
         if hospital is None:
@@ -200,8 +200,8 @@ def add(
 
 
 def _report_added(view: dict) -> None:
-    from mhtool import output
-    from mhtool.labels import label
+    from mhtool.console import output
+    from mhtool.domain.labels import label
 
     s = view["student"]
     output.success(
@@ -254,9 +254,9 @@ def update(
       mhtool referral update 1a2b3c4d --status attended --visit-date 2026-11-24 --escort 李老师
       mhtool referral update 1a2b3c4d --status assessed --diagnosis "抑郁发作" --icd10 F32.1 --advice leave --medication --next-review 2026-12-08
     """
-    from mhtool import output, session
-    from mhtool.labels import label
-    from mhtool.referral import service
+    from mhtool.console import output, session
+    from mhtool.domain.labels import label
+    from mhtool.referral.usecases import service
 
     with session.open_store(ctx) as store:
         view = service.update_referral(
@@ -319,9 +319,10 @@ _SHOW_FIELDS = (
 @app.command("show")
 def show(ctx: typer.Context, ref: RefArg, json: JsonOpt = False) -> None:
     """Show one referral with every step, its author and date (needs clinical access)."""
-    from mhtool import output, session
-    from mhtool.labels import label
-    from mhtool.referral import machine, service
+    from mhtool.console import output, session
+    from mhtool.domain.labels import label
+    from mhtool.referral.domain import machine
+    from mhtool.referral.usecases import service
 
     with session.open_store(ctx) as store:
         view = service.show_referral(store, ref)
@@ -357,9 +358,9 @@ def list_(
     json: JsonOpt = False,
 ) -> None:
     """List referrals, newest first (no diagnoses are shown here)."""
-    from mhtool import output, session
-    from mhtool.labels import label
-    from mhtool.referral import service
+    from mhtool.console import output, session
+    from mhtool.domain.labels import label
+    from mhtool.referral.usecases import service
 
     with session.open_store(ctx) as store:
         rows = service.list_referrals(store, open_only=open_, overdue_only=overdue, hospital=hospital, college=college)
@@ -400,8 +401,8 @@ def export(
 
     Example: mhtool referral export 1a2b3c4d --out 转介记录表.xlsx
     """
-    from mhtool import output, session
-    from mhtool.referral import service
+    from mhtool.console import output, session
+    from mhtool.referral.usecases import service
 
     with session.open_store(ctx) as store:
         path = service.export_referral(store, ref, out, lang=lang, purpose=purpose)

@@ -2,18 +2,18 @@
 
 The pieces are kept apart so that most of the work stays pure and testable:
 
-- :mod:`mhtool.report.periods` — ISO weeks, calendar months and explicit ranges,
+- :mod:`mhtool.domain.periods` — ISO weeks, calendar months and explicit ranges,
   and the rules that turn ``--week/--month/--from/--to`` into one period. No
   clock: ``today`` is always passed in.
-- :mod:`mhtool.report.model` — the report as data (sheets, columns, charts,
+- :mod:`mhtool.domain.document` — the report as data (sheets, columns, charts,
   printable forms), independent of any file format; ``Report.to_json()`` gives
   the same figures as the workbook.
-- :mod:`mhtool.report.redact` — masking of names and student numbers for
+- :mod:`mhtool.report.domain.redact` — masking of names and student numbers for
   reports that leave the center.
-- :mod:`mhtool.report.xlsx` — the only module that writes workbooks. It writes
+- :mod:`mhtool.io.xlsx` — the only module that writes workbooks. It writes
   atomically and never lets user text become a formula.
 
 Report builders (weekly, monthly, census, crisis) turn store data into a
-:class:`~mhtool.report.model.Report`; the CLI hands that to the writer or
+:class:`~mhtool.domain.document.Report`; the CLI hands that to the writer or
 prints its JSON.
 """

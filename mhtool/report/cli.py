@@ -1,7 +1,7 @@
 """``mhtool report …``: weekly, monthly, census and crisis reports (周报 / 月报 / 普查报告 / 随时报告).
 
-Each command reads the store (:mod:`mhtool.report.gather`), builds the report
-(:mod:`mhtool.report.builders`) and writes a workbook (:mod:`mhtool.report.xlsx`)
+Each command reads the store (:mod:`mhtool.report.usecases.gather`), builds the report
+(:mod:`mhtool.report.domain.builders`) and writes a workbook (:mod:`mhtool.io.xlsx`)
 or prints its JSON. With a workbook, stdout carries only the path written, so
 a cron job can pick it up; everything else goes to stderr.
 """
@@ -15,8 +15,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from mhtool.cli_support import make_subapp
-from mhtool.options import CollegeOpt, JsonOpt, LangOpt, PurposeOpt, RedactOpt
+from mhtool.console.apps import make_subapp
+from mhtool.console.options import CollegeOpt, JsonOpt, LangOpt, PurposeOpt, RedactOpt
 
 app = make_subapp()
 
@@ -65,7 +65,7 @@ def _check_lang(lang: str) -> str:
 
 
 def _now(store):
-    from mhtool import dates
+    from mhtool.domain import dates
 
     return dates.now(store.tz).replace(tzinfo=None, microsecond=0)
 
@@ -73,7 +73,7 @@ def _now(store):
 def _file_name(report, stem: str | None, *parts: str | None) -> str:
     """The derived file name: ``stem`` (default: report and period), then scope, then whether it is redacted."""
     if stem is None:
-        from mhtool.report.xlsx import default_file_name
+        from mhtool.io.xlsx import default_file_name
 
         stem = default_file_name(report)[: -len(".xlsx")]
     extra = [p for p in parts if p]
@@ -84,11 +84,11 @@ def _file_name(report, stem: str | None, *parts: str | None) -> str:
 
 def _deliver(report, *, out: str | None, json: bool, stem: str | None = None, parts: tuple = ()):
     """Write the workbook (unless only JSON was asked for) and print what the caller needs on stdout."""
-    from mhtool import output
+    from mhtool.console import output
 
     path = None
     if out is not None or not json:
-        from mhtool.report.xlsx import out_path_for, write_report
+        from mhtool.io.xlsx import out_path_for, write_report
 
         path = write_report(report, out_path_for(out if out is not None else ".", _file_name(report, stem, *parts)))
     if json:
@@ -102,20 +102,20 @@ def _deliver(report, *, out: str | None, json: bool, stem: str | None = None, pa
 
 
 def _audit(store, action: str, student_ids, **details) -> None:
-    from mhtool.report import gather
+    from mhtool.report.usecases import gather
 
     gather.record_read(store, action, student_ids, details={k: v for k, v in details.items() if v not in (None, False)})
 
 
 @_bulk
 def _case_report(ctx: typer.Context, kind: str, *, week, month, date_from, date_to, out, json, lang, redact, college, purpose) -> None:
-    from mhtool import session
-    from mhtool.cases import service as cases
-    from mhtool.report import service
-    from mhtool.report.periods import resolve_period
+    from mhtool.console import session
+    from mhtool.cases.usecases import service as cases
+    from mhtool.report.usecases import service
+    from mhtool.domain.periods import resolve_period
 
     lang = _check_lang(lang)
-    from mhtool.governance.purpose import require_purpose
+    from mhtool.governance.usecases.purpose import require_purpose
 
     with session.open_store(ctx) as store:
         today = cases.today(store)
@@ -211,10 +211,10 @@ def census(
 
 @_bulk
 def _census(ctx: typer.Context, batch: str, *, out, split_by, json, lang, redact, college, purpose) -> None:
-    from mhtool import output, session
-    from mhtool.cases import service as cases
-    from mhtool.governance.purpose import require_purpose
-    from mhtool.report import gather, service
+    from mhtool.console import output, session
+    from mhtool.cases.usecases import service as cases
+    from mhtool.governance.usecases.purpose import require_purpose
+    from mhtool.report.usecases import gather, service
 
     with session.open_store(ctx) as store:
         data = gather.census_data(store, batch, today=cases.today(store), college=college)
@@ -241,8 +241,8 @@ def _write_split(data, *, out: str | None, lang: str, generated_at, name: str) -
     from pathlib import Path
 
     from mhtool.errors import UsageError
-    from mhtool.report import builders
-    from mhtool.report.xlsx import safe_file_name, write_report
+    from mhtool.report.domain import builders
+    from mhtool.io.xlsx import safe_file_name, write_report
 
     directory = Path(out if out is not None else ".").expanduser()
     if not directory.is_dir():
@@ -275,13 +275,14 @@ def crisis(
 
     Example: mhtool report crisis 7c31e0a2 --out reports/
     """
-    from mhtool import session
-    from mhtool.cases import service as cases
-    from mhtool.report import builders, gather
-    from mhtool.report.redact import redact_report
+    from mhtool.console import session
+    from mhtool.cases.usecases import service as cases
+    from mhtool.report.domain import builders
+    from mhtool.report.usecases import gather
+    from mhtool.report.domain.redact import redact_report
 
     lang = _check_lang(lang)
-    from mhtool.governance.purpose import require_purpose
+    from mhtool.governance.usecases.purpose import require_purpose
 
     with session.open_store(ctx) as store:
         data = gather.crisis_data(store, event, today=cases.today(store))

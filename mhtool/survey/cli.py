@@ -7,9 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from mhtool.cli_support import make_subapp
-from mhtool.labels import columns, label
-from mhtool.options import JsonOpt, LangOpt
+from mhtool.console.apps import make_subapp
+from mhtool.domain.labels import columns, label
+from mhtool.console.options import JsonOpt, LangOpt
 
 app = make_subapp()
 
@@ -34,8 +34,8 @@ def instruments_cmd(json: JsonOpt = False, lang: LangOpt = "zh") -> None:
 
     Example: mhtool survey instruments --json
     """
-    from mhtool import output
-    from mhtool.survey import instruments
+    from mhtool.console import output
+    from mhtool.survey.domain import instruments
 
     rows = []
     for inst in instruments.load_instruments(instruments.instrument_dirs_from_env()).values():
@@ -59,8 +59,8 @@ def instruments_cmd(json: JsonOpt = False, lang: LangOpt = "zh") -> None:
 @app.command("instrument")
 def instrument_cmd(code: Annotated[str, typer.Argument(help="Instrument code, e.g. scl90.")], json: JsonOpt = False) -> None:
     """Show one instrument's full definition: items, options, reverse items, scales, bands, tier rules."""
-    from mhtool import output
-    from mhtool.survey import instruments
+    from mhtool.console import output
+    from mhtool.survey.domain import instruments
 
     inst = instruments.get_instrument(code, instruments.instrument_dirs_from_env())
     described = inst.describe()
@@ -72,7 +72,7 @@ def instrument_cmd(code: Annotated[str, typer.Argument(help="Instrument code, e.
 
 
 def _show_plan_problems(plan) -> None:
-    from mhtool import output
+    from mhtool.console import output
 
     if plan.rejected:
         output.warn(f"{len(plan.rejected)} of {len(plan.rows)} rows have problems:")
@@ -98,9 +98,9 @@ def score_cmd(
 
     Example: mhtool survey score gad7.xlsx --instrument gad7 --json
     """
-    from mhtool import output
+    from mhtool.console import output
     from mhtool.errors import EXIT_INVALID_INPUT
-    from mhtool.survey import importer
+    from mhtool.survey.usecases import importer
 
     with output.progress(None, f"reading {file.name}"):
         plan = importer.score_file(file, instrument, profile=profile, answers=answers, sheet=_sheet(sheet))
@@ -110,7 +110,7 @@ def score_cmd(
         records.append({"row": o.row, "student_no": o.student_no, **{k: rec[k] for k in ("instrument", "version", "scores", "band", "flags", "proposed_level")}})
     records.sort(key=lambda r: r["row"])
     if out is not None:
-        from mhtool.report.xlsx import write_table_xlsx
+        from mhtool.io.xlsx import write_table_xlsx
 
         keys = list(records[0]["scores"]) if records else []
         headers = ["行 row", "学号 student_no", *keys, "分级 band", "关键条目 flags", "建议关注等级 proposed level"]
@@ -122,8 +122,8 @@ def score_cmd(
     elif out is None:
         from collections import Counter
 
-        from mhtool.labels import level_label
-        from mhtool.survey import instruments
+        from mhtool.domain.labels import level_label
+        from mhtool.survey.domain import instruments
 
         inst = instruments.get_instrument(plan.instrument, instruments.instrument_dirs_from_env())
         bands = Counter(r["band"] for r in records)
@@ -164,8 +164,8 @@ def import_cmd(
       mhtool survey import 2026新生UPI.xlsx --instrument upi --dry-run
       mhtool survey import 2026新生UPI.xlsx --instrument upi --batch 2026秋季普查-UPI
     """
-    from mhtool import output, session
-    from mhtool.survey import importer
+    from mhtool.console import output, session
+    from mhtool.survey.usecases import importer
 
     with session.open_store(ctx) as store:
         with output.progress(None, f"reading {file.name}"):
@@ -203,8 +203,8 @@ def import_cmd(
 @app.command("batches")
 def batches_cmd(ctx: typer.Context, json: JsonOpt = False) -> None:
     """List imported batches."""
-    from mhtool import output, session
-    from mhtool.survey import importer
+    from mhtool.console import output, session
+    from mhtool.survey.usecases import importer
 
     with session.open_store(ctx) as store:
         rows = importer.list_batches(store)
@@ -220,8 +220,8 @@ def batches_cmd(ctx: typer.Context, json: JsonOpt = False) -> None:
 @app.command("batch")
 def batch_cmd(ctx: typer.Context, batch: Annotated[str, typer.Argument(help="Batch id (or its first characters).")], json: JsonOpt = False) -> None:
     """One batch: counts, bands, proposed levels, who imported it and when."""
-    from mhtool import output, session
-    from mhtool.survey import importer
+    from mhtool.console import output, session
+    from mhtool.survey.usecases import importer
 
     with session.open_store(ctx) as store:
         detail = importer.batch_detail(store, batch)
@@ -239,8 +239,8 @@ def void_cmd(
     reason: Annotated[Optional[str], typer.Option("--reason", help="Why the batch is void (required).")] = None,
 ) -> None:
     """Hide a mistaken batch and cancel its open interview tasks (recorded interviews stay)."""
-    from mhtool import output, session
-    from mhtool.survey import importer
+    from mhtool.console import output, session
+    from mhtool.survey.usecases import importer
 
     with session.open_store(ctx) as store:
         result = importer.void_batch(store, batch, reason or "")
@@ -250,8 +250,8 @@ def void_cmd(
 @app.command("rescore")
 def rescore_cmd(ctx: typer.Context, batch: Annotated[str, typer.Argument(help="Batch id (or its first characters).")], json: JsonOpt = False) -> None:
     """Re-score a batch under the current instrument version (explicit; the old scores are kept)."""
-    from mhtool import output, session
-    from mhtool.survey import importer
+    from mhtool.console import output, session
+    from mhtool.survey.usecases import importer
 
     with session.open_store(ctx) as store:
         result = importer.rescore_batch(store, batch)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from mhtool import dates
+from mhtool.domain import dates
 
 STUDENTS = {
     "2024010001": ("测试甲", "文学院", "汉语言2401"),

@@ -2,7 +2,7 @@
 
 from casekit import show_json
 
-from mhtool import prompts
+from mhtool.console import prompts
 
 
 def script(monkeypatch, answers: dict):

@@ -4,8 +4,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from mhtool.cases import model
-from mhtool.cases.dossier import ListFilters, build_timeline, entry_summary, matches
+from mhtool.cases.domain import model
+from mhtool.cases.usecases.dossier import ListFilters, build_timeline, entry_summary, matches
 from mhtool.errors import InvalidInput, UsageError
 
 D = date(2026, 11, 23)

@@ -5,7 +5,7 @@ import json
 import openpyxl
 from casekit import audit, day, show_json, today
 
-from mhtool.cases import service
+from mhtool.cases.usecases import service
 
 
 def screen(env, no: str, proposed: str, *, instrument="phq9", band="severe", flags=("item9",)):

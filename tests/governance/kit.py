@@ -67,7 +67,7 @@ def canaries(students: list[dict]) -> list[str]:
 
 
 def add_roster(env, students: list[dict]) -> None:
-    from mhtool.cases.service import upsert_students
+    from mhtool.cases.usecases.service import upsert_students
 
     with env.open() as store, store.write("test.roster") as txn:
         upsert_students(txn, [dict(s) for s in students], source="roster")

@@ -13,7 +13,7 @@ import sqlite3
 
 import pytest
 
-from mhtool.governance import retention
+from mhtool.governance.usecases import retention
 from tests.governance import kit
 
 HOSPITAL = "示例市精神卫生中心"

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from mhtool.errors import InvalidInput, PermissionDenied, UsageError
-from mhtool.governance.purpose import graduate_class, require_purpose, set_policy
+from mhtool.governance.usecases.purpose import graduate_class, require_purpose, set_policy
 from tests.governance import kit
 
 
@@ -63,7 +63,7 @@ def test_the_store_policy_decides_which_roles_must_give_one(staffed):
 
 
 def test_a_damaged_policy_setting_keeps_the_default(staffed):
-    from mhtool.governance import purpose
+    from mhtool.governance.usecases import purpose
 
     with staffed.open() as store:
         with store.write("test.settings") as txn:

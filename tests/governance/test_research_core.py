@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from mhtool.governance import research
-from mhtool.governance.research import MERGED_COLLEGE, build_table, suppress_small_cells
+from mhtool.governance.domain import research
+from mhtool.governance.domain.research import MERGED_COLLEGE, build_table, suppress_small_cells
 
 KEY_A = b"a" * 32
 KEY_B = b"b" * 32

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from mhtool.governance.research import MERGED_COLLEGE
+from mhtool.governance.domain.research import MERGED_COLLEGE
 from tests.governance import kit
 
 PURPOSE = "新生心理健康状况研究（伦理审批 2026-01）"
@@ -110,7 +110,7 @@ def test_k_is_configurable_upwards_but_not_below_the_store_minimum(school_env, t
 
 
 def test_store_policy_sets_k(school_env, tmp_path):
-    from mhtool.governance.purpose import set_policy
+    from mhtool.governance.usecases.purpose import set_policy
 
     with school_env.open() as store:
         set_policy(store, research_min_cell=3)

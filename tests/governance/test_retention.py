@@ -7,9 +7,9 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from mhtool import dates
-from mhtool.governance import retention
-from mhtool.governance.purpose import graduate_class
+from mhtool.domain import dates
+from mhtool.governance.usecases import retention
+from mhtool.governance.usecases.purpose import graduate_class
 from tests.governance import kit
 
 HOSPITAL = "示例市精神卫生中心"
@@ -76,7 +76,7 @@ def test_graduated_before_narrows_the_plan(aged, school):
 
 
 def test_the_store_setting_sets_the_period(aged, school):
-    from mhtool.governance.purpose import set_policy
+    from mhtool.governance.usecases.purpose import set_policy
 
     with aged.open() as store:
         set_policy(store, retention_years=10)
@@ -87,7 +87,7 @@ def test_the_store_setting_sets_the_period(aged, school):
 
 
 def test_left_students_without_a_date_are_reported_not_planned(aged, school):
-    from mhtool.cases.service import save_student
+    from mhtool.cases.usecases.service import save_student
 
     no = school[7]["student_no"]
     with aged.open() as store, store.write("test.status") as txn:
@@ -166,8 +166,8 @@ def test_the_placeholder_pseudonym_is_the_stable_research_pseudonym(aged, school
     no = school[6]["student_no"]
     aged.cli.ok("export", "research", "--out", tmp_path / "r.csv", "--purpose", "纵向研究", "--stable-pseudonyms", "--min-cell", "5")
     with aged.open() as store:
-        from mhtool.governance.exports import stable_key
-        from mhtool.governance.research import pseudonym
+        from mhtool.governance.usecases.exports import stable_key
+        from mhtool.governance.domain.research import pseudonym
 
         with store.write("test.key") as txn:
             expected = pseudonym(stable_key(txn), no)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from mhtool import dates
+from mhtool.domain import dates
 
 HOSPITAL = "示例市精神卫生中心"
 STUDENT = "2024010001"
@@ -40,7 +40,7 @@ def days_ago(n: int) -> str:
 
 
 def add_students(env, rows=ROSTER) -> None:
-    from mhtool.cases.service import upsert_students
+    from mhtool.cases.usecases.service import upsert_students
 
     with env.open() as store, store.write("test.roster") as txn:
         upsert_students(txn, [dict(r) for r in rows], source="test")
@@ -48,7 +48,7 @@ def add_students(env, rows=ROSTER) -> None:
 
 def add_guardian_contact(env, student_no: str, consent: str, on: date) -> None:
     """A guardian contact in the dossier, through the dossier service (as `cases guardian` records it)."""
-    from mhtool.cases.service import add_entry
+    from mhtool.cases.usecases.service import add_entry
 
     with env.open() as store:
         student = store.find_student(student_no)

@@ -28,7 +28,7 @@ def referral_rows(env):
 
 
 def dossier(env, student_no=STUDENT):
-    from mhtool.cases.service import entries_for
+    from mhtool.cases.usecases.service import entries_for
 
     with env.open() as store:
         return entries_for(store, store.find_student(student_no)["id"])

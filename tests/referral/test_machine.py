@@ -7,8 +7,8 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from mhtool.errors import InvalidInput, UsageError
-from mhtool.referral import machine
-from mhtool.referral.machine import STATUSES, TRANSITIONS
+from mhtool.referral.domain import machine
+from mhtool.referral.domain.machine import STATUSES, TRANSITIONS
 
 DAY0 = date(2026, 11, 2)
 AT0 = datetime(2026, 11, 2, 10, 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from mhtool.referral import service
+from mhtool.referral.usecases import service
 from tests.referral.conftest import COLLEGE, HOSPITAL, OTHER, OTHER_COLLEGE, STUDENT, days_ago, store_today
 
 DIAGNOSIS_KEYS = {"diagnosis", "icd10", "advice", "advice_detail", "medication", "reason", "outcome", "history"}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from mhtool.cases import model, service
+from mhtool.cases.domain import model
+from mhtool.cases.usecases import service
 
 
 def add_student(store, student_no: str, name: str, college: str, class_name: str = "一班", **fields) -> dict:

@@ -7,11 +7,11 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from mhtool.report import builders
-from mhtool.report.builders import CaseData, CensusData, CrisisData, Timelines, change_kind
-from mhtool.report.periods import month_period, week_period
-from mhtool.report.redact import redact_report
-from mhtool.report.xlsx import write_report
+from mhtool.report.domain import builders
+from mhtool.report.domain.builders import CaseData, CensusData, CrisisData, Timelines, change_kind
+from mhtool.domain.periods import month_period, week_period
+from mhtool.report.domain.redact import redact_report
+from mhtool.io.xlsx import write_report
 
 WEEK = week_period(2026, 40)  # 2026-09-28 .. 2026-10-04
 TODAY = date(2026, 11, 23)
@@ -262,7 +262,7 @@ def test_census_participation_and_split():
     sheet = split["文学院"].sheets[0]
     assert sheet.rows[0][-5:] == [None] * 5
     # In either language, the headers are those the interview import reads back.
-    from mhtool.survey.profiles import get_profile
+    from mhtool.io.profiles import get_profile
 
     for lang in ("zh", "en"):
         fields = get_profile("interviews").layout([c.header(lang) for c in sheet.columns]).fields

@@ -3,7 +3,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from mhtool.report.model import (
+from mhtool.domain.document import (
     Chart,
     Column,
     FormField,
@@ -15,7 +15,7 @@ from mhtool.report.model import (
     field_column,
     json_value,
 )
-from mhtool.report.periods import parse_week
+from mhtool.domain.periods import parse_week
 
 COLS = [
     field_column("college"),

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mhtool.errors import EXIT_USAGE, UsageError
-from mhtool.report.periods import (
+from mhtool.domain.periods import (
     Period,
     contains,
     explicit_range,

@@ -3,9 +3,9 @@ from datetime import date, datetime
 
 import pytest
 
-from mhtool.report.model import Column, FormField, FormText, Report, Sheet, SignatureLine, field_column
-from mhtool.report.periods import parse_week
-from mhtool.report.redact import mask_name, mask_student_no, redact_report
+from mhtool.domain.document import Column, FormField, FormText, Report, Sheet, SignatureLine, field_column
+from mhtool.domain.periods import parse_week
+from mhtool.report.domain.redact import mask_name, mask_student_no, redact_report
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,9 @@ import openpyxl
 import pytest
 from openpyxl.chart import BarChart, LineChart
 
-from mhtool import dates
-from mhtool.labels import LEVEL_COLOURS
-from mhtool.report.periods import week_of
+from mhtool.domain import dates
+from mhtool.domain.labels import LEVEL_COLOURS
+from mhtool.domain.periods import week_of
 from tests.report import report_data as rd
 
 W = date(2026, 9, 28)  # Monday of 2026-W40, a week long past

@@ -11,9 +11,9 @@ from openpyxl.chart import BarChart, LineChart
 from openpyxl.workbook.workbook import Workbook
 
 from mhtool.errors import MhtoolError, UsageError
-from mhtool.labels import LEVEL_COLOURS, label
-from mhtool.report import xlsx
-from mhtool.report.model import (
+from mhtool.domain.labels import LEVEL_COLOURS, label
+from mhtool.io import xlsx
+from mhtool.domain.document import (
     Chart,
     Column,
     FormField,
@@ -24,9 +24,9 @@ from mhtool.report.model import (
     SignatureLine,
     field_column,
 )
-from mhtool.report.periods import months_back, parse_month, parse_week
-from mhtool.report.redact import redact_report
-from mhtool.report.xlsx import default_file_name, display_width, out_path_for, write_report, write_table_xlsx
+from mhtool.domain.periods import months_back, parse_month, parse_week
+from mhtool.report.domain.redact import redact_report
+from mhtool.io.xlsx import default_file_name, display_width, out_path_for, write_report, write_table_xlsx
 
 FORMULA_LIKE = ["=SUM(A1:A9)", "+1+1", "-2+3", "@SUM(1)", "=HYPERLINK(\"http://x\")", "#N/A"]
 

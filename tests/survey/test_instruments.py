@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from mhtool.errors import InvalidInput, NotFound
-from mhtool.survey import psqi
-from mhtool.survey.instruments import (
+from mhtool.survey.domain import psqi
+from mhtool.survey.domain.instruments import (
     BUILTIN_DIR,
     InstrumentDefinitionError,
     get_instrument,

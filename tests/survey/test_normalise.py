@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mhtool.survey.normalise import (
+from mhtool.io.cells import (
     SCIENTIFIC_NOTATION_MESSAGE,
     cell_text,
     column_letter,

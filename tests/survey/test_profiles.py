@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mhtool.errors import InvalidInput
-from mhtool.survey.profiles import detect_profile, get_profile, load_profile_file, load_profiles
+from mhtool.io.profiles import detect_profile, get_profile, load_profile_file, load_profiles
 
 ROSTER_FIELDS = {
     "student_no", "name", "gender", "college", "major", "grade", "class_name", "dorm", "phone",

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from mhtool.errors import InvalidInput
-from mhtool.survey.normalise import SCIENTIFIC_NOTATION_MESSAGE, is_missing
-from mhtool.survey.readers import (
+from mhtool.io.cells import SCIENTIFIC_NOTATION_MESSAGE, is_missing
+from mhtool.io.readers import (
     RawSheet,
     describe_mapping,
     parse_export,

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from mhtool.errors import InvalidInput
-from mhtool.survey.instruments import get_instrument, load_definition
-from mhtool.survey.scoring import (
+from mhtool.survey.domain.instruments import get_instrument, load_definition
+from mhtool.survey.domain.scoring import (
     INTERVIEW_DUE_DAYS,
     LEVEL_ORDER,
     ScreeningPolicy,

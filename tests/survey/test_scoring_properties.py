@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mhtool.survey.instruments import get_instrument
-from mhtool.survey.scoring import score_raw
+from mhtool.survey.domain.instruments import get_instrument
+from mhtool.survey.domain.scoring import score_raw
 
 # --------------------------------------------------------------------------- reference tables
 

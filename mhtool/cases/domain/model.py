@@ -1,0 +1,467 @@
+"""The dossier's domain rules (一人一档), pure: plain data in, plain data out, no I/O.
+
+A student record, its timeline entries and its tasks are plain dicts (the
+sealed JSON). The functions here decide what a recorded event means: which
+level change it implies, which tasks it completes and which it schedules, and
+what the three clarities (三个明确) find missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from mhtool.errors import InvalidInput, UsageError
+from mhtool.domain.labels import codes, label
+
+LEVELS = ("red", "orange", "yellow", "none")
+LEVEL_RANK = {"none": 0, "yellow": 1, "orange": 2, "red": 3}
+STATUSES = ("enrolled", "leave", "returned", "withdrawn", "graduated")
+GROUPS = codes("group")
+CONSENT = ("signed", "refused", "not_needed", "pending")
+
+DEFAULT_CADENCE = {"red": 7, "orange": 14, "yellow": 30}
+INTERVIEW_DUE_DAYS = {"red": 1, "orange": 7, "yellow": 14}
+RETURN_REVIEW_DAYS = (14, 30)
+# A contact this many days before a return review is due counts as that review.
+REVIEW_WINDOW_DAYS = 7
+
+# Required fields per timeline entry kind: what a counselor must say for the
+# entry to be useful later (有据可查). Other fields are optional.
+ENTRY_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "interview": (
+        ("findings",),
+        ("mode", "duration", "risk", "confirmed_level", "next_step", "task_id", "interviewer", "source", "source_key"),
+    ),
+    "level_change": (("from", "to", "reason"), ()),
+    "note": (("text",), ()),
+    "measure": (("measure_kind", "description"), ("responsible", "start", "end")),
+    "guardian_contact": (("guardian", "content"), ("channel", "consent")),
+    "crisis": (("what",), ("where", "actions", "notified", "happened_at", "parents_notified_at")),
+    "status_change": (
+        ("from", "to", "reason"),
+        ("from_date", "until", "on", "certificate", "assessed_by", "without_certificate", "documents"),
+    ),
+    "follow_up": (("content",), ("mode", "task_id")),
+    "close": (("reason",), ()),
+    "reopen": (("reason", "level"), ()),
+    "referral": (("referral_id", "status"), ("from_status", "hospital", "summary")),
+}
+ENTRY_KINDS = tuple(ENTRY_FIELDS)
+# Entries whose content a clerk may not see (interview findings, notes, crises,
+# guardian conversations, referral details). Clerks see that they exist.
+CLINICAL_KINDS = frozenset({"interview", "note", "guardian_contact", "crisis", "referral", "follow_up", "level_change", "close", "reopen"})
+# Entries that count as "current state recorded" for the three clarities.
+STATE_KINDS = frozenset({"interview", "follow_up", "guardian_contact", "crisis"})
+
+
+def parse_level(text: str | None, *, option: str = "--level") -> str:
+    from mhtool.domain.labels import code_from_label
+
+    code = code_from_label("level", text or "")
+    if code is None:
+        raise InvalidInput(f"{option}: {text!r} is not a level", hint="use red, orange, yellow or none (红色/橙色/黄色/无)")
+    return code
+
+
+def parse_choice(value: str | None, choices: tuple[str, ...], option: str) -> str:
+    if value not in choices:
+        raise UsageError(f"{option}: {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def compare_levels(old: str, new: str) -> str:
+    """``raised``, ``lowered`` or ``same``."""
+    a, b = LEVEL_RANK[old], LEVEL_RANK[new]
+    return "raised" if b > a else "lowered" if b < a else "same"
+
+
+def highest(levels) -> str:
+    return max(levels, key=lambda lv: LEVEL_RANK[lv], default="none")
+
+
+def validate_entry(kind: str, fields: dict) -> dict:
+    """Check an entry's fields; return them without empty optional values."""
+    if kind not in ENTRY_FIELDS:
+        raise UsageError(f"unknown entry kind {kind!r}", hint=f"one of {', '.join(ENTRY_KINDS)}")
+    required, optional = ENTRY_FIELDS[kind]
+    missing = [f for f in required if fields.get(f) in (None, "", [])]
+    if missing:
+        raise UsageError(f"a {label('entry', kind, 'en')} entry needs {', '.join('--' + m.replace('_', '-') for m in missing)}")
+    unknown = set(fields) - set(required) - set(optional)
+    if unknown:
+        raise UsageError(f"unexpected fields for {kind}: {', '.join(sorted(unknown))}")
+    if kind == "guardian_contact" and fields.get("consent") not in (None, *CONSENT):
+        raise UsageError(f"--consent must be one of {', '.join(CONSENT)}")
+    return {k: v for k, v in fields.items() if v not in (None, "", [])}
+
+
+def next_due(level: str, on: date, cadence: dict[str, int] | None = None) -> date | None:
+    """When the next follow-up is due after contact on ``on`` at ``level`` (None when not watched)."""
+    days = (cadence or DEFAULT_CADENCE).get(level)
+    return on + timedelta(days=days) if days else None
+
+
+@dataclass
+class Effects:
+    """What recording one event does to a dossier: the service applies these in one transaction."""
+
+    student: dict
+    entries: list[tuple[str, dict]] = field(default_factory=list)  # (kind, fields)
+    complete_task_kinds: tuple[str, ...] = ()
+    new_tasks: list[dict] = field(default_factory=list)  # {"kind", "due", ...}
+    cancel_task_kinds: tuple[str, ...] = ()
+    open_watch: bool = False
+    close_watch: bool = False
+    # Kinds completed only when due by a date: a contact today does not settle
+    # a return review scheduled a month ahead.
+    complete_due_by: dict[str, date] = field(default_factory=dict)
+
+
+def change_level(student: dict, to: str, reason: str, on: date, *, cadence: dict | None = None) -> Effects:
+    """A counselor sets the watch level. Every change needs a reason."""
+    if to not in LEVELS:
+        raise InvalidInput(f"{to!r} is not a level", hint="use red, orange, yellow or none")
+    if not (reason or "").strip():
+        raise UsageError("a level change needs --reason", hint="say why, e.g. --reason \"约谈评估确认\"")
+    old = student.get("level") or "none"
+    new_student = dict(student)
+    effects = Effects(new_student)
+    if old == to:
+        return effects
+    new_student.update(level=to, level_since=on.isoformat(), level_reason=reason)
+    effects.entries.append(("level_change", {"from": old, "to": to, "reason": reason}))
+    if old == "none":
+        effects.open_watch = True
+    if to == "none":
+        effects.close_watch = True
+        effects.cancel_task_kinds = ("follow_up",)
+    else:
+        effects.cancel_task_kinds = ("follow_up",)
+        due = next_due(to, on, cadence)
+        effects.new_tasks.append({"kind": "follow_up", "due": due, "level": to})
+    return effects
+
+
+def record_interview(student: dict, fields: dict, on: date, *, cadence: dict | None = None) -> Effects:
+    """An interview (约谈) completes the open interview task; a confirmed level may change the watch."""
+    fields = validate_entry("interview", fields)
+    confirmed = fields.get("confirmed_level")
+    if confirmed is not None and confirmed not in LEVELS:
+        raise InvalidInput(f"--confirm {confirmed!r} is not a level")
+    base = Effects(
+        dict(student),
+        entries=[("interview", fields)],
+        complete_task_kinds=("interview", "follow_up", "review"),
+        complete_due_by={"review": on + timedelta(days=REVIEW_WINDOW_DAYS)},
+    )
+    if confirmed is None:
+        level = student.get("level") or "none"
+        due = next_due(level, on, cadence)
+        if due:
+            base.cancel_task_kinds = ("follow_up",)
+            base.new_tasks.append({"kind": "follow_up", "due": due, "level": level})
+        return base
+    reason = f"约谈确认 ({on.isoformat()})"
+    changed = change_level(student, confirmed, reason, on, cadence=cadence)
+    changed.entries = base.entries + changed.entries
+    changed.complete_task_kinds = base.complete_task_kinds
+    changed.complete_due_by = base.complete_due_by
+    if confirmed == (student.get("level") or "none") and confirmed != "none":
+        changed.cancel_task_kinds = ("follow_up",)
+        changed.new_tasks.append({"kind": "follow_up", "due": next_due(confirmed, on, cadence), "level": confirmed})
+    return changed
+
+
+def record_follow_up(student: dict, fields: dict, on: date, *, cadence: dict | None = None) -> Effects:
+    fields = validate_entry("follow_up", fields)
+    level = student.get("level") or "none"
+    effects = Effects(
+        dict(student),
+        entries=[("follow_up", fields)],
+        complete_task_kinds=("follow_up", "review"),
+        complete_due_by={"review": on + timedelta(days=REVIEW_WINDOW_DAYS)},
+    )
+    due = next_due(level, on, cadence)
+    if due:
+        effects.cancel_task_kinds = ("follow_up",)
+        effects.new_tasks.append({"kind": "follow_up", "due": due, "level": level})
+    return effects
+
+
+def close_watch(student: dict, reason: str, on: date) -> Effects:
+    if (student.get("level") or "none") == "none":
+        raise UsageError(f"{student.get('student_no')} is not on the watch list; nothing to close")
+    effects = change_level(student, "none", reason, on)
+    effects.entries.append(("close", {"reason": reason}))
+    effects.cancel_task_kinds = ("follow_up", "interview", "review", "reminder")
+    return effects
+
+
+def reopen_watch(student: dict, level: str, reason: str, on: date, *, cadence: dict | None = None) -> Effects:
+    if (student.get("level") or "none") != "none":
+        raise UsageError(f"{student.get('student_no')} is already watched at {student['level']}; use `cases level` to change it")
+    effects = change_level(student, level, reason, on, cadence=cadence)
+    effects.entries.insert(0, ("reopen", {"reason": reason, "level": level}))
+    return effects
+
+
+STATUS_TRANSITIONS = {
+    "enrolled": ("leave", "withdrawn", "graduated"),
+    "returned": ("leave", "withdrawn", "graduated"),
+    "leave": ("returned", "withdrawn"),
+    "withdrawn": (),
+    "graduated": (),
+}
+
+
+def change_status(student: dict, to: str, fields: dict, on: date) -> Effects:
+    """休学/复学/退学/毕业. A return without a certificate needs an explicit reason.
+
+    A return does not lower the watch level: it schedules reviews at +14 and +30 days.
+    """
+    old = student.get("status") or "enrolled"
+    if to not in STATUSES:
+        raise UsageError(f"{to!r} is not a status", hint=f"one of {', '.join(STATUSES)}")
+    if to not in STATUS_TRANSITIONS.get(old, ()):
+        allowed = STATUS_TRANSITIONS.get(old, ())
+        raise InvalidInput(
+            f"a student who is {old} cannot become {to}",
+            hint=f"valid next statuses: {', '.join(allowed) if allowed else 'none (final)'}",
+        )
+    if to == "returned" and not fields.get("certificate"):
+        if not fields.get("without_certificate"):
+            raise InvalidInput(
+                "a return to school needs --certificate \"hospital, date, conclusion\"",
+                hint="or pass --without-certificate --reason \"…\" to record why there is none",
+            )
+    entry = validate_entry("status_change", {"from": old, "to": to, **fields})
+    new_student = dict(student, status=to)
+    effects = Effects(new_student, entries=[("status_change", entry)])
+    if to == "returned":
+        for days in RETURN_REVIEW_DAYS:
+            effects.new_tasks.append({"kind": "review", "due": on + timedelta(days=days), "note": f"复学后 {days} 天评估"})
+    if to in ("withdrawn", "graduated"):
+        effects.cancel_task_kinds = ("follow_up", "interview", "review", "reminder")
+        # A student who has left the school can no longer be followed up; the
+        # watch ends with the status change, recorded under the same reason.
+        if (student.get("level") or "none") != "none":
+            ended = change_level(new_student, "none", f"{label('status', to)}: {fields.get('reason') or ''}".strip(), on)
+            effects.student = ended.student
+            effects.entries += ended.entries + [("close", {"reason": ended.student["level_reason"]})]
+            effects.close_watch = True
+    return effects
+
+
+# -- three clarities (三个明确) ---------------------------------------------------------------
+
+BASIC_FIELDS = ("name", "gender", "college", "class_name", "phone", "advisor")
+
+
+def three_clarities(student: dict, entries: list[dict], today: date, cadence: dict | None = None) -> list[str]:
+    """What is missing for a watched student: basic information, current state, help measures.
+
+    ``entries`` are the student's timeline entries (dicts with ``kind``, ``date``
+    and ``fields``). Returns codes: ``basic:<field>``, ``basic:guardian``,
+    ``state`` (no contact within the level's cadence), ``measure`` (no active help measure).
+    """
+    missing = [f"basic:{f}" for f in BASIC_FIELDS if not (student.get(f) or "").strip()]
+    guardians = student.get("guardians") or []
+    if not any((g.get("phone") or "").strip() for g in guardians):
+        missing.append("basic:guardian")
+    level = student.get("level") or "none"
+    window = (cadence or DEFAULT_CADENCE).get(level, 30)
+    recent = [e for e in entries if e["kind"] in STATE_KINDS and date.fromisoformat(e["date"]) >= today - timedelta(days=window)]
+    if not recent:
+        missing.append("state")
+    active = [
+        e
+        for e in entries
+        if e["kind"] == "measure" and (not e["fields"].get("end") or date.fromisoformat(e["fields"]["end"]) >= today)
+    ]
+    if not active:
+        missing.append("measure")
+    return missing
+
+
+MISSING_LABELS = {
+    "state": ("当前状态未在随访周期内记录", "current state not recorded within the follow-up cadence"),
+    "measure": ("无有效帮扶举措", "no active help measure"),
+    "basic:guardian": ("缺少监护人联系方式", "no guardian phone"),
+}
+
+
+def missing_label(code: str, lang: str = "zh") -> str:
+    if code in MISSING_LABELS:
+        zh, en = MISSING_LABELS[code]
+        return zh if lang == "zh" else en
+    if code.startswith("basic:"):
+        name = label("field", code.split(":", 1)[1], lang)
+        return f"缺少{name}" if lang == "zh" else f"missing {name}"
+    return code
+
+
+def clarity_group(code: str) -> str:
+    return "basic" if code.startswith("basic:") else code
+
+
+# -- screening, corrections, reminders -------------------------------------------------------
+
+
+def interview_task(proposed_level: str | None, on: date) -> dict | None:
+    """The interview task a screening proposal opens (red 1 day, orange 7, yellow 14), or None."""
+    days = INTERVIEW_DUE_DAYS.get(proposed_level or "none")
+    if days is None:
+        return None
+    return {"kind": "interview", "due": on + timedelta(days=days), "proposed_level": proposed_level}
+
+
+def correction(student: dict, original: dict, fields: dict) -> Effects:
+    """A correction: a new entry of the same kind pointing to the one it corrects.
+
+    Entries are never edited in place, so the file stays traceable (有据可查).
+    A correction changes no level and no task: those have their own commands.
+    """
+    kind = original["kind"]
+    if kind not in ENTRY_FIELDS or kind in ("level_change", "status_change", "close", "reopen", "referral"):
+        raise UsageError(
+            f"a {label('entry', kind, 'en')} entry cannot be corrected with another entry",
+            hint="level, status, closure and referral entries are corrected by recording the next change with a reason",
+        )
+    fields = validate_entry(kind, fields)
+    return Effects(dict(student), entries=[(kind, fields)])
+
+
+def superseded_ids(entries: list[dict]) -> set[str]:
+    """Ids of entries that a later entry corrects."""
+    return {e["corrects"] for e in entries if e.get("corrects")}
+
+
+def effective(entries: list[dict]) -> list[dict]:
+    """The entries still in force: those no later entry corrects."""
+    gone = superseded_ids(entries)
+    return [e for e in entries if e.get("id") not in gone]
+
+
+def reminder_task(due: date, note: str, *, today: date, assigned_to: str | None = None) -> dict:
+    if not (note or "").strip():
+        raise UsageError("a reminder needs --note", hint='say what to do, e.g. --note "期末前再约谈一次"')
+    if due < today:
+        raise InvalidInput(f"--due: {due.isoformat()} is in the past; a reminder is for later", hint=f"pass {today.isoformat()} or later")
+    task = {"kind": "reminder", "due": due, "note": note}
+    if assigned_to:
+        task["assigned_to"] = assigned_to
+    return task
+
+
+# -- tasks ------------------------------------------------------------------------------------
+
+
+def next_due_of(tasks: list[dict]) -> date | None:
+    """The earliest due date among open tasks (``due_on`` ISO strings)."""
+    dues = [t["due_on"] for t in tasks if not t.get("done_on")]
+    return date.fromisoformat(min(dues)) if dues else None
+
+
+def days_overdue(due: date | None, today: date) -> int:
+    """How many days a task is past due (0 when not yet due or no task)."""
+    return max(0, (today - due).days) if due else 0
+
+
+# -- crises -----------------------------------------------------------------------------------
+
+PARENT_NOTICE_HOURS = 24
+
+
+def crisis_warnings(fields: dict) -> list[str]:
+    """What a crisis record lacks against the norm: parents told within 24 hours."""
+    from datetime import datetime
+
+    happened = fields.get("happened_at")
+    told = fields.get("parents_notified_at")
+    if not told:
+        return ["parents (家长) not yet recorded as notified; the norm is within 24 hours (--parents-notified-at)"]
+    if happened:
+        gap = datetime.fromisoformat(told) - datetime.fromisoformat(happened)
+        if gap.total_seconds() < 0:
+            raise InvalidInput("--parents-notified-at is before --happened-at", hint="check both times")
+        if gap.total_seconds() > PARENT_NOTICE_HOURS * 3600:
+            hours = int(gap.total_seconds() // 3600)
+            return [f"parents were notified {hours} hours after the event; the norm is within {PARENT_NOTICE_HOURS} hours"]
+    return []
+
+
+# -- student records --------------------------------------------------------------------------
+
+
+def parse_groups(values) -> list[str]:
+    """Special-group codes from codes or labels (家庭经济困难 → hardship); ``none`` clears."""
+    from mhtool.domain.labels import code_from_label
+
+    out: list[str] = []
+    bad: list[str] = []
+    for raw in values or []:
+        for part in str(raw).replace("，", ",").split(","):
+            text = part.strip()
+            if not text:
+                continue
+            if text.lower() in ("none", "无"):
+                continue
+            code = code_from_label("group", text)
+            if code is None:
+                bad.append(text)
+            elif code not in out:
+                out.append(code)
+    if bad:
+        raise InvalidInput(
+            f"--group: {', '.join(repr(b) for b in bad)} is not one of the six special groups",
+            hint=f"use {', '.join(GROUPS)} (or their Chinese names); put anything else in --tag",
+        )
+    return out
+
+
+def parse_guardian(text: str) -> dict:
+    """``关系,姓名,电话`` (父亲,张三,13800000000) → {"relation", "name", "phone"}."""
+    parts = [p.strip() for p in str(text).replace("，", ",").split(",")]
+    if len(parts) != 3 or not parts[0] or not (parts[1] or parts[2]):
+        raise InvalidInput(
+            f"--guardian {text!r}: expected RELATION,NAME,PHONE",
+            hint='e.g. --guardian "母亲,李某,13800000000"',
+        )
+    relation, name, phone = parts
+    if phone and not all(c.isdigit() or c in "+- " for c in phone):
+        raise InvalidInput(f"--guardian {text!r}: {phone!r} is not a phone number")
+    return {"relation": relation, "name": name, "phone": phone}
+
+
+def parse_consent(text: str | None) -> str | None:
+    if text in (None, ""):
+        return None
+    from mhtool.domain.labels import code_from_label
+
+    code = code_from_label("consent", text)
+    if code is None:
+        raise InvalidInput(f"--consent {text!r} is not one of signed, refused, not_needed", hint="知情同意书: signed 已签署, refused 拒绝签署, not_needed 无需签署")
+    return code
+
+
+def edit_student(student: dict, changes: dict) -> tuple[dict, list[str]]:
+    """Apply header changes; return the new record and the names of the fields that changed.
+
+    Level and status are not edited here: they change only through their own
+    entries, with a reason.
+    """
+    forbidden = {"level", "level_since", "level_reason", "status", "student_no", "id"} & set(changes)
+    if forbidden:
+        raise UsageError(f"{', '.join(sorted(forbidden))} cannot be edited directly", hint="use `cases level` or `cases status`, which record why")
+    record = dict(student)
+    changed = []
+    for key, value in changes.items():
+        if value is None:
+            continue
+        if record.get(key) != value:
+            record[key] = value
+            changed.append(key)
+    if "name" in changed and not (record.get("name") or "").strip():
+        raise InvalidInput("--name cannot be empty")
+    return record, changed

@@ -1,0 +1,153 @@
+"""The purpose of identifiable exports, governance settings, and graduating a whole class.
+
+**Purpose.** Every export of identifiable data (a dossier export, a report
+without ``--redact``, a referral record) can be made to state why it is made.
+The store's setting ``purpose_required_roles`` (default ``["clerk"]``) names
+the roles that must give ``--purpose``; the purpose then goes into the
+export's audit entry. Research exports always need a purpose, whatever the
+role (:mod:`mhtool.governance.usecases.exports`).
+
+**Settings** (sealed, like every other store setting): ``purpose_required_roles``,
+``retention_years`` (default 5) and ``research_min_cell`` (default 5).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+
+from mhtool.errors import InvalidInput, UsageError
+
+DEFAULT_PURPOSE_ROLES = ("clerk",)
+MAX_PURPOSE_CHARS = 500
+
+POLICY_KEYS = ("purpose_required_roles", "retention_years", "research_min_cell")
+
+
+def clean_purpose(purpose: str | None) -> str:
+    """The purpose as it will be recorded: whitespace folded, empty when nothing was said."""
+    text = " ".join((purpose or "").split())
+    if len(text) > MAX_PURPOSE_CHARS:
+        raise UsageError(f"--purpose is {len(text)} characters long; say it in at most {MAX_PURPOSE_CHARS}")
+    return text
+
+
+def purpose_roles(store) -> tuple[str, ...]:
+    configured = store.setting("purpose_required_roles", None)
+    if configured is None:
+        return DEFAULT_PURPOSE_ROLES
+    if not isinstance(configured, (list, tuple)):
+        # A damaged setting must not switch the requirement off.
+        return DEFAULT_PURPOSE_ROLES
+    return tuple(str(role) for role in configured)
+
+
+def purpose_required(store) -> bool:
+    """Whether the store's policy asks this staff member for a purpose on identifiable exports."""
+    return store.staff.role in purpose_roles(store)
+
+
+def require_purpose(store, purpose: str | None, *, what: str, identifiable: bool = True) -> dict:
+    """Check ``--purpose`` against the store's policy; return what to merge into the audit ``details``.
+
+    ``what`` names the export in the message (e.g. ``"a dossier export"``).
+    ``identifiable=False`` (a redacted report) never needs a purpose, but one
+    given is still recorded. Returns ``{"purpose": text}`` or ``{}``.
+    """
+    text = clean_purpose(purpose)
+    if text:
+        return {"purpose": text}
+    standing = clean_purpose(getattr(store.staff, "standing_purpose", ""))
+    if standing:
+        return {"purpose": standing, "purpose_source": "standing"}
+    if identifiable and purpose_required(store):
+        raise UsageError(
+            f"{what} contains identifiable data; the store's policy asks a {store.staff.role} to give --purpose",
+            hint='say why it is made and for whom, e.g. --purpose "学院心理工作例会，交辅导员跟进"',
+        )
+    return {}
+
+
+# -- settings -----------------------------------------------------------------------------------
+
+
+def _check_policy(key: str, value):
+    from mhtool.store.access import ROLES
+
+    if key == "purpose_required_roles":
+        roles = [str(r).strip() for r in (value or []) if str(r).strip()]
+        unknown = [r for r in roles if r not in ROLES]
+        if unknown:
+            raise UsageError(f"purpose_required_roles: {', '.join(unknown)} is not a role", hint=f"roles are {', '.join(ROLES)}")
+        return sorted(set(roles), key=ROLES.index)
+    if key == "retention_years":
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 50:
+            raise InvalidInput(f"retention_years {value!r}: give a whole number of years from 1 to 50")
+        return value
+    if key == "research_min_cell":
+        if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 1000:
+            raise InvalidInput(f"research_min_cell {value!r}: give a whole number from 2 to 1000")
+        return value
+    raise UsageError(f"{key!r} is not a governance setting", hint=f"one of {', '.join(POLICY_KEYS)}")
+
+
+def set_policy(store, **changes) -> dict:
+    """Change governance settings (admin only); the change is audited. Returns the new values."""
+    store.require("staff", action="governance.policy")
+    checked = {key: _check_policy(key, value) for key, value in changes.items()}
+    with store.write("governance.policy", details={"changes": checked}) as txn:
+        store.update_settings(txn, checked)
+    return {key: store.setting(key) for key in POLICY_KEYS if store.setting(key) is not None}
+
+
+# -- graduating a class -------------------------------------------------------------------------
+
+GRADUATING_STATUSES = ("enrolled", "returned")
+
+
+def _grade_year(grade) -> str:
+    text = unicodedata.normalize("NFKC", str(grade or "")).replace(" ", "").strip()
+    return text[:-1] if text.endswith("级") else text
+
+
+def graduate_class(store, year: int, *, on: date | None = None, reason: str | None = None, dry_run: bool = False) -> dict:
+    """Mark every enrolled or returned student of grade ``YEAR级`` (or ``YEAR``) as graduated.
+
+    Each student gets the same status change `cases status … graduate` records
+    (a ``status_change`` entry; a watch still open is closed and open tasks are
+    cancelled), all in one transaction with one audit entry. Students on leave
+    are left alone and counted, as are those outside the staff member's colleges.
+    """
+    from mhtool.domain import dates
+    from mhtool.cases.domain import model
+    from mhtool.cases.usecases import service
+
+    store.require("record", action="cases.graduate")
+    if isinstance(year, bool) or not isinstance(year, int) or not 1950 <= year <= 2200:
+        raise UsageError(f"--class-of {year!r} is not a year", hint="the grade's year, e.g. --class-of 2022 for 2022级")
+    on = on or dates.today(store.tz)
+    why = " ".join((reason or "").split()) or f"{year}级毕业"
+    wanted = str(year)
+    cohort = [s for s in store.select("students") if not s.get("erased") and _grade_year(s.get("grade")) == wanted]
+    in_scope = [s for s in cohort if store.in_scope(s.get("college"))]
+    eligible = [s for s in in_scope if (s.get("status") or "enrolled") in GRADUATING_STATUSES]
+    skipped: dict[str, int] = {}
+    for s in in_scope:
+        status = s.get("status") or "enrolled"
+        if status not in GRADUATING_STATUSES:
+            skipped[status] = skipped.get(status, 0) + 1
+    result = {
+        "class_of": year,
+        "on": on.isoformat(),
+        "graduated": len(eligible),
+        "skipped": skipped,
+        "out_of_scope": len(cohort) - len(in_scope),
+        "dry_run": dry_run,
+    }
+    if dry_run or not eligible:
+        return result
+    with store.write("cases.graduate", details={"class_of": year, "on": on.isoformat(), "count": len(eligible)}) as txn:
+        for student in eligible:
+            effects = model.change_status(student, "graduated", {"reason": why, "on": on.isoformat()}, on)
+            service.apply_effects(txn, student, effects, on)
+    return result

@@ -1,0 +1,270 @@
+"""Retention and erasure: a student's records are erased once the store's retention period is over, or on request.
+
+**What erasure leaves.** The student's row stays, under the same record id, so
+the audit chain's references (``students/<id>``) still point somewhere; its
+sealed data is replaced by a placeholder that holds no personal data: the
+student's stable research pseudonym (the one ``export research
+--stable-pseudonyms`` gives, so a research team can be told which rows to
+drop), the dates that mattered (when the dossier was opened, when the student
+left and how), and the fact of erasure: when, by whom, on what basis, why, and
+how many records went. The student's entries, tasks, responses, referrals and
+watch episodes are deleted.
+
+**No lookup by number.** The placeholder's blind index is replaced by random
+bytes that are not the HMAC of anything, so the student number can no longer
+be found: ``cases show`` says "no student", and a later import of the same
+number opens a new, empty dossier. (Whoever holds the stable pseudonym key and
+a number can still compute that number's pseudonym and recognise the
+placeholder: that is what lets an erasure request be confirmed.)
+
+**Not recoverable from the file.** SQLite runs with ``secure_delete`` so
+deleted cells and freed pages are zeroed; after the erasure the WAL is
+checkpointed and truncated, the file is rebuilt with ``VACUUM`` (no free pages
+left) and checkpointed again (:func:`scrub`). Backups made earlier still hold
+the data: they must be renewed or destroyed under the same policy.
+
+Retention is counted from the day the student graduated or withdrew, as
+recorded by the ``status_change`` entry (its ``on`` field, else its date). A
+graduated or withdrawn student without such an entry has no known date and is
+never erased automatically; ``mhtool erase`` handles that case.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, timezone
+
+from mhtool.domain import dates
+from mhtool.errors import NotFound, UsageError
+from mhtool.store.admin import require_secure_delete, scrub
+
+DEFAULT_RETENTION_YEARS = 5
+LEFT_STATUSES = ("graduated", "withdrawn")
+ERASED_STATUS = "erased"
+# The tables that hold a student's records besides the student row, children first.
+STUDENT_TABLES = ("responses", "entries", "tasks", "watches", "referrals")
+ERASED_INDEX_PREFIX = b"erased|"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# -- pure rules -----------------------------------------------------------------------------------
+
+
+def add_years(day: date, years: int) -> date:
+    """The same calendar day ``years`` later (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def left_on(entries: list[dict]) -> tuple[str | None, date | None]:
+    """(status, day) of the student's latest departure (graduation or withdrawal) in their timeline."""
+    best: tuple[date, str] | None = None
+    for entry in entries:
+        if entry.get("kind") != "status_change":
+            continue
+        fields = entry.get("fields") or {}
+        if fields.get("to") not in LEFT_STATUSES:
+            continue
+        text = fields.get("on") or entry.get("date") or entry.get("on_date")
+        try:
+            day = date.fromisoformat(str(text)[:10])
+        except ValueError:
+            continue
+        if best is None or day >= best[0]:
+            best = (day, fields["to"])
+    return (best[1], best[0]) if best else (None, None)
+
+
+def retention_years(store) -> int:
+    value = store.setting("retention_years", DEFAULT_RETENTION_YEARS)
+    try:
+        years = int(value)
+    except (TypeError, ValueError):
+        return DEFAULT_RETENTION_YEARS
+    return years if years >= 1 else DEFAULT_RETENTION_YEARS
+
+
+def placeholder(student: dict, *, pseudonym: str, basis: str, reason: str, by: str, counts: dict, left: tuple[str | None, date | None]) -> dict:
+    """The sealed data of an erased student's row: no personal data, only the fact of erasure.
+
+    The roster keys are kept, empty, so code that lists students does not meet
+    a missing key; ``student_no`` shows the pseudonym.
+    """
+    status, day = left
+    created = str(student.get("created_at") or "")[:10] or None
+    return {
+        "student_no": pseudonym,
+        "name": "",
+        "gender": "",
+        "college": "",
+        "major": "",
+        "grade": "",
+        "class_name": "",
+        "dorm": "",
+        "phone": "",
+        "advisor": "",
+        "advisor_phone": "",
+        "guardians": [],
+        "groups": [],
+        "tags": [],
+        "status": ERASED_STATUS,
+        "level": "none",
+        "level_since": None,
+        "level_reason": None,
+        "counselor": "",
+        "source": "erased",
+        "created_at": created,
+        "updated_at": _now(),
+        "erased": {
+            "pseudonym": pseudonym,
+            "at": _now(),
+            "by": by,
+            "basis": basis,
+            "reason": reason,
+            "dossier_opened_on": created,
+            "left_status": status or student.get("status"),
+            "left_on": day.isoformat() if day else None,
+            "records": counts,
+        },
+    }
+
+
+# -- plan -----------------------------------------------------------------------------------------
+
+
+def _entries_by_student(store, ids: list[str]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {sid: [] for sid in ids}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for entry in store.select("entries", f"student_id IN ({','.join('?' for _ in chunk)})", chunk):
+            out[entry["student_id"]].append(entry)
+    return out
+
+
+def _candidates(store, *, today: date, left_before: date | None) -> tuple[list[dict], list[dict]]:
+    """(due, undated): students past the retention period, and left students without a known date."""
+    years = retention_years(store)
+    left = [s for s in store.select("students") if s.get("status") in LEFT_STATUSES and not s.get("erased") and store.in_scope(s.get("college"))]
+    entries = _entries_by_student(store, [s["id"] for s in left])
+    due, undated = [], []
+    for s in left:
+        status, day = left_on(entries[s["id"]])
+        row = {
+            "id": s["id"],
+            "student_no": s["student_no"],
+            "name": s.get("name") or "",
+            "college": s.get("college") or "",
+            "grade": s.get("grade") or "",
+            "status": s.get("status"),
+            "left_on": day.isoformat() if day else None,
+            "retain_until": add_years(day, years).isoformat() if day else None,
+        }
+        if day is None:
+            undated.append(row)
+            continue
+        if add_years(day, years) > today:
+            continue
+        if left_before is not None and day >= left_before:
+            continue
+        row["_left"] = (status, day)
+        due.append(row)
+    due.sort(key=lambda r: (r["left_on"], r["college"], r["student_no"]))
+    undated.sort(key=lambda r: (r["college"], r["student_no"]))
+    return due, undated
+
+
+def _public(row: dict) -> dict:
+    return {k: v for k, v in row.items() if not k.startswith("_")}
+
+
+def plan(store, *, left_before: date | None = None, today: date | None = None) -> dict:
+    """Students whose records are past the retention period (admin); the read is audited.
+
+    ``left_before`` narrows the plan to students who left before that day; it
+    never brings in anyone still inside the retention period.
+    """
+    store.require("erase", action="retention.plan")
+    today = today or dates.today(store.tz)
+    due, undated = _candidates(store, today=today, left_before=left_before)
+    store.audit_read(
+        "retention.plan",
+        targets=[f"students/{r['id']}" for r in due],
+        details={"due": len(due), "undated": len(undated), **({"left_before": left_before.isoformat()} if left_before else {})},
+    )
+    return {
+        "retention_years": retention_years(store),
+        "today": today.isoformat(),
+        "left_before": left_before.isoformat() if left_before else None,
+        "due": [_public(r) for r in due],
+        "undated": [_public(r) for r in undated],
+    }
+
+
+# -- erasure --------------------------------------------------------------------------------------
+
+
+def _erase_student(store, student: dict, *, action: str, basis: str, reason: str, left: tuple[str | None, date | None]) -> dict:
+    from mhtool.governance.usecases.exports import stable_key
+    from mhtool.governance.domain.research import pseudonym as make_pseudonym
+
+    sid = student["id"]
+    with store.write(action, targets=[f"students/{sid}"], details={"basis": basis, "reason": reason}) as txn:
+        counts = {}
+        for table in STUDENT_TABLES:
+            counts[table] = txn.execute(f"DELETE FROM {table} WHERE student_id = ?", (sid,)).rowcount
+        alias = make_pseudonym(stable_key(txn), student["student_no"])
+        record = placeholder(student, pseudonym=alias, basis=basis, reason=reason, by=store.staff.name, counts=counts, left=left)
+        txn.update("students", sid, record, columns={"student_no_bi": ERASED_INDEX_PREFIX + os.urandom(16)}, audit=False)
+        txn.details.update(pseudonym=alias, records=counts)
+    return {"id": sid, "pseudonym": alias, "left_on": record["erased"]["left_on"], "records": counts}
+
+
+def apply(store, *, left_before: date | None = None, today: date | None = None) -> dict:
+    """Erase every student :func:`plan` lists (admin), one transaction and audit entry each, then scrub.
+
+    Run with nothing due, it still scrubs: that finishes an earlier run whose
+    scrub was blocked by another process.
+    """
+    store.require("erase", action="retention.apply")
+    require_secure_delete(store)
+    today = today or dates.today(store.tz)
+    years = retention_years(store)
+    due, _ = _candidates(store, today=today, left_before=left_before)
+    erased = []
+    for row in due:
+        student = store.get("students", row["id"])
+        status, day = row["_left"]
+        reason = f"retention: {status} on {day.isoformat()}, kept {years} years"
+        erased.append(_erase_student(store, student, action="retention.erase", basis="retention", reason=reason, left=row["_left"]))
+    return {"erased": len(erased), "students": erased, "scrub": scrub(store)}
+
+
+def erase(store, student_no: str, *, reason: str | None) -> dict:
+    """Erase one student's records on request (admin), then scrub the file."""
+    store.require("erase", action="erase")
+    require_secure_delete(store)
+    why = " ".join((reason or "").split())
+    if not why:
+        raise UsageError("an erasure needs --reason", hint='e.g. --reason "本人书面申请删除（2026-11-20 收）"')
+    student = store.find_student(student_no)
+    if student is None or student.get("erased"):
+        raise NotFound(f"no student with number {student_no!r}")
+    store.require_college(student.get("college"), action="erase", targets=[f"students/{student['id']}"])
+    entries = store.select("entries", "student_id = ?", (student["id"],))
+    result = _erase_student(store, student, action="erase", basis="request", reason=why, left=left_on(entries))
+    result["scrub"] = scrub(store)
+    return result
+
+
+def placeholders(store) -> list[dict]:
+    """Every erased student's placeholder (admin), for the record of what was erased."""
+    store.require("erase", action="retention.erased")
+    rows = [s for s in store.select("students") if s.get("erased")]
+    out = [{"id": s["id"], **s["erased"]} for s in rows]
+    store.audit_read("retention.erased", details={"count": len(out)})
+    return sorted(out, key=lambda r: r["at"])

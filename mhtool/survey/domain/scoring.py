@@ -1,0 +1,462 @@
+"""Vectorised scoring of decoded answer sheets, and the screening policy.
+
+Everything here works on whole columns: one numpy operation per scale, band, flag and
+tier rule, whatever the number of rows. A row with any problem (an unreadable cell, a
+missing answer the instrument's missing-item policy does not allow) is left out of every
+result and only reported as a :class:`~mhtool.errors.Problem`.
+
+The proposed level of a row is the most severe level whose tier rule matches (``none``
+when none does). Tier rules come from the instrument definition; a store may override
+them per instrument and level with a :class:`ScreeningPolicy`. A proposal is an
+indication for a counselor to check, never a decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mhtool.errors import InvalidInput, Problem
+from mhtool.domain.labels import LEVELS
+from mhtool.survey.domain import psqi
+from mhtool.survey.domain.instruments import (
+    Condition,
+    Decoded,
+    Instrument,
+    Rule,
+    _Reader,
+    check_condition,
+    load_instruments,
+    parse_rules,
+)
+
+# Most severe first, as in mhtool.domain.labels.
+LEVEL_ORDER: tuple[str, ...] = tuple(LEVELS)
+LEVEL_RANK: dict[str, int] = {lvl: len(LEVEL_ORDER) - 1 - i for i, lvl in enumerate(LEVEL_ORDER)}
+INTERVIEW_DUE_DAYS: dict[str, int] = {"red": 1, "orange": 7, "yellow": 14}
+
+_TIER_LEVELS = ("red", "orange", "yellow")
+_BY_RANK = np.array(sorted(LEVEL_RANK, key=LEVEL_RANK.__getitem__), dtype=object)
+_ALGORITHMS = {"psqi": psqi.components}
+_SCORE_ROUNDING = 4
+
+
+def highest_level(levels: Iterable[str | None]) -> str:
+    """The most severe of ``levels`` (``none`` for none at all); None entries are ignored."""
+    best = "none"
+    for lvl in levels:
+        if lvl is None:
+            continue
+        if lvl not in LEVEL_RANK:
+            raise InvalidInput(f"unknown level {lvl!r}", hint="levels are " + ", ".join(LEVEL_ORDER))
+        if LEVEL_RANK[lvl] > LEVEL_RANK[best]:
+            best = lvl
+    return best
+
+
+# --------------------------------------------------------------------------- policy
+
+
+class ScreeningPolicy:
+    """Per-store overrides of the instruments' tier rules.
+
+    The data has the shape of the definition files' ``[[tiers]]``, keyed by instrument
+    and level::
+
+        {"phq9": {"orange": [{"score": "total", "min": 20}],
+                  "yellow": [{"score": "total", "min": 10, "max": 19}]},
+         "upi": {"yellow": []}}
+
+    A level given for an instrument replaces that level's rules (an empty list switches
+    the level off); levels and instruments not mentioned keep the definition's rules.
+    """
+
+    def __init__(self, overrides: Mapping[str, Mapping[str, Any]] | None = None):
+        r = _Reader("screening policy", InvalidInput, hint="fix the store's screening policy setting")
+        if overrides is not None and not isinstance(overrides, Mapping):
+            r.fail("policy", f"must be a mapping of instrument code to levels, not {type(overrides).__name__}")
+        data = dict(overrides or {})
+        parsed: dict[str, dict[str, tuple[Condition, ...]]] = {}
+        for code, levels in data.items():
+            ckey = f"policy.{code}"
+            if not isinstance(code, str) or not code.strip():
+                r.fail(ckey, "instrument codes must be non-empty strings")
+            r.table(levels, ckey, _TIER_LEVELS)
+            parsed[code.strip().lower()] = {
+                lvl: parse_rules(r, conds, f"{ckey}.{lvl}", ("item", "score", "band", "flag"))
+                if conds != []
+                else ()
+                for lvl, conds in levels.items()
+            }
+        self._overrides = parsed
+        self._reader = r
+
+    @classmethod
+    def coerce(cls, policy: ScreeningPolicy | Mapping[str, Any] | None) -> ScreeningPolicy:
+        if isinstance(policy, ScreeningPolicy):
+            return policy
+        if policy is None or isinstance(policy, Mapping):
+            return cls(policy)
+        raise InvalidInput(f"a screening policy must be a mapping, not {type(policy).__name__}")
+
+    def tiers_for(self, instrument: Instrument) -> tuple[Rule, ...]:
+        """The tier rules in force for ``instrument``, most severe level first."""
+        rules = {t.name: t.conditions for t in instrument.tiers}
+        override = self._overrides.get(instrument.code, {})
+        for lvl, conds in override.items():
+            for i, cond in enumerate(conds):
+                check_condition(
+                    self._reader,
+                    cond,
+                    f"policy.{instrument.code}.{lvl}[{i}]",
+                    items=instrument.items,
+                    scores=instrument.score_keys,
+                    bands=instrument.bands,
+                    flags=instrument.flags,
+                )
+            rules[lvl] = conds
+        return tuple(Rule(lvl, rules[lvl]) for lvl in _TIER_LEVELS if rules.get(lvl))
+
+    def check(self, instruments: Mapping[str, Instrument] | None = None) -> ScreeningPolicy:
+        """Fail now, naming the key, if any override does not fit its instrument (before a store saves it)."""
+        instruments = load_instruments() if instruments is None else instruments
+        for code in self._overrides:
+            if code not in instruments:
+                self._reader.fail(f"policy.{code}", f"no such instrument (known: {', '.join(instruments)})")
+            self.tiers_for(instruments[code])
+        return self
+
+    def as_dict(self) -> dict:
+        return {
+            code: {lvl: [c.as_dict() for c in conds] for lvl, conds in levels.items()}
+            for code, levels in self._overrides.items()
+        }
+
+    def effective(self, instruments: Mapping[str, Instrument] | None = None) -> dict:
+        """Every instrument's rules in force, in the override format."""
+        instruments = load_instruments() if instruments is None else instruments
+        return {
+            code: {t.name: [c.as_dict() for c in t.conditions] for t in self.tiers_for(inst)}
+            for code, inst in instruments.items()
+        }
+
+
+def default_policy(instruments: Mapping[str, Instrument] | None = None) -> dict:
+    """The definitions' own tier rules, in the :class:`ScreeningPolicy` format."""
+    return ScreeningPolicy().effective(instruments)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class ScoredSheet:
+    """Scores of one answer sheet. Every per-row result covers ``valid_rows`` only."""
+
+    instrument: str
+    version: str
+    scores: pd.DataFrame  # index = sheet row, columns = score keys (unrounded)
+    band: pd.Series
+    flags: pd.Series  # tuples of flag names
+    proposed_level: pd.Series  # red / orange / yellow / none
+    values: pd.DataFrame  # decoded form values; int64 columns where complete
+    problems: list[Problem] = field(default_factory=list)
+    valid_rows: pd.Index = field(default_factory=lambda: pd.Index([], dtype=np.int64))
+    rows: pd.Index = field(default_factory=lambda: pd.Index([], dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.valid_rows)
+
+    @property
+    def rejected_rows(self) -> pd.Index:
+        return self.rows.difference(self.valid_rows, sort=False)
+
+    def records(self) -> list[dict]:
+        """One JSON-safe dict per valid row (``survey score --json``).
+
+        Whole-number scores are ints; others are floats rounded to 4 decimals for display
+        only: bands, flags and levels were decided on the unrounded values.
+        """
+        keys = list(self.scores.columns)
+        cols = []
+        for k in keys:
+            col = self.scores[k].to_numpy()
+            if np.issubdtype(col.dtype, np.integer):
+                cols.append(col.tolist())
+            else:
+                cols.append(np.round(col.astype(float), _SCORE_ROUNDING).tolist())
+        bands = self.band.tolist()
+        flags = self.flags.tolist()
+        levels = self.proposed_level.tolist()
+        code, version = self.instrument, self.version
+        return [
+            {
+                "row": int(row),
+                "instrument": code,
+                "version": version,
+                "scores": {k: c[i] for k, c in zip(keys, cols)},
+                "band": bands[i],
+                "flags": list(flags[i]),
+                "proposed_level": levels[i],
+            }
+            for i, row in enumerate(self.valid_rows.tolist())
+        ]
+
+
+# --------------------------------------------------------------------------- engine
+
+
+def score_raw(
+    instrument: Instrument,
+    raw: pd.DataFrame,
+    mode: str = "auto",
+    policy: ScreeningPolicy | Mapping[str, Any] | None = None,
+) -> ScoredSheet:
+    """Decode export cells (see :meth:`Instrument.decode`) and score them."""
+    return score(instrument, instrument.decode(raw, mode), policy)
+
+
+def score(
+    instrument: Instrument,
+    data: Decoded | pd.DataFrame,
+    policy: ScreeningPolicy | Mapping[str, Any] | None = None,
+) -> ScoredSheet:
+    """Score decoded answers (or a table of form values, read in ``value`` mode)."""
+    if isinstance(data, Decoded):
+        if data.instrument.code != instrument.code or data.instrument.version != instrument.version:
+            raise InvalidInput(
+                f"answers decoded for {data.instrument.code} {data.instrument.version} "
+                f"cannot be scored as {instrument.code} {instrument.version}"
+            )
+        decoded = data
+    elif isinstance(data, pd.DataFrame):
+        decoded = instrument.decode(data, mode="value")
+    else:
+        raise InvalidInput(f"cannot score {type(data).__name__}; pass decoded answers or a table of form values")
+    tiers = ScreeningPolicy.coerce(policy).tiers_for(instrument)
+
+    items = instrument.items
+    col = {item: j for j, item in enumerate(items)}
+    present = decoded.items
+    present_idx = [col[i] for i in present]
+    rows = decoded.values.index
+    n = len(rows)
+
+    if list(present) == list(items):
+        V = decoded.values.to_numpy(dtype=float)
+        invalid = decoded.invalid.to_numpy(dtype=bool)
+    else:
+        V = np.full((n, len(items)), np.nan, order="F")
+        V[:, present_idx] = decoded.values.to_numpy(dtype=float)
+        invalid = np.zeros((n, len(items)), dtype=bool, order="F")
+        invalid[:, present_idx] = decoded.invalid.to_numpy(dtype=bool)
+
+    # missing required answers the policy does not allow
+    req = [col[i] for i in instrument.required_items]
+    missing = np.isnan(_block(V, req)) & ~_block(invalid, req)
+    allowed = instrument.missing.max_missing if instrument.missing.policy == "prorate" else 0
+    n_missing = missing.sum(axis=1)
+    refused = missing & (n_missing > allowed)[:, None] if allowed else missing
+    refused_rows = refused.any(axis=1)
+    problems = list(decoded.problems)
+    if refused_rows.any():
+        row_list = rows.tolist()
+        if allowed:
+            note = f" ({instrument.code} allows at most {allowed} missing item{'s' if allowed > 1 else ''}; this row has {{n}})"
+        else:
+            note = ""
+        for ri, cj in zip(*np.nonzero(refused)):
+            spec = instrument.item_specs[instrument.required_items[cj]]
+            problems.append(
+                Problem(
+                    f"missing answer to {spec.display}" + note.format(n=int(n_missing[ri])),
+                    row=row_list[ri],
+                    column=spec.label,
+                )
+            )
+        row_pos = {r: i for i, r in enumerate(row_list)}
+        col_pos = {instrument.item_label(i): j for j, i in enumerate(items)}
+        problems.sort(key=lambda p: (row_pos.get(p.row, -1), col_pos.get(p.column, -1)))
+
+    bad = refused_rows | invalid.any(axis=1)
+    if bad.any():
+        valid_rows = rows[~bad]
+        Vv = V[~bad]
+    else:
+        valid_rows = rows
+        Vv = V
+
+    scores = _scales(instrument, Vv, col)
+    band = _bands(instrument, Vv, col, scores)
+    flag_matrix = np.zeros((len(Vv), len(instrument.flag_rules)), dtype=bool)
+    ctx = _Context(Vv, col, scores, band, flag_matrix, {f.name: k for k, f in enumerate(instrument.flag_rules)})
+    for k, rule in enumerate(instrument.flag_rules):
+        flag_matrix[:, k] = ctx.any(rule.conditions)
+    rank = np.zeros(len(Vv), dtype=np.int64)
+    for rule in tiers:
+        rank = np.maximum(rank, np.where(ctx.any(rule.conditions), LEVEL_RANK[rule.name], 0))
+
+    score_frame = pd.DataFrame(
+        {s.key: scores[s.key] for s in instrument.scales}, index=valid_rows, columns=list(instrument.score_keys), copy=False
+    )
+    return ScoredSheet(
+        instrument=instrument.code,
+        version=instrument.version,
+        scores=score_frame,
+        band=pd.Series(band, index=valid_rows, name="band"),
+        flags=pd.Series(_flag_tuples(flag_matrix, instrument.flags), index=valid_rows, name="flags", dtype=object),
+        proposed_level=pd.Series(_BY_RANK[rank], index=valid_rows, name="proposed_level"),
+        values=_values_frame(Vv if len(present) == len(items) else Vv[:, present_idx], valid_rows, present),
+        problems=problems,
+        valid_rows=valid_rows,
+        rows=rows,
+    )
+
+
+def _block(X: np.ndarray, idx: list[int]) -> np.ndarray:
+    """Columns ``idx`` of X; a view when they are contiguous (the common "all items")."""
+    if idx and idx == list(range(idx[0], idx[0] + len(idx))):
+        return X[:, idx[0]: idx[0] + len(idx)]
+    return X[:, idx]
+
+
+def _in_range(X: np.ndarray, lo: float | None, hi: float | None) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        m = ~np.isnan(X)
+        if lo is not None:
+            m &= X >= lo
+        if hi is not None:
+            m &= X <= hi
+    return m
+
+
+def _scales(instrument: Instrument, Vv: np.ndarray, col: dict[int, int]) -> dict[str, np.ndarray]:
+    S = Vv
+    if instrument.reverse_items:
+        S = Vv.copy()
+        for item in instrument.reverse_items:
+            oset = instrument.item_specs[item].option_set
+            j = col[item]
+            S[:, j] = (oset.lowest + oset.highest) - S[:, j]
+    prorate = instrument.missing.policy == "prorate"
+    out: dict[str, np.ndarray] = {}
+    algorithm: dict[str, np.ndarray] | None = None
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for sc in instrument.scales:
+            if sc.method in ("sum", "mean", "count", "mean_at_least"):
+                idx = [col[i] for i in sc.items]
+                X = _block(S, idx)
+                k = len(idx)
+                if sc.method == "sum":
+                    if prorate:
+                        answered = (~np.isnan(X)).sum(axis=1)
+                        total = np.nansum(X, axis=1)
+                        # half-up rounding of the prorated sum; a complete row is its plain sum
+                        x = np.where(answered == k, total, np.floor(total / answered * k + 0.5))
+                    else:
+                        x = X.sum(axis=1)
+                elif sc.method == "mean":
+                    x = np.nanmean(X, axis=1) if prorate else X.sum(axis=1) / k
+                elif sc.method == "count":
+                    x = _in_range(X, sc.min, sc.max).sum(axis=1)
+                else:
+                    m = _in_range(X, sc.min, sc.max)
+                    cnt = m.sum(axis=1)
+                    x = np.where(cnt > 0, np.where(m, X, 0.0).sum(axis=1) / np.maximum(cnt, 1), 0.0)
+            elif sc.method == "scaled":
+                src = out[sc.source].astype(float) * sc.factor
+                if sc.rounding == "floor":
+                    # the rounding to 9 places keeps float noise from flooring 63.0 to 62
+                    x = np.floor(np.round(src, 9))
+                elif sc.rounding == "round":
+                    x = np.floor(src + 0.5)
+                else:
+                    x = src
+            else:
+                if algorithm is None:
+                    algorithm = _ALGORITHMS[instrument.algorithm](
+                        {item: Vv[:, j] for item, j in col.items()}
+                    )
+                x = algorithm[sc.key]
+            out[sc.key] = np.asarray(x).astype(np.int64) if sc.integer else np.asarray(x, dtype=float)
+    return out
+
+
+class _Context:
+    """What conditions look at, for the valid rows of one sheet."""
+
+    def __init__(self, Vv, col, scores, band, flags, flag_index):
+        self.Vv, self.col, self.scores, self.band = Vv, col, scores, band
+        self.flags, self.flag_index = flags, flag_index
+
+    def test(self, c: Condition) -> np.ndarray:
+        n = len(self.Vv)
+        if c.kind == "band":
+            return np.isin(self.band, list(c.targets))
+        if c.kind == "flag":
+            return self.flags[:, [self.flag_index[t] for t in c.targets]].any(axis=1)
+        if c.kind == "item":
+            X = _block(self.Vv, [self.col[t] for t in c.targets])
+        else:
+            X = np.column_stack([self.scores[t].astype(float) for t in c.targets]) if n else np.zeros((0, len(c.targets)))
+        count = _in_range(X, c.min, c.max).sum(axis=1)
+        ok = count >= c.count_min
+        if c.count_max is not None:
+            ok &= count <= c.count_max
+        return ok
+
+    def any(self, conditions: Iterable[Condition]) -> np.ndarray:
+        m = np.zeros(len(self.Vv), dtype=bool)
+        for c in conditions:
+            m |= self.test(c)
+        return m
+
+
+def _bands(instrument: Instrument, Vv: np.ndarray, col: dict[int, int], scores: dict[str, np.ndarray]) -> np.ndarray:
+    bd = instrument.band_definition
+    n = len(Vv)
+    if bd.scale is not None:
+        x = scores[bd.scale]
+        out = np.full(n, "", dtype=object)
+        for br in bd.ranges:
+            out[(x >= br.min) & (x <= br.max)] = br.name
+        return out
+    ctx = _Context(Vv, col, scores, None, None, {})
+    out = np.full(n, bd.default, dtype=object)
+    decided = np.zeros(n, dtype=bool)
+    for rule in bd.rules:
+        m = ctx.any(rule.conditions) & ~decided
+        out[m] = rule.name
+        decided |= m
+    return out
+
+
+def _flag_tuples(flags: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    n = len(flags)
+    if not names:
+        empty = np.empty(1, dtype=object)
+        empty[0] = ()
+        return empty[np.zeros(n, dtype=np.int64)]
+    code = flags.astype(np.int64) @ (1 << np.arange(len(names), dtype=np.int64))
+    uniq, inverse = np.unique(code, return_inverse=True)
+    table = np.empty(len(uniq), dtype=object)
+    for i, u in enumerate(uniq.tolist()):
+        table[i] = tuple(name for b, name in enumerate(names) if u >> b & 1)
+    return table[inverse.reshape(-1)]
+
+
+def _values_frame(X: np.ndarray, index: pd.Index, items: tuple[int, ...]) -> pd.DataFrame:
+    columns = pd.Index(items, name="item")
+    if X.size == 0:
+        return pd.DataFrame(X, index=index, columns=columns)
+    with np.errstate(invalid="ignore"):
+        whole = ~np.isnan(X).any(axis=0) & (X == np.floor(X)).all(axis=0)
+    if whole.all():
+        return pd.DataFrame(X.astype(np.int64, order="F"), index=index, columns=columns, copy=False)
+    frame = pd.DataFrame(X, index=index, columns=columns)
+    ints = [c for c, w in zip(items, whole) if w]
+    return frame.astype({c: np.int64 for c in ints}) if ints else frame

@@ -1,0 +1,646 @@
+"""Survey import: an export file in, scored screening results and interview tasks in the store.
+
+Two halves, beangulp-style:
+
+* :func:`plan_import` is pure apart from reading the file: it parses, scores,
+  resolves duplicate submissions and collects every problem as data. Nothing
+  touches the store.
+* :func:`apply_import` writes a plan in one transaction — batch, dossiers,
+  sealed responses, interview tasks and the audit entry — or writes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from datetime import time as dtime
+from pathlib import Path
+
+from mhtool.domain import dates
+from mhtool.errors import InvalidInput, NotFound, Problem, UsageError
+
+ROSTER_KEYS = ("name", "gender", "college", "major", "grade", "class_name", "dorm", "phone")
+ANSWER_MODES = ("auto", "position", "score", "text")
+LEVEL_RANK = {"none": 0, "yellow": 1, "orange": 2, "red": 3}
+
+
+@dataclass
+class RowOutcome:
+    row: int
+    student_no: str | None
+    roster: dict
+    status: str  # "ok" | "rejected" | "superseded"
+    problems: list[Problem] = field(default_factory=list)
+    result: dict | None = None  # scores, band, flags, proposed_level, version
+    answers: dict | None = None
+    submitted_at: str | None = None
+    superseded_by: int | None = None
+
+
+@dataclass
+class ImportPlan:
+    file: str
+    path: Path
+    sheet: str
+    profile: str
+    header_row: int
+    instrument: str
+    version: str
+    mode: str
+    content_key: str
+    rows: list[RowOutcome]
+    mapping: list[dict]
+    item_count: int
+
+    @property
+    def accepted(self) -> list[RowOutcome]:
+        return [r for r in self.rows if r.status == "ok"]
+
+    @property
+    def rejected(self) -> list[RowOutcome]:
+        return [r for r in self.rows if r.status == "rejected"]
+
+    @property
+    def superseded(self) -> list[RowOutcome]:
+        return [r for r in self.rows if r.status == "superseded"]
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for r in self.rejected for p in r.problems]
+
+    def proposed_counts(self) -> dict[str, int]:
+        counts = Counter(r.result["proposed_level"] for r in self.accepted)
+        return {lv: counts.get(lv, 0) for lv in ("red", "orange", "yellow")}
+
+
+def content_key(data: bytes, instrument: str) -> str:
+    return hashlib.sha256(data).hexdigest() + ":" + instrument
+
+
+def _answer_mode(profile: str, answers, requested: str) -> str:
+    """Which reading of numbers: 问卷星 downloads option positions by default (按选项序号)."""
+    if requested not in ANSWER_MODES:
+        raise UsageError(f"--answers {requested!r} is not one of {', '.join(ANSWER_MODES)}")
+    if requested == "score":
+        return "value"
+    if requested != "auto":
+        return requested
+    if profile == "wjx":
+        sample = answers.head(200).stack()
+        numeric = sum(1 for v in sample if isinstance(v, (int, float)) or (isinstance(v, str) and v.strip().lstrip("-").replace(".", "", 1).isdigit()))
+        if sample.size and numeric / sample.size > 0.5:
+            return "position"
+    return "auto"
+
+
+def _iso(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        try:
+            return value.isoformat()
+        except ValueError:
+            return None
+    return str(value)
+
+
+def plan_import(
+    path: str | Path,
+    instrument_code: str,
+    *,
+    profile: str = "auto",
+    answers: str = "auto",
+    sheet: str | int | None = None,
+    instrument_dirs=None,
+    profile_dirs=None,
+    policy=None,
+) -> ImportPlan:
+    """Read, map, score and check one export. Raises only for file-level problems."""
+    from mhtool.survey.domain import instruments, scoring
+    from mhtool.io import readers
+
+    path = Path(path)
+    try:
+        instrument = instruments.get_instrument(instrument_code, instrument_dirs if instrument_dirs is not None else instruments.instrument_dirs_from_env())
+    except NotFound as exc:
+        raise UsageError(f"--instrument: {exc.message}", hint=exc.hint) from None
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{path} is a folder; give the export file") from None
+    parsed = readers.read_export(
+        path, accepted_item_counts=instrument.accepted_item_counts, profile=profile, sheet=sheet, profiles_dirs=profile_dirs
+    )
+    mode = _answer_mode(parsed.profile, parsed.answers, answers)
+    scored = scoring.score_raw(instrument, parsed.answers, mode=mode, policy=policy)
+
+    by_row: dict[int, list[Problem]] = {}
+    for p in parsed.problems:
+        by_row.setdefault(p.row, []).append(p)
+    for p in scored.problems:
+        # The scorer names items; the user needs the column they can find in the file.
+        column = p.column
+        item_col = next((c for c in parsed.item_columns if str(c.item) == str(p.column) or f"第{c.item}题" == str(p.column)), None)
+        if item_col is not None:
+            column = f"{item_col.column_letter} {item_col.header}".strip()
+        by_row.setdefault(p.row, []).append(
+            Problem(p.message, file=parsed.file, sheet=parsed.sheet, row=p.row, column=column, value=p.value)
+        )
+    records = {rec["row"]: rec for rec in scored.records()}
+    # Whole-column conversions: per-cell pandas access costs more than scoring.
+    wanted = [k for k in parsed.roster.columns if k in ROSTER_KEYS or k == "student_no"]
+    roster_rows = parsed.roster[wanted].to_dict("index")
+    value_items = [str(item) for item in scored.values.columns]
+    value_rows = dict(zip(scored.values.index.tolist(), scored.values.to_numpy(dtype=float, na_value=float("nan")).tolist()))
+    submitted = parsed.submitted_at.to_dict() if parsed.submitted_at is not None else {}
+    outcomes: list[RowOutcome] = []
+    for row, raw_fields in roster_rows.items():
+        fields = {k: (None if (v is None or (isinstance(v, float) and v != v) or v == "") else str(v)) for k, v in raw_fields.items()}
+        student_no = fields.pop("student_no", None)
+        problems = by_row.get(row, [])
+        if not student_no and not any(p.column and "学号" in str(p.column) for p in problems):
+            problems.append(Problem("no student number", file=parsed.file, sheet=parsed.sheet, row=int(row), column="学号"))
+        rec = records.get(row)
+        if rec is None and not problems:
+            problems.append(Problem("row could not be scored", file=parsed.file, sheet=parsed.sheet, row=int(row)))
+        answers_map = None
+        if rec is not None:
+            answers_map = {item: (None if v != v else (int(v) if v.is_integer() else v)) for item, v in zip(value_items, value_rows[row])}
+        outcomes.append(
+            RowOutcome(
+                row=int(row),
+                student_no=student_no,
+                roster=fields,
+                status="rejected" if problems else "ok",
+                problems=problems,
+                result=rec,
+                answers=answers_map,
+                submitted_at=_iso(submitted.get(row)),
+            )
+        )
+    _resolve_duplicates(outcomes, parsed.file, parsed.sheet)
+    return ImportPlan(
+        file=parsed.file,
+        path=path,
+        sheet=parsed.sheet,
+        profile=parsed.profile,
+        header_row=parsed.header_row,
+        instrument=instrument.code,
+        version=instrument.version,
+        mode=mode,
+        content_key=content_key(data, instrument.code),
+        rows=outcomes,
+        mapping=readers.describe_mapping(parsed),
+        item_count=len(parsed.item_columns),
+    )
+
+
+def mapping_rows(plan: ImportPlan, rows: int = 3) -> list[dict]:
+    """The dry-run view: for each column, what it became and what the first rows turned into.
+
+    Item cells show ``raw → value`` with the form value the scorer used, so a
+    misaligned export (answers under 姓名, names under an item) is visible
+    before anything is imported.
+    """
+    by_row = {o.row: o for o in plan.rows}
+    out = []
+    for col in plan.mapping:
+        if col["kind"] == "ignored":
+            continue
+        target = col["target"]
+        if col["kind"] == "item":
+            where = f"第{target}题"
+        elif col["kind"] == "field":
+            where = str(target)
+        else:
+            where = "-"
+        row = {"column": col["column"], "header": str(col["header"])[:24], "becomes": where}
+        for i, sample in enumerate(col["values"][:rows], start=1):
+            raw = "" if sample["raw"] is None else str(sample["raw"])
+            shown = raw
+            if col["kind"] == "item":
+                outcome = by_row.get(sample["row"])
+                value = (outcome.answers or {}).get(str(target)) if outcome and outcome.answers else None
+                shown = f"{raw} → {value if value is not None else '?'}"
+            elif col["kind"] == "field" and sample["value"] not in (None, raw):
+                shown = f"{raw} → {sample['value']}"
+            row[f"row {sample['row']}"] = shown
+        out.append(row)
+    return out
+
+
+def _resolve_duplicates(outcomes: list[RowOutcome], file: str, sheet: str) -> None:
+    """One student, several submissions: keep the latest; two names for one number: reject both."""
+    groups: dict[str, list[RowOutcome]] = {}
+    for o in outcomes:
+        if o.student_no and o.status == "ok":
+            groups.setdefault(o.student_no, []).append(o)
+    for no, rows in groups.items():
+        if len(rows) < 2:
+            continue
+        names = {r.roster.get("name") for r in rows if r.roster.get("name")}
+        if len(names) > 1:
+            listed = "、".join(sorted(names))
+            for r in rows:
+                r.status = "rejected"
+                r.problems.append(
+                    Problem(
+                        f"student number {no} appears with different names ({listed}); check which is right",
+                        file=file,
+                        sheet=sheet,
+                        row=r.row,
+                        column="姓名",
+                        value=r.roster.get("name"),
+                    )
+                )
+            continue
+        latest = max(rows, key=lambda r: (r.submitted_at or "", r.row))
+        for r in rows:
+            if r is not latest:
+                r.status = "superseded"
+                r.superseded_by = latest.row
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportSummary:
+    batch: str | None
+    rows: int
+    imported: int
+    superseded: int
+    rejected: int
+    students_created: int
+    students_updated: int
+    proposed: dict
+    already_imported: str | None = None
+    dry_run: bool = False
+    rejects_file: str | None = None
+    superseded_rows: list[dict] = field(default_factory=list)
+    conflicts: list[Problem] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        out = {
+            "batch": self.batch,
+            "rows": self.rows,
+            "imported": self.imported,
+            "superseded": self.superseded,
+            "rejected": self.rejected,
+            "students_created": self.students_created,
+            "students_updated": self.students_updated,
+            "proposed": self.proposed,
+        }
+        if self.already_imported:
+            out["already_imported"] = self.already_imported
+        if self.dry_run:
+            out["dry_run"] = True
+        if self.rejects_file:
+            out["rejects_file"] = self.rejects_file
+        return out
+
+
+def find_existing_batch(store, key: str) -> dict | None:
+    for bi in store.blind_candidates(key, "batch"):
+        for batch in store.select("batches", "content_bi = ?", (bi,)):
+            if not batch.get("voided"):
+                return batch
+    return None
+
+
+def stored_student_problems(store, row: int, student_no: str, name: str | None, college: str | None, existing: dict[str, dict], *, file: str, sheet: str) -> list[Problem]:
+    """What the store says against one incoming row: a college outside the user's scope, or another name for the number."""
+    from mhtool.cases.usecases.service import name_conflict
+
+    problems = []
+    current = existing.get(student_no)
+    college = (current or {}).get("college") or college
+    if not store.in_scope(college):
+        problems.append(Problem(f"{college or 'no college'} is outside your college scope", file=file, sheet=sheet, row=row, column="学院"))
+    if current is not None and name_conflict(current, name):
+        problems.append(
+            Problem(
+                f"student {student_no} is stored as {current['name']!r} but this row says {name!r}; "
+                "fix the file, or correct the dossier with `mhtool cases edit`",
+                file=file,
+                sheet=sheet,
+                row=row,
+                column="姓名",
+                value=name,
+            )
+        )
+    return problems
+
+
+def write_rejects(plan: ImportPlan, path: Path) -> Path:
+    from mhtool.io.xlsx import write_table_xlsx
+
+    headers = ["行 row", "学号 student_no", "姓名 name", "列 column", "值 value", "原因 reason"]
+    rows = []
+    for o in plan.rejected:
+        for p in o.problems:
+            rows.append([o.row, o.student_no or "", o.roster.get("name") or "", p.column or "", p.value or "", p.message])
+    return write_table_xlsx(path, "rejects", headers, rows)
+
+
+def apply_import(
+    store,
+    plan: ImportPlan,
+    *,
+    batch_name: str | None = None,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    rejects: Path | None = None,
+    progress=None,
+    on: date | None = None,
+) -> ImportSummary:
+    """Write a plan into the store in one transaction (or nothing, on any problem)."""
+    from mhtool.cases.usecases import service as cases
+
+    store.require("import", action="survey.import")
+    previous = find_existing_batch(store, plan.content_key)
+    if previous is not None:
+        return ImportSummary(
+            batch=previous["id"], rows=len(plan.rows), imported=0, superseded=0, rejected=0,
+            students_created=0, students_updated=0, proposed={"red": 0, "orange": 0, "yellow": 0},
+            already_imported=previous["id"], dry_run=dry_run,
+        )
+    numbers = [o.student_no for o in plan.accepted]
+    existing = cases.students_by_number(store, numbers)
+    for o in plan.accepted:
+        found = stored_student_problems(store, o.row, o.student_no, o.roster.get("name"), o.roster.get("college"), existing, file=plan.file, sheet=plan.sheet)
+        if found:
+            o.status = "rejected"
+            o.problems.extend(found)
+    summary = ImportSummary(
+        batch=None,
+        rows=len(plan.rows),
+        imported=len(plan.accepted),
+        superseded=len(plan.superseded),
+        rejected=len(plan.rejected),
+        students_created=sum(1 for o in plan.accepted if o.student_no not in existing),
+        students_updated=0,
+        proposed=plan.proposed_counts(),
+        dry_run=dry_run,
+        superseded_rows=[{"row": o.row, "student_no": o.student_no, "kept_row": o.superseded_by} for o in plan.superseded],
+    )
+    if plan.rejected and not skip_invalid:
+        raise InvalidInput(
+            f"{plan.file}: {len(plan.rejected)} of {len(plan.rows)} rows have problems; nothing was imported",
+            problems=plan.problems,
+            hint="fix the rows listed, or pass --skip-invalid to import the valid rows and write the rejected ones to a rejects workbook",
+        )
+    if not plan.accepted:
+        raise InvalidInput(f"{plan.file}: no valid rows to import; nothing was imported", problems=plan.problems)
+    if dry_run:
+        return summary
+    if plan.rejected:
+        target = rejects or plan.path.with_name(f"{plan.path.stem}_rejected.xlsx")
+        summary.rejects_file = str(write_rejects(plan, target))
+    # ``on`` lets a back-dated import (the demo's simulated census) schedule
+    # its interview tasks from the day the export really arrived.
+    today = on or cases.today(store)
+    with store.write("survey.import", details={"file": plan.file, "instrument": plan.instrument}) as txn:
+        batch_record = {
+            "name": batch_name or f"{plan.instrument}-{today.isoformat()}",
+            "instrument": plan.instrument,
+            "version": plan.version,
+            "file": plan.file,
+            "sheet": plan.sheet,
+            "profile": plan.profile,
+            "answer_mode": plan.mode,
+            "content_key": plan.content_key,
+            "imported_at": (dates.now(store.tz) if on is None else datetime.combine(on, dtime(9, 0), tzinfo=dates.now(store.tz).tzinfo)).isoformat(timespec="seconds"),
+            "imported_by": store.staff.name,
+            "rows": summary.rows,
+            "imported": summary.imported,
+            "superseded": summary.superseded,
+            "rejected": summary.rejected,
+            "proposed": summary.proposed,
+            "voided": False,
+        }
+        batch_id = txn.insert("batches", batch_record, columns={"content_bi": store.blind_index(plan.content_key, "batch"), "imported_on": today.isoformat()})
+        upsert = cases.upsert_students(
+            txn,
+            [{"student_no": o.student_no, "_row": o.row, **{k: v for k, v in o.roster.items() if v}} for o in plan.accepted],
+            source=f"batch:{batch_id}",
+            existing=existing,
+        )
+        if upsert.conflicts:
+            raise InvalidInput(f"{plan.file}: name conflicts with stored dossiers; nothing was imported", problems=upsert.conflicts)
+        summary.students_created = upsert.created
+        summary.students_updated = upsert.updated
+        open_interviews = cases.open_interview_tasks(store)
+        tick = progress or (lambda n=1: None)
+        for o in plan.accepted:
+            sid = upsert.ids[o.student_no]
+            on = (o.submitted_at or today.isoformat())[:10]
+            response = {
+                "instrument": plan.instrument,
+                "version": plan.version,
+                "row": o.row,
+                "file": plan.file,
+                "sheet": plan.sheet,
+                "submitted_at": o.submitted_at,
+                "scores": o.result["scores"],
+                "band": o.result["band"],
+                "flags": o.result["flags"],
+                "proposed_level": o.result["proposed_level"],
+                "answers": o.answers,
+                "student_no": o.student_no,
+                **{k: o.roster.get(k) for k in ("name", "gender", "college", "major", "grade", "class_name")},
+            }
+            rid = txn.insert("responses", response, columns={"batch_id": batch_id, "student_id": sid, "on_date": on}, audit=False)
+            cases.schedule_screening_interview(
+                txn, sid, o.result["proposed_level"], today, open_interviews=open_interviews, batch_id=batch_id, response_id=rid, instrument=plan.instrument
+            )
+            tick()
+        txn.target(f"batches/{batch_id}")
+        txn.details.update(rows=summary.imported, proposed=summary.proposed)
+    summary.batch = batch_id
+    return summary
+
+
+# -- batches ---------------------------------------------------------------------------------------
+
+
+def list_batches(store) -> list[dict]:
+    store.require("import", action="survey.batches")
+    rows = store.select("batches", order="imported_on, rowid")
+    out = [
+        {
+            "id": b["id"],
+            "name": b.get("name"),
+            "instrument": b["instrument"],
+            "version": b.get("version"),
+            "file": b["file"],
+            "imported_at": b["imported_at"],
+            "imported_by": b.get("imported_by"),
+            "rows": b["rows"],
+            "imported": b["imported"],
+            "rejected": b.get("rejected", 0),
+            "voided": bool(b.get("voided")),
+        }
+        for b in rows
+    ]
+    store.audit_read("survey.batches")
+    return out
+
+
+def batch_detail(store, batch_ref: str) -> dict:
+    store.require("import", action="survey.batch")
+    batch_id = store.resolve_id("batches", batch_ref, "batch")
+    batch = store.get("batches", batch_id)
+    bands: Counter = Counter()
+    levels: Counter = Counter()
+    colleges: Counter = Counter()
+    for r in store.select("responses", "batch_id = ?", (batch_id,)):
+        if not store.in_scope(r.get("college")):
+            continue
+        bands[r["band"]] += 1
+        levels[r["proposed_level"]] += 1
+        colleges[r.get("college") or ""] += 1
+    store.audit_read("survey.batch", targets=[f"batches/{batch_id}"])
+    detail = {k: v for k, v in batch.items() if k not in ("content_bi", "content_key")}
+    detail.update(bands=dict(bands), proposed_levels=dict(levels), colleges=dict(colleges))
+    return detail
+
+
+def void_batch(store, batch_ref: str, reason: str) -> dict:
+    """Hide a mistaken batch and cancel its open interview tasks; interviews already recorded stay."""
+    from mhtool.cases.usecases import service as cases
+
+    store.require("import", action="survey.void")
+    if not (reason or "").strip():
+        raise UsageError("voiding a batch needs --reason")
+    batch_id = store.resolve_id("batches", batch_ref, "batch")
+    batch = store.get("batches", batch_id)
+    if batch.get("voided"):
+        raise UsageError(f"batch {batch_id} is already void")
+    today = cases.today(store)
+    cancelled = 0
+    with store.write("survey.void", targets=[f"batches/{batch_id}"], details={"reason": reason}) as txn:
+        data = store.sealed_part("batches", batch)
+        data.update(voided=True, void_reason=reason, voided_by=store.staff.name, voided_at=dates.now(store.tz).isoformat(timespec="seconds"))
+        txn.update("batches", batch_id, data)
+        for task in store.select("tasks", "done_on IS NULL"):
+            if task.get("kind") == "interview" and task.get("batch_id") == batch_id:
+                tdata = store.sealed_part("tasks", task)
+                tdata.update(cancelled=True, cancel_reason=f"batch voided: {reason}", done_by=store.staff.name)
+                txn.update("tasks", task["id"], tdata, columns={"done_on": today.isoformat()})
+                cancelled += 1
+    return {"batch": batch_id, "voided": True, "tasks_cancelled": cancelled}
+
+
+def rescore_batch(store, batch_ref: str, *, instrument_dirs=None) -> dict:
+    """Re-score a batch's stored answers under the current instrument version (explicit, audited)."""
+    import pandas as pd
+
+    from mhtool.survey.domain import instruments, scoring
+
+    store.require("import", action="survey.rescore")
+    batch_id = store.resolve_id("batches", batch_ref, "batch")
+    batch = store.get("batches", batch_id)
+    instrument = instruments.get_instrument(batch["instrument"], instrument_dirs if instrument_dirs is not None else instruments.instrument_dirs_from_env())
+    responses = store.select("responses", "batch_id = ?", (batch_id,))
+    if not responses:
+        return {"batch": batch_id, "rescored": 0, "changed": 0, "version": instrument.version}
+    frame = pd.DataFrame(
+        [{int(k): v for k, v in r["answers"].items()} for r in responses],
+        index=range(1, len(responses) + 1),
+    )
+    scored = scoring.score_raw(instrument, frame, mode="value")
+    if scored.problems:
+        raise InvalidInput(f"batch {batch_id} no longer scores under {instrument.code} {instrument.version}", problems=scored.problems[:20])
+    records = {rec["row"]: rec for rec in scored.records()}
+    changed = 0
+    with store.write("survey.rescore", targets=[f"batches/{batch_id}"], details={"version": instrument.version}) as txn:
+        for i, r in enumerate(responses, start=1):
+            rec = records[i]
+            data = store.sealed_part("responses", r)
+            before = (data["scores"], data["band"], data["flags"], data["proposed_level"], data["version"])
+            history = list(data.get("previous") or [])
+            history.append({"version": data["version"], "scores": data["scores"], "band": data["band"], "flags": data["flags"], "proposed_level": data["proposed_level"]})
+            data.update(scores=rec["scores"], band=rec["band"], flags=rec["flags"], proposed_level=rec["proposed_level"], version=instrument.version, previous=history)
+            if before != (data["scores"], data["band"], data["flags"], data["proposed_level"], data["version"]):
+                changed += 1
+            txn.update("responses", r["id"], data, audit=False)
+        bdata = store.sealed_part("batches", batch)
+        bdata.setdefault("rescored", []).append({"at": dates.now(store.tz).isoformat(timespec="seconds"), "by": store.staff.name, "version": instrument.version})
+        bdata["version"] = instrument.version
+        txn.update("batches", batch_id, bdata)
+    return {"batch": batch_id, "rescored": len(responses), "changed": changed, "version": instrument.version}
+
+
+# -- rosters ---------------------------------------------------------------------------------------
+
+
+def import_roster(store, path: str | Path, *, profile: str = "roster", dry_run: bool = False, skip_invalid: bool = False, profile_dirs=None) -> dict:
+    """The school roster creates or updates dossiers, with the same normalisation and conflict rules."""
+    from mhtool.cases.usecases import service as cases
+    from mhtool.io import readers
+
+    store.require("import", action="cases.import-roster")
+    table = readers.read_table(path, profile, ("student_no", "name"), profiles_dirs=profile_dirs)
+    problems_by_row: dict[int, list[Problem]] = {}
+    for p in table.problems:
+        problems_by_row.setdefault(p.row, []).append(p)
+    rows: list[dict] = []
+    seen: dict[str, dict] = {}
+    for row in table.roster.index:
+        rec = {k: table.roster.at[row, k] for k in table.roster.columns}
+        rec = {k: (None if v is None or (isinstance(v, float) and v != v) or v == "" else str(v)) for k, v in rec.items()}
+        no = rec.get("student_no")
+        if not no:
+            problems_by_row.setdefault(int(row), []).append(Problem("no student number", file=table.file, sheet=table.sheet, row=int(row), column="学号"))
+            continue
+        if no in seen and seen[no].get("name") != rec.get("name"):
+            problems_by_row.setdefault(int(row), []).append(
+                Problem(f"student number {no} appears twice with different names", file=table.file, sheet=table.sheet, row=int(row), column="姓名", value=rec.get("name"))
+            )
+            continue
+        guardian = None
+        if rec.get("guardian_name") or rec.get("guardian_phone"):
+            guardian = {"name": rec.get("guardian_name") or "", "relation": rec.get("guardian_relation") or "", "phone": rec.get("guardian_phone") or ""}
+        entry = {"student_no": no, "_row": int(row), **{k: rec.get(k) for k in cases.ROSTER_FIELDS if rec.get(k)}}
+        if guardian:
+            entry["guardians"] = [guardian]
+        if int(row) not in problems_by_row:
+            rows.append(entry)
+            seen[no] = entry
+    existing = cases.students_by_number(store, [r["student_no"] for r in rows])
+    for r in rows:
+        found = stored_student_problems(store, r["_row"], r["student_no"], r.get("name"), r.get("college"), existing, file=table.file, sheet=table.sheet)
+        if found:
+            problems_by_row.setdefault(r["_row"], []).extend(found)
+    problems = [p for ps in problems_by_row.values() for p in ps]
+    valid = [r for r in rows if r["_row"] not in problems_by_row]
+    if problems and not skip_invalid:
+        raise InvalidInput(f"{table.file}: {len(problems_by_row)} rows have problems; nothing was imported", problems=problems,
+                           hint="fix the rows listed, or pass --skip-invalid to import the valid rows")
+    result = {"file": table.file, "rows": table.data_rows, "valid": len(valid), "rejected": len(problems_by_row),
+              "students_created": sum(1 for r in valid if r["student_no"] not in existing), "students_updated": 0, "dry_run": dry_run}
+    if dry_run:
+        return result
+    if not valid:
+        raise InvalidInput(f"{table.file}: no valid rows; nothing was imported", problems=problems)
+    with store.write("cases.import-roster", details={"file": table.file}) as txn:
+        upsert = cases.upsert_students(txn, valid, source="roster", existing=existing)
+    result.update(students_created=upsert.created, students_updated=upsert.updated, unchanged=upsert.unchanged)
+    return result
+
+
+def score_file(path: str | Path, instrument_code: str, *, profile: str = "generic", answers: str = "auto", sheet=None) -> ImportPlan:
+    """Score a sheet without any store (``survey score``)."""
+    return plan_import(path, instrument_code, profile=profile, answers=answers, sheet=sheet)
+
+
+__all__ = ["plan_import", "apply_import", "ImportPlan", "ImportSummary", "list_batches", "batch_detail", "void_batch", "rescore_batch", "import_roster", "score_file", "NotFound"]

@@ -423,7 +423,9 @@ def _header_changes(**opts) -> dict:
     from mhtool.cases.domain import model
 
     changes = {}
-    for key in ("name", "gender", "college", "major", "grade", "class_name", "dorm", "phone", "advisor", "advisor_phone", "counselor"):
+    from mhtool.domain.vocabulary import HEADER_FIELDS
+
+    for key in HEADER_FIELDS:
         if opts.get(key) is not None:
             changes[key] = opts[key].strip()
     if opts.get("group") is not None:

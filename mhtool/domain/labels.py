@@ -10,9 +10,7 @@ from __future__ import annotations
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
-# Watch levels, most to least severe. ``none`` means not on the watch list.
-LEVELS = ("red", "orange", "yellow", "none")
-LEVEL_COLOURS = {"red": "FFC7CE", "orange": "FFD8A8", "yellow": "FFF2A8"}
+from mhtool.domain.vocabulary import LEVEL_COLOURS, LEVELS  # noqa: F401
 
 _LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "level": {

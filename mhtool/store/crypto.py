@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import json
 import os
-import unicodedata
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -32,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from mhtool.domain import student_no
 from mhtool.errors import AuthenticationFailed, IntegrityError, StoreError
 
 SEAL_VERSION = 1
@@ -120,8 +120,7 @@ def unseal(keyring: dict[int, GenerationKeys], store_id: str, table: str, record
 # -- blind indexes ----------------------------------------------------------------------------
 
 
-def normalise_student_no(value: str) -> str:
-    return unicodedata.normalize("NFKC", str(value)).strip().upper()
+normalise_student_no = student_no.normalise
 
 
 def blind_index(keys: GenerationKeys, value: str, kind: str = "student_no") -> bytes:

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mhtool.domain.rules import INTERVIEW_DUE_DAYS
 from mhtool.errors import InvalidInput
 from mhtool.survey.domain.instruments import get_instrument, load_definition
 from mhtool.survey.domain.scoring import (
-    INTERVIEW_DUE_DAYS,
     LEVEL_ORDER,
     ScreeningPolicy,
     default_policy,

@@ -14,17 +14,9 @@ from datetime import date, timedelta
 from mhtool.errors import InvalidInput, UsageError
 from mhtool.domain.labels import codes, label
 
-LEVELS = ("red", "orange", "yellow", "none")
-LEVEL_RANK = {"none": 0, "yellow": 1, "orange": 2, "red": 3}
-STATUSES = ("enrolled", "leave", "returned", "withdrawn", "graduated")
-GROUPS = codes("group")
-CONSENT = ("signed", "refused", "not_needed", "pending")
-
-DEFAULT_CADENCE = {"red": 7, "orange": 14, "yellow": 30}
-INTERVIEW_DUE_DAYS = {"red": 1, "orange": 7, "yellow": 14}
-RETURN_REVIEW_DAYS = (14, 30)
-# A contact this many days before a return review is due counts as that review.
-REVIEW_WINDOW_DAYS = 7
+from mhtool.domain import rules
+from mhtool.domain.rules import DEFAULT_CADENCE, INTERVIEW_DUE_DAYS, RETURN_REVIEW_DAYS, REVIEW_WINDOW_DAYS  # noqa: F401
+from mhtool.domain.vocabulary import CONSENT, GROUPS, LEVEL_RANK, LEVELS, STATUSES  # noqa: F401
 
 # Required fields per timeline entry kind: what a counselor must say for the
 # entry to be useful later (有据可查). Other fields are optional.
@@ -310,10 +302,10 @@ def clarity_group(code: str) -> str:
 
 def interview_task(proposed_level: str | None, on: date) -> dict | None:
     """The interview task a screening proposal opens (red 1 day, orange 7, yellow 14), or None."""
-    days = INTERVIEW_DUE_DAYS.get(proposed_level or "none")
-    if days is None:
+    due = rules.interview_due(proposed_level, on)
+    if due is None:
         return None
-    return {"kind": "interview", "due": on + timedelta(days=days), "proposed_level": proposed_level}
+    return {"kind": "interview", "due": due, "proposed_level": proposed_level}
 
 
 def correction(student: dict, original: dict, fields: dict) -> Effects:
@@ -363,9 +355,7 @@ def next_due_of(tasks: list[dict]) -> date | None:
     return date.fromisoformat(min(dues)) if dues else None
 
 
-def days_overdue(due: date | None, today: date) -> int:
-    """How many days a task is past due (0 when not yet due or no task)."""
-    return max(0, (today - due).days) if due else 0
+days_overdue = rules.days_overdue
 
 
 # -- crises -----------------------------------------------------------------------------------

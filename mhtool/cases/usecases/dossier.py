@@ -17,6 +17,7 @@ from datetime import date, datetime
 from mhtool.cases.domain import model
 from mhtool.cases.usecases import service
 from mhtool.domain.labels import label
+from mhtool.domain.vocabulary import ROSTER_FIELDS
 
 WATCHED_IDS = "SELECT student_id FROM watches WHERE closed_on IS NULL"
 
@@ -451,7 +452,7 @@ def export_report(d: dict, *, lang: str, generated_at: datetime):
         section("basic"),
         fld("student_no", pii="student_no"),
         fld("name", pii="name"),
-        *(fld(k) for k in ("gender", "college", "major", "grade", "class_name", "dorm", "phone", "advisor", "advisor_phone")),
+        *(fld(k) for k in ROSTER_FIELDS[1:]),
         FormField("guardians", "监护人", "Guardians", guardian_text(s.get("guardians") or []) or None),
         FormField("groups", "特殊群体", "Special groups", "、".join(label("group", g, lang) for g in s.get("groups") or []) or None),
         FormField("tags", "标签", "Tags", "、".join(s.get("tags") or []) or None),

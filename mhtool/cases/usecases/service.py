@@ -16,18 +16,7 @@ from mhtool.domain import dates
 from mhtool.cases.domain import model
 from mhtool.errors import ConflictError, InvalidInput, NotFound, Problem, UsageError
 
-ROSTER_FIELDS = (
-    "name",
-    "gender",
-    "college",
-    "major",
-    "grade",
-    "class_name",
-    "dorm",
-    "phone",
-    "advisor",
-    "advisor_phone",
-)
+from mhtool.domain.vocabulary import ROSTER_FIELDS  # noqa: E402
 
 
 def today(store) -> date:

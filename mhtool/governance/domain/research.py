@@ -28,6 +28,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from mhtool.domain import student_no
+
 PSEUDONYM_PREFIX = "P-"
 # 12 hex digits (48 bits): among 50,000 students a collision has a chance of
 # about 1 in 200,000; one found anyway lengthens every pseudonym of the export.
@@ -48,8 +50,8 @@ def new_export_key() -> bytes:
     return os.urandom(KEY_BYTES)
 
 
-def _normalise(student_no: str) -> bytes:
-    return unicodedata.normalize("NFKC", str(student_no)).strip().upper().encode("utf-8")
+def _normalise(number: str) -> bytes:
+    return student_no.normalise(number).encode("utf-8")
 
 
 def _mac(key: bytes, purpose: bytes, student_no: str) -> bytes:

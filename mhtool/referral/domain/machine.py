@@ -33,6 +33,8 @@ from datetime import date, datetime, time, timedelta
 
 from mhtool.errors import InvalidInput, UsageError
 from mhtool.domain.labels import code_from_label, codes, label
+from mhtool.domain.rules import GUARDIAN_NOTICE, REFERRAL_ATTEND_DAYS
+from mhtool.domain.vocabulary import CONSENT
 
 STATUSES = ("referred", "attended", "assessed", "treatment_outpatient", "hospitalized", "closed", "declined", "cancelled")
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -51,14 +53,13 @@ OPEN = tuple(s for s in STATUSES if s not in TERMINAL)
 URGENCIES = ("emergency", "urgent", "routine")
 PRESSING = frozenset({"emergency", "urgent"})
 ADVICE = ("continue_study", "outpatient", "leave", "hospitalize", "other")
-CONSENT = ("signed", "refused", "not_needed", "pending")
 HOSPITAL_LEVELS = codes("hospital_level")
 
 # A field value that removes what was recorded (``--next-review none``).
 CLEAR = "__clear__"
 
-ATTEND_WITHIN_DAYS = 7
-GUARDIAN_WITHIN = timedelta(hours=24)
+ATTEND_WITHIN_DAYS = REFERRAL_ATTEND_DAYS
+GUARDIAN_WITHIN = GUARDIAN_NOTICE
 
 # Fields a step may set, in the order summaries and forms show them.
 FIELDS = (

@@ -38,8 +38,7 @@ from mhtool.domain.document import (
 )
 from mhtool.domain.periods import Period, months_back
 
-WATCH_LEVELS = ("red", "orange", "yellow")
-LEVEL_RANK = cases_model.LEVEL_RANK
+from mhtool.domain.vocabulary import LEVEL_RANK, WATCH_LEVELS  # noqa: E402
 # Short level names for column headers; the level colours are explained in the sheet notes.
 _LEVEL_HEAD = {"red": ("一级", "red"), "orange": ("二级", "orange"), "yellow": ("三级", "yellow")}
 

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
+from mhtool.domain.vocabulary import WATCH_LEVELS
 from mhtool.errors import InvalidInput, NotFound, Problem
 from mhtool.survey.domain import psqi
 
@@ -39,7 +40,7 @@ ENV_VAR = "MHTOOL_INSTRUMENTS"
 
 MODES = ("auto", "value", "position", "text")
 KINDS = ("choice", "time", "number")
-LEVELS = ("red", "orange", "yellow")
+LEVELS = WATCH_LEVELS
 SCALE_METHODS = ("sum", "mean", "count", "mean_at_least", "scaled", "algorithm")
 ROUNDINGS = ("floor", "round", "none")
 

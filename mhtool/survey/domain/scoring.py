@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mhtool.errors import InvalidInput, Problem
-from mhtool.domain.labels import LEVELS
+from mhtool.domain.vocabulary import LEVEL_RANK, LEVELS, WATCH_LEVELS
 from mhtool.survey.domain import psqi
 from mhtool.survey.domain.instruments import (
     Condition,
@@ -36,10 +36,7 @@ from mhtool.survey.domain.instruments import (
 
 # Most severe first, as in mhtool.domain.labels.
 LEVEL_ORDER: tuple[str, ...] = tuple(LEVELS)
-LEVEL_RANK: dict[str, int] = {lvl: len(LEVEL_ORDER) - 1 - i for i, lvl in enumerate(LEVEL_ORDER)}
-INTERVIEW_DUE_DAYS: dict[str, int] = {"red": 1, "orange": 7, "yellow": 14}
-
-_TIER_LEVELS = ("red", "orange", "yellow")
+_TIER_LEVELS = WATCH_LEVELS
 _BY_RANK = np.array(sorted(LEVEL_RANK, key=LEVEL_RANK.__getitem__), dtype=object)
 _ALGORITHMS = {"psqi": psqi.components}
 _SCORE_ROUNDING = 4

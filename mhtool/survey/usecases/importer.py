@@ -19,11 +19,11 @@ from datetime import time as dtime
 from pathlib import Path
 
 from mhtool.domain import dates
+from mhtool.domain.vocabulary import LEVEL_RANK, ROSTER_FIELDS
 from mhtool.errors import InvalidInput, NotFound, Problem, UsageError
 
 ROSTER_KEYS = ("name", "gender", "college", "major", "grade", "class_name", "dorm", "phone")
 ANSWER_MODES = ("auto", "position", "score", "text")
-LEVEL_RANK = {"none": 0, "yellow": 1, "orange": 2, "red": 3}
 
 
 @dataclass
@@ -610,7 +610,7 @@ def import_roster(store, path: str | Path, *, profile: str = "roster", dry_run: 
         guardian = None
         if rec.get("guardian_name") or rec.get("guardian_phone"):
             guardian = {"name": rec.get("guardian_name") or "", "relation": rec.get("guardian_relation") or "", "phone": rec.get("guardian_phone") or ""}
-        entry = {"student_no": no, "_row": int(row), **{k: rec.get(k) for k in cases.ROSTER_FIELDS if rec.get(k)}}
+        entry = {"student_no": no, "_row": int(row), **{k: rec.get(k) for k in ROSTER_FIELDS if rec.get(k)}}
         if guardian:
             entry["guardians"] = [guardian]
         if int(row) not in problems_by_row:

@@ -84,3 +84,11 @@ def open_store(ctx: typer.Context | None = None, *, readonly: bool = False):
 
     st = settings(ctx)
     return Store.open(st.store, credential(st), st.user, readonly=readonly)
+
+
+def open_center(ctx: typer.Context | None = None, *, readonly: bool = False):
+    """The use-case layer, opened as the person running the command."""
+    from mhtool.app.center import Center
+
+    st = settings(ctx)
+    return Center.open(st.store, credential(st), st.user, readonly=readonly)

@@ -20,12 +20,13 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from mhtool.errors import AuthenticationFailed, IntegrityError, NotFound, PermissionDenied, StoreError, UsageError
-from mhtool.store import crypto, schema
+from mhtool.store import crypto, repos, schema
 from mhtool.store.access import PERMISSION_TEXT, ROLES, allowed, roles_with
 
 BUSY_TIMEOUT_MS = 30_000
@@ -70,6 +71,9 @@ class Txn:
         self.store = store
         self.targets: list[str] = []
         self.details: dict = {}
+        # Run after the audit entry is appended and before COMMIT: publishing a
+        # file here means a file exists only if its audit entry commits.
+        self.before_commit: list = []
 
     def execute(self, sql: str, params: Sequence = ()) -> sqlite3.Cursor:
         return self.store.conn.execute(sql, params)
@@ -241,6 +245,8 @@ class Store:
             yield txn
             merged = {**(details or {}), **txn.details}
             self._append_audit(action, [*targets, *txn.targets], merged)
+            for publish in txn.before_commit:
+                publish()
             self.conn.execute("COMMIT")
         except BaseException:
             self.conn.execute("ROLLBACK")
@@ -308,13 +314,13 @@ class Store:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def get(self, table: str, record_id: str) -> dict:
+    def _get(self, table: str, record_id: str) -> dict:
         row = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (record_id,)).fetchone()
         if row is None:
             raise NotFound(f"no {table} record {record_id}")
         return self._row_to_record(table, row, self.conn.execute(f"SELECT * FROM {table} LIMIT 0").description)
 
-    def select(self, table: str, where: str = "", params: Sequence = (), order: str = "") -> list[dict]:
+    def _select(self, table: str, where: str = "", params: Sequence = (), order: str = "") -> list[dict]:
         sql = f"SELECT * FROM {table}"
         if where:
             sql += f" WHERE {where}"
@@ -332,11 +338,11 @@ class Store:
             self._plain_columns[table] = plain
         return {k: v for k, v in record.items() if k not in plain}
 
-    def count(self, table: str, where: str = "", params: Sequence = ()) -> int:
+    def _count(self, table: str, where: str = "", params: Sequence = ()) -> int:
         sql = f"SELECT count(*) FROM {table}" + (f" WHERE {where}" if where else "")
         return self.conn.execute(sql, params).fetchone()[0]
 
-    def plain(self, table: str, columns: Sequence[str], where: str = "", params: Sequence = ()) -> list[tuple]:
+    def _plain(self, table: str, columns: Sequence[str], where: str = "", params: Sequence = ()) -> list[tuple]:
         """Plaintext columns only (ids, foreign keys, dates), without opening the sealed data.
 
         For lists that need, say, each student's earliest due date over
@@ -348,7 +354,7 @@ class Store:
         sql = f"SELECT {', '.join(columns)} FROM {table}" + (f" WHERE {where}" if where else "")
         return self.conn.execute(sql, params).fetchall()
 
-    def resolve_id(self, table: str, prefix: str, what: str) -> str:
+    def _resolve_id(self, table: str, prefix: str, what: str) -> str:
         """Accept a full record id or an unambiguous prefix of at least 4 characters."""
         prefix = (prefix or "").strip().lower()
         if len(prefix) < 4:
@@ -368,6 +374,48 @@ class Store:
         record = self.unseal(table, key, blob)
         record.update(values)
         return record
+
+    # -- repositories: the tables as the rest of mhtool sees them ---------------------------
+
+    @cached_property
+    def students(self) -> repos.Students:
+        return repos.Students(self)
+
+    @cached_property
+    def entries(self) -> repos.Entries:
+        return repos.Entries(self)
+
+    @cached_property
+    def tasks(self) -> repos.Tasks:
+        return repos.Tasks(self)
+
+    @cached_property
+    def watches(self) -> repos.Watches:
+        return repos.Watches(self)
+
+    @cached_property
+    def batches(self) -> repos.Batches:
+        return repos.Batches(self)
+
+    @cached_property
+    def responses(self) -> repos.Responses:
+        return repos.Responses(self)
+
+    @cached_property
+    def hospitals(self) -> repos.Hospitals:
+        return repos.Hospitals(self)
+
+    @cached_property
+    def referrals(self) -> repos.Referrals:
+        return repos.Referrals(self)
+
+    @cached_property
+    def staff_rows(self) -> repos.StaffRows:
+        return repos.StaffRows(self)
+
+    @cached_property
+    def sealed_values(self) -> repos.SealedValues:
+        return repos.SealedValues(self)
 
     def find_student(self, student_no: str) -> dict | None:
         """The student record for a student number, or None."""
@@ -406,6 +454,14 @@ class Store:
 
     def setting(self, key: str, default=None):
         return self.settings().get(key, default)
+
+
+# Public names kept while callers move to the repositories.
+Store.get = Store._get
+Store.select = Store._select
+Store.count = Store._count
+Store.plain = Store._plain
+Store.resolve_id = Store._resolve_id
 
 
 def _slot_params(slot: dict) -> dict:

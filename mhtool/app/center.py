@@ -1,0 +1,135 @@
+"""One signed-in staff member's view of the center: every operation, grouped by feature.
+
+A :class:`Center` is opened with a store path, a credential and a staff name.
+Its feature attributes (``survey``, ``cases``, ``referrals``, ``reports``,
+``governance``, ``admin``) are the use cases: each operation checks the
+caller's role and college scope, applies the domain rules, writes one store
+transaction with its audit entry, and returns plain data. The command line,
+the demo, the benchmarks and the tests all go through here, so a refusal on
+the command line is the same refusal from Python.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mhtool.app.gateway import ExportGateway
+from mhtool.domain import dates
+
+if TYPE_CHECKING:
+    from mhtool.admin.usecases.api import Admin
+    from mhtool.cases.usecases.api import Cases
+    from mhtool.governance.usecases.api import Governance
+    from mhtool.referral.usecases.api import Referrals
+    from mhtool.report.usecases.api import Reports
+    from mhtool.store.core import StaffMember, Store
+    from mhtool.survey.usecases.api import Survey
+
+
+def credential_from_passphrase(passphrase: str, *, source: str = "the caller"):
+    """A credential for a passphrase key slot."""
+    from mhtool.store import crypto
+
+    return crypto.Credential(passphrase=passphrase, source=source)
+
+
+def credential_from_key_file(path: str | os.PathLike):
+    """A credential for a key-file slot (for unattended jobs)."""
+    from mhtool.store import crypto
+
+    return crypto.Credential(key_material=crypto.read_key_file(Path(path)), source=str(path))
+
+
+class Center:
+    """The center's operations for one staff member, over one open store."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    # -- opening ----------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, credential, user: str | None = None, *, readonly: bool = False) -> Center:
+        """Open the store at ``path`` as ``user`` (a key-file credential may leave ``user`` out)."""
+        from mhtool.store.core import Store
+
+        return cls(Store.open(path, credential, user, readonly=readonly))
+
+    @staticmethod
+    def create(path: str | os.PathLike, admin: str, credential, *, timezone_name: str = "Asia/Shanghai") -> Path:
+        """Create a new store with its first admin; refuses to overwrite anything."""
+        from mhtool.store.core import create_store
+
+        return create_store(path, admin, credential, timezone_name=timezone_name)
+
+    @staticmethod
+    def info(path: str | os.PathLike) -> dict:
+        """Facts about a store that need no key and reveal no personal data."""
+        from mhtool.store.core import store_info
+
+        return store_info(path)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Center:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- who and when -----------------------------------------------------------------------
+
+    @property
+    def staff(self) -> StaffMember:
+        return self.store.staff
+
+    def today(self) -> date:
+        """Today in the store's time zone (Asia/Shanghai unless the store says otherwise)."""
+        return dates.today(self.store.tz)
+
+    # -- the features -----------------------------------------------------------------------
+
+    @cached_property
+    def exports(self) -> ExportGateway:
+        return ExportGateway(self.store)
+
+    @cached_property
+    def survey(self) -> Survey:
+        from mhtool.survey.usecases.api import Survey
+
+        return Survey(self)
+
+    @cached_property
+    def cases(self) -> Cases:
+        from mhtool.cases.usecases.api import Cases
+
+        return Cases(self)
+
+    @cached_property
+    def referrals(self) -> Referrals:
+        from mhtool.referral.usecases.api import Referrals
+
+        return Referrals(self)
+
+    @cached_property
+    def reports(self) -> Reports:
+        from mhtool.report.usecases.api import Reports
+
+        return Reports(self)
+
+    @cached_property
+    def governance(self) -> Governance:
+        from mhtool.governance.usecases.api import Governance
+
+        return Governance(self)
+
+    @cached_property
+    def admin(self) -> Admin:
+        from mhtool.admin.usecases.api import Admin
+
+        return Admin(self)

@@ -1,0 +1,94 @@
+"""The one way identifiable data leaves the store: purpose check → build → temporary file → audit → rename.
+
+Dossier exports, referral records, reports, research exports and rejects
+workbooks all pass through :meth:`ExportGateway.publish`; JSON and table output
+of personal data through :meth:`ExportGateway.disclose`, which the command line
+calls before it prints. Either way the audit entry commits first: a file
+exists only if its audit entry does, and a failure (a locked store, a full
+disk, an interrupt) leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mhtool.errors import MhtoolError
+from mhtool.governance.usecases.purpose import require_purpose
+
+if TYPE_CHECKING:
+    from mhtool.store.core import Store
+
+
+class ExportGateway:
+    def __init__(self, store: Store):
+        self.store = store
+
+    def purpose(self, purpose: str | None, *, what: str, identifiable: bool = True) -> dict:
+        """The stated (or standing) purpose as audit details; refuses when the store's policy needs one."""
+        return require_purpose(self.store, purpose, what=what, identifiable=identifiable)
+
+    def publish(
+        self,
+        path: Path,
+        write: Callable[[Path], object],
+        *,
+        action: str,
+        what: str,
+        purpose: str | None = None,
+        identifiable: bool = True,
+        targets: Iterable[str] = (),
+        details: dict | None = None,
+    ) -> Path:
+        """Write ``path`` through ``write(temporary_path)``, audited under ``action``.
+
+        ``write`` builds the file at the temporary path it is given (in the
+        target's folder, so the final rename is atomic). The rename happens
+        inside the audit entry's transaction, after the entry is appended.
+        """
+        stated = self.purpose(purpose, what=what, identifiable=identifiable)
+        path = Path(path)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        published = False
+        try:
+            write(tmp)
+            audit = {**(details or {}), **stated, "out": path.name}
+
+            def rename() -> None:
+                nonlocal published
+                os.replace(tmp, path)
+                published = True
+
+            with self.store.write(action, targets=list(targets), details=audit) as txn:
+                txn.before_commit.append(rename)
+        except OSError as exc:
+            if published:
+                path.unlink(missing_ok=True)
+            raise MhtoolError(f"cannot write {path}: {exc.strerror or exc}", hint="check that the folder is writable and has free space") from exc
+        except BaseException:
+            if published:
+                path.unlink(missing_ok=True)
+            raise
+        finally:
+            tmp.unlink(missing_ok=True)
+        return path
+
+    def disclose(
+        self,
+        *,
+        action: str,
+        what: str,
+        purpose: str | None = None,
+        identifiable: bool = True,
+        targets: Iterable[str] = (),
+        details: dict | None = None,
+    ) -> dict:
+        """Audit a disclosure of personal data on screen or stdout; the caller prints after this returns."""
+        stated = self.purpose(purpose, what=what, identifiable=identifiable)
+        self.store.audit_read(action, list(targets), {**(details or {}), **stated})
+        return stated

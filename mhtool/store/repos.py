@@ -1,0 +1,444 @@
+"""Repositories: the store's tables as the rest of mhtool sees them.
+
+Every SQL statement about a table, its plaintext columns, its blind index and
+the chunking of long ``IN`` lists live here. Callers get typed records back
+(:class:`Record` subclasses with their defaults filled in once, at read) and
+hand plain values in; they never name a column or write a condition.
+
+Writes take the open :class:`~mhtool.store.core.Txn` of the caller's use case,
+so one command stays one transaction with one audit entry.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, ClassVar
+
+from mhtool.domain import student_no as student_numbers
+
+if TYPE_CHECKING:
+    from mhtool.store.core import Store, Txn
+
+_CHUNK = 500
+# The blind index an erased student's row gets: random, so the number no longer finds it.
+ERASED_INDEX_PREFIX = b"erased:"
+
+
+class Record(dict):
+    """One sealed row, opened: its sealed fields plus its plaintext columns.
+
+    A record is a dict (it goes straight into JSON output and report builders)
+    whose missing fields take the table's defaults when it is read, so no
+    caller has to patch ``get("level") or "none"``.
+    """
+
+    DEFAULTS: ClassVar[dict] = {}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key, default in self.DEFAULTS.items():
+            if self.get(key) is None:
+                self[key] = list(default) if isinstance(default, (list, tuple)) else default
+
+    @property
+    def id(self) -> str:
+        return self["id"]
+
+
+class Student(Record):
+    DEFAULTS: ClassVar[dict] = {
+        "level": "none",
+        "status": "enrolled",
+        "counselor": "",
+        "groups": [],
+        "tags": [],
+        "guardians": [],
+    }
+
+
+class Entry(Record):
+    DEFAULTS: ClassVar[dict] = {"fields": {}}
+
+
+class Task(Record):
+    DEFAULTS: ClassVar[dict] = {}
+
+
+class Watch(Record):
+    DEFAULTS: ClassVar[dict] = {}
+
+
+class Batch(Record):
+    DEFAULTS: ClassVar[dict] = {}
+
+
+class Response(Record):
+    DEFAULTS: ClassVar[dict] = {}
+
+
+class Hospital(Record):
+    DEFAULTS: ClassVar[dict] = {}
+
+
+class Referral(Record):
+    DEFAULTS: ClassVar[dict] = {}
+
+
+class StaffRow(Record):
+    DEFAULTS: ClassVar[dict] = {"colleges": []}
+
+
+def _marks(values: Sequence) -> str:
+    return ",".join("?" for _ in values)
+
+
+def _chunks(values: Iterable) -> Iterable[list]:
+    values = list(dict.fromkeys(values))
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+class _Repository:
+    table: ClassVar[str]
+    record: ClassVar[type[Record]] = Record
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _rows(self, where: str = "", params: Sequence = (), order: str = "") -> list[Record]:
+        return [self.record(r) for r in self.store._select(self.table, where, params, order)]
+
+    def _by_column(self, column: str, values: Iterable, where: str = "", params: Sequence = (), order: str = "") -> list[Record]:
+        out: list[Record] = []
+        for chunk in _chunks(values):
+            cond = f"{column} IN ({_marks(chunk)})" + (f" AND ({where})" if where else "")
+            out += self._rows(cond, [*chunk, *params], order)
+        return out
+
+    def get(self, record_id: str) -> Record:
+        return self.record(self.store._get(self.table, record_id))
+
+    def all(self) -> list[Record]:
+        return self._rows(order=self._order)
+
+    def count(self) -> int:
+        return self.store._count(self.table)
+
+    def resolve(self, prefix: str, what: str) -> str:
+        """A full record id from an id or an unambiguous prefix of 4+ characters."""
+        return self.store._resolve_id(self.table, prefix, what)
+
+    _order: ClassVar[str] = "rowid"
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def sealed(self, record: dict) -> dict:
+        """The part of ``record`` that goes back into the sealed data (no plaintext columns)."""
+        return self.store.sealed_part(self.table, record)
+
+    def _insert(self, txn: Txn, data: dict, columns: dict | None = None, *, audit: bool = True, record_id: str | None = None) -> str:
+        return txn.insert(self.table, data, columns=columns, audit=audit, record_id=record_id)
+
+    def _update(self, txn: Txn, record_id: str, data: dict, columns: dict | None = None, *, audit: bool = True) -> None:
+        txn.update(self.table, record_id, data, columns=columns, audit=audit)
+
+
+class _PerStudent(_Repository):
+    """Tables whose rows belong to one student (``student_id``)."""
+
+    _date_column: ClassVar[str] = "rowid"
+
+    def for_student(self, student_id: str) -> list[Record]:
+        return self._rows("student_id = ?", (student_id,), order=f"{self._date_column}, rowid")
+
+    def for_students(self, student_ids: Iterable[str]) -> list[Record]:
+        return self._by_column("student_id", student_ids, order=f"{self._date_column}, rowid")
+
+    def delete_for_student(self, txn: Txn, student_id: str) -> int:
+        return txn.execute(f"DELETE FROM {self.table} WHERE student_id = ?", (student_id,)).rowcount
+
+
+# -- students --------------------------------------------------------------------------------
+
+
+class Students(_Repository):
+    table = "students"
+    record = Student
+
+    def _index_candidates(self, number: str) -> list[bytes]:
+        return self.store.blind_candidates(student_numbers.normalise(number))
+
+    def find(self, number: str) -> Student | None:
+        """The student with this number (any spelling of it), or None."""
+        candidates = self._index_candidates(number)
+        rows = self._rows(f"student_no_bi IN ({_marks(candidates)})", candidates)
+        return rows[0] if rows else None
+
+    def by_numbers(self, numbers: Iterable[str]) -> dict[str, Student]:
+        """Existing students keyed by the numbers asked for (one query per 500 index values)."""
+        by_index: dict[bytes, str] = {}
+        for no in dict.fromkeys(numbers):
+            for bi in self._index_candidates(no):
+                by_index[bi] = no
+        return {by_index[s["student_no_bi"]]: s for s in self._by_column("student_no_bi", by_index)}
+
+    def by_ids(self, ids: Iterable[str]) -> dict[str, Student]:
+        return {s["id"]: s for s in self._by_column("id", ids)}
+
+    def watched(self) -> list[Student]:
+        """Students with an open watch episode."""
+        return self._rows("id IN (SELECT student_id FROM watches WHERE closed_on IS NULL)")
+
+    def with_open_tasks(self) -> dict[str, Student]:
+        return {s["id"]: s for s in self._rows("id IN (SELECT student_id FROM tasks WHERE done_on IS NULL)")}
+
+    def concerned_by(self, first: date, start: date, end: date, asof: date) -> list[Student]:
+        """Everyone a report of ``start``–``end`` (trend from ``first``) may concern, as of ``asof``.
+
+        Students watched at some moment since the day before ``first``, with an
+        entry inside the period, or with a task due before ``asof`` that was
+        still open then.
+        """
+        sql, params = _concerned(first, start, end, asof)
+        return self._rows(f"id IN ({sql})", params)
+
+    def add(self, txn: Txn, number: str, data: dict, *, audit: bool = True) -> str:
+        index = self.store.blind_index(student_numbers.normalise(number))
+        return self._insert(txn, data, {"student_no_bi": index}, audit=audit)
+
+    def save(self, txn: Txn, record: dict, *, audit: bool = True) -> None:
+        self._update(txn, record["id"], self.sealed(record), audit=audit)
+
+    def replace_with_placeholder(self, txn: Txn, student_id: str, placeholder: dict) -> None:
+        """Erasure: the row keeps its id (links elsewhere stay valid) but loses its number's index."""
+        self._update(txn, student_id, placeholder, {"student_no_bi": ERASED_INDEX_PREFIX + os.urandom(16)}, audit=False)
+
+
+def _concerned(first: date, start: date, end: date, asof: date) -> tuple[str, tuple]:
+    e, lo = asof.isoformat(), _day_before(first)
+    sql = (
+        "SELECT student_id FROM watches WHERE opened_on <= ? AND (closed_on IS NULL OR closed_on > ?) "
+        "UNION SELECT student_id FROM entries WHERE on_date BETWEEN ? AND ? "
+        "UNION SELECT student_id FROM tasks WHERE due_on < ? AND (done_on IS NULL OR done_on > ?)"
+    )
+    return sql, (e, lo, start.isoformat(), end.isoformat(), e, e)
+
+
+def _watched_between(first: date, asof: date) -> tuple[str, tuple]:
+    return "SELECT student_id FROM watches WHERE opened_on <= ? AND (closed_on IS NULL OR closed_on > ?)", (asof.isoformat(), _day_before(first))
+
+
+def _day_before(day: date) -> str:
+    from datetime import timedelta
+
+    return (day - timedelta(days=1)).isoformat()
+
+
+# -- the timeline ----------------------------------------------------------------------------
+
+
+class Entries(_PerStudent):
+    table = "entries"
+    record = Entry
+    _date_column = "on_date"
+    _order = "on_date, rowid"
+
+    def add(self, txn: Txn, student_id: str, on: date, data: dict) -> str:
+        return self._insert(txn, data, {"student_id": student_id, "on_date": on.isoformat()})
+
+    def of_watched(self) -> list[Entry]:
+        """The timelines of every student with an open watch episode."""
+        return self._rows("student_id IN (SELECT student_id FROM watches WHERE closed_on IS NULL)", order="on_date, rowid")
+
+    def for_report(self, first: date, start: date, end: date, asof: date) -> list[Entry]:
+        """Whole timelines of students watched during the report, and recent entries of the others it concerns."""
+        watched, wparams = _watched_between(first, asof)
+        concerned, cparams = _concerned(first, start, end, asof)
+        out = self._rows(f"student_id IN ({watched})", wparams, order="on_date, rowid")
+        out += self._rows(
+            f"on_date > ? AND student_id IN ({concerned}) AND student_id NOT IN ({watched})",
+            (_day_before(first), *cparams, *wparams),
+            order="on_date, rowid",
+        )
+        return out
+
+
+class Tasks(_PerStudent):
+    table = "tasks"
+    record = Task
+    _date_column = "due_on"
+    _order = "due_on, rowid"
+
+    def open(self, student_id: str | None = None) -> list[Task]:
+        """Open tasks (of one student, or everyone's), earliest due first."""
+        if student_id:
+            return self._rows("done_on IS NULL AND student_id = ?", (student_id,), order="due_on, rowid")
+        return self._rows("done_on IS NULL", order="due_on, rowid")
+
+    def open_for_students(self, student_ids: Iterable[str]) -> list[Task]:
+        return self._by_column("student_id", student_ids, "done_on IS NULL", order="due_on, rowid")
+
+    def next_due(self, *, watched_only: bool = False) -> dict[str, str]:
+        """Each student's earliest open due date, from the plaintext columns alone (no record opened)."""
+        where = "done_on IS NULL"
+        if watched_only:
+            where += " AND student_id IN (SELECT student_id FROM watches WHERE closed_on IS NULL)"
+        out: dict[str, str] = {}
+        for student_id, due in self.store._plain(self.table, ("student_id", "due_on"), where):
+            if student_id not in out or due < out[student_id]:
+                out[student_id] = due
+        return out
+
+    def open_at(self, asof: date, first: date, start: date, end: date) -> list[Task]:
+        """Tasks still open at the end of ``asof`` for the students a report concerns."""
+        concerned, cparams = _concerned(first, start, end, asof)
+        return self._rows(f"(done_on IS NULL OR done_on > ?) AND student_id IN ({concerned})", (asof.isoformat(), *cparams))
+
+    def count_open(self) -> int:
+        return self.store._count(self.table, "done_on IS NULL")
+
+    def add(self, txn: Txn, student_id: str, kind: str, due: date, data: dict, *, audit: bool = True) -> str:
+        return self._insert(txn, {"kind": kind, **data}, {"student_id": student_id, "due_on": due.isoformat(), "done_on": None}, audit=audit)
+
+    def finish(self, txn: Txn, task: dict, on: date, changes: dict, *, audit: bool = True) -> None:
+        data = self.sealed(task)
+        data.update(changes)
+        self._update(txn, task["id"], data, {"done_on": on.isoformat()}, audit=audit)
+
+    def reschedule(self, txn: Txn, task: dict, due: str, data: dict, *, audit: bool = False) -> None:
+        self._update(txn, task["id"], data, {"due_on": due}, audit=audit)
+
+    def save(self, txn: Txn, task: dict, *, audit: bool = True) -> None:
+        self._update(txn, task["id"], self.sealed(task), audit=audit)
+
+
+class Watches(_PerStudent):
+    table = "watches"
+    record = Watch
+    _date_column = "opened_on"
+
+    def open_for(self, student_id: str) -> list[Watch]:
+        return self._rows("student_id = ? AND closed_on IS NULL", (student_id,))
+
+    def during(self, first: date, asof: date) -> list[Watch]:
+        """Watch episodes open at some moment from the day before ``first`` to ``asof``."""
+        return self._rows("opened_on <= ? AND (closed_on IS NULL OR closed_on > ?)", (asof.isoformat(), _day_before(first)))
+
+    def count_open(self) -> int:
+        return self.store._count(self.table, "closed_on IS NULL")
+
+    def open(self, txn: Txn, student_id: str, on: date, data: dict) -> str:
+        return self._insert(txn, data, {"student_id": student_id, "opened_on": on.isoformat(), "closed_on": None})
+
+    def close(self, txn: Txn, watch: dict, on: date, changes: dict) -> None:
+        data = self.sealed(watch)
+        data.update(changes)
+        self._update(txn, watch["id"], data, {"closed_on": on.isoformat()})
+
+
+# -- screening ---------------------------------------------------------------------------------
+
+
+class Batches(_Repository):
+    table = "batches"
+    record = Batch
+    _order = "imported_on, rowid"
+
+    def by_content(self, key: str) -> list[Batch]:
+        """Batches imported from the same file content (the blind index of its digest)."""
+        out: list[Batch] = []
+        for bi in self.store.blind_candidates(key, "batch"):
+            out += self._rows("content_bi = ?", (bi,))
+        return out
+
+    def imported_between(self, start: date, end: date) -> list[Batch]:
+        return self._rows("imported_on BETWEEN ? AND ?", (start.isoformat(), end.isoformat()), order="imported_on, rowid")
+
+    def add(self, txn: Txn, data: dict, content_key: str, on: date) -> str:
+        return self._insert(txn, data, {"content_bi": self.store.blind_index(content_key, "batch"), "imported_on": on.isoformat()})
+
+    def save(self, txn: Txn, batch: dict, *, audit: bool = True) -> None:
+        self._update(txn, batch["id"], self.sealed(batch), audit=audit)
+
+
+class Responses(_PerStudent):
+    table = "responses"
+    record = Response
+    _date_column = "on_date"
+
+    def for_batch(self, batch_id: str) -> list[Response]:
+        return self._rows("batch_id = ?", (batch_id,))
+
+    def for_batches(self, batch_ids: Iterable[str]) -> list[Response]:
+        return self._by_column("batch_id", batch_ids)
+
+    def add(self, txn: Txn, batch_id: str, student_id: str, on: str, data: dict) -> str:
+        return self._insert(txn, data, {"batch_id": batch_id, "student_id": student_id, "on_date": on}, audit=False)
+
+    def save(self, txn: Txn, response: dict, *, audit: bool = False) -> None:
+        self._update(txn, response["id"], self.sealed(response), audit=audit)
+
+
+# -- referrals ---------------------------------------------------------------------------------
+
+
+class Hospitals(_Repository):
+    table = "hospitals"
+    record = Hospital
+
+    def add(self, txn: Txn, data: dict) -> str:
+        return self._insert(txn, data)
+
+    def save(self, txn: Txn, hospital: dict) -> None:
+        self._update(txn, hospital["id"], self.sealed(hospital))
+
+
+class Referrals(_PerStudent):
+    table = "referrals"
+    record = Referral
+    _date_column = "referred_on"
+
+    def newest_first(self) -> list[Referral]:
+        return self._rows(order="referred_on DESC, rowid DESC")
+
+    def add(self, txn: Txn, student_id: str, data: dict) -> str:
+        return self._insert(txn, data, {"student_id": student_id, "hospital_id": data["hospital_id"], "referred_on": data["referred_on"]})
+
+    def save(self, txn: Txn, referral_id: str, data: dict) -> None:
+        self._update(txn, referral_id, data, {"hospital_id": data["hospital_id"]})
+
+
+# -- staff and sealed settings -----------------------------------------------------------------
+
+
+class StaffRows(_Repository):
+    table = "staff"
+    record = StaffRow
+
+    def names(self) -> set[str]:
+        return {row["name"] for row in self._rows()}
+
+
+class SealedValues:
+    """Small sealed values kept under a name (``sealed_meta``): settings, export keys."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def get(self, key: str):
+        row = self.store.conn.execute("SELECT data FROM sealed_meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else self.store.unseal("sealed_meta", key, row[0])
+
+    def put(self, txn: Txn, key: str, value) -> None:
+        txn.execute(
+            "INSERT INTO sealed_meta (key, data) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data",
+            (key, self.store.seal("sealed_meta", key, value)),
+        )
+
+
+# The tables that hold a student's own records, erased with the student.
+STUDENT_TABLES: tuple[type[_PerStudent], ...] = (Entries, Tasks, Watches, Responses, Referrals)

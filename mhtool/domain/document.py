@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Union
 
-from mhtool.domain.labels import LANGS, label
+from mhtool.domain.labels import LANGS, label, pick, text
 from mhtool.domain.periods import Period
 
 COLUMN_KINDS = ("text", "int", "float", "percent", "date", "datetime", "level", "status", "code")
@@ -51,8 +51,7 @@ CHART_KINDS = ("line", "bar")
 SHEET_KINDS = ("table", "form")
 
 
-def _pick(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else (en or zh)
+_pick = pick
 
 
 @dataclass(frozen=True)
@@ -183,9 +182,7 @@ class SignatureLine:
         object.__setattr__(self, "labels", tuple(tuple(p) for p in self.labels))
 
     def text(self, lang: str) -> str:
-        if lang == "zh":
-            return "  ".join(f"{zh}：{self.blank}" for zh, _ in self.labels)
-        return "  ".join(f"{en or zh}: {self.blank}" for zh, en in self.labels)
+        return "  ".join(text("form_blank", lang, label=pick(lang, zh, en), blank=self.blank) for zh, en in self.labels)
 
 
 FormItem = Union[FormSection, FormField, FormText, SignatureLine]

@@ -237,6 +237,30 @@ def label(domain: str, code: str | None, lang: str = DEFAULT_LANG) -> str:
     return entry[0] if lang == "zh" else entry[1]
 
 
+# Sentences and fragments of reports and messages, with {placeholders}; see :func:`text`.
+_TEXT: dict[str, tuple[str, str]] = {
+    "redacted_suffix": ("（已脱敏）", " (redacted)"),
+    "period_line": ("统计周期：{period}", "Period: {period}"),
+    "generated_line": ("生成时间：{when}", "Generated: {when}"),
+    "title_separator": ("　", "   "),
+    "period_week": ("{year}年第{week}周（{start} 至 {end}）", "{label} ({start} to {end})"),
+    "period_month": ("{year}年{month}月（{start} 至 {end}）", "{label} ({start} to {end})"),
+    "period_range": ("{start} 至 {end}", "{start} to {end}"),
+    "form_blank": ("{label}：{blank}", "{label}: {blank}"),
+}
+
+
+def text(key: str, lang: str = DEFAULT_LANG, **values) -> str:
+    """A catalog sentence in ``lang`` with its ``{placeholders}`` filled (``text("period_line", "en", period=…)``)."""
+    zh, en = _TEXT[key]
+    return (zh if lang == "zh" else en).format(**values)
+
+
+def pick(lang: str, zh: str, en: str | None) -> str:
+    """One of a pair of texts that a definition file carries in both languages (instrument and sheet titles)."""
+    return zh if lang == "zh" else (en or zh)
+
+
 def columns(pairs: list[tuple[str, str]], lang: str = DEFAULT_LANG) -> list[tuple[str, str]]:
     """Table columns as (row key, header) from (row key, ``column`` label code) pairs."""
     return [(key, label("column", code, lang)) for key, code in pairs]

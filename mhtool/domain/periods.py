@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from mhtool.domain.dates import parse_date
+from mhtool.domain.labels import text
 from mhtool.errors import InvalidInput, UsageError
 
 PERIOD_KINDS = ("week", "month", "range")
@@ -62,16 +63,12 @@ class Period:
     def describe(self, lang: str = "zh") -> str:
         """The period as a person reads it in a title row."""
         s, e = self.start.isoformat(), self.end.isoformat()
-        if lang == "zh":
-            if self.kind == "week":
-                year, week, _ = self.start.isocalendar()
-                return f"{year}年第{week}周（{s} 至 {e}）"
-            if self.kind == "month":
-                return f"{self.start.year}年{self.start.month}月（{s} 至 {e}）"
-            return f"{s} 至 {e}"
-        if self.kind in ("week", "month"):
-            return f"{self.label} ({s} to {e})"
-        return f"{s} to {e}"
+        if self.kind == "week":
+            year, week, _ = self.start.isocalendar()
+            return text("period_week", lang, year=year, week=week, label=self.label, start=s, end=e)
+        if self.kind == "month":
+            return text("period_month", lang, year=self.start.year, month=self.start.month, label=self.label, start=s, end=e)
+        return text("period_range", lang, start=s, end=e)
 
     def to_dict(self) -> dict:
         return {

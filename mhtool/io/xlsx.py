@@ -35,7 +35,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from mhtool.errors import MhtoolError, UsageError
-from mhtool.domain.labels import LEVEL_COLOURS, label
+from mhtool.domain.labels import LEVEL_COLOURS, label, pick, text
 from mhtool.domain.document import (
     FormField,
     FormSection,
@@ -186,7 +186,7 @@ def out_path_for(out: Path | str, default_name: str, *, option: str = "--out") -
 def default_file_name(report: Report) -> str:
     """``周报_2026-W47.xlsx`` (zh) or ``weekly_2026-W47.xlsx`` (en)."""
     zh, en = _REPORT_FILE_STEMS.get(report.kind, (report.title_zh, report.title_en or report.kind))
-    stem = zh if report.lang == "zh" else en
+    stem = pick(report.lang, zh, en)
     if report.period is not None:
         stem = f"{stem}_{report.period.label}"
     return safe_file_name(f"{stem}.xlsx")
@@ -553,13 +553,13 @@ def _title_text(report: Report, sheet: Sheet | None) -> str:
         if sub and sub != title:
             title = f"{title} — {sub}"
     if report.meta.get("redacted"):
-        title += "（已脱敏）" if lang == "zh" else " (redacted)"
+        title += text("redacted_suffix", lang)
     when = report.generated_at.strftime("%Y-%m-%d %H:%M")
     parts = []
     if report.period is not None:
-        parts.append(("统计周期：" if lang == "zh" else "Period: ") + report.period.describe(lang))
-    parts.append(("生成时间：" if lang == "zh" else "Generated: ") + when)
-    return title + "\n" + ("　" if lang == "zh" else "   ").join(parts)
+        parts.append(text("period_line", lang, period=report.period.describe(lang)))
+    parts.append(text("generated_line", lang, when=when))
+    return title + "\n" + text("title_separator", lang).join(parts)
 
 
 def _print_setup(ws: Worksheet, *, landscape: bool) -> None:

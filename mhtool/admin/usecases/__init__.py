@@ -1,0 +1,1 @@
+"""Administration use cases: staff, keys, audit, settings, backup and restore."""

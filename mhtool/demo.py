@@ -1,9 +1,10 @@
 """`mhtool demo`: a synthetic school run through the whole routine, end to end.
 
-It uses the same code paths as real work: exports in the platforms' shapes are
-imported by the importer, the four simulated weeks are recorded through the
-dossier and referral services, and the reports are built by the report
-package. Only the data is made up (see :mod:`mhtool.demo_data`); the store is
+It uses the same code paths as real work: every step goes through the
+use-case layer (:class:`mhtool.app.Center`), exactly as the commands do, so
+exports in the platforms' shapes are imported by the importer, the four
+simulated weeks are recorded as a counselor would record them, and the
+reports are built and audited as on the command line. Only the data is made up (see :mod:`mhtool.demo_data`); the store is
 a real encrypted store protected by a key file kept beside it.
 """
 
@@ -41,18 +42,16 @@ class DemoResult:
 
 
 def _open(store_path: Path, key: Path, user: str):
-    from mhtool.store.core import Store
-    from mhtool.store.crypto import Credential, read_key_file
+    from mhtool.app.center import Center, credential_from_key_file
 
-    return Store.open(store_path, Credential(key_material=read_key_file(key), source=str(key)), user)
+    return Center.open(store_path, credential_from_key_file(key), user)
 
 
 def build_demo(folder: Path, *, students: int = 3000, seed: int = 2026, today: date | None = None, progress=None) -> DemoResult:
     """Create the demo store, exports and reports in ``folder``; returns what was made."""
-    from mhtool.domain import dates
     from mhtool import demo_data
-    from mhtool.store import admin
-    from mhtool.store.core import create_store
+    from mhtool.app.center import Center
+    from mhtool.domain import dates
     from mhtool.store.crypto import Credential, write_key_file
 
     started = time.perf_counter()
@@ -73,10 +72,10 @@ def build_demo(folder: Path, *, students: int = 3000, seed: int = 2026, today: d
     for path in keys.values():
         if path.exists():
             path.unlink()
-    create_store(store_path, ADMIN, Credential(key_material=write_key_file(keys[ADMIN]), source="demo"))
-    with _open(store_path, keys[ADMIN], ADMIN) as store:
-        admin.add_staff(store, COUNSELOR, "counselor", Credential(key_material=write_key_file(keys[COUNSELOR]), source="demo"))
-        admin.add_staff(store, CLERK, "clerk", Credential(key_material=write_key_file(keys[CLERK]), source="demo"))
+    Center.create(store_path, ADMIN, Credential(key_material=write_key_file(keys[ADMIN]), source="demo"))
+    with _open(store_path, keys[ADMIN], ADMIN) as center:
+        center.admin.staff_add(COUNSELOR, "counselor", Credential(key_material=write_key_file(keys[COUNSELOR]), source="demo"))
+        center.admin.staff_add(CLERK, "clerk", Credential(key_material=write_key_file(keys[CLERK]), source="demo"))
     result = DemoResult(folder=folder, store=store_path, keys=keys)
 
     school = demo_data.build_school(students, seed=seed)
@@ -92,38 +91,32 @@ def build_demo(folder: Path, *, students: int = 3000, seed: int = 2026, today: d
     result.files.extend(files.values())
 
     tick("import")
-    with _open(store_path, keys[ADMIN], ADMIN) as store:
-        _import_all(store, files, census_day, folder)
+    with _open(store_path, keys[ADMIN], ADMIN) as center:
+        _import_all(center, files, census_day, folder)
     result.files.extend(sorted(exports.glob("*_rejected.xlsx")))
-    with _open(store_path, keys[ADMIN], ADMIN) as store:
-        result.counts["students"] = store.count("students")
-        result.counts["responses"] = store.count("responses")
 
     tick("four weeks")
-    with _open(store_path, keys[COUNSELOR], COUNSELOR) as store:
-        sample = _simulate(store, school, census_day, today, rng)
+    with _open(store_path, keys[COUNSELOR], COUNSELOR) as center:
+        sample = _simulate(center, school, census_day, today, rng)
         result.sample_student, result.sample_referral, result.sample_crisis = sample
-        result.counts["watched"] = store.count("watches", "closed_on IS NULL")
-        result.counts["entries"] = store.count("entries")
-        result.counts["referrals"] = store.count("referrals")
-        result.counts["open_tasks"] = store.count("tasks", "done_on IS NULL")
+        result.counts["watched"] = len(center.cases.list())
+        result.counts["open_tasks"] = len(center.cases.tasks())
+    records = Center.info(store_path)["records"]
+    result.counts.update(students=records["students"], responses=records["responses"], entries=records["entries"], referrals=records["referrals"])
 
     tick("reports")
-    with _open(store_path, keys[COUNSELOR], COUNSELOR) as store:
-        result.files.extend(_reports(store, folder / "reports", today, result.sample_student, result.sample_crisis))
+    with _open(store_path, keys[COUNSELOR], COUNSELOR) as center:
+        result.files.extend(_reports(center, folder / "reports", today, result.sample_student, result.sample_crisis))
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _import_all(store, files: dict[str, Path], census_day: date, folder: Path) -> None:
-    from mhtool.survey.usecases import importer
-
-    importer.import_roster(store, files["roster"])
+def _import_all(center, files: dict[str, Path], census_day: date, folder: Path) -> None:
+    center.cases.import_roster(files["roster"])
     for offset, code in enumerate(("upi", "scl90", "phq9")):
-        plan = importer.plan_import(files[code], code)
-        importer.apply_import(
-            store,
-            plan,
+        center.survey.import_file(
+            files[code],
+            code,
             batch_name=f"{census_day.year}秋季新生普查-{code.upper()}",
             skip_invalid=True,
             rejects=folder / "exports" / f"{files[code].stem}_rejected.xlsx",
@@ -131,101 +124,101 @@ def _import_all(store, files: dict[str, Path], census_day: date, folder: Path) -
         )
 
 
-def _simulate(store, school, census_day: date, today: date, rng: random.Random) -> tuple[str, str, str]:
-    """Four weeks of the center's work, recorded through the dossier and referral services."""
-    from mhtool.cases.domain import model
-    from mhtool.cases.usecases import service
-    from mhtool.referral.usecases import service as referrals
+FINDINGS = {
+    "none": ("情绪较稳定，适应良好，筛查结果与近期考试压力有关", "作答时理解有偏差，访谈未见明显困扰"),
+    "yellow": ("自述入学后睡眠差、想家，情绪低落两周", "人际关系紧张，宿舍矛盾，偶有失眠"),
+    "orange": ("学业压力大，对专业不适应，自我评价偏低，持续一个月", "家庭变故后情绪波动明显，愿意接受定期谈话"),
+    "red": ("近两周情绪持续低落，有消极念头但无具体计划", "失眠加重伴自伤想法，需密切关注并联系家长"),
+}
+RISK = {"red": "高风险", "orange": "中风险", "yellow": "低风险", "none": "低风险"}
 
-    cadence = service.cadence(store)
+
+def _simulate(center, school, census_day: date, today: date, rng: random.Random) -> tuple[str, str, str]:
+    """Four weeks of the center's work, recorded through the same use cases as the commands."""
+    cases = center.cases
+    me = center.staff.name
+    cadence = cases.cadence()
     by_no = {s.student_no: s for s in school.students}
-    tasks = sorted((t for t in service.open_tasks(store) if t["kind"] == "interview"), key=lambda t: (t["due_on"], t["id"]))
-    students = {s["id"]: s for s in store.select("students")}
-    confirmed: list[dict] = []
-    for i, task in enumerate(tasks):
-        due = date.fromisoformat(task["due_on"])
+    tasks = sorted((t for t in cases.tasks() if t["kind"] == "interview"), key=lambda t: (t["due"], t["id"]))
+    confirmed: list[str] = []
+    for task in tasks:
+        due = date.fromisoformat(task["due"])
         # Most interviews happen on time, a few late, and some are still pending (overdue) today.
         if rng.random() < 0.12:
             continue
-        on = min(today - timedelta(days=1), due + timedelta(days=rng.choice((0, 0, 0, 1, 2, 5))))
-        if on < census_day:
-            on = census_day
-        student = students[task["student_id"]]
+        on = max(census_day, min(today - timedelta(days=1), due + timedelta(days=rng.choice((0, 0, 0, 1, 2, 5)))))
         proposed = task.get("proposed_level") or "yellow"
         roll = rng.random()
         level = "none" if roll < 0.35 else proposed if roll < 0.85 else {"red": "orange", "orange": "yellow", "yellow": "yellow"}[proposed]
-        findings = {
-            "none": ("情绪较稳定，适应良好，筛查结果与近期考试压力有关", "作答时理解有偏差，访谈未见明显困扰"),
-            "yellow": ("自述入学后睡眠差、想家，情绪低落两周", "人际关系紧张，宿舍矛盾，偶有失眠"),
-            "orange": ("学业压力大，对专业不适应，自我评价偏低，持续一个月", "家庭变故后情绪波动明显，愿意接受定期谈话"),
-            "red": ("近两周情绪持续低落，有消极念头但无具体计划", "失眠加重伴自伤想法，需密切关注并联系家长"),
-        }
-        fields = {
-            "findings": rng.choice(findings[level]),
-            "mode": rng.choice(("面谈", "面谈", "电话")),
-            "duration": rng.choice((30, 40, 50)),
-            "risk": {"red": "高风险", "orange": "中风险", "yellow": "低风险", "none": "低风险"}[level],
-            "confirmed_level": level,
-            "next_step": "按周期回访" if level != "none" else "不纳入关注，告知可随时预约咨询",
-        }
-        effects = model.record_interview(student, fields, on, cadence=cadence)
-        if level != "none" and not effects.student.get("counselor"):
-            effects.student["counselor"] = store.staff.name  # the interviewing counselor takes the case
-        service.record_effects(store, "cases.interview", student, effects, on)
-        student = store.get("students", student["id"])
-        students[student["id"]] = student
+        no = task["student_no"]
+        cases.interview(
+            no,
+            findings=rng.choice(FINDINGS[level]),
+            mode=rng.choice(("面谈", "面谈", "电话")),
+            duration=rng.choice((30, 40, 50)),
+            risk=RISK[level],
+            confirm=level,
+            next_step="按周期回访" if level != "none" else "不纳入关注，告知可随时预约咨询",
+            on=on,
+        )
         if level != "none":
-            confirmed.append(student)
+            if not task.get("counselor"):
+                cases.edit(no, counselor=me)  # the interviewing counselor takes the case
+            confirmed.append(no)
     # Measures, guardian contacts and follow-ups for the watched students.
-    for student in confirmed:
-        student = store.get("students", student["id"])
-        if (student.get("level") or "none") == "none":
+    watched = {row["student_no"]: row for row in cases.list()}
+    for no in confirmed:
+        row = watched.get(no)
+        if row is None:
             continue
-        since = date.fromisoformat(student["level_since"])
+        since = date.fromisoformat(row["level_since"])
         if rng.random() < 0.8:
-            kind = rng.choice(("定期谈话", "学业帮扶", "朋辈支持", "资助"))
-            effects = model.Effects(dict(student), entries=[("measure", model.validate_entry("measure", {
-                "measure_kind": kind, "description": "由辅导员与心理委员协同落实，每两周沟通一次", "responsible": by_no[student["student_no"]].advisor if student["student_no"] in by_no else "辅导员",
-                "start": since.isoformat()}))])
-            service.record_effects(store, "cases.measure", student, effects, since)
-        if student["level"] in ("red", "orange"):
-            effects = model.Effects(dict(student), entries=[("guardian_contact", model.validate_entry("guardian_contact", {
-                "guardian": "母亲", "content": "告知学生近况与学校支持措施，家长表示配合", "channel": "电话",
-                "consent": "signed" if student["level"] == "red" else "not_needed"}))])
-            service.record_effects(store, "cases.guardian", student, effects, min(today - timedelta(days=1), since + timedelta(days=1)))
-        day = since + timedelta(days=cadence[student["level"]])
+            cases.measure(
+                no,
+                kind=rng.choice(("定期谈话", "学业帮扶", "朋辈支持", "资助")),
+                description="由辅导员与心理委员协同落实，每两周沟通一次",
+                responsible=by_no[no].advisor if no in by_no else "辅导员",
+                start=since,
+                on=since,
+            )
+        if row["level"] in ("red", "orange"):
+            cases.guardian(
+                no,
+                who="母亲",
+                content="告知学生近况与学校支持措施，家长表示配合",
+                channel="电话",
+                consent="signed" if row["level"] == "red" else "not_needed",
+                on=min(today - timedelta(days=1), since + timedelta(days=1)),
+            )
+        day = since + timedelta(days=cadence[row["level"]])
         while day < today and rng.random() < 0.85:
-            student = store.get("students", student["id"])
-            if (student.get("level") or "none") == "none":
-                break
-            effects = model.record_follow_up(student, {"content": rng.choice(("状态平稳", "睡眠改善", "仍有焦虑，继续观察")), "mode": "面谈"}, day, cadence=cadence)
-            service.record_effects(store, "cases.follow-up", student, effects, day)
-            day += timedelta(days=cadence[student["level"]])
-    sample_student, sample_referral, sample_crisis = _referrals_and_crises(store, confirmed, census_day, today, rng, referrals)
-    return sample_student, sample_referral, sample_crisis
+            cases.follow_up(no, content=rng.choice(("状态平稳", "睡眠改善", "仍有焦虑，继续观察")), mode="面谈", on=day)
+            day += timedelta(days=cadence[row["level"]])
+    pool = [no for no in confirmed if watched.get(no, {}).get("level") == "red"]
+    pool += [no for no in confirmed if watched.get(no, {}).get("level") == "orange"]
+    return _referrals_and_crises(center, pool, census_day, today)
 
 
-def _referrals_and_crises(store, confirmed, census_day, today, rng, referrals) -> tuple[str, str, str]:
-    from mhtool.cases.domain import model
-    from mhtool.cases.usecases import service
-
-    reds = [s for s in (store.get("students", c["id"]) for c in confirmed) if s.get("level") == "red"]
-    oranges = [s for s in (store.get("students", c["id"]) for c in confirmed) if s.get("level") == "orange"]
-    pool = reds + oranges
+def _referrals_and_crises(center, pool: list[str], census_day: date, today: date) -> tuple[str, str, str]:
     if len(pool) < 4:
-        return (pool[0]["student_no"] if pool else "", "", "")
-    hospital = referrals.add_hospital(store, "示例市精神卫生中心", department="心理科", level="三甲", phone="0000-0000000", green_channel=True)
-    referrals.add_hospital(store, "示例大学附属医院", department="精神科门诊", level="三甲")
+        return (pool[0] if pool else "", "", "")
+    cases, referrals = center.cases, center.referrals
+    hospital = referrals.add_hospital("示例市精神卫生中心", department="心理科", level="三甲", phone="0000-0000000", green_channel=True)
+    referrals.add_hospital("示例大学附属医院", department="精神科门诊", level="三甲")
     # Two crises, each reported to the guardian within hours.
     crisis_ids = []
-    for student, offset in ((pool[0], 16), (pool[1], 6)):
+    for no, offset in ((pool[0], 16), (pool[1], 6)):
         on = today - timedelta(days=offset)
-        fields = model.validate_entry("crisis", {
-            "what": "深夜在宿舍情绪崩溃，室友报告辅导员", "where": "学生宿舍", "actions": "辅导员与咨询师到场陪伴，评估自伤风险，联系家长",
-            "notified": [{"who": "家长", "at": f"{on.isoformat()} 23:40"}, {"who": "学院副书记", "at": f"{on.isoformat()} 23:55"}],
-            "happened_at": f"{on.isoformat()} 22:50"})
-        ids = service.record_effects(store, "cases.crisis", student, model.Effects(dict(student), entries=[("crisis", fields)]), on)
-        crisis_ids.append(ids[0])
+        recorded = cases.crisis(
+            no,
+            what="深夜在宿舍情绪崩溃，室友报告辅导员",
+            where="学生宿舍",
+            actions="辅导员与咨询师到场陪伴，评估自伤风险，联系家长",
+            notified=[{"who": "家长", "at": f"{on.isoformat()} 23:40"}, {"who": "学院副书记", "at": f"{on.isoformat()} 23:55"}],
+            happened_at=f"{on.isoformat()} 22:50",
+            on=on,
+        )
+        crisis_ids.append(recorded.entry_ids[0])
     # Referrals in different states.
     states = (
         (pool[0], 15, "urgent", ("attended", "assessed")),
@@ -234,15 +227,14 @@ def _referrals_and_crises(store, confirmed, census_day, today, rng, referrals) -
         (pool[3], 3, "routine", ()),
     )
     first_ref = ""
-    for student, days_ago, urgency, steps in states:
+    for no, days_ago, urgency, steps in states:
         on = today - timedelta(days=days_ago)
-        view = referrals.add_referral(
-            store, student["student_no"], hospital=hospital["name"], reason="持续情绪低落伴睡眠障碍，需专科评估", urgency=urgency,
+        view = referrals.add(
+            no, hospital=hospital["name"], reason="持续情绪低落伴睡眠障碍，需专科评估", urgency=urgency,
             escort="辅导员" if urgency != "routine" else None, guardian_informed=f"{on.isoformat()} 10:00", guardian_how="电话", guardian_by="咨询师",
             consent="signed", when=on.isoformat(),
-        )
-        ref = view["id"]
-        first_ref = first_ref or ref
+        )  # fmt: skip
+        first_ref = first_ref or view["id"]
         step_day = on
         for status in steps:
             step_day = min(today - timedelta(days=1), step_day + timedelta(days=2))
@@ -250,54 +242,34 @@ def _referrals_and_crises(store, confirmed, census_day, today, rng, referrals) -
             if status == "attended":
                 extra["visit_date"] = step_day.isoformat()
             if status == "assessed":
-                extra.update(diagnosis="抑郁状态（医院告知）", advice="leave" if student is pool[0] else "outpatient", medication=True,
-                             next_review=(step_day + timedelta(days=28)).isoformat())
-            referrals.update_referral(store, ref, status=status, when=step_day.isoformat(), **extra)
+                extra.update(diagnosis="抑郁状态（医院告知）", advice="leave" if no == pool[0] else "outpatient", medication=True,
+                             next_review=(step_day + timedelta(days=28)).isoformat())  # fmt: skip
+            referrals.update(view["id"], status=status, when=step_day.isoformat(), **extra)
     # One leave of absence and one return with a certificate.
-    leaver = store.get("students", pool[0]["id"])
     leave_day = today - timedelta(days=8)
-    service.record_effects(store, "cases.status", leaver, model.change_status(leaver, "leave", {"reason": "遵医嘱休学治疗", "from_date": leave_day.isoformat()}, leave_day), leave_day)
-    returner = store.get("students", pool[3]["id"])
-    away = census_day + timedelta(days=1)
-    service.record_effects(store, "cases.status", returner, model.change_status(returner, "leave", {"reason": "因病休学", "from_date": away.isoformat()}, away), away)
-    returner = store.get("students", returner["id"])
-    back = today - timedelta(days=2)
-    service.record_effects(
-        store, "cases.status", returner,
-        model.change_status(returner, "returned", {"reason": "复学", "on": back.isoformat(), "certificate": f"示例市精神卫生中心, {back.isoformat()}, 病情稳定可复学"}, back),
-        back,
-    )
-    return pool[0]["student_no"], first_ref, crisis_ids[0]
+    cases.status(pool[0], "leave", from_=leave_day, reason="遵医嘱休学治疗")
+    away, back = census_day + timedelta(days=1), today - timedelta(days=2)
+    cases.status(pool[3], "leave", from_=away, reason="因病休学")
+    cases.status(pool[3], "return", on=back, reason="复学", certificate=f"示例市精神卫生中心, {back.isoformat()}, 病情稳定可复学")
+    return pool[0], first_ref, crisis_ids[0]
 
 
-def _reports(store, out: Path, today: date, student_no: str, crisis_id: str) -> list[Path]:
+def _reports(center, out: Path, today: date, student_no: str, crisis_id: str) -> list[Path]:
     """Weekly, monthly, census and crisis workbooks and one dossier export, as a center would file them."""
-    from mhtool.domain import dates
-    from mhtool.cases.usecases import dossier
-    from mhtool.report.domain import builders
-    from mhtool.report.usecases import gather, service
-    from mhtool.domain.periods import last_complete_week, parse_month
-    from mhtool.io.xlsx import default_file_name, safe_file_name, write_report
+    from mhtool.domain.periods import last_complete_week
 
-    generated = dates.now(store.tz).replace(tzinfo=None, microsecond=0)
-    purpose = {"purpose": "mhtool demo"}
-    written = []
-    for kind, period in (("weekly", last_complete_week(today)), ("monthly", parse_month(today.strftime("%Y-%m")))):
-        report, data = service.case_report(store, kind, period, today=today, generated_at=generated)
-        written.append(write_report(report, out / default_file_name(report)))
-        gather.record_read(store, f"report.{kind}", data.students, details={"period": period.label, **purpose})
-    for batch in store.select("batches", order="imported_on"):
-        report, data = service.census_report(store, batch["id"], today=today, generated_at=generated)
-        written.append(write_report(report, out / safe_file_name(f"普查报告_{batch['name']}.xlsx")))
-        gather.record_read(store, "report.census", service.interviewed_students(data), details={"batch": batch["id"], **purpose})
+    purpose = "mhtool demo"
+    reports = center.reports
+    written = [
+        reports.weekly(week=last_complete_week(today).label, out=out, purpose=purpose).path,
+        reports.monthly(month=today.strftime("%Y-%m"), out=out, purpose=purpose).path,
+    ]
+    for batch in center.survey.batches():
+        written.append(reports.census(batch["id"], out=out, purpose=purpose).path)
     if crisis_id:
-        data = gather.crisis_data(store, crisis_id, today=today)
-        report = builders.crisis_report(data, generated_at=generated, lang="zh", contacts=True)
-        written.append(write_report(report, out / safe_file_name(f"危机事件报告_{data.entry['date']}_{crisis_id[:8]}.xlsx")))
-        gather.record_read(store, "report.crisis", [data.student["id"]], details={"entry": crisis_id, **purpose})
+        written.append(reports.crisis(crisis_id, out=out, purpose=purpose).path)
     if student_no:
-        d = dossier.dossier(store, student_no, action="cases.export", details=purpose)
-        written.append(write_report(dossier.export_report(d, lang="zh", generated_at=generated), out / safe_file_name(f"档案_{student_no}.xlsx")))
+        written.append(center.cases.export(student_no, out, purpose=purpose).path)
     return written
 
 

@@ -41,8 +41,8 @@ def init(
 
     Example: mhtool --store /srv/mhtool/store.db init --admin wangli
     """
+    from mhtool.admin.usecases.api import Admin
     from mhtool.console import output, session
-    from mhtool.store.core import create_store
 
     st = session.settings(ctx)
     if st.store.exists():
@@ -50,7 +50,7 @@ def init(
 
         raise StoreError(f"{st.store} already exists; mhtool never overwrites a store", hint="choose another --store path")
     credential = session.new_credential(key_file, who=admin, env_var="MHTOOL_PASSPHRASE_FILE")
-    path = create_store(st.store, admin, credential, timezone_name=timezone)
+    path = Admin.create_store(st.store, admin, credential, timezone_name=timezone)
     output.success(f"created store {path} with admin {admin}")
     if key_file:
         output.info(f"key file: {key_file} (keep it secret; MHTOOL_KEY_FILE={key_file} MHTOOL_USER={admin})")
@@ -59,10 +59,10 @@ def init(
 
 def info(ctx: typer.Context, json: JsonOpt = False) -> None:
     """Store path, schema version, staff count and record counts (no personal data, no key needed)."""
+    from mhtool.admin.usecases.api import Admin
     from mhtool.console import output, session
-    from mhtool.store.core import store_info
 
-    facts = store_info(session.settings(ctx).store)
+    facts = Admin.store_info(session.settings(ctx).store)
     if json:
         output.emit_json(facts)
         return
@@ -77,10 +77,9 @@ def backup(ctx: typer.Context, out: Annotated[Path, typer.Argument(help="The bac
     Example: mhtool backup /mnt/backup/store-2026-11-23.db
     """
     from mhtool.console import output, session
-    from mhtool.store import admin
 
-    with session.open_store(ctx) as store:
-        path = admin.backup(store, out)
+    with session.open_center(ctx) as center:
+        path = center.admin.backup(out)
     output.success(f"backup written: {path}")
     output.emit_line(str(path))
 
@@ -91,11 +90,12 @@ def restore(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing store.")] = False,
 ) -> None:
     """Restore the store from a backup, after checking that the backup opens and is intact."""
+    from mhtool.admin.usecases.api import Admin
     from mhtool.console import output, session
-    from mhtool.store import admin
 
     st = session.settings(ctx)
-    result = admin.restore(source, st.store, session.credential(st), st.user, force=force)
+    # Not through an open store: the store being replaced may be damaged or gone.
+    result = Admin.restore_store(source, st.store, session.credential(st), st.user, force=force)
     output.success(f"restored {result['restored']} from {result['from']}")
 
 
@@ -122,12 +122,11 @@ def staff_add(
     Example: mhtool staff add cron --role clerk --key-file /etc/mhtool/cron.key --standing-purpose "每周一例行周报"
     """
     from mhtool.console import output, session
-    from mhtool.store import admin
 
-    with session.open_store(ctx) as store:
-        store.require("staff", action="staff.add")
-        credential = session.new_credential(key_file, who=name)
-        admin.add_staff(store, name, role, credential, college or [], standing_purpose=standing_purpose)
+    with session.open_center(ctx) as center:
+        center.admin.staff_add(
+            name, role, lambda: session.new_credential(key_file, who=name), college or [], standing_purpose=standing_purpose
+        )
     output.success(f"added {name} ({role})")
 
 
@@ -135,10 +134,9 @@ def staff_add(
 def staff_list(ctx: typer.Context, json: JsonOpt = False) -> None:
     """List staff members, roles, college scopes and key-slot kinds."""
     from mhtool.console import output, session
-    from mhtool.store import admin
 
-    with session.open_store(ctx) as store:
-        rows = admin.list_staff(store)
+    with session.open_center(ctx) as center:
+        rows = center.admin.staff_list()
     if json:
         output.emit_json(rows)
         return
@@ -158,15 +156,10 @@ def staff_passwd(
 ) -> None:
     """Change a passphrase (or issue a new key file); the master key is rewrapped, nothing re-encrypted."""
     from mhtool.console import output, session
-    from mhtool.store import admin
 
-    with session.open_store(ctx) as store:
-        who = name or store.staff.name
-        if who != store.staff.name:
-            # Refuse before a key file is written or a passphrase asked for.
-            store.require("staff", action="staff.passwd")
-        credential = session.new_credential(key_file, who=who)
-        admin.change_credential(store, credential, who)
+    with session.open_center(ctx) as center:
+        who = name or center.staff.name
+        center.admin.staff_passwd(lambda: session.new_credential(key_file, who=who), who)
     output.success(f"credential changed for {who}")
 
 
@@ -174,16 +167,15 @@ def staff_passwd(
 def staff_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The staff member to remove.")]) -> None:
     """Remove a staff member: delete their slot and rotate the master key (re-encrypts everything, resumably)."""
     from mhtool.console import output, session
-    from mhtool.store import admin
 
-    with session.open_store(ctx) as store, output.progress(None, "re-encrypting") as advance:
+    with session.open_center(ctx) as center, output.progress(None, "re-encrypting") as advance:
         state = {"done": 0}
 
         def tick(done: int, total: int) -> None:
             advance(done - state["done"])
             state["done"] = done
 
-        result = admin.remove_staff(store, name, progress=tick)
+        result = center.admin.staff_remove(name, progress=tick)
     output.success(f"removed {name}; master key is now generation {result['generation']} ({result['records_reencrypted']} records re-encrypted)")
 
 
@@ -191,10 +183,9 @@ def staff_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="T
 def staff_rotate(ctx: typer.Context) -> None:
     """Rotate the master key and re-encrypt every record; also resumes an interrupted rotation."""
     from mhtool.console import output, session
-    from mhtool.store import admin
 
-    with session.open_store(ctx) as store:
-        result = admin.rotate_master_key(store)
+    with session.open_center(ctx) as center:
+        result = center.admin.rotate_key()
     output.success(f"master key is now generation {result['generation']} ({result['records_reencrypted']} records re-encrypted)")
 
 
@@ -209,10 +200,9 @@ def audit_log(
 ) -> None:
     """Show audit entries: time, staff, action, target record ids (auditor or admin)."""
     from mhtool.console import output, session
-    from mhtool.store import admin
 
-    with session.open_store(ctx) as store:
-        entries = admin.audit_entries(store, limit or None)
+    with session.open_center(ctx) as center:
+        entries = center.admin.audit_log(limit)
     if json:
         output.emit_json(entries)
         return
@@ -229,10 +219,9 @@ def audit_verify(
 ) -> None:
     """Recompute the audit chain and report the first broken entry (exit 1 when broken)."""
     from mhtool.console import output, session
-    from mhtool.store import admin
 
-    with session.open_store(ctx) as store:
-        report = admin.verify_audit(store, head)
+    with session.open_center(ctx) as center:
+        report = center.admin.audit_verify(head)
     if json:
         output.emit_json(report.as_dict())
     if report.ok:
@@ -248,10 +237,10 @@ def audit_verify(
 def audit_head(ctx: typer.Context) -> None:
     """Print the chain's head (SEQ:MAC). Keep it outside the store to catch truncation or an old copy."""
     from mhtool.console import output, session
-    from mhtool.store import admin
 
-    with session.open_store(ctx) as store:
-        output.emit_line(admin.audit_head(store))
+    with session.open_center(ctx) as center:
+        head = center.admin.audit_head()
+    output.emit_line(head)
 
 
 # -- settings ---------------------------------------------------------------------------------
@@ -261,20 +250,9 @@ def audit_head(ctx: typer.Context) -> None:
 def settings_show(ctx: typer.Context, json: JsonOpt = False) -> None:
     """Show the store's policies: screening policy overrides, follow-up cadence, purpose and retention rules."""
     from mhtool.console import output, session
-    from mhtool.cases.usecases.service import cadence
-    from mhtool.governance.usecases.exports import min_cell_size
-    from mhtool.governance.usecases.purpose import purpose_roles
-    from mhtool.governance.usecases.retention import retention_years
 
-    with session.open_store(ctx) as store:
-        effective = {
-            "purpose_required_roles": list(purpose_roles(store)),
-            "retention_years": retention_years(store),
-            "research_min_cell": min_cell_size(store, None),
-            "cadence": cadence(store),
-            "screening_policy": store.setting("screening_policy") or {},
-            "timezone": store.tz,
-        }
+    with session.open_center(ctx) as center:
+        effective = center.admin.settings_show()
     if json:
         output.emit_json(effective)
         return
@@ -296,15 +274,14 @@ def settings_set(
       mhtool settings set retention_years 7
     """
     from mhtool.console import output, session
-    from mhtool.governance.usecases.purpose import set_policy
 
     parsed: object = value
     if key == "purpose_required_roles":
         parsed = [r.strip() for r in value.split(",") if r.strip()]
     elif value.strip().lstrip("-").isdigit():
         parsed = int(value)
-    with session.open_store(ctx) as store:
-        result = set_policy(store, **{key: parsed})
+    with session.open_center(ctx) as center:
+        result = center.admin.settings_set(key, parsed)
     output.success(f"{key} = {result.get(key)}")
 
 
@@ -312,33 +289,17 @@ def settings_set(
 def settings_screening_policy(
     ctx: typer.Context,
     file: Annotated[Optional[Path], typer.Argument(help="A TOML or JSON file of overrides, e.g. [phq9] orange = [{score = \"total\", min = 20}].")] = None,
-    reset: Annotated[bool, typer.Option("--reset", help="Go back to the default policy of DESIGN.md.")] = False,
+    reset: Annotated[bool, typer.Option("--reset", help="Go back to the default policy (the instruments' own tier rules; see docs/design.md, 'Instruments and scoring').")] = False,
 ) -> None:
     """Replace the store's screening-policy overrides (admin; audited). New imports use it; stored results are not re-scored.
 
     A level given for an instrument replaces that level's rules; an empty list switches it off.
     """
-    import json as jsonlib
-    import tomllib
-
     from mhtool.console import output, session
-    from mhtool.errors import InvalidInput, UsageError
-    from mhtool.survey.domain.scoring import ScreeningPolicy
+    from mhtool.errors import UsageError
 
     if reset == (file is not None):
         raise UsageError("give either a policy FILE or --reset")
-    overrides = None
-    if file is not None:
-        try:
-            text = file.read_text("utf-8")
-            overrides = tomllib.loads(text) if file.suffix.lower() == ".toml" else jsonlib.loads(text)
-        except FileNotFoundError:
-            raise InvalidInput(f"{file}: no such file") from None
-        except (ValueError, tomllib.TOMLDecodeError) as exc:
-            raise InvalidInput(f"{file}: not valid {'TOML' if file.suffix.lower() == '.toml' else 'JSON'} ({exc})") from None
-        overrides = ScreeningPolicy(overrides).check().as_dict()
-    with session.open_store(ctx) as store:
-        store.require("staff", action="settings.screening-policy")
-        with store.write("settings.screening-policy", details={"policy": overrides}) as txn:
-            store.update_settings(txn, {"screening_policy": overrides})
+    with session.open_center(ctx) as center:
+        center.admin.set_screening_policy(file=file)
     output.success("screening policy reset to the default" if reset else f"screening policy updated from {file}")

@@ -42,8 +42,12 @@ class ExportGateway:
         identifiable: bool = True,
         targets: Iterable[str] = (),
         details: dict | None = None,
+        name_in_audit: bool = True,
     ) -> Path:
         """Write ``path`` through ``write(temporary_path)``, audited under ``action``.
+
+        ``name_in_audit=False`` keeps the file name out of the audit entry, for
+        names that carry a student number (the log is append-only and outlives erasure).
 
         ``write`` builds the file at the temporary path it is given (in the
         target's folder, so the final rename is atomic). The rename happens
@@ -57,7 +61,7 @@ class ExportGateway:
         published = False
         try:
             write(tmp)
-            audit = {**(details or {}), **stated, "out": path.name}
+            audit = {**(details or {}), **stated, **({"out": path.name} if name_in_audit else {})}
 
             def rename() -> None:
                 nonlocal published

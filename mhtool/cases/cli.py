@@ -1,16 +1,17 @@
 """`mhtool cases …`: one dossier per student (一人一档).
 
 Commands are thin: they read options (or, on a terminal only, ask for what was
-not given), call :mod:`mhtool.cases.usecases.service` / :mod:`mhtool.cases.usecases.dossier`, and
-hand the result to :mod:`mhtool.console.output`. Heavy modules are imported inside the
-commands so that ``mhtool --help`` stays quick.
+not given), call one method of ``center.cases``
+(:class:`mhtool.cases.usecases.api.Cases`) and print its result. The use case
+checks role and scope, applies the rules, writes and audits; a value still
+missing when it is needed is refused there, naming the flag. Heavy modules are
+imported inside the commands so that ``mhtool --help`` stays quick.
 
 No ``from __future__ import annotations`` here: Typer would then evaluate every
 option's annotation string each time the command tree is built, which costs
 about 50 ms per run with this many options; real annotations are built once.
 """
 
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -18,19 +19,17 @@ import typer
 
 from mhtool.console.apps import make_subapp
 from mhtool.console.options import CollegeOpt, CsvOpt, DateOpt, JsonOpt, LangOpt, OutFileOpt, PurposeOpt, ReasonOpt
+from mhtool.domain import rules
+from mhtool.domain.vocabulary import GROUPS, STATUSES
 
 app = make_subapp()
 
 StudentArg = Annotated[str, typer.Argument(metavar="STUDENT", help="Student number (学号).")]
 CorrectsOpt = Annotated[
     Optional[str],
-    typer.Option("--corrects", metavar="ENTRY", help="Record this as a correction of an earlier entry (its id or first 4+ characters, shown by `cases show`)."),
+    typer.Option("--corrects", metavar="ENTRY", help="Record this as a correction of an earlier entry (its id or first 4+ characters, shown by `cases show`); what is not restated comes from that entry."),
 ]
 MultiOpt = Optional[list[str]]
-
-# While a correction is being built: the corrected entry's fields, which fill
-# in whatever the correction does not restate.
-_CORRECTING: ContextVar[dict] = ContextVar("correcting", default={})
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -44,118 +43,56 @@ def _lang(lang: str) -> str:
     return lang
 
 
-def _ask(value, message: str, flag: str, key: str | None = None):
-    """The given value, or (on a terminal) the answer to a question; off a terminal a usage error naming the flag."""
-    if value not in (None, ""):
-        return value
-    if key and _CORRECTING.get().get(key) not in (None, ""):
-        return _CORRECTING.get()[key]
+def _ask(value, message: str, *, correcting: bool = False):
+    """The given value, or on a terminal the answer to a question.
+
+    Off a terminal, and in a correction (the corrected entry supplies what is
+    not restated), nothing is asked: the use case names a flag still missing.
+    """
     from mhtool.console import prompts
 
-    return prompts.text(message, flag=flag).strip()
+    if value not in (None, "") or correcting or not prompts.is_interactive():
+        return value
+    return prompts.text(message, flag="").strip() or None
 
 
 SKIP = "（跳过 / skip）"
 
 
-def _maybe(value, message: str, *, choices: list[str] | None = None, key: str | None = None):
+def _maybe(value, message: str, *, choices: list[str] | None = None, correcting: bool = False):
     """An optional value: asked only on a terminal, and left empty when the answer is empty."""
-    from mhtool.console import prompts
+    from mhtool.console.prompts import is_interactive, select, text
 
-    if value in (None, "") and key and _CORRECTING.get().get(key) not in (None, ""):
-        return _CORRECTING.get()[key]
-    if value not in (None, "") or not prompts.is_interactive():
+    if value not in (None, "") or correcting or not is_interactive():
         return value
     if choices:
-        answer = prompts.select(message, [*choices, SKIP], flag="")
+        answer = select(message, [*choices, SKIP], flag="")
         return None if answer == SKIP else answer
-    else:
-        answer = prompts.text(message, flag="")
-    return answer.strip() or None
+    return text(message, flag="").strip() or None
 
 
-def _day(store, text: str | None, option: str = "--date", *, past: bool = True):
-    from mhtool.domain import dates
-    from mhtool.cases.usecases import service
-
-    today = service.today(store)
-    if text in (None, ""):
-        return today
-    return dates.parse_date(text, today=today, option=option, allow_future=not past)
-
-
-def _moment(store, text: str | None, option: str) -> str | None:
-    """A past date-time (``2026-11-23 14:30``) as ISO text, or None."""
-    if not text:
-        return None
-    from mhtool.domain import dates
-    from mhtool.cases.usecases import service
-    from mhtool.errors import InvalidInput
-
-    value = dates.parse_datetime(text, today=service.today(store), option=option)
-    if value.date() > service.today(store):
-        raise InvalidInput(f"{option}: {value:%Y-%m-%d %H:%M} is in the future, but this records something that already happened")
-    return value.isoformat(sep=" ", timespec="minutes")
-
-
-def _record(ctx, action: str, student_no: str, build, *, kind: str | None = None, date_text: str | None = None, corrects: str | None = None, details: dict | None = None, on_option: str = "--date"):
-    """Open the store, check role and scope, build the effects, write them in one transaction.
-
-    ``build(store, student, on)`` returns the fields of the entry (for a
-    correction) or a :class:`~mhtool.cases.domain.model.Effects`.
-    """
-    from mhtool.console import output, session
-    from mhtool.cases.domain import model
-    from mhtool.cases.usecases import service
+def _recorded(recorded) -> None:
+    """What recording an event wrote: warnings, a summary and the next tasks on stderr, the new entry ids on stdout."""
+    from mhtool.console import output
     from mhtool.domain.labels import label
 
-    with session.open_store(ctx) as store:
-        store.require("record", action=action)
-        student = service.load_student(store, student_no, action=action)
-        original = service.entry_of_student(store, student, corrects) if corrects else None
-        if original is not None and original["kind"] != kind:
-            from mhtool.errors import UsageError
-
-            raise UsageError(
-                f"entry {original['id'][:8]} is a {label('entry', original['kind'], 'en')} entry; "
-                f"correct it with the command that records {label('entry', original['kind'], 'en')} entries"
-            )
-        if original is not None and not date_text:
-            from datetime import date
-
-            on = date.fromisoformat(original["date"])
-        else:
-            on = _day(store, date_text, on_option)
-        token = _CORRECTING.set(dict(original["fields"]) if original else {})
-        try:
-            built = build(store, student, on)
-        finally:
-            _CORRECTING.reset(token)
-        original_id = original["id"] if original else None
-        if original is not None:
-            effects = model.correction(student, original, built if isinstance(built, dict) else dict(built.entries[0][1]))
-        elif isinstance(built, dict):
-            raise AssertionError("a builder returned fields without --corrects")
-        else:
-            effects = built
-        ids = service.record_effects(store, action, student, effects, on, corrects=original_id, details=details)
-    kinds = "、".join(label("entry", k) for k, _ in effects.entries)
-    output.success(f"{student['student_no']} {student.get('name') or ''}: {kinds or 'nothing changed'} ({on.isoformat()})")
-    if original_id:
-        output.info(f"corrects entry {original_id[:8]}; the original stays in the file, marked as corrected")
-    for task in effects.new_tasks:
-        output.info(f"next {label('task', task['kind'], 'en')} due {task['due'].isoformat()}")
-    for i in ids:
+    for w in recorded.warnings:
+        output.warn(w)
+    kinds = "、".join(label("entry", k) for k in recorded.kinds)
+    output.success(f"{recorded.student_no} {recorded.name}: {kinds or 'nothing changed'} ({recorded.on.isoformat()})")
+    if recorded.corrects:
+        output.info(f"corrects entry {recorded.corrects[:8]}; the original stays in the file, marked as corrected")
+    for kind, due in recorded.next_tasks:
+        output.info(f"next {label('task', kind, 'en')} due {due.isoformat()}")
+    for i in recorded.entry_ids:
         output.emit_line(i)
-    return effects
 
 
-def _fields_or_effects(kind: str, fields: dict, corrects: str | None, make_effects):
-    from mhtool.cases.domain import model
+def _warn_unknown_counselor(saved, name: str | None) -> None:
+    from mhtool.console import output
 
-    if corrects:
-        return model.validate_entry(kind, fields)
-    return make_effects(model.validate_entry(kind, fields))
+    if saved.unknown_counselor:
+        output.warn(f"{name!r} is not a staff member of this store; `cases tasks --mine` will not find these tasks for anyone")
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -177,19 +114,10 @@ def show(
     Example: mhtool cases show 2024010203
     """
     from mhtool.console import output, session
-    from mhtool.cases.usecases import dossier
 
     lang = _lang(lang)
-    kinds = {k.strip() for k in kind or [] if k.strip()} or None
-    if kinds:
-        from mhtool.cases.domain.model import ENTRY_KINDS
-        from mhtool.errors import UsageError
-
-        unknown = kinds - set(ENTRY_KINDS) - {"screening"}
-        if unknown:
-            raise UsageError(f"--kind: unknown {', '.join(sorted(unknown))}", hint=f"one of screening, {', '.join(ENTRY_KINDS)}")
-    with session.open_store(ctx) as store:
-        d = dossier.dossier(store, student, kinds=kinds)
+    with session.open_center(ctx) as center:
+        d = center.cases.show(student, kinds=kind)
     if json:
         output.emit_json({k: d[k] for k in ("student", "timeline", "tasks", "measures", "missing")})
         return
@@ -216,13 +144,15 @@ def _list_columns(lang: str) -> list[tuple[str, str]]:
 
 
 def _emit_rows(rows: list[dict], *, json: bool, csv: bool, lang: str, columns) -> None:
+    from mhtool.cases.domain.views import missing_text
     from mhtool.console import output
     from mhtool.domain.labels import label
+    from mhtool.domain.vocabulary import LEVELS
 
     if json:
         output.emit_json(rows)
         return
-    by_label = {label("level", c, lang): c for c in ("red", "orange", "yellow", "none")}
+    by_label = {label("level", c, lang): c for c in LEVELS}
     for r in rows:
         r["level_label"] = label("level", r.get("level"), lang)
         r["status_label"] = label("status", r.get("status"), lang)
@@ -231,8 +161,6 @@ def _emit_rows(rows: list[dict], *, json: bool, csv: bool, lang: str, columns) -
         if "kind" in r:
             r["kind_label"] = label("task", r["kind"], lang)
         if "missing" in r:
-            from mhtool.cases.usecases.dossier import missing_text
-
             r["missing_text"] = missing_text(r["missing"], lang)
     if csv:
         output.emit_csv(rows, columns)
@@ -248,7 +176,7 @@ def list_(
     level: Annotated[Optional[str], typer.Option("--level", help="Only this level: red, orange, yellow (or 红色/橙色/黄色).")] = None,
     college: CollegeOpt = None,
     group: Annotated[Optional[str], typer.Option("--group", help="Only students in this special group (hardship, academic, … or its Chinese name).")] = None,
-    status: Annotated[Optional[str], typer.Option("--status", help="Only this status: enrolled, leave, returned, withdrawn, graduated.")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help=f"Only this status: {', '.join(STATUSES)}.")] = None,
     counselor: Annotated[Optional[str], typer.Option("--counselor", help="Only students assigned to this counselor.")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only students with an overdue task.")] = False,
     due_within: Annotated[Optional[int], typer.Option("--due-within", min=0, metavar="DAYS", help="Only students with a task due within DAYS days (overdue included).")] = None,
@@ -262,22 +190,13 @@ def list_(
     Example: mhtool cases list --level red --overdue
     """
     from mhtool.console import session
-    from mhtool.cases.usecases import dossier
-    from mhtool.cases.domain import model
 
     lang = _lang(lang)
-    f = dossier.ListFilters(
-        level=model.parse_level(level) if level else None,
-        college=college,
-        group=(model.parse_groups([group]) or [None])[0] if group else None,
-        status=model.parse_choice(status, model.STATUSES, "--status") if status else None,
-        counselor=counselor,
-        overdue=overdue,
-        due_within=due_within,
-        include_unwatched=all_,
-    )
-    with session.open_store(ctx) as store:
-        rows = dossier.list_students(store, f)
+    with session.open_center(ctx) as center:
+        rows = center.cases.list(
+            level=level, college=college, group=group, status=status, counselor=counselor,
+            overdue=overdue, due_within=due_within, include_unwatched=all_,
+        )
     _emit_rows(rows, json=json, csv=csv, lang=lang, columns=_list_columns(lang))
 
 
@@ -293,11 +212,10 @@ def find(
     Example: mhtool cases find 0423
     """
     from mhtool.console import session
-    from mhtool.cases.usecases import dossier
 
     lang = _lang(lang)
-    with session.open_store(ctx) as store:
-        rows = dossier.find_students(store, text)
+    with session.open_center(ctx) as center:
+        rows = center.cases.find(text)
     _emit_rows(rows, json=json, csv=False, lang=lang, columns=_list_columns(lang))
 
 
@@ -315,12 +233,11 @@ def tasks(
     Example: mhtool cases tasks --mine --due-within 7
     """
     from mhtool.console import session
-    from mhtool.cases.usecases import dossier
     from mhtool.domain.labels import label
 
     lang = _lang(lang)
-    with session.open_store(ctx) as store:
-        rows = dossier.task_list(store, overdue=overdue, mine=mine, due_within=due_within)
+    with session.open_center(ctx) as center:
+        rows = center.cases.tasks(overdue=overdue, mine=mine, due_within=due_within)
     for r in rows:
         r["id_short"] = r["id"][:8]
     columns = [
@@ -354,12 +271,11 @@ def check(
     Example: mhtool cases check --college 文学院
     """
     from mhtool.console import output, session
-    from mhtool.cases.usecases import dossier
     from mhtool.domain.labels import label
 
     lang = _lang(lang)
-    with session.open_store(ctx) as store:
-        rows = dossier.check(store, college=college)
+    with session.open_center(ctx) as center:
+        rows = center.cases.check(college=college)
     columns = [
         ("student_no", label("field", "student_no", lang)),
         ("name", label("field", "name", lang)),
@@ -391,50 +307,19 @@ def export(
 
     Example: mhtool cases export 2024010203 --out 档案.xlsx --purpose "转介医院需要"
     """
-    from mhtool.domain import dates
     from mhtool.console import output, session
-    from mhtool.cases.usecases import dossier
     from mhtool.errors import UsageError
-    from mhtool.io.xlsx import out_path_for, write_report
 
     lang = _lang(lang)
     if out is None:
         raise UsageError("missing --out", hint="pass --out FILE.xlsx (or an existing folder)")
-    target = out_path_for(out, f"{'档案' if lang == 'zh' else 'dossier'}_{student}.xlsx")
-    from mhtool.governance.usecases.purpose import require_purpose
-
-    from mhtool.cases.usecases import service
-
-    with session.open_store(ctx) as store:
-        store.require("dossier", action="cases.export")
-        service.load_student(store, student, action="cases.export")  # scope first: a refusal is exit 5, not a request for a purpose
-        stated = require_purpose(store, purpose, what="a dossier export")
-        d = dossier.dossier(store, student, action="cases.export", details=stated)
-        generated = dates.now(store.tz).replace(tzinfo=None, microsecond=0)
-    path = write_report(dossier.export_report(d, lang=lang, generated_at=generated), target)
-    output.success(f"dossier of {student} written to {path} ({len(d['timeline'])} timeline entries)")
-    output.emit_line(str(path))
+    with session.open_center(ctx) as center:
+        exported = center.cases.export(student, out, lang=lang, purpose=purpose)
+    output.success(f"dossier of {student} written to {exported.path} ({exported.timeline_entries} timeline entries)")
+    output.emit_line(str(exported.path))
 
 
 # -- dossier headers --------------------------------------------------------------------------
-
-
-def _header_changes(**opts) -> dict:
-    from mhtool.cases.domain import model
-
-    changes = {}
-    from mhtool.domain.vocabulary import HEADER_FIELDS
-
-    for key in HEADER_FIELDS:
-        if opts.get(key) is not None:
-            changes[key] = opts[key].strip()
-    if opts.get("group") is not None:
-        changes["groups"] = model.parse_groups(opts["group"])
-    if opts.get("tag") is not None:
-        changes["tags"] = [t.strip() for t in opts["tag"] if t.strip() and t.strip().lower() != "none"]
-    if opts.get("guardian") is not None:
-        changes["guardians"] = [model.parse_guardian(g) for g in opts["guardian"] if g.strip().lower() != "none"]
-    return changes
 
 
 NameOpt = Annotated[Optional[str], typer.Option("--name", help="姓名.")]
@@ -447,19 +332,9 @@ PhoneOpt = Annotated[Optional[str], typer.Option("--phone", help="The student's 
 AdvisorOpt = Annotated[Optional[str], typer.Option("--advisor", help="辅导员 (the college advisor).")]
 AdvisorPhoneOpt = Annotated[Optional[str], typer.Option("--advisor-phone", help="The advisor's phone.")]
 GuardianOpt = Annotated[MultiOpt, typer.Option("--guardian", metavar="RELATION,NAME,PHONE", help="A guardian, e.g. \"母亲,李某,13800000000\" (repeatable; replaces the list; none clears it).")]
-GroupOpt = Annotated[MultiOpt, typer.Option("--group", help="Special group: hardship, single_parent_orphan, academic, psychological, disability, readmitted (repeatable; replaces the list; none clears it).")]
+GroupOpt = Annotated[MultiOpt, typer.Option("--group", help=f"Special group: {', '.join(GROUPS)} (repeatable; replaces the list; none clears it).")]
 TagOpt = Annotated[MultiOpt, typer.Option("--tag", help="A free tag (repeatable; replaces the list; none clears it).")]
 CounselorOpt = Annotated[Optional[str], typer.Option("--counselor", help="The assigned counselor (a staff name).")]
-
-
-def _warn_unknown_counselor(store, name: str | None) -> None:
-    if not name:
-        return
-    from mhtool.console import output
-    from mhtool.cases.usecases import service
-
-    if name not in service.staff_names(store):
-        output.warn(f"{name!r} is not a staff member of this store; `cases tasks --mine` will not find these tasks for anyone")
 
 
 @app.command("add")
@@ -486,26 +361,21 @@ def add(
     Example: mhtool cases add 2024010203 --name 张三 --college 文学院 --class 汉语言2401
     """
     from mhtool.console import output, session
-    from mhtool.cases.usecases import service
 
-    name = _ask(name, "姓名 / name:", "--name")
-    college = _ask(college, "学院 / college:", "--college")
+    name = _ask(name, "姓名 / name:")
+    college = _ask(college, "学院 / college:")
     gender = _maybe(gender, "性别 / gender:", choices=["男", "女"])
     class_name = _maybe(class_name, "班级 / class:")
     phone = _maybe(phone, "手机 / phone:")
     advisor = _maybe(advisor, "辅导员 / advisor:")
-    fields = _header_changes(
-        name=name, gender=gender, college=college, major=major, grade=grade, class_name=class_name, dorm=dorm, phone=phone,
-        advisor=advisor, advisor_phone=advisor_phone, counselor=counselor, group=group, tag=tag, guardian=guardian,
-    )
-    with session.open_store(ctx) as store:
-        store.require("import", action="cases.add")
-        store.require_college(college, action="cases.add")
-        _warn_unknown_counselor(store, counselor)
-        with store.write("cases.add") as txn:
-            record = service.create_student(txn, student, fields)
-    output.success(f"dossier created for {record['student_no']} {record.get('name') or ''}")
-    output.emit_line(record["student_no"])
+    with session.open_center(ctx) as center:
+        saved = center.cases.add(
+            student, name=name, gender=gender, college=college, major=major, grade=grade, class_name=class_name, dorm=dorm, phone=phone,
+            advisor=advisor, advisor_phone=advisor_phone, counselor=counselor, groups=group, tags=tag, guardians=guardian,
+        )
+    _warn_unknown_counselor(saved, counselor)
+    output.success(f"dossier created for {saved.student_no} {saved.name}")
+    output.emit_line(saved.student_no)
 
 
 @app.command("edit")
@@ -534,36 +404,32 @@ def edit(
     Example: mhtool cases edit 2024010203 --dorm 3-402 --group hardship --group academic
     """
     from mhtool.console import output, session
-    from mhtool.cases.domain import model
-    from mhtool.cases.usecases import service
-    from mhtool.errors import UsageError
 
-    changes = _header_changes(
-        name=name, gender=gender, college=college, major=major, grade=grade, class_name=class_name, dorm=dorm, phone=phone,
-        advisor=advisor, advisor_phone=advisor_phone, counselor=counselor, group=group, tag=tag, guardian=guardian,
-    )
-    if not changes:
-        raise UsageError("nothing to change", hint="pass at least one of --name, --college, --class, --phone, --guardian, --group, --counselor …")
-    with session.open_store(ctx) as store:
-        store.require("import", action="cases.edit")
-        current = service.load_student(store, student, action="cases.edit")
-        if "college" in changes:
-            store.require_college(changes["college"], action="cases.edit", targets=[f"students/{current['id']}"])
-        _warn_unknown_counselor(store, changes.get("counselor"))
-        record, changed = model.edit_student(current, changes)
-        if changed:
-            service.update_student(store, current, record, changed)
-    if changed:
-        output.success(f"{current['student_no']}: changed {', '.join(changed)}")
+    with session.open_center(ctx) as center:
+        saved = center.cases.edit(
+            student, name=name, gender=gender, college=college, major=major, grade=grade, class_name=class_name, dorm=dorm, phone=phone,
+            advisor=advisor, advisor_phone=advisor_phone, counselor=counselor, groups=group, tags=tag, guardians=guardian,
+        )
+    _warn_unknown_counselor(saved, counselor)
+    if saved.changed:
+        output.success(f"{saved.student_no}: changed {', '.join(saved.changed)}")
     else:
-        output.info(f"{current['student_no']}: nothing changed (the dossier already says so)")
-    output.emit_line(current["student_no"])
+        output.info(f"{saved.student_no}: nothing changed (the dossier already says so)")
+    output.emit_line(saved.student_no)
 
 
 # -- recording events -------------------------------------------------------------------------
 
 
-@app.command("interview")
+@app.command(
+    "interview",
+    help=f"""Record an interview (约谈). Completes the open interview task and schedules the next follow-up.
+
+    A confirmed level changes the watch (follow-up {rules.cadence_text()}).
+
+    Example: mhtool cases interview 2024010203 --findings "睡眠差，情绪低落" --risk 中 --confirm orange --mode 面谈 --duration 50
+    """,
+)
 def interview(
     ctx: typer.Context,
     student: StudentArg,
@@ -576,33 +442,20 @@ def interview(
     date: DateOpt = None,
     corrects: CorrectsOpt = None,
 ) -> None:
-    """Record an interview (约谈). Completes the open interview task and schedules the next follow-up.
+    from mhtool.console import session
+    from mhtool.domain.vocabulary import LEVELS
 
-    A confirmed level changes the watch (red follow-up every 7 days, orange 14, yellow 30).
-
-    Example: mhtool cases interview 2024010203 --findings "睡眠差，情绪低落" --risk 中 --confirm orange --mode 面谈 --duration 50
-    """
-    from mhtool.cases.domain import model
-    from mhtool.cases.usecases import service
-
-    def build(store, st, on):
-        nonlocal findings, confirm
-        findings = _ask(findings, "约谈情况 / findings:", "--findings", "findings")
-        if confirm is None and not corrects:
-            confirm = _maybe(confirm, "确认等级 / confirmed level:", choices=list(model.LEVELS))
-        fields = {
-            "findings": findings,
-            "confirmed_level": model.parse_level(confirm, option="--confirm") if confirm else _CORRECTING.get().get("confirmed_level"),
-            "mode": _maybe(mode, "方式 / mode:", key="mode"),
-            "duration": duration if duration is not None else _CORRECTING.get().get("duration"),
-            "risk": _maybe(risk, "风险评估 / risk:", key="risk"),
-            "next_step": _maybe(next_step, "下一步 / next step:", key="next_step"),
-        }
-        if corrects:
-            return model.validate_entry("interview", fields)
-        return model.record_interview(st, fields, on, cadence=service.cadence(store))
-
-    _record(ctx, "cases.interview", student, build, kind="interview", date_text=date, corrects=corrects)
+    correcting = bool(corrects)
+    findings = _ask(findings, "约谈情况 / findings:", correcting=correcting)
+    confirm = _maybe(confirm, "确认等级 / confirmed level:", choices=list(LEVELS), correcting=correcting)
+    mode = _maybe(mode, "方式 / mode:", correcting=correcting)
+    risk = _maybe(risk, "风险评估 / risk:", correcting=correcting)
+    next_step = _maybe(next_step, "下一步 / next step:", correcting=correcting)
+    with session.open_center(ctx) as center:
+        recorded = center.cases.interview(
+            student, findings=findings, confirm=confirm, mode=mode, duration=duration, risk=risk, next_step=next_step, on=date, corrects=corrects
+        )
+    _recorded(recorded)
 
 
 @app.command("level")
@@ -617,19 +470,13 @@ def level(
 
     Example: mhtool cases level 2024010203 red --reason "约谈中表达自伤想法"
     """
-    from mhtool.cases.domain import model
-    from mhtool.cases.usecases import service
+    from mhtool.console import session
 
-    def build(store, st, on):
-        code = model.parse_level(_ask(to, "关注等级 / level (red/orange/yellow/none):", "LEVEL"), option="LEVEL")
-        why = _ask(reason, "原因 / reason:", "--reason")
-        if code == (st.get("level") or "none"):
-            from mhtool.errors import UsageError
-
-            raise UsageError(f"{st['student_no']} is already at {code}; nothing to change")
-        return model.change_level(st, code, why, on, cadence=service.cadence(store))
-
-    _record(ctx, "cases.level", student, build, date_text=date)
+    to = _ask(to, "关注等级 / level (red/orange/yellow/none):")
+    reason = _ask(reason, "原因 / reason:")
+    with session.open_center(ctx) as center:
+        recorded = center.cases.level(student, to, reason=reason, on=date)
+    _recorded(recorded)
 
 
 @app.command("note")
@@ -644,13 +491,12 @@ def note(
 
     Example: mhtool cases note 2024010203 --text "室友反映近期作息规律"
     """
-    from mhtool.cases.domain import model
+    from mhtool.console import session
 
-    def build(store, st, on):
-        fields = model.validate_entry("note", {"text": _ask(text, "记录 / note:", "--text", "text")})
-        return fields if corrects else model.Effects(dict(st), entries=[("note", fields)])
-
-    _record(ctx, "cases.note", student, build, kind="note", date_text=date, corrects=corrects)
+    text = _ask(text, "记录 / note:", correcting=bool(corrects))
+    with session.open_center(ctx) as center:
+        recorded = center.cases.note(student, text, on=date, corrects=corrects)
+    _recorded(recorded)
 
 
 @app.command("measure")
@@ -669,28 +515,17 @@ def measure(
 
     Example: mhtool cases measure 2024010203 --kind 定期谈话 --description "每两周一次咨询" --responsible 王老师
     """
-    from mhtool.cases.domain import model
-    from mhtool.errors import InvalidInput
+    from mhtool.console import session
 
-    def build(store, st, on):
-        base = _CORRECTING.get()
-        first = _day(store, start or base.get("start"), "--start", past=False) if start or base.get("start") else on
-        last = _day(store, end or base.get("end"), "--end", past=False) if end or base.get("end") else None
-        if last and last < first:
-            raise InvalidInput(f"--end {last.isoformat()} is before the start {first.isoformat()}")
-        fields = model.validate_entry(
-            "measure",
-            {
-                "measure_kind": _ask(kind, "举措类型 / kind:", "--kind", "measure_kind"),
-                "description": _ask(description, "举措内容 / description:", "--description", "description"),
-                "responsible": _maybe(responsible, "负责人 / responsible:", key="responsible"),
-                "start": first.isoformat(),
-                "end": last.isoformat() if last else None,
-            },
+    correcting = bool(corrects)
+    kind = _ask(kind, "举措类型 / kind:", correcting=correcting)
+    description = _ask(description, "举措内容 / description:", correcting=correcting)
+    responsible = _maybe(responsible, "负责人 / responsible:", correcting=correcting)
+    with session.open_center(ctx) as center:
+        recorded = center.cases.measure(
+            student, kind=kind, description=description, responsible=responsible, start=start, end=end, on=date, corrects=corrects
         )
-        return fields if corrects else model.Effects(dict(st), entries=[("measure", fields)])
-
-    _record(ctx, "cases.measure", student, build, kind="measure", date_text=date, corrects=corrects)
+    _recorded(recorded)
 
 
 @app.command("guardian")
@@ -708,21 +543,16 @@ def guardian(
 
     Example: mhtool cases guardian 2024010203 --who 母亲 --channel 电话 --content "告知约谈情况，建议就医" --consent signed
     """
-    from mhtool.cases.domain import model
+    from mhtool.console import session
 
-    def build(store, st, on):
-        fields = model.validate_entry(
-            "guardian_contact",
-            {
-                "guardian": _ask(who, "监护人 / guardian:", "--who", "guardian"),
-                "content": _ask(content, "沟通内容 / what was said:", "--content", "content"),
-                "channel": _maybe(channel, "方式 / channel:", key="channel"),
-                "consent": model.parse_consent(_maybe(consent, "知情同意书 / consent:", choices=["signed", "refused", "not_needed"], key="consent")),
-            },
-        )
-        return fields if corrects else model.Effects(dict(st), entries=[("guardian_contact", fields)])
-
-    _record(ctx, "cases.guardian", student, build, kind="guardian_contact", date_text=date, corrects=corrects)
+    correcting = bool(corrects)
+    who = _ask(who, "监护人 / guardian:", correcting=correcting)
+    content = _ask(content, "沟通内容 / what was said:", correcting=correcting)
+    channel = _maybe(channel, "方式 / channel:", correcting=correcting)
+    consent = _maybe(consent, "知情同意书 / consent:", choices=["signed", "refused", "not_needed"], correcting=correcting)
+    with session.open_center(ctx) as center:
+        recorded = center.cases.guardian(student, who=who, content=content, channel=channel, consent=consent, on=date, corrects=corrects)
+    _recorded(recorded)
 
 
 @app.command("crisis")
@@ -733,7 +563,9 @@ def crisis(
     where: Annotated[Optional[str], typer.Option("--where", help="Where it happened.")] = None,
     happened_at: Annotated[Optional[str], typer.Option("--happened-at", help="When: 2026-11-23 22:10 (default: --date).")] = None,
     actions: Annotated[Optional[str], typer.Option("--actions", help="What was done (处置).")] = None,
-    parents_notified_at: Annotated[Optional[str], typer.Option("--parents-notified-at", help="When the parents were told (the norm is within 24 hours).")] = None,
+    parents_notified_at: Annotated[
+        Optional[str], typer.Option("--parents-notified-at", help=f"When the parents were told (the norm is within {rules.GUARDIAN_NOTICE_HOURS} hours).")
+    ] = None,
     notified: Annotated[MultiOpt, typer.Option("--notified", metavar="WHO@WHEN", help="Someone else told, e.g. \"学院书记@2026-11-23 22:30\" (repeatable).")] = None,
     level: Annotated[Optional[str], typer.Option("--level", help="Also set the watch level (usually red).")] = None,
     reason: ReasonOpt = None,
@@ -746,48 +578,18 @@ def crisis(
 
     Example: mhtool cases crisis 2024010203 --what "宿舍内自伤" --where "3号楼" --happened-at "2026-11-23 22:10" --actions "送医" --parents-notified-at "2026-11-23 23:00" --level red
     """
-    from mhtool.console import output
-    from mhtool.cases.domain import model
-    from mhtool.cases.usecases import service
-    from mhtool.errors import InvalidInput
+    from mhtool.console import session
 
-    def build(store, st, on):
-        base = _CORRECTING.get()
-        when = _moment(store, happened_at, "--happened-at") or base.get("happened_at")
-        told = _moment(store, parents_notified_at, "--parents-notified-at") or base.get("parents_notified_at")
-        others = [] if notified else list(base.get("notified") or [])
-        for n in notified or []:
-            who_, sep, at = n.partition("@")
-            if not sep or not who_.strip():
-                raise InvalidInput(f"--notified {n!r}: expected WHO@WHEN", hint='e.g. --notified "学院书记@2026-11-23 22:30"')
-            others.append({"who": who_.strip(), "at": _moment(store, at.strip(), "--notified")})
-        fields = model.validate_entry(
-            "crisis",
-            {
-                "what": _ask(what, "发生了什么 / what happened:", "--what", "what"),
-                "where": _maybe(where, "地点 / where:", key="where"),
-                "happened_at": when,
-                "actions": _maybe(actions, "处置 / actions taken:", key="actions"),
-                "parents_notified_at": told,
-                "notified": others,
-            },
+    correcting = bool(corrects)
+    what = _ask(what, "发生了什么 / what happened:", correcting=correcting)
+    where = _maybe(where, "地点 / where:", correcting=correcting)
+    actions = _maybe(actions, "处置 / actions taken:", correcting=correcting)
+    with session.open_center(ctx) as center:
+        recorded = center.cases.crisis(
+            student, what=what, where=where, happened_at=happened_at, actions=actions, parents_notified_at=parents_notified_at,
+            notified=notified or (), level=level, reason=reason, on=date, corrects=corrects,
         )
-        for w in model.crisis_warnings(fields):
-            output.warn(w)
-        if corrects:
-            return fields
-        effects = model.Effects(dict(st), entries=[("crisis", fields)])
-        if level:
-            code = model.parse_level(level)
-            changed = model.change_level(st, code, reason or f"危机事件：{fields['what']}", on, cadence=service.cadence(store))
-            changed.entries = effects.entries + changed.entries
-            effects = changed
-        return effects
-
-    day = date
-    if happened_at and not date:
-        day = happened_at.strip().split(" ")[0].split("T")[0]
-    _record(ctx, "cases.crisis", student, build, kind="crisis", date_text=day, corrects=corrects)
+    _recorded(recorded)
 
 
 @app.command("follow-up")
@@ -803,16 +605,14 @@ def follow_up(
 
     Example: mhtool cases follow-up 2024010203 --content "情绪平稳，按时上课" --mode 面谈
     """
-    from mhtool.cases.domain import model
-    from mhtool.cases.usecases import service
+    from mhtool.console import session
 
-    def build(store, st, on):
-        fields = {"content": _ask(content, "回访情况 / follow-up:", "--content", "content"), "mode": _maybe(mode, "方式 / mode:")}
-        if corrects:
-            return model.validate_entry("follow_up", fields)
-        return model.record_follow_up(st, fields, on, cadence=service.cadence(store))
-
-    _record(ctx, "cases.follow-up", student, build, kind="follow_up", date_text=date, corrects=corrects)
+    correcting = bool(corrects)
+    content = _ask(content, "回访情况 / follow-up:", correcting=correcting)
+    mode = _maybe(mode, "方式 / mode:", correcting=correcting)
+    with session.open_center(ctx) as center:
+        recorded = center.cases.follow_up(student, content=content, mode=mode, on=date, corrects=corrects)
+    _recorded(recorded)
 
 
 @app.command("close")
@@ -826,12 +626,12 @@ def close(
 
     Example: mhtool cases close 2024010203 --reason "连续三次回访状态稳定，经评估解除关注"
     """
-    from mhtool.cases.domain import model
+    from mhtool.console import session
 
-    def build(store, st, on):
-        return model.close_watch(st, _ask(reason, "结案原因 / reason:", "--reason"), on)
-
-    _record(ctx, "cases.close", student, build, date_text=date)
+    reason = _ask(reason, "结案原因 / reason:")
+    with session.open_center(ctx) as center:
+        recorded = center.cases.close(student, reason=reason, on=date)
+    _recorded(recorded)
 
 
 @app.command("reopen")
@@ -846,23 +646,28 @@ def reopen(
 
     Example: mhtool cases reopen 2024010203 --level yellow --reason "期末压力大，辅导员反映情绪波动"
     """
-    from mhtool.cases.domain import model
-    from mhtool.cases.usecases import service
-    from mhtool.errors import InvalidInput
+    from mhtool.console import session
 
-    def build(store, st, on):
-        code = model.parse_level(_ask(level, "关注等级 / level:", "--level"))
-        if code == "none":
-            raise InvalidInput("--level none does not reopen a watch", hint="use red, orange or yellow")
-        return model.reopen_watch(st, code, _ask(reason, "原因 / reason:", "--reason"), on, cadence=service.cadence(store))
-
-    _record(ctx, "cases.reopen", student, build, date_text=date)
+    level = _ask(level, "关注等级 / level:")
+    reason = _ask(reason, "原因 / reason:")
+    with session.open_center(ctx) as center:
+        recorded = center.cases.reopen(student, level=level, reason=reason, on=date)
+    _recorded(recorded)
 
 
-STATUS_ACTIONS = {"leave": "leave", "return": "returned", "withdraw": "withdrawn", "graduate": "graduated"}
+@app.command(
+    "status",
+    help=f"""Change a student's status: 休学 leave, 复学 return, 退学 withdraw, 毕业 graduate.
 
+    A return needs a certificate (or --without-certificate --reason); it keeps
+    the watch level and schedules reviews at {' and '.join(f'+{d}' for d in rules.RETURN_REVIEW_DAYS)} days.
 
-@app.command("status")
+    \b
+    Examples:
+      mhtool cases status 2024010203 leave --from 2026-11-01 --until 2027-02-28 --reason "抑郁发作，遵医嘱休学"
+      mhtool cases status 2024010203 return --on 2027-03-01 --certificate "市精神卫生中心, 2027-02-20, 可复学"
+    """,
+)
 def status(
     ctx: typer.Context,
     student: StudentArg,
@@ -876,59 +681,17 @@ def status(
     without_certificate: Annotated[bool, typer.Option("--without-certificate", help="return: there is no certificate (needs --reason).")] = False,
     document: Annotated[MultiOpt, typer.Option("--document", help="A supporting document, e.g. 休学审批表 (repeatable).")] = None,
 ) -> None:
-    """Change a student's status: 休学 leave, 复学 return, 退学 withdraw, 毕业 graduate.
+    from mhtool.console import session
 
-    A return needs a certificate (or --without-certificate --reason); it keeps
-    the watch level and schedules reviews at +14 and +30 days.
-
-    \b
-    Examples:
-      mhtool cases status 2024010203 leave --from 2026-11-01 --until 2027-02-28 --reason "抑郁发作，遵医嘱休学"
-      mhtool cases status 2024010203 return --on 2027-03-01 --certificate "市精神卫生中心, 2027-02-20, 可复学"
-    """
-    from mhtool.cases.domain import model
-    from mhtool.errors import UsageError
-
-    act = _ask(action, "变动 / action (leave/return/withdraw/graduate):", "ACTION")
-    if act not in STATUS_ACTIONS:
-        raise UsageError(f"ACTION {act!r} is not one of {', '.join(STATUS_ACTIONS)}")
-    to = STATUS_ACTIONS[act]
-    if act == "leave" and on:
-        raise UsageError("a leave starts --from a date; --on is for return, withdraw and graduate")
-    if act != "leave" and (from_ or until):
-        raise UsageError(f"--from/--until describe a leave, not a {act}")
-    if act != "return" and (certificate or assessed_by or without_certificate):
-        raise UsageError("--certificate, --assessed-by and --without-certificate belong to a return")
-    if without_certificate and certificate:
-        raise UsageError("pass either --certificate or --without-certificate, not both")
-    day_text = from_ if act == "leave" else on
-    option = "--from" if act == "leave" else "--on"
-
-    def build(store, st, day):
-        why = reason
-        if act in ("leave", "withdraw") or without_certificate:
-            why = _ask(reason, "原因 / reason:", "--reason")
-        elif not why:
-            why = "复学（凭诊断证明）" if act == "return" else "毕业"
-        fields = {"reason": why, "documents": [d for d in document or [] if d.strip()]}
-        if act == "leave":
-            fields["from_date"] = day.isoformat()
-            if until:
-                last = _day(store, until, "--until", past=False)
-                if last < day:
-                    from mhtool.errors import InvalidInput
-
-                    raise InvalidInput(f"--until {last.isoformat()} is before --from {day.isoformat()}")
-                fields["until"] = last.isoformat()
-        else:
-            fields["on"] = day.isoformat()
-        if act == "return":
-            fields["certificate"] = certificate
-            fields["assessed_by"] = assessed_by
-            fields["without_certificate"] = without_certificate or None
-        return model.change_status(st, to, fields, day)
-
-    _record(ctx, "cases.status", student, build, date_text=day_text, on_option=option, details={"to": to})
+    action = _ask(action, "变动 / action (leave/return/withdraw/graduate):")
+    if action in ("leave", "withdraw") or without_certificate:
+        reason = _ask(reason, "原因 / reason:")
+    with session.open_center(ctx) as center:
+        recorded = center.cases.status(
+            student, action, from_=from_, until=until, on=on, reason=reason, certificate=certificate,
+            assessed_by=assessed_by, without_certificate=without_certificate, documents=document or (),
+        )
+    _recorded(recorded)
 
 
 @app.command("remind")
@@ -943,21 +706,15 @@ def remind(
 
     Example: mhtool cases remind 2024010203 --due +7d --note "期末考试前再约谈一次"
     """
-    from mhtool.domain import dates
     from mhtool.console import output, session
-    from mhtool.cases.domain import model
-    from mhtool.cases.usecases import service
 
-    with session.open_store(ctx) as store:
-        store.require("record", action="cases.remind")
-        st = service.load_student(store, student, action="cases.remind")
-        today = service.today(store)
-        when = dates.parse_date(_ask(due, "日期 / due:", "--due"), today=today, option="--due")
-        task = model.reminder_task(when, _ask(note_, "提醒内容 / note:", "--note"), today=today, assigned_to=assign)
-        _warn_unknown_counselor(store, assign)
-        task_id = service.add_reminder(store, st, task)
-    output.success(f"reminder for {st['student_no']} due {when.isoformat()}")
-    output.emit_line(task_id)
+    due = _ask(due, "日期 / due:")
+    note_ = _ask(note_, "提醒内容 / note:")
+    with session.open_center(ctx) as center:
+        reminded = center.cases.remind(student, due=due, note=note_, assign=assign)
+    _warn_unknown_counselor(reminded, assign)
+    output.success(f"reminder for {reminded.student_no} due {reminded.due.isoformat()}")
+    output.emit_line(reminded.task_id)
 
 
 @app.command("done")
@@ -971,11 +728,9 @@ def done(
     Example: mhtool cases done 3fa9c2 --note "已电话确认"
     """
     from mhtool.console import output, session
-    from mhtool.cases.usecases import service
 
-    with session.open_store(ctx) as store:
-        store.require("record", action="cases.done")
-        result = service.complete_task(store, task, service.today(store), note_ or "")
+    with session.open_center(ctx) as center:
+        result = center.cases.done(task, note=note_ or "")
     output.success(f"task {result['id'][:8]} ({result['kind']}) of {result['student_no']} done")
     output.emit_line(result["id"])
 
@@ -998,28 +753,16 @@ def import_interviews(
     Example: mhtool cases import-interviews 文学院约谈记录.xlsx --dry-run
     """
     from mhtool.console import output, session
-    from mhtool.cases.usecases import interviews
-    from mhtool.errors import UsageError
 
-    if rejects and not skip_invalid:
-        raise UsageError("--rejects goes with --skip-invalid")
     sheet_arg = int(sheet) if sheet and sheet.isdigit() else sheet
-    with session.open_store(ctx) as store:
-        store.require("import", action="cases.import-interviews")
-        store.require("record", action="cases.import-interviews")
-        plan = interviews.plan(store, file, sheet=sheet_arg)
-        interviews.refuse_if_invalid(plan, skip_invalid=skip_invalid)
-        if dry_run:
-            changes = sum(1 for r in plan.ready if r.fields.get("confirmed_level") and r.fields["confirmed_level"] != (plan.students[r.student_no].get("level") or "none"))
-            result = interviews.summary(plan, imported=len(plan.ready), level_changes=changes, dry_run=True)
-        else:
-            result = interviews.apply(store, plan, skip_invalid=skip_invalid)
-    if plan.problems:
-        output.warn(f"{len(plan.problems)} problem(s); {len(plan.rejected_rows)} row(s) left out")
-        output.problems(plan.problems)
-        if rejects:
-            path = interviews.write_rejects(plan, rejects)
-            output.info(f"rejected rows written to {path}")
+    with session.open_center(ctx) as center:
+        imported = center.cases.import_interviews(file, sheet=sheet_arg, dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects)
+    result = imported.summary
+    if imported.problems:
+        output.warn(f"{len(imported.problems)} problem(s); {result['rejected']} row(s) left out")
+        output.problems(imported.problems)
+        if imported.rejects_file:
+            output.info(f"rejected rows written to {imported.rejects_file}")
     verb = "would import" if dry_run else "imported"
     output.success(
         f"{result['file']}: {verb} {result['imported']} interview(s), {result['level_changes']} level change(s); "
@@ -1031,12 +774,16 @@ def import_interviews(
         output.emit_line(f"{result['imported']}\t{result['duplicates']}\t{result['rejected']}")
 
 
+def _cadence_help(level: str) -> str:
+    return f"Days between follow-ups at {level} (default {rules.DEFAULT_CADENCE[level]})."
+
+
 @app.command("cadence")
 def cadence(
     ctx: typer.Context,
-    red: Annotated[Optional[int], typer.Option("--red", help="Days between follow-ups at red (default 7).")] = None,
-    orange: Annotated[Optional[int], typer.Option("--orange", help="Days between follow-ups at orange (default 14).")] = None,
-    yellow: Annotated[Optional[int], typer.Option("--yellow", help="Days between follow-ups at yellow (default 30).")] = None,
+    red: Annotated[Optional[int], typer.Option("--red", help=_cadence_help("red"))] = None,
+    orange: Annotated[Optional[int], typer.Option("--orange", help=_cadence_help("orange"))] = None,
+    yellow: Annotated[Optional[int], typer.Option("--yellow", help=_cadence_help("yellow"))] = None,
     json: JsonOpt = False,
     lang: LangOpt = "zh",
 ) -> None:
@@ -1045,14 +792,12 @@ def cadence(
     Example: mhtool cases cadence --yellow 21
     """
     from mhtool.console import output, session
-    from mhtool.cases.usecases import service
     from mhtool.domain.labels import label
 
     lang = _lang(lang)
-    changes = {k: v for k, v in (("red", red), ("orange", orange), ("yellow", yellow)) if v is not None}
-    with session.open_store(ctx) as store:
-        current = service.set_cadence(store, changes) if changes else service.cadence(store)
-    if changes:
+    with session.open_center(ctx) as center:
+        current = center.cases.cadence(red=red, orange=orange, yellow=yellow)
+    if any(v is not None for v in (red, orange, yellow)):
         output.success("follow-up cadence changed; open tasks keep their due dates, the next contact uses the new cadence")
     if json:
         output.emit_json(current)
@@ -1078,10 +823,9 @@ def import_roster(
     Example: mhtool cases import-roster 2026级学生名册.xlsx --dry-run
     """
     from mhtool.console import output, session
-    from mhtool.survey.usecases import importer
 
-    with session.open_store(ctx) as store:
-        result = importer.import_roster(store, file, profile=profile, dry_run=dry_run, skip_invalid=skip_invalid)
+    with session.open_center(ctx) as center:
+        result = center.cases.import_roster(file, profile=profile, dry_run=dry_run, skip_invalid=skip_invalid)
     if json:
         output.emit_json(result)
         return
@@ -1108,11 +852,9 @@ def graduate(
     Example: mhtool cases graduate --class-of 2022 --date 2026-06-30
     """
     from mhtool.console import output, session
-    from mhtool.governance.usecases.purpose import graduate_class
 
-    with session.open_store(ctx) as store:
-        on = _day(store, date_, "--date") if date_ else None
-        result = graduate_class(store, class_of, on=on, reason=reason, dry_run=dry_run)
+    with session.open_center(ctx) as center:
+        result = center.cases.graduate(class_of, on=date_, reason=reason, dry_run=dry_run)
     if json:
         output.emit_json(result)
         return

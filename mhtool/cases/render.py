@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from mhtool.cases.usecases import dossier as views
+from mhtool.cases.domain import views
 from mhtool.domain.labels import label
 
 BADGE_STYLES = {"red": "bold white on red", "orange": "bold black on dark_orange", "yellow": "bold black on yellow", "none": "dim"}

@@ -11,6 +11,7 @@ LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
 from mhtool.domain.vocabulary import LEVEL_COLOURS, LEVELS  # noqa: F401
+from mhtool.domain.rules import GUARDIAN_NOTICE_HOURS, REFERRAL_ATTEND_DAYS  # noqa: E402
 
 _LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "level": {
@@ -93,9 +94,9 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "other": ("其他", "other"),
     },
     "referral_alert": {
-        "not_attended": ("转介7天后仍未就诊", "not attended 7 days after referral"),
+        "not_attended": (f"转介{REFERRAL_ATTEND_DAYS}天后仍未就诊", f"not attended {REFERRAL_ATTEND_DAYS} days after referral"),
         "review_due": ("已过复查日期", "past the next review date"),
-        "guardian_not_informed": ("24小时内未告知监护人", "guardian not informed within 24 hours"),
+        "guardian_not_informed": (f"{GUARDIAN_NOTICE_HOURS}小时内未告知监护人", f"guardian not informed within {GUARDIAN_NOTICE_HOURS} hours"),
     },
     "hospital_level": {
         "3A": ("三甲", "grade 3A"),
@@ -140,6 +141,22 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "alerts": ("提醒", "Alerts"),
         "created_by": ("转介人", "Referred by"),
     },
+    # Words of referral step summaries and of the referral record sheet (转介记录表).
+    "referral_text": {
+        "yes": ("是", "yes"),
+        "no": ("否", "no"),
+        "updated": ("更新", "updated"),
+        "cleared": ("（清除）", "(cleared)"),
+        "separator": ("；", "; "),
+        "colon": ("：", ": "),
+        "comma": ("，", ", "),
+        "recorded_by": ("（记录人：{by}）", " (by {by})"),
+        "file_stem": ("转介记录表", "referral"),
+        "sheet_note": (
+            "本表记录转介全过程，评估/诊断为医院告知内容，仅供中心存档，不得外传。",
+            "This sheet records every step of the referral; the assessment is as told by the hospital. For the center's files only.",
+        ),
+    },
     # Headings and words of the dossier views (cases show / list / tasks / check / export).
     "dossier": {
         "title": ("学生心理档案", "Student dossier"),
@@ -162,6 +179,34 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "active": ("进行中", "active"),
         "ended": ("已结束", "ended"),
         "days": ("天", "d"),
+        "file": ("档案", "dossier"),
+    },
+    # Phrases of a timeline entry's one-line summary (cases show, dossier export); {} is the recorded value.
+    "entry_text": {
+        "proposed": ("建议等级 {}", "proposed {}"),
+        "critical": ("关键条目 {}", "critical items {}"),
+        "minutes": ("{}分钟", "{} min"),
+        "risk": ("风险评估 {}", "risk {}"),
+        "confirmed": ("确认等级 {}", "confirmed {}"),
+        "next_step": ("下一步 {}", "next {}"),
+        "interviewer": ("约谈人 {}", "by {}"),
+        "responsible": ("负责人 {}", "by {}"),
+        "consent": ("知情同意书 {}", "consent {}"),
+        "where": ("地点 {}", "at {}"),
+        "actions": ("处置 {}", "actions {}"),
+        "parents_notified": ("家长知悉 {}", "parents told {}"),
+        "notified": ("已通知 {}", "notified {}"),
+        "certificate": ("诊断证明 {}", "certificate {}"),
+        "without_certificate": ("无诊断证明", "no certificate"),
+        "assessed_by": ("评估人 {}", "assessed by {}"),
+        "documents": ("材料 {}", "documents {}"),
+    },
+    # What the three clarities (三个明确) find missing; ``basic`` takes the field's label.
+    "missing": {
+        "state": ("当前状态未在随访周期内记录", "current state not recorded within the follow-up cadence"),
+        "measure": ("无有效帮扶举措", "no active help measure"),
+        "basic:guardian": ("缺少监护人联系方式", "no guardian phone"),
+        "basic": ("缺少{}", "missing {}"),
     },
     # Column headers of the command-line tables that have no field of their own.
     "column": {
@@ -221,6 +266,19 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "count": ("人数", "Count"),
         "total": ("合计", "Total"),
     },
+    # The period a report covers, as its sheets and notes say it (本周变动, "this week").
+    "report_period": {
+        "week": ("本周", "week"),
+        "month": ("本月", "month"),
+        "range": ("本期", "period"),
+    },
+    # Words of report file names (普查报告_2026秋季UPI_脱敏.xlsx).
+    "report_file": {
+        "census": ("普查报告", "census"),
+        "crisis": ("危机事件报告", "crisis"),
+        "interviews": ("约谈名单", "interviews"),
+        "redacted": ("脱敏", "redacted"),
+    },
 }
 
 
@@ -247,6 +305,40 @@ _TEXT: dict[str, tuple[str, str]] = {
     "period_month": ("{year}年{month}月（{start} 至 {end}）", "{label} ({start} to {end})"),
     "period_range": ("{start} 至 {end}", "{start} to {end}"),
     "form_blank": ("{label}：{blank}", "{label}: {blank}"),
+    # Notes of the report sheets (周报/月报/普查/危机); {period} is a ``report_period`` word.
+    "report_not_set": ("（未填写）", "(not set)"),
+    "report_summary_note": (
+        "期初 = {start} 日终、期末 = {asof} 日终在关注名单上的学生；"
+        "一级 = 红色，二级 = 橙色，三级 = 黄色。新增、升级、降级、解除按学生计（{period}内多次变动只计一次），"
+        "约谈、家校沟通、危机事件、回访按记录计；逾期任务为期末时已过截止日期仍未完成的任务。",
+        "Start = watched at the end of {start}, end = watched at the end of {asof}; "
+        "red = level 1, orange = level 2, yellow = level 3. New, raised, lowered and closed count students "
+        "(a student changed twice in the {period} counts once); interviews, guardian contacts, crises and follow-ups "
+        "count records; overdue tasks were past due and not done at the end.",
+    ),
+    "report_screening_note": (
+        "筛查阳性 = 筛查提示关注等级（一、二、三级）的人数；筛查结果是提示，不是诊断。已约谈、约谈逾期按期末计。",
+        "Positive = students the screening proposes a level for; screening results are indications, not diagnoses. "
+        "Interviewed and overdue as at the end of the period.",
+    ),
+    "report_clarity_note": (
+        "基本信息：姓名、性别、学院、班级、本人电话、辅导员及监护人电话齐全；当前状态：在随访周期内有约谈、回访、家校沟通或危机记录；帮扶举措：有有效的帮扶举措。",
+        "Basic information: name, gender, college, class, phone, advisor and a guardian's phone; current state: an interview, "
+        "follow-up, guardian contact or crisis record within the follow-up cadence; help measures: an active help measure.",
+    ),
+    "report_census_note": (
+        "应参与 = 学生名单中与本批次同年级的在读学生（名单外的参与者一并计入）；未导入学生名单时为空。"
+        "筛查阳性 = 筛查提示关注等级的人数；筛查结果是提示，不是诊断。",
+        "Expected = enrolled students of the roster in the batch's grades (respondents missing from the roster are added); "
+        "empty when no roster was imported. Positive = students the screening proposes a level for; "
+        "screening results are indications, not diagnoses.",
+    ),
+    "report_census_voided": ("注意：本批次已作废（{reason}）。", "Note: this batch was voided ({reason})."),
+    "report_parents_unrecorded": ("尚未记录家长知悉时间", "parents not yet recorded as notified"),
+    "report_parents_no_hour": ("已通知家长（事件时间未记录到时分）", "parents notified (the event time has no hour)"),
+    "report_parents_within": ("{limit}小时内已通知家长", "parents notified within {limit} hours"),
+    "report_parents_late": ("超过{limit}小时（{hours}小时）才通知家长", "parents notified after {hours} hours (norm: {limit})"),
+    "report_crisis_note": ("本报告含学生敏感信息，仅限危机处置相关人员知悉，不得外传。", "This report holds sensitive data: for the people handling the crisis only."),
 }
 
 

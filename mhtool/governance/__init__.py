@@ -2,6 +2,8 @@
 
 * :mod:`mhtool.governance.domain.research` — the pure core of research exports:
   keyed pseudonyms, per-student date shifting, small-cell suppression.
+* :mod:`mhtool.governance.usecases.api` — ``center.governance``, the use cases below
+  as one class.
 * :mod:`mhtool.governance.usecases.exports` — the store-facing research export.
 * :mod:`mhtool.governance.usecases.purpose` — the ``--purpose`` policy for identifiable
   exports, governance settings, and bulk graduation of a class.

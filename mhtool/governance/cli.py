@@ -1,7 +1,7 @@
 """``mhtool export research``, ``mhtool retention plan|apply`` and ``mhtool erase``.
 
-Thin commands over :mod:`mhtool.governance.usecases.exports` and
-:mod:`mhtool.governance.usecases.retention`; heavy modules are imported inside them.
+Thin commands over ``center.governance`` (:mod:`mhtool.governance.usecases.api`);
+heavy modules are imported inside them.
 """
 
 from pathlib import Path
@@ -38,12 +38,12 @@ GraduatedBeforeOpt = Annotated[
 YesOpt = Annotated[bool, typer.Option("--yes", help="Erase without asking (needed when not on a terminal).")]
 
 
-def _day(store, text: Optional[str], option: str):
+def _day(center, text: Optional[str], option: str):
     if not text:
         return None
     from mhtool.domain import dates
 
-    return dates.parse_date(text, today=dates.today(store.tz), option=option)
+    return dates.parse_date(text, today=center.today(), option=option)
 
 
 def _ask_purpose(purpose: Optional[str]) -> Optional[str]:
@@ -79,14 +79,9 @@ def research(
     Example: mhtool export research --out upi_2026.xlsx --instrument upi --purpose "新生心理健康状况研究（伦理审批 2026-01）"
     """
     from mhtool.console import output, session
-    from mhtool.governance.usecases import exports
 
-    with session.open_store(ctx) as store:
-        store.require("research", action=exports.ACTION)
-        if stable_pseudonyms:
-            store.require("stable_pseudonyms", action=exports.ACTION)
-        result = exports.research_export(
-            store,
+    with session.open_center(ctx) as center:
+        result = center.governance.research_export(
             out,
             purpose=_ask_purpose(purpose),
             batches=batch or [],
@@ -134,12 +129,10 @@ def retention_plan(
     Example: mhtool retention plan --graduated-before 2021-09-01
     """
     from mhtool.console import output, session
-    from mhtool.governance.usecases import retention
     from mhtool.domain.labels import label
 
-    with session.open_store(ctx) as store:
-        store.require("erase", action="retention.plan")
-        result = retention.plan(store, left_before=_day(store, graduated_before, "--graduated-before"))
+    with session.open_center(ctx) as center:
+        result = center.governance.retention_plan(left_before=_day(center, graduated_before, "--graduated-before"))
     if result["undated"]:
         output.warn(
             f"{len(result['undated'])} graduated or withdrawn students have no recorded date of leaving and are not in the plan; "
@@ -171,21 +164,20 @@ def retention_apply(
     Example: mhtool retention apply --yes
     """
     from mhtool.console import output, prompts, session
-    from mhtool.governance.usecases import retention
 
-    with session.open_store(ctx) as store:
-        store.require("erase", action="retention.apply")
-        left_before = _day(store, graduated_before, "--graduated-before")
-        if not yes:
-            if not prompts.is_interactive():
-                from mhtool.errors import UsageError
+    def confirm(count: int) -> bool:
+        if not prompts.is_interactive():
+            from mhtool.errors import UsageError
 
-                raise UsageError("erasing needs confirmation; pass --yes", hint="check the list first with `mhtool retention plan`")
-            due = retention.plan(store, left_before=left_before)["due"]
-            if not prompts.confirm(f"永久删除 {len(due)} 名学生的档案 / erase the records of {len(due)} students for good?"):
-                output.info("nothing was erased")
-                return
-        result = retention.apply(store, left_before=left_before)
+            raise UsageError("erasing needs confirmation; pass --yes", hint="check the list first with `mhtool retention plan`")
+        return prompts.confirm(f"永久删除 {count} 名学生的档案 / erase the records of {count} students for good?")
+
+    with session.open_center(ctx) as center:
+        left_before = _day(center, graduated_before, "--graduated-before")
+        result = center.governance.retention_apply(left_before=left_before, confirm=None if yes else confirm)
+    if result is None:
+        output.info("nothing was erased")
+        return
     _report_scrub(result["scrub"], "mhtool retention apply --yes")
     output.success(f"erased the records of {result['erased']} students; placeholders and the audit log remain")
     if json:
@@ -213,21 +205,19 @@ def erase(
     Example: mhtool erase 2024010203 --reason "本人书面申请删除（2026-11-20 收）" --yes
     """
     from mhtool.console import output, prompts, session
-    from mhtool.governance.usecases import retention
 
-    with session.open_store(ctx) as store:
-        store.require("erase", action="erase")
+    with session.open_center(ctx) as center:
         why = reason
         if not (why or "").strip() and prompts.is_interactive():
             why = prompts.text("原因 / reason:", flag="--reason")
-        if not (why or "").strip():
-            from mhtool.errors import UsageError
-
-            raise UsageError("an erasure needs --reason", hint='e.g. --reason "本人书面申请删除（2026-11-20 收）"')
-        if not yes and not prompts.confirm(f"永久删除 {student} 的档案 / erase every record of {student} for good?"):
-            output.info("nothing was erased")
-            return
-        result = retention.erase(store, student, reason=why)
+        result = center.governance.erase(
+            student,
+            reason=why,
+            confirm=None if yes else lambda: prompts.confirm(f"永久删除 {student} 的档案 / erase every record of {student} for good?"),
+        )
+    if result is None:
+        output.info("nothing was erased")
+        return
     _report_scrub(result["scrub"], "mhtool retention apply --yes")
     output.success(f"erased the records of {student} ({sum(result['records'].values())} records); placeholder {result['pseudonym']}")
     if json:

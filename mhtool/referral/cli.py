@@ -9,6 +9,8 @@ import typer
 
 from mhtool.console.apps import make_subapp
 from mhtool.console.options import CollegeOpt, JsonOpt, LangOpt, PurposeOpt
+from mhtool.domain.rules import GUARDIAN_NOTICE_HOURS, REFERRAL_ATTEND_DAYS
+from mhtool.domain.vocabulary import CONSENT
 
 app = make_subapp()
 hospitals_app = make_subapp()
@@ -20,11 +22,14 @@ DepartmentOpt = Annotated[Optional[str], typer.Option("--department", help="Depa
 EscortOpt = Annotated[Optional[str], typer.Option("--escort", help="Who went with the student (陪同人员).")]
 GuardianAtOpt = Annotated[
     Optional[str],
-    typer.Option("--guardian-informed", help='When the guardian was informed: "2026-11-23 14:30" (or a date). Required within 24 h for urgent/emergency.'),
+    typer.Option(
+        "--guardian-informed",
+        help=f'When the guardian was informed: "2026-11-23 14:30" (or a date). Required within {GUARDIAN_NOTICE_HOURS} h for urgent/emergency.',
+    ),
 ]
 GuardianHowOpt = Annotated[Optional[str], typer.Option("--guardian-how", help="How the guardian was informed, e.g. 电话 / 面谈.")]
 GuardianByOpt = Annotated[Optional[str], typer.Option("--guardian-by", help="Who informed the guardian (default: you).")]
-ConsentOpt = Annotated[Optional[str], typer.Option("--consent", help="Consent form (知情同意书): signed, refused, not_needed or pending.")]
+ConsentOpt = Annotated[Optional[str], typer.Option("--consent", help=f"Consent form (知情同意书): {', '.join(CONSENT[:-1])} or {CONSENT[-1]}.")]
 NextReviewOpt = Annotated[Optional[str], typer.Option("--next-review", help="Next review date (下次复查); `none` clears it.")]
 NoteOpt = Annotated[Optional[str], typer.Option("--note", help="A note kept with this step, as typed.")]
 WhenOpt = Annotated[
@@ -41,7 +46,7 @@ def _hospital_rows(rows: list[dict]) -> list[dict]:
 
     for r in rows:
         r["level_label"] = label("hospital_level", r["level"]) if r.get("level") else ""
-        r["green"] = "是" if r.get("green_channel") else ""
+        r["green"] = label("referral_text", "yes") if r.get("green_channel") else ""
     return rows
 
 
@@ -72,27 +77,26 @@ def hospitals_add(
     Example: mhtool referral hospitals add 示例市精神卫生中心 --department 心理门诊 --level 三甲 --green-channel
     """
     from mhtool.console import output, session
-    from mhtool.referral.usecases import service
+    from mhtool.referral.usecases.service import short
 
-    with session.open_store(ctx) as store:
-        hosp = service.add_hospital(
-            store, name, department=department, level=level, phone=phone, address=address, green_channel=green_channel, note=note
+    with session.open_center(ctx) as center:
+        hosp = center.referrals.add_hospital(
+            name, department=department, level=level, phone=phone, address=address, green_channel=green_channel, note=note
         )
     output.success(f"added hospital {hosp['name']}")
     if json:
         output.emit_json(hosp)
     else:
-        output.emit_line(service.short(hosp["id"]))
+        output.emit_line(short(hosp["id"]))
 
 
 @hospitals_app.command("list")
 def hospitals_list(ctx: typer.Context, json: JsonOpt = False) -> None:
     """List the hospitals directory."""
     from mhtool.console import output, session
-    from mhtool.referral.usecases import service
 
-    with session.open_store(ctx) as store:
-        rows = service.hospitals(store)
+    with session.open_center(ctx) as center:
+        rows = center.referrals.hospitals()
     if json:
         output.emit_json(rows)
         return
@@ -117,11 +121,10 @@ def hospitals_edit(
     Example: mhtool referral hospitals edit 示例市精神卫生中心 --phone 010-00000000
     """
     from mhtool.console import output, session
-    from mhtool.referral.usecases import service
 
-    with session.open_store(ctx) as store:
-        hosp = service.edit_hospital(
-            store, hospital, name=name, department=department, level=level, phone=phone, address=address, green_channel=green_channel, note=note
+    with session.open_center(ctx) as center:
+        hosp = center.referrals.edit_hospital(
+            hospital, name=name, department=department, level=level, phone=phone, address=address, green_channel=green_channel, note=note
         )
     output.success(f"updated hospital {hosp['name']}")
     if json:
@@ -131,19 +134,27 @@ def hospitals_edit(
 # -- referrals ------------------------------------------------------------------------------------
 
 
-def _ask_hospital(store) -> str:
-    from mhtool.console import prompts
-    from mhtool.referral.usecases import service
+def _ask_hospital(center) -> str:
+    from mhtool.console.prompts import select
 
-    names = [h["name"] for h in service.hospitals(store)]
+    names = [h["name"] for h in center.referrals.hospitals()]
     if not names:
         from mhtool.errors import UsageError
 
         raise UsageError("missing --hospital, and the directory is empty", hint="add one first: mhtool referral hospitals add NAME --level 三甲")
-    return prompts.select("转介医院 / hospital:", names, flag="--hospital")
+    return select("转介医院 / hospital:", names, flag="--hospital")
 
 
-@app.command("add")
+_ADD_HELP = f"""Refer a student to a hospital. Prints the referral id.
+
+    Urgent and emergency referrals need --guardian-informed; without it they
+    are flagged {GUARDIAN_NOTICE_HOURS} hours after the referral.
+
+    Example: mhtool referral add 2024010001 --hospital 示例市精神卫生中心 --reason "持续失眠伴消极想法" --urgency urgent --guardian-informed "2026-11-23 15:00" --guardian-how 电话
+    """
+
+
+@app.command("add", help=_ADD_HELP)
 def add(
     ctx: typer.Context,
     student: Annotated[str, typer.Argument(help="Student number (学号).")],
@@ -161,23 +172,14 @@ def add(
     note: NoteOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Refer a student to a hospital. Prints the referral id.
-
-    Urgent and emergency referrals need --guardian-informed; without it they
-    are flagged 24 hours after the referral.
-
-    Example: mhtool referral add 2024010001 --hospital 示例市精神卫生中心 --reason "持续失眠伴消极想法" --urgency urgent --guardian-informed "2026-11-23 15:00" --guardian-how 电话
-    """
     from mhtool.console import output, prompts, session
-    from mhtool.referral.usecases import service
 
-    with session.open_store(ctx) as store:
+    with session.open_center(ctx) as center:
         if hospital is None:
-            hospital = _ask_hospital(store)
+            hospital = _ask_hospital(center)
         if reason is None:
             reason = prompts.text("转介原因 / reason:", flag="--reason")
-        view = service.add_referral(
-            store,
+        view = center.referrals.add(
             student,
             hospital=hospital,
             reason=reason,
@@ -209,7 +211,8 @@ def _report_added(view: dict) -> None:
     )
     if view["urgency"] in ("urgent", "emergency") and not view.get("guardian_informed"):
         output.warn(
-            f"{label('urgency', view['urgency'])} referral without --guardian-informed: inform the guardian and record it within 24 hours "
+            f"{label('urgency', view['urgency'])} referral without --guardian-informed: "
+            f"inform the guardian and record it within {GUARDIAN_NOTICE_HOURS} hours "
             f"(mhtool referral update {view['short_id']} --guardian-informed \"DATE TIME\" --guardian-how 电话), or it is flagged"
         )
 
@@ -256,11 +259,9 @@ def update(
     """
     from mhtool.console import output, session
     from mhtool.domain.labels import label
-    from mhtool.referral.usecases import service
 
-    with session.open_store(ctx) as store:
-        view = service.update_referral(
-            store,
+    with session.open_center(ctx) as center:
+        view = center.referrals.update(
             ref,
             status=status,
             when=when,
@@ -322,10 +323,9 @@ def show(ctx: typer.Context, ref: RefArg, json: JsonOpt = False) -> None:
     from mhtool.console import output, session
     from mhtool.domain.labels import label
     from mhtool.referral.domain import machine
-    from mhtool.referral.usecases import service
 
-    with session.open_store(ctx) as store:
-        view = service.show_referral(store, ref)
+    with session.open_center(ctx) as center:
+        view = center.referrals.show(ref)
     if json:
         output.emit_json(view)
         return
@@ -351,7 +351,11 @@ def list_(
     open_: Annotated[bool, typer.Option("--open", help="Only referrals not yet closed, declined or cancelled.")] = False,
     overdue: Annotated[
         bool,
-        typer.Option("--overdue", help="Only referrals needing attention: not attended after 7 days, past the next review, or urgent without the guardian informed after 24 h."),
+        typer.Option(
+            "--overdue",
+            help=f"Only referrals needing attention: not attended after {REFERRAL_ATTEND_DAYS} days, past the next review, "
+            f"or urgent without the guardian informed after {GUARDIAN_NOTICE_HOURS} h.",
+        ),
     ] = False,
     hospital: HospitalOpt = None,
     college: CollegeOpt = None,
@@ -360,10 +364,9 @@ def list_(
     """List referrals, newest first (no diagnoses are shown here)."""
     from mhtool.console import output, session
     from mhtool.domain.labels import label
-    from mhtool.referral.usecases import service
 
-    with session.open_store(ctx) as store:
-        rows = service.list_referrals(store, open_only=open_, overdue_only=overdue, hospital=hospital, college=college)
+    with session.open_center(ctx) as center:
+        rows = center.referrals.list(open_only=open_, overdue_only=overdue, hospital=hospital, college=college)
     if json:
         output.emit_json(rows)
         return
@@ -402,9 +405,8 @@ def export(
     Example: mhtool referral export 1a2b3c4d --out 转介记录表.xlsx
     """
     from mhtool.console import output, session
-    from mhtool.referral.usecases import service
 
-    with session.open_store(ctx) as store:
-        path = service.export_referral(store, ref, out, lang=lang, purpose=purpose)
+    with session.open_center(ctx) as center:
+        path = center.referrals.export(ref, out, lang=lang, purpose=purpose)
     output.success(f"wrote {path}")
     output.emit_line(str(path))

@@ -14,6 +14,7 @@ The pieces are kept apart so that most of the work stays pure and testable:
   atomically and never lets user text become a formula.
 
 Report builders (weekly, monthly, census, crisis) turn store data into a
-:class:`~mhtool.domain.document.Report`; the CLI hands that to the writer or
-prints its JSON.
+:class:`~mhtool.domain.document.Report`; :class:`mhtool.report.usecases.api.Reports`
+(``center.reports``) checks who asks, gathers, builds and publishes it through
+the export gateway, and the CLI prints the path or the JSON.
 """

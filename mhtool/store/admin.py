@@ -1,4 +1,9 @@
-"""Staff, keys, audit verification, backup and restore: the store's own services."""
+"""Staff, keys, audit verification, backup and restore: the store's own services.
+
+The caller checks the role: :class:`mhtool.admin.usecases.api.Admin` does so
+before each of these, so a refusal is audited once, under the command's action.
+Restore is the exception: only the backup can say who may restore it.
+"""
 
 from __future__ import annotations
 
@@ -23,8 +28,7 @@ ROTATION_BATCH = 2000
 
 
 def list_staff(store: Store) -> list[dict]:
-    store.require("staff", action="staff.list")
-    rows = store.select("staff", order="name")
+    rows = sorted(store.staff_rows.all(), key=lambda r: r["name"])
     slots = dict(store.conn.execute("SELECT staff_id, group_concat(json_extract(params, '$.kdf')) FROM keyslots GROUP BY staff_id").fetchall())
     out = []
     for r in rows:
@@ -45,7 +49,6 @@ def list_staff(store: Store) -> list[dict]:
 def add_staff(
     store: Store, name: str, role: str, credential: crypto.Credential, colleges: list[str] | None = None, *, standing_purpose: str | None = None
 ) -> str:
-    store.require("staff", action="staff.add")
     if role not in ROLES:
         raise UsageError(f"--role {role!r} is not a role", hint=f"choose one of {', '.join(ROLES)}")
     name = name.strip()
@@ -81,8 +84,6 @@ def _live_masters(store: Store) -> dict[int, bytes]:
 def change_credential(store: Store, credential: crypto.Credential, name: str | None = None) -> None:
     """Replace a staff member's slot of the same kind (own slot, or anyone's for an admin)."""
     target = name or store.staff.name
-    if target != store.staff.name:
-        store.require("staff", action="staff.passwd")
     row = store.conn.execute("SELECT id FROM staff WHERE name = ? AND active = 1", (target,)).fetchone()
     if row is None:
         raise NotFound(f"no active staff member named {target!r}")
@@ -98,7 +99,6 @@ def change_credential(store: Store, credential: crypto.Credential, name: str | N
 
 def remove_staff(store: Store, name: str, progress: Callable[[int, int], None] | None = None) -> dict:
     """Remove a staff member's slots and rotate the master key so they can read nothing new."""
-    store.require("staff", action="staff.remove")
     if name == store.staff.name:
         raise UsageError("you cannot remove yourself; ask another admin")
     row = store.conn.execute("SELECT id, data FROM staff WHERE name = ? AND active = 1", (name,)).fetchone()
@@ -107,9 +107,7 @@ def remove_staff(store: Store, name: str, progress: Callable[[int, int], None] |
     staff_id = row[0]
     record = store.unseal("staff", staff_id, row[1])
     if record["role"] == "admin":
-        admins = [
-            r for r in store.select("staff", "active = 1") if r["role"] == "admin" and r["id"] != staff_id
-        ]
+        admins = [r for r in store.staff_rows.all() if r["active"] and r["role"] == "admin" and r["id"] != staff_id]
         if not admins:
             raise UsageError("this is the last admin; add another admin before removing this one")
     record.update(removed_at=_utcnow(), removed_by=store.staff.name)
@@ -123,7 +121,6 @@ def rotate_master_key(store: Store, remove: tuple[str, dict] | None = None, prog
     new generation are skipped, so an interrupted rotation continues where it
     stopped the next time this runs.
     """
-    store.require("staff", action="staff.rotate-key")
     target = store.meta("rotation_target")
     if target is None:
         old = int(store.meta("generation"))
@@ -219,7 +216,6 @@ class AuditReport:
 
 
 def audit_entries(store: Store, limit: int | None = None) -> list[dict]:
-    store.require("audit", action="audit.log")
     sql = "SELECT seq, data FROM audit ORDER BY seq DESC" + (f" LIMIT {int(limit)}" if limit else "")
     rows = store.conn.execute(sql).fetchall()
     entries = [store.unseal("audit", str(seq), data) for seq, data in reversed(rows)]
@@ -233,7 +229,6 @@ def verify_audit(store: Store, expected_head: str | None = None, *, record: bool
     ``expected_head`` (``SEQ:MAC`` from an earlier `audit head`, kept outside the
     store) catches what the chain alone cannot: a truncated tail or an older copy.
     """
-    store.require("audit", action="audit.verify")
     keys = store.audit_keys()
     previous = GENESIS_MAC
     count = 0
@@ -276,7 +271,6 @@ def verify_audit(store: Store, expected_head: str | None = None, *, record: bool
 
 
 def audit_head(store: Store) -> str:
-    store.require("audit", action="audit.head")
     row = store.conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
     return f"{row[0]}:{bytes(row[1]).hex()}"
 
@@ -286,7 +280,6 @@ def audit_head(store: Store) -> str:
 
 def backup(store: Store, out: str | os.PathLike) -> Path:
     """An encrypted copy made with VACUUM INTO (never a file copy of a live WAL store)."""
-    store.require("backup", action="backup")
     out = Path(out)
     if out.exists():
         raise StoreError(f"{out} already exists; choose a new file for the backup")

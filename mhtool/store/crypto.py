@@ -1,6 +1,6 @@
 """Keys, key slots, sealed records and blind indexes: the only module that touches keys.
 
-Format of a sealed value (see DESIGN.md, "The encrypted store")::
+Format of a sealed value (see docs/design.md, "The store")::
 
     version(1) | key generation(4, big-endian) | nonce(12) | AES-256-GCM(ciphertext + tag)
 

@@ -254,6 +254,10 @@ class Entries(_PerStudent):
         """The timelines of every student with an open watch episode."""
         return self._rows("student_id IN (SELECT student_id FROM watches WHERE closed_on IS NULL)", order="on_date, rowid")
 
+    def for_students_since(self, student_ids: Iterable[str], first: date) -> list[Entry]:
+        """The students' entries dated ``first`` or later, oldest first."""
+        return self._by_column("student_id", student_ids, "on_date >= ?", (first.isoformat(),), order="on_date, rowid")
+
     def for_report(self, first: date, start: date, end: date, asof: date) -> list[Entry]:
         """Whole timelines of students watched during the report, and recent entries of the others it concerns."""
         watched, wparams = _watched_between(first, asof)
@@ -300,6 +304,10 @@ class Tasks(_PerStudent):
 
     def count_open(self) -> int:
         return self.store._count(self.table, "done_on IS NULL")
+
+    def due_since(self, first: date) -> list[Task]:
+        """Tasks (open or done) due on ``first`` or later."""
+        return self._rows("due_on >= ?", (first.isoformat(),))
 
     def add(self, txn: Txn, student_id: str, kind: str, due: date, data: dict, *, audit: bool = True) -> str:
         return self._insert(txn, {"kind": kind, **data}, {"student_id": student_id, "due_on": due.isoformat(), "done_on": None}, audit=audit)
@@ -371,7 +379,8 @@ class Responses(_PerStudent):
     _date_column = "on_date"
 
     def for_batch(self, batch_id: str) -> list[Response]:
-        return self._rows("batch_id = ?", (batch_id,))
+        """A batch's responses in the order they were imported."""
+        return self._rows("batch_id = ?", (batch_id,), order="rowid")
 
     def for_batches(self, batch_ids: Iterable[str]) -> list[Response]:
         return self._by_column("batch_id", batch_ids)

@@ -35,21 +35,9 @@ def instruments_cmd(json: JsonOpt = False, lang: LangOpt = "zh") -> None:
     Example: mhtool survey instruments --json
     """
     from mhtool.console import output
-    from mhtool.survey.domain import instruments
+    from mhtool.survey.usecases.api import Survey
 
-    rows = []
-    for inst in instruments.load_instruments(instruments.instrument_dirs_from_env()).values():
-        rows.append(
-            {
-                "code": inst.code,
-                "name": inst.name_zh if lang == "zh" else inst.name_en,
-                "name_zh": inst.name_zh,
-                "name_en": inst.name_en,
-                "version": inst.version,
-                "items": inst.item_count,
-                "bands": list(inst.bands),
-            }
-        )
+    rows = Survey.instruments(lang)
     if json:
         output.emit_json(rows)
         return
@@ -60,9 +48,9 @@ def instruments_cmd(json: JsonOpt = False, lang: LangOpt = "zh") -> None:
 def instrument_cmd(code: Annotated[str, typer.Argument(help="Instrument code, e.g. scl90.")], json: JsonOpt = False) -> None:
     """Show one instrument's full definition: items, options, reverse items, scales, bands, tier rules."""
     from mhtool.console import output
-    from mhtool.survey.domain import instruments
+    from mhtool.survey.usecases.api import Survey
 
-    inst = instruments.get_instrument(code, instruments.instrument_dirs_from_env())
+    inst = Survey.instrument(code)
     described = inst.describe()
     if json:
         output.emit_json(described)
@@ -99,45 +87,26 @@ def score_cmd(
     Example: mhtool survey score gad7.xlsx --instrument gad7 --json
     """
     from mhtool.console import output
+    from mhtool.domain.labels import level_label
     from mhtool.errors import EXIT_INVALID_INPUT
-    from mhtool.survey.usecases import importer
+    from mhtool.survey.usecases.api import Survey
 
-    with output.progress(None, f"reading {file.name}"):
-        plan = importer.score_file(file, instrument, profile=profile, answers=answers, sheet=_sheet(sheet))
-    records = []
-    for o in plan.accepted + plan.superseded:
-        rec = dict(o.result)
-        records.append({"row": o.row, "student_no": o.student_no, **{k: rec[k] for k in ("instrument", "version", "scores", "band", "flags", "proposed_level")}})
-    records.sort(key=lambda r: r["row"])
-    if out is not None:
-        from mhtool.io.xlsx import write_table_xlsx
-
-        keys = list(records[0]["scores"]) if records else []
-        headers = ["行 row", "学号 student_no", *keys, "分级 band", "关键条目 flags", "建议关注等级 proposed level"]
-        table = [[r["row"], r["student_no"], *[r["scores"].get(k) for k in keys], r["band"], "、".join(r["flags"]), r["proposed_level"]] for r in records]
-        written = write_table_xlsx(out, plan.instrument, headers, table)
-        output.success(f"wrote {written}")
+    scored = Survey.score(file, instrument, profile=profile, answers=answers, sheet=_sheet(sheet), out=out, progress=output.progress)
+    if scored.written is not None:
+        output.success(f"wrote {scored.written}")
     if json:
-        output.emit_json(records)
+        output.emit_json(scored.records)
     elif out is None:
-        from collections import Counter
-
-        from mhtool.domain.labels import level_label
-        from mhtool.survey.domain import instruments
-
-        inst = instruments.get_instrument(plan.instrument, instruments.instrument_dirs_from_env())
-        bands = Counter(r["band"] for r in records)
-        levels = Counter(r["proposed_level"] for r in records)
-        total = len(records) or 1
-        rows = [{"what": f"{inst.band_label(b)} ({b})", "n": bands.get(b, 0), "share": f"{bands.get(b, 0) / total:.1%}"} for b in inst.bands]
-        rows += [{"what": f"建议关注 {level_label(lv)}", "n": levels.get(lv, 0), "share": f"{levels.get(lv, 0) / total:.1%}"} for lv in ("red", "orange", "yellow", "none")]
+        inst, total = scored.instrument, len(scored.records) or 1
+        rows = [{"what": f"{name} ({b})", "n": n, "share": f"{n / total:.1%}"} for b, name, n in scored.band_counts()]
+        rows += [{"what": f"建议关注 {level_label(lv)}", "n": n, "share": f"{n / total:.1%}"} for lv, n in scored.level_counts()]
         output.emit_table(
             rows,
             [("what", f"{inst.name_zh} {label('column', 'bands')} / {label('field', 'proposed_level')}"), *columns([("n", "n"), ("share", "share")])],
-            title=f"{plan.file}: {len(records)} 行已计分 (筛查提示，不是诊断)",
+            title=f"{scored.plan.file}: {len(scored.records)} 行已计分 (筛查提示，不是诊断)",
         )
-    _show_plan_problems(plan)
-    if plan.rejected:
+    _show_plan_problems(scored.plan)
+    if scored.plan.rejected:
         raise typer.Exit(EXIT_INVALID_INPUT)
 
 
@@ -165,20 +134,17 @@ def import_cmd(
       mhtool survey import 2026新生UPI.xlsx --instrument upi --batch 2026秋季普查-UPI
     """
     from mhtool.console import output, session
-    from mhtool.survey.usecases import importer
 
-    with session.open_store(ctx) as store:
-        with output.progress(None, f"reading {file.name}"):
-            plan = importer.plan_import(
-                file, instrument, profile=profile, answers=answers, sheet=_sheet(sheet), policy=store.setting("screening_policy")
-            )
-        with output.progress(len(plan.accepted), "importing") as advance:
-            summary = importer.apply_import(store, plan, batch_name=batch, skip_invalid=skip_invalid, dry_run=dry_run, rejects=rejects, progress=advance)
+    with session.open_center(ctx) as center:
+        imported = center.survey.import_file(
+            file, instrument, profile=profile, answers=answers, sheet=_sheet(sheet), batch_name=batch,
+            dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, progress=output.progress,
+        )
+    plan, summary = imported.plan, imported.summary
     if dry_run and not json:
         output.info(f"{plan.file} (sheet {plan.sheet}, header row {plan.header_row}): profile {plan.profile}, {plan.item_count} item columns, answers read as {plan.mode}")
-        rows = importer.mapping_rows(plan)
-        keys = list(rows[0]) if rows else []
-        output.emit_table(rows, [(k, {"column": "列", "header": "表头", "becomes": "对应"}.get(k, k)) for k in keys], title="列 → 字段/条目 (前几行)")
+        keys = list(imported.mapping[0]) if imported.mapping else []
+        output.emit_table(imported.mapping, [(k, {"column": "列", "header": "表头", "becomes": "对应"}.get(k, k)) for k in keys], title="列 → 字段/条目 (前几行)")
     if summary.already_imported:
         output.warn(f"{plan.file} was already imported as batch {summary.already_imported}; nothing was added")
         if json:
@@ -204,10 +170,9 @@ def import_cmd(
 def batches_cmd(ctx: typer.Context, json: JsonOpt = False) -> None:
     """List imported batches."""
     from mhtool.console import output, session
-    from mhtool.survey.usecases import importer
 
-    with session.open_store(ctx) as store:
-        rows = importer.list_batches(store)
+    with session.open_center(ctx) as center:
+        rows = center.survey.batches()
     if json:
         output.emit_json(rows)
         return
@@ -221,10 +186,9 @@ def batches_cmd(ctx: typer.Context, json: JsonOpt = False) -> None:
 def batch_cmd(ctx: typer.Context, batch: Annotated[str, typer.Argument(help="Batch id (or its first characters).")], json: JsonOpt = False) -> None:
     """One batch: counts, bands, proposed levels, who imported it and when."""
     from mhtool.console import output, session
-    from mhtool.survey.usecases import importer
 
-    with session.open_store(ctx) as store:
-        detail = importer.batch_detail(store, batch)
+    with session.open_center(ctx) as center:
+        detail = center.survey.batch(batch)
     if json:
         output.emit_json(detail)
         return
@@ -240,10 +204,9 @@ def void_cmd(
 ) -> None:
     """Hide a mistaken batch and cancel its open interview tasks (recorded interviews stay)."""
     from mhtool.console import output, session
-    from mhtool.survey.usecases import importer
 
-    with session.open_store(ctx) as store:
-        result = importer.void_batch(store, batch, reason or "")
+    with session.open_center(ctx) as center:
+        result = center.survey.void(batch, reason or "")
     output.success(f"batch {result['batch']} is void; {result['tasks_cancelled']} open interview tasks cancelled")
 
 
@@ -251,10 +214,9 @@ def void_cmd(
 def rescore_cmd(ctx: typer.Context, batch: Annotated[str, typer.Argument(help="Batch id (or its first characters).")], json: JsonOpt = False) -> None:
     """Re-score a batch under the current instrument version (explicit; the old scores are kept)."""
     from mhtool.console import output, session
-    from mhtool.survey.usecases import importer
 
-    with session.open_store(ctx) as store:
-        result = importer.rescore_batch(store, batch)
+    with session.open_center(ctx) as center:
+        result = center.survey.rescore(batch)
     if json:
         output.emit_json(result)
         return

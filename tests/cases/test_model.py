@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from mhtool.cases.domain import model
-from mhtool.cases.usecases.dossier import ListFilters, build_timeline, entry_summary, matches
+from mhtool.cases.domain.views import ListFilters, build_timeline, entry_summary, matches, missing_label
 from mhtool.errors import InvalidInput, UsageError
 
 D = date(2026, 11, 23)
@@ -234,9 +234,9 @@ def test_three_clarities_ended_measure_does_not_count():
 
 
 def test_missing_labels():
-    assert model.missing_label("basic:phone") == "缺少手机"
-    assert model.missing_label("basic:phone", "en") == "missing Phone"
-    assert model.missing_label("measure", "en") == "no active help measure"
+    assert missing_label("basic:phone") == "缺少手机"
+    assert missing_label("basic:phone", "en") == "missing Phone"
+    assert missing_label("measure", "en") == "no active help measure"
 
 
 # -- corrections ---------------------------------------------------------------------------

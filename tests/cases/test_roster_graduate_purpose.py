@@ -17,7 +17,7 @@ def test_import_roster_creates_then_updates_without_erasing(store_env, tmp_path)
     dry = json.loads(store_env.cli.ok("cases", "import-roster", tmp_path / "roster.xlsx", "--dry-run", "--json").stdout)
     assert dry["students_created"] == 6 and dry["dry_run"] is True
     with store_env.open() as store:
-        assert store.count("students") == 0
+        assert store.students.count() == 0
     first = json.loads(store_env.cli.ok("cases", "import-roster", tmp_path / "roster.xlsx", "--json").stdout)
     assert first["students_created"] == 6
     moved = [dict(students[0], dorm="新宿舍9-999", phone=None)] + students[1:]
@@ -25,7 +25,7 @@ def test_import_roster_creates_then_updates_without_erasing(store_env, tmp_path)
     second = json.loads(store_env.cli.ok("cases", "import-roster", tmp_path / "roster2.xlsx", "--json").stdout)
     assert second["students_created"] == 0 and second["students_updated"] == 1
     with store_env.open() as store:
-        record = store.find_student(students[0]["student_no"])
+        record = store.students.find(students[0]["student_no"])
         assert record["dorm"] == "新宿舍9-999"
         assert record["phone"] == students[0]["phone"]  # an empty cell never erases
         assert record["guardians"][0]["phone"] == students[0]["guardian_phone"]
@@ -39,7 +39,7 @@ def test_import_roster_name_conflict_changes_nothing(store_env, tmp_path):
     result = store_env.cli("cases", "import-roster", tmp_path / "b.xlsx")
     assert result.exit_code == 3 and "换了名字" in result.stderr and "b.xlsx" in result.stderr
     with store_env.open() as store:
-        assert store.find_student(students[1]["student_no"])["name"] == students[1]["name"]
+        assert store.students.find(students[1]["student_no"])["name"] == students[1]["name"]
 
 
 def test_graduate_class_of(store_env):

@@ -11,13 +11,12 @@ from mhtool.cases.usecases import service
 def screen(env, no: str, proposed: str, *, instrument="phq9", band="severe", flags=("item9",)):
     """What a screening import leaves behind: a response and an interview task (through the store API)."""
     with env.open() as store:
-        student = store.find_student(no)
+        student = store.students.find(no)
         with store.write("test.screening") as txn:
-            batch = txn.insert("batches", {"instrument": instrument, "file": "made-up.xlsx"}, columns={"content_bi": b"x" * 32, "imported_on": today().isoformat()})
-            txn.insert(
-                "responses",
+            batch = store.batches.add(txn, {"instrument": instrument, "file": "made-up.xlsx"}, f"made-up:{no}:{instrument}", today())
+            store.responses.add(
+                txn, batch, student["id"], today().isoformat(),
                 {"instrument": instrument, "version": "1", "scores": {"total": 21}, "band": band, "flags": list(flags), "proposed_level": proposed, "answers": {"9": 2}},
-                columns={"batch_id": batch, "student_id": student["id"], "on_date": today().isoformat()},
             )
             service.schedule_screening_interview(txn, student["id"], proposed, today(), batch_id=batch)
 

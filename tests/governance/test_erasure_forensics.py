@@ -13,17 +13,18 @@ import sqlite3
 
 import pytest
 
-from mhtool.governance.usecases import retention
+from mhtool.store.repos import STUDENT_TABLES
 from tests.governance import kit
 
 HOSPITAL = "示例市精神卫生中心"
+TABLES = [repository.table for repository in STUDENT_TABLES]
 
 
 def sealed_blobs(path, student_id: str) -> list[bytes]:
     conn = sqlite3.connect(path)
     try:
         blobs = [conn.execute("SELECT data FROM students WHERE id = ?", (student_id,)).fetchone()[0]]
-        for table in retention.STUDENT_TABLES:
+        for table in TABLES:
             blobs += [row[0] for row in conn.execute(f"SELECT data FROM {table} WHERE student_id = ?", (student_id,))]
         return blobs
     finally:
@@ -49,7 +50,7 @@ def victim(school_env, school):
     env.cli.ok("cases", "note", s["student_no"], "--text", f"{s['name']} 宿舍 {s['dorm']} 监护人 {s['guardians'][0]['phone']}")
     env.cli.ok("referral", "add", s["student_no"], "--hospital", HOSPITAL, "--reason", "持续失眠")
     with env.open() as store:
-        return s, store.find_student(s["student_no"])["id"]
+        return s, store.students.find(s["student_no"])["id"]
 
 
 @pytest.mark.parametrize("how", ["erase", "retention"])
@@ -87,9 +88,9 @@ def test_erased_blobs_are_gone_from_file_wal_and_free_pages(school_env, school, 
     assert not wal.exists() or wal.stat().st_size == 0
     # Other students' data is still there and readable.
     with env.open() as store:
-        other = store.find_student(school[1]["student_no"])
+        other = store.students.find(school[1]["student_no"])
         assert other["name"] == school[1]["name"]
-        assert store.count("responses", "student_id = ?", (other["id"],)) == 2
+        assert len(store.responses.for_student(other["id"])) == 2
 
 
 def test_without_the_scrub_the_old_blobs_would_survive(school_env, victim):
@@ -101,7 +102,7 @@ def test_without_the_scrub_the_old_blobs_would_survive(school_env, victim):
     try:
         conn.execute("PRAGMA secure_delete = OFF")
         conn.execute("BEGIN")
-        for table in retention.STUDENT_TABLES:
+        for table in TABLES:
             conn.execute(f"DELETE FROM {table} WHERE student_id = ?", (sid,))
         conn.execute("COMMIT")
         assert found(kit.store_bytes(env.path), blobs)

@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from mhtool.errors import InvalidInput, PermissionDenied, UsageError
-from mhtool.governance.usecases.purpose import graduate_class, require_purpose, set_policy
+from mhtool.cases.usecases.roster import graduate_class
+from mhtool.governance.usecases.purpose import require_purpose, set_policy
 from tests.governance import kit
 
 
@@ -67,7 +68,7 @@ def test_a_damaged_policy_setting_keeps_the_default(staffed):
 
     with staffed.open() as store:
         with store.write("test.settings") as txn:
-            txn.execute("UPDATE sealed_meta SET data = ? WHERE key = 'settings'", (store.seal("sealed_meta", "settings", {"purpose_required_roles": "nobody"}),))
+            store.sealed_values.put(txn, "settings", {"purpose_required_roles": "nobody"})
     with open_as(staffed, "文员甲") as store:
         assert purpose.purpose_required(store)
 
@@ -106,8 +107,8 @@ def cohort(env):
 
 def student(env, no):
     with env.open() as store:
-        s = store.find_student(no)
-        return s, store.select("entries", "student_id = ?", (s["id"],))
+        s = store.students.find(no)
+        return s, store.entries.for_student(s["id"])
 
 
 def test_graduate_class_marks_enrolled_and_returned_students_of_the_grade(store_env):
@@ -139,10 +140,10 @@ def test_graduation_closes_an_open_watch(store_env):
     store_env.cli.ok("cases", "level", no, "yellow", "--reason", "约谈确认")
     with store_env.open() as store:
         graduate_class(store, 2022)
-        s = store.find_student(no)
+        s = store.students.find(no)
         assert s["level"] == "none"
-        assert store.count("watches", "student_id = ? AND closed_on IS NULL", (s["id"],)) == 0
-        assert store.count("tasks", "student_id = ? AND done_on IS NULL", (s["id"],)) == 0
+        assert store.watches.open_for(s["id"]) == []
+        assert store.tasks.open(s["id"]) == []
 
 
 def test_dry_run_and_nothing_to_do_write_nothing(store_env):
@@ -151,7 +152,7 @@ def test_dry_run_and_nothing_to_do_write_nothing(store_env):
     with store_env.open() as store:
         assert graduate_class(store, 2022, dry_run=True)["graduated"] == 6
         assert graduate_class(store, 2019)["graduated"] == 0
-        assert all(s["status"] == "enrolled" for s in store.select("students"))
+        assert all(s["status"] == "enrolled" for s in store.students.all())
     assert len(kit.audit(store_env)) == before + 1  # only the audit log read itself
 
 

@@ -8,8 +8,9 @@ from datetime import date, datetime, timezone
 import pytest
 
 from mhtool.domain import dates
+from mhtool.cases.usecases.roster import graduate_class
 from mhtool.governance.usecases import retention
-from mhtool.governance.usecases.purpose import graduate_class
+from mhtool.store.repos import ERASED_INDEX_PREFIX, STUDENT_TABLES
 from tests.governance import kit
 
 HOSPITAL = "示例市精神卫生中心"
@@ -91,7 +92,7 @@ def test_left_students_without_a_date_are_reported_not_planned(aged, school):
 
     no = school[7]["student_no"]
     with aged.open() as store, store.write("test.status") as txn:
-        save_student(txn, {**store.find_student(no), "status": "graduated"})
+        save_student(txn, {**store.students.find(no), "status": "graduated"})
     result = aged.cli.ok("retention", "plan", "--json")
     assert no not in numbers(json.loads(result.stdout))
     assert "no recorded date of leaving" in result.stderr
@@ -100,9 +101,9 @@ def test_left_students_without_a_date_are_reported_not_planned(aged, school):
 def test_apply_erases_leaves_placeholders_and_keeps_the_audit_chain(aged, school):
     due = plan(aged)
     with aged.open() as store:
-        ids = {r["student_no"]: store.find_student(r["student_no"])["id"] for r in due}
-        kept = {s["student_no"]: store.find_student(s["student_no"])["id"] for s in school if s["student_no"] not in ids}
-        kept_counts = {t: store.count(t, f"student_id IN ({','.join('?' * len(kept))})", list(kept.values())) for t in retention.STUDENT_TABLES}
+        ids = {r["student_no"]: store.students.find(r["student_no"])["id"] for r in due}
+        kept = {s["student_no"]: store.students.find(s["student_no"])["id"] for s in school if s["student_no"] not in ids}
+        kept_counts = {r.table: len(r(store).for_students(kept.values())) for r in STUDENT_TABLES}
     refused = aged.cli("retention", "apply")
     assert refused.exit_code == 2 and "--yes" in refused.stderr
     result = json.loads(aged.cli.ok("retention", "apply", "--yes", "--json").stdout)
@@ -111,10 +112,10 @@ def test_apply_erases_leaves_placeholders_and_keeps_the_audit_chain(aged, school
     assert not any(r["student_no"] in json.dumps(result, ensure_ascii=False) for r in due)
     with aged.open() as store:
         for no, sid in ids.items():
-            assert store.find_student(no) is None
-            for table in retention.STUDENT_TABLES:
-                assert store.count(table, "student_id = ?", (sid,)) == 0
-            holder = store.get("students", sid)
+            assert store.students.find(no) is None
+            for repository in STUDENT_TABLES:
+                assert repository(store).for_student(sid) == []
+            holder = store.students.get(sid)
             assert holder["status"] == "erased" and holder["name"] == "" and holder["guardians"] == []
             mark = holder["erased"]
             assert mark["by"] == "admin" and mark["basis"] == "retention" and abs((datetime.fromisoformat(mark["at"]) - datetime.now(timezone.utc)).total_seconds()) < 600
@@ -122,11 +123,11 @@ def test_apply_erases_leaves_placeholders_and_keeps_the_audit_chain(aged, school
             assert mark["pseudonym"] == holder["student_no"]
             assert "retention" in mark["reason"]
             assert no not in json.dumps(holder, ensure_ascii=False, default=str)
-        first = store.get("students", ids[school[0]["student_no"]])["erased"]["records"]
+        first = store.students.get(ids[school[0]["student_no"]])["erased"]["records"]
         assert first["responses"] == 1 and first["entries"] >= 4 and first["referrals"] == 1 and first["watches"] == 1
-        assert {t: store.count(t, f"student_id IN ({','.join('?' * len(kept))})", list(kept.values())) for t in retention.STUDENT_TABLES} == kept_counts
+        assert {r.table: len(r(store).for_students(kept.values())) for r in STUDENT_TABLES} == kept_counts
         for no in kept:
-            assert store.find_student(no)["name"]
+            assert store.students.find(no)["name"]
     verify = json.loads(aged.cli.ok("audit", "verify", "--json").stdout)
     assert verify["ok"]
     erasures = [e for e in kit.audit(aged) if e["action"] == "retention.erase"]
@@ -143,7 +144,7 @@ def test_apply_with_nothing_due_only_scrubs(store_env):
 def test_erase_on_request(aged, school):
     no = school[6]["student_no"]  # enrolled, not due
     with aged.open() as store:
-        sid = store.find_student(no)["id"]
+        sid = store.students.find(no)["id"]
     missing = aged.cli("erase", no, "--yes")
     assert missing.exit_code == 2 and "--reason" in missing.stderr
     unconfirmed = aged.cli("erase", no, "--reason", "本人书面申请")
@@ -153,7 +154,7 @@ def test_erase_on_request(aged, school):
     shown = aged.cli("cases", "show", no)
     assert shown.exit_code != 0 and "no student" in shown.stderr
     with aged.open() as store:
-        mark = store.get("students", sid)["erased"]
+        mark = store.students.get(sid)["erased"]
         assert mark == {**mark, "basis": "request", "reason": "本人书面申请", "by": "admin", "left_on": None, "left_status": "enrolled"}
     entry = [e for e in kit.audit(aged) if e["action"] == "erase"][-1]
     assert entry["targets"] == [f"students/{sid}"] and entry["details"]["reason"] == "本人书面申请"
@@ -178,13 +179,13 @@ def test_the_placeholder_pseudonym_is_the_stable_research_pseudonym(aged, school
 def test_a_later_import_of_the_same_number_opens_a_new_dossier(aged, school):
     no = school[6]["student_no"]
     with aged.open() as store:
-        old_id = store.find_student(no)["id"]
+        old_id = store.students.find(no)["id"]
     aged.cli.ok("erase", no, "--reason", "本人申请", "--yes")
     kit.add_roster(aged, [school[6]])
     with aged.open() as store:
-        fresh = store.find_student(no)
-        assert fresh["id"] != old_id and store.count("entries", "student_id = ?", (fresh["id"],)) == 0
-        assert store.get("students", old_id)["status"] == "erased"
+        fresh = store.students.find(no)
+        assert fresh["id"] != old_id and store.entries.for_student(fresh["id"]) == []
+        assert store.students.get(old_id)["status"] == "erased"
 
 
 def test_key_rotation_keeps_placeholders_unfindable(aged, school):
@@ -192,9 +193,9 @@ def test_key_rotation_keeps_placeholders_unfindable(aged, school):
     pseudonym = json.loads(aged.cli.ok("erase", no, "--reason", "本人申请", "--yes", "--json").stdout)["pseudonym"]
     aged.cli.ok("staff", "rotate-key")
     with aged.open() as store:
-        assert store.find_student(no) is None and store.find_student(pseudonym) is None
-        holders = [s for s in store.select("students") if s.get("erased")]
-        assert len(holders) == 1 and holders[0]["student_no_bi"].startswith(retention.ERASED_INDEX_PREFIX)
+        assert store.students.find(no) is None and store.students.find(pseudonym) is None
+        holders = [s for s in store.students.all() if s.get("erased")]
+        assert len(holders) == 1 and holders[0]["student_no_bi"].startswith(ERASED_INDEX_PREFIX)
     assert json.loads(aged.cli.ok("audit", "verify", "--json").stdout)["ok"]
 
 
@@ -215,8 +216,8 @@ def test_only_admins_plan_apply_or_erase(aged, school, role):
         result = other(*args)
         assert result.exit_code == 5, (args, result.stderr)
     with aged.open() as store:
-        assert store.find_student(no)["name"] == school[6]["name"]
-        assert not [s for s in store.select("students") if s.get("erased")]
+        assert store.students.find(no)["name"] == school[6]["name"]
+        assert not [s for s in store.students.all() if s.get("erased")]
     denied = [e for e in kit.audit(aged) if e["action"] == "denied"]
     assert {e["details"]["attempted"] for e in denied[-3:]} == {"retention.plan", "retention.apply", "erase"}
 

@@ -51,7 +51,7 @@ def add_guardian_contact(env, student_no: str, consent: str, on: date) -> None:
     from mhtool.cases.usecases.service import add_entry
 
     with env.open() as store:
-        student = store.find_student(student_no)
+        student = store.students.find(student_no)
         with store.write("test.guardian") as txn:
             add_entry(txn, student["id"], "guardian_contact", {"guardian": "张父", "content": "电话沟通转介事宜", "consent": consent}, on)
 

@@ -24,20 +24,20 @@ MARKUP = '=HYPERLINK("http://example.invalid") [red]不要渲染[/red]'
 
 def referral_rows(env):
     with env.open() as store:
-        return store.select("referrals")
+        return store.referrals.all()
 
 
 def dossier(env, student_no=STUDENT):
     from mhtool.cases.usecases.service import entries_for
 
     with env.open() as store:
-        return entries_for(store, store.find_student(student_no)["id"])
+        return entries_for(store, store.students.find(student_no)["id"])
 
 
 def tasks(env, student_no=STUDENT):
     with env.open() as store:
-        sid = store.find_student(student_no)["id"]
-        return store.select("tasks", "student_id = ?", (sid,), order="due_on")
+        sid = store.students.find(student_no)["id"]
+        return store.tasks.for_student(sid)
 
 
 def audit_actions(env):

@@ -80,8 +80,8 @@ def test_two_open_referrals_keep_their_own_tasks(ref_env):
     b = ref_env.cli.ok("referral", "add", STUDENT, "--hospital", "示例大学校医院", "--reason", "y", "--date", days_ago(1)).stdout.strip()
     ref_env.cli.ok("referral", "update", a, "--status", "attended", "--visit-date", days_ago(1))
     with ref_env.open() as store:
-        sid = store.find_student(STUDENT)["id"]
-        visits = store.select("tasks", "student_id = ?", (sid,))
+        sid = store.students.find(STUDENT)["id"]
+        visits = store.tasks.for_student(sid)
         state = {t["referral_id"][:8]: t["done_on"] for t in visits if t["kind"] == "referral_visit"}
     assert state == {a: days_ago(1), b: None}
     assert ref_env.cli.ok("audit", "verify").stdout.startswith("ok ")

@@ -11,6 +11,7 @@ from datetime import date
 
 from mhtool.cases.domain import model
 from mhtool.cases.usecases import service
+from mhtool.domain.vocabulary import WATCH_LEVELS
 
 
 def add_student(store, student_no: str, name: str, college: str, class_name: str = "一班", **fields) -> dict:
@@ -27,11 +28,11 @@ def add_student(store, student_no: str, name: str, college: str, class_name: str
     }
     with store.write("test.add") as txn:
         result = service.upsert_students(txn, [row], source=fields.get("source", "roster"))
-    return store.get("students", result.ids[student_no])
+    return store.students.get(result.ids[student_no])
 
 
 def _fresh(store, student: dict) -> dict:
-    return store.get("students", student["id"])
+    return store.students.get(student["id"])
 
 
 def level(store, student: dict, to: str, on: date, reason: str = "约谈评估") -> dict:
@@ -74,10 +75,10 @@ def status(store, student: dict, to: str, on: date, reason: str = "因病休学"
 
 def add_batch(store, name: str, imported_on: date, responses: list[dict], *, instrument: str = "upi") -> str:
     """A screening batch written as the survey import writes it (rows of the batches and responses tables)."""
-    proposed = {lv: sum(1 for r in responses if r.get("proposed_level") == lv) for lv in ("red", "orange", "yellow")}
+    proposed = {lv: sum(1 for r in responses if r.get("proposed_level") == lv) for lv in WATCH_LEVELS}
     with store.write("test.batch") as txn:
-        bid = txn.insert(
-            "batches",
+        bid = store.batches.add(
+            txn,
             {
                 "name": name,
                 "instrument": instrument,
@@ -92,13 +93,17 @@ def add_batch(store, name: str, imported_on: date, responses: list[dict], *, ins
                 "proposed": proposed,
                 "voided": False,
             },
-            columns={"content_bi": name.encode("utf-8").ljust(32, b"x")[:32], "imported_on": imported_on.isoformat()},
+            content_key=name,
+            on=imported_on,
         )
         for i, r in enumerate(responses, start=2):
             student = r["student"]
             level = r.get("proposed_level", "none")
-            rid = txn.insert(
-                "responses",
+            rid = store.responses.add(
+                txn,
+                bid,
+                student["id"],
+                r.get("on", imported_on).isoformat(),
                 {
                     "instrument": instrument,
                     "version": "1.0",
@@ -110,7 +115,6 @@ def add_batch(store, name: str, imported_on: date, responses: list[dict], *, ins
                     "student_no": student["student_no"],
                     **{k: student.get(k) for k in ("name", "gender", "college", "major", "grade", "class_name")},
                 },
-                columns={"batch_id": bid, "student_id": student["id"], "on_date": r.get("on", imported_on).isoformat()},
             )
             if level != "none":
                 task = model.interview_task(level, imported_on)

@@ -109,7 +109,7 @@ def test_census_split_round_trips_through_the_interview_import(census, tmp_path)
     imported = json.loads(census.cli.ok("cases", "import-interviews", str(wen), "--json").stdout)
     assert (imported["imported"], imported["rejected"], imported["level_changes"]) == (2, 0, 1)
     with census.open() as store:
-        assert store.find_student("2026010101")["level"] == "orange"
+        assert store.students.find("2026010101")["level"] == "orange"
     again = json.loads(census.cli.ok("cases", "import-interviews", str(wen), "--json").stdout)
     assert (again["imported"], again["duplicates"]) == (0, 2)
 
@@ -192,8 +192,8 @@ def test_crisis_redacted_and_refusals(crisis, tmp_path):
         assert secret not in text
     assert "欧**娜在宿舍情绪失控" in text
     with env.open() as store:
-        other = store.find_student("2025030301")
-        not_crisis = store.select("entries", "student_id = ?", (other["id"],), order="on_date, rowid")[-1]["id"]
+        other = store.students.find("2025030301")
+        not_crisis = store.entries.for_student(other["id"])[-1]["id"]
     assert env.cli("report", "crisis", not_crisis).exit_code == 2
     scoped = env.add_staff("li", "counselor", "理学院")
     assert scoped("report", "crisis", eid).exit_code == 5

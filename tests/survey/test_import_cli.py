@@ -69,16 +69,16 @@ def test_wjx_text_mode_import_creates_dossiers_responses_and_tasks(store_env, st
     assert set(summary) >= {"batch", "rows", "imported", "superseded", "rejected", "students_created", "students_updated", "proposed"}
     assert counts(store_env.path) == {"batches": 1, "responses": 12, "students": 12, "tasks": 3}
     with store_env.open() as store:
-        red = store.find_student(students[0]["student_no"])
+        red = store.students.find(students[0]["student_no"])
         assert red["name"] == students[0]["name"]
-        tasks = store.select("tasks", "student_id = ?", (red["id"],))
+        tasks = store.tasks.for_student(red["id"])
         assert len(tasks) == 1 and tasks[0]["kind"] == "interview" and tasks[0]["proposed_level"] == "red"
-        imported_on = date.fromisoformat(store.select("batches")[0]["imported_on"])
+        imported_on = date.fromisoformat(store.batches.all()[0]["imported_on"])
         assert date.fromisoformat(tasks[0]["due_on"]) == imported_on + timedelta(days=1)
-        orange = store.find_student(students[1]["student_no"])
-        due = store.select("tasks", "student_id = ?", (orange["id"],))[0]["due_on"]
+        orange = store.students.find(students[1]["student_no"])
+        due = store.tasks.for_student(orange["id"])[0]["due_on"]
         assert date.fromisoformat(due) == imported_on + timedelta(days=7)
-        response = store.select("responses", "student_id = ?", (red["id"],))[0]
+        response = store.responses.for_student(red["id"])[0]
         assert response["flags"] == ["item25"] and response["band"] == "A" and response["answers"]["25"] == 1
 
 
@@ -104,8 +104,8 @@ def test_wjx_position_mode_scl90_matrix_with_duplicated_row_labels(store_env, tm
     summary = json.loads(store_env.cli.ok("survey", "import", path, "-i", "scl90", "--json").stdout)
     assert summary["imported"] == 6
     with store_env.open() as store:
-        top = store.find_student(students[0]["student_no"])
-        response = store.select("responses", "student_id = ?", (top["id"],))[0]
+        top = store.students.find(students[0]["student_no"])
+        response = store.responses.for_student(top["id"])[0]
         assert response["scores"]["total"] == 270 and response["proposed_level"] == "red"
 
 
@@ -135,8 +135,8 @@ def test_duplicate_submissions_keep_the_latest(store_env, tmp_path):
     assert summary["superseded"] == 1 and summary["imported"] == 3
     assert "row 3" in result.stderr and "row 5" in result.stderr
     with store_env.open() as store:
-        sid = store.find_student(students[1]["student_no"])["id"]
-        (response,) = store.select("responses", "student_id = ?", (sid,))
+        sid = store.students.find(students[1]["student_no"])["id"]
+        (response,) = store.responses.for_student(sid)
         assert response["flags"] == ["item25"] and response["row"] == 5
 
 
@@ -227,7 +227,7 @@ def test_skip_invalid_imports_valid_rows_and_writes_rejects(store_env, tmp_path)
     assert rows[1][0] == 3 and rows[1][1] == students[1]["student_no"] and "第6题" in rows[1][5]
     assert counts(store_env.path)["responses"] == 4
     with store_env.open() as store:
-        assert store.find_student(students[1]["student_no"]) is None
+        assert store.students.find(students[1]["student_no"]) is None
 
 
 def test_a_different_name_for_a_stored_student_is_a_conflict_not_an_overwrite(store_env, tmp_path):
@@ -266,7 +266,7 @@ def test_batches_batch_void_and_rescore(store_env, students, tmp_path):
     assert store_env.cli("survey", "void", batch).exit_code == 2  # a reason is required
     store_env.cli.ok("survey", "void", batch, "--reason", "导错了文件")
     with store_env.open() as store:
-        (task,) = store.select("tasks")
+        (task,) = store.tasks.all()
         assert task["done_on"] is not None and task["cancelled"] is True
     # A void batch no longer blocks a corrected re-import of the same file.
     again = json.loads(store_env.cli.ok("survey", "import", path, "-i", "upi", "--json").stdout)

@@ -8,15 +8,15 @@ what the three clarities (三个明确) find missing.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from mhtool.errors import InvalidInput, UsageError
-from mhtool.domain.labels import codes, label
-
 from mhtool.domain import rules
-from mhtool.domain.rules import DEFAULT_CADENCE, INTERVIEW_DUE_DAYS, RETURN_REVIEW_DAYS, REVIEW_WINDOW_DAYS  # noqa: F401
-from mhtool.domain.vocabulary import CONSENT, GROUPS, LEVEL_RANK, LEVELS, STATUSES  # noqa: F401
+from mhtool.domain.labels import code_from_label, label
+from mhtool.domain.rules import DEFAULT_CADENCE, GUARDIAN_NOTICE_HOURS, INTERVIEW_DUE_DAYS, RETURN_REVIEW_DAYS, REVIEW_WINDOW_DAYS  # noqa: F401
+from mhtool.domain.vocabulary import CONSENT, GROUPS, HEADER_FIELDS, LEVEL_RANK, LEVELS, STATUSES, highest  # noqa: F401
+from mhtool.errors import InvalidInput, UsageError
 
 # Required fields per timeline entry kind: what a counselor must say for the
 # entry to be useful later (有据可查). Other fields are optional.
@@ -48,12 +48,17 @@ STATE_KINDS = frozenset({"interview", "follow_up", "guardian_contact", "crisis"}
 
 
 def parse_level(text: str | None, *, option: str = "--level") -> str:
-    from mhtool.domain.labels import code_from_label
-
     code = code_from_label("level", text or "")
     if code is None:
         raise InvalidInput(f"{option}: {text!r} is not a level", hint="use red, orange, yellow or none (红色/橙色/黄色/无)")
     return code
+
+
+def required(value, flag: str):
+    """A value the event cannot be recorded without; missing, the error names the flag that gives it."""
+    if value in (None, ""):
+        raise UsageError(f"missing {flag}", hint=f"pass {flag}")
+    return value
 
 
 def parse_choice(value: str | None, choices: tuple[str, ...], option: str) -> str:
@@ -66,10 +71,6 @@ def compare_levels(old: str, new: str) -> str:
     """``raised``, ``lowered`` or ``same``."""
     a, b = LEVEL_RANK[old], LEVEL_RANK[new]
     return "raised" if b > a else "lowered" if b < a else "same"
-
-
-def highest(levels) -> str:
-    return max(levels, key=lambda lv: LEVEL_RANK[lv], default="none")
 
 
 def validate_entry(kind: str, fields: dict) -> dict:
@@ -88,10 +89,21 @@ def validate_entry(kind: str, fields: dict) -> dict:
     return {k: v for k, v in fields.items() if v not in (None, "", [])}
 
 
+def cadence_change(changes: dict[str, int]) -> dict[str, int]:
+    """New follow-up intervals (days per watch level), each from 1 to 365 days."""
+    out = {}
+    for level, days in changes.items():
+        if level not in DEFAULT_CADENCE:
+            raise UsageError(f"no cadence for level {level!r}", hint=", ".join(DEFAULT_CADENCE))
+        if not 1 <= int(days) <= 365:
+            raise InvalidInput(f"--{level} {days}: the cadence is a number of days from 1 to 365")
+        out[level] = int(days)
+    return out
+
+
 def next_due(level: str, on: date, cadence: dict[str, int] | None = None) -> date | None:
     """When the next follow-up is due after contact on ``on`` at ``level`` (None when not watched)."""
-    days = (cadence or DEFAULT_CADENCE).get(level)
-    return on + timedelta(days=days) if days else None
+    return rules.follow_up_due(level, on, cadence)
 
 
 @dataclass
@@ -205,12 +217,16 @@ STATUS_TRANSITIONS = {
     "withdrawn": (),
     "graduated": (),
 }
+# The words of `cases status ACTION` and the status each leads to.
+STATUS_ACTIONS = {"leave": "leave", "return": "returned", "withdraw": "withdrawn", "graduate": "graduated"}
+# Who a whole class's graduation applies to: those whose status may become graduated.
+GRADUATING_STATUSES = tuple(status for status, following in STATUS_TRANSITIONS.items() if "graduated" in following)
 
 
 def change_status(student: dict, to: str, fields: dict, on: date) -> Effects:
     """休学/复学/退学/毕业. A return without a certificate needs an explicit reason.
 
-    A return does not lower the watch level: it schedules reviews at +14 and +30 days.
+    A return does not lower the watch level: it schedules reviews ``rules.RETURN_REVIEW_DAYS`` later.
     """
     old = student.get("status") or "enrolled"
     if to not in STATUSES:
@@ -262,7 +278,8 @@ def three_clarities(student: dict, entries: list[dict], today: date, cadence: di
     if not any((g.get("phone") or "").strip() for g in guardians):
         missing.append("basic:guardian")
     level = student.get("level") or "none"
-    window = (cadence or DEFAULT_CADENCE).get(level, 30)
+    # A level without a cadence of its own gets the longest one.
+    window = (cadence or DEFAULT_CADENCE).get(level, max(DEFAULT_CADENCE.values()))
     recent = [e for e in entries if e["kind"] in STATE_KINDS and date.fromisoformat(e["date"]) >= today - timedelta(days=window)]
     if not recent:
         missing.append("state")
@@ -276,23 +293,6 @@ def three_clarities(student: dict, entries: list[dict], today: date, cadence: di
     return missing
 
 
-MISSING_LABELS = {
-    "state": ("当前状态未在随访周期内记录", "current state not recorded within the follow-up cadence"),
-    "measure": ("无有效帮扶举措", "no active help measure"),
-    "basic:guardian": ("缺少监护人联系方式", "no guardian phone"),
-}
-
-
-def missing_label(code: str, lang: str = "zh") -> str:
-    if code in MISSING_LABELS:
-        zh, en = MISSING_LABELS[code]
-        return zh if lang == "zh" else en
-    if code.startswith("basic:"):
-        name = label("field", code.split(":", 1)[1], lang)
-        return f"缺少{name}" if lang == "zh" else f"missing {name}"
-    return code
-
-
 def clarity_group(code: str) -> str:
     return "basic" if code.startswith("basic:") else code
 
@@ -301,7 +301,7 @@ def clarity_group(code: str) -> str:
 
 
 def interview_task(proposed_level: str | None, on: date) -> dict | None:
-    """The interview task a screening proposal opens (red 1 day, orange 7, yellow 14), or None."""
+    """The interview task a screening proposal opens (due after ``rules.INTERVIEW_DUE_DAYS``), or None."""
     due = rules.interview_due(proposed_level, on)
     if due is None:
         return None
@@ -360,24 +360,22 @@ days_overdue = rules.days_overdue
 
 # -- crises -----------------------------------------------------------------------------------
 
-PARENT_NOTICE_HOURS = 24
-
 
 def crisis_warnings(fields: dict) -> list[str]:
-    """What a crisis record lacks against the norm: parents told within 24 hours."""
+    """What a crisis record lacks against the norm: parents told within ``rules.GUARDIAN_NOTICE_HOURS``."""
     from datetime import datetime
 
     happened = fields.get("happened_at")
     told = fields.get("parents_notified_at")
     if not told:
-        return ["parents (家长) not yet recorded as notified; the norm is within 24 hours (--parents-notified-at)"]
+        return [f"parents (家长) not yet recorded as notified; the norm is within {GUARDIAN_NOTICE_HOURS} hours (--parents-notified-at)"]
     if happened:
         gap = datetime.fromisoformat(told) - datetime.fromisoformat(happened)
         if gap.total_seconds() < 0:
             raise InvalidInput("--parents-notified-at is before --happened-at", hint="check both times")
-        if gap.total_seconds() > PARENT_NOTICE_HOURS * 3600:
+        if gap.total_seconds() > GUARDIAN_NOTICE_HOURS * 3600:
             hours = int(gap.total_seconds() // 3600)
-            return [f"parents were notified {hours} hours after the event; the norm is within {PARENT_NOTICE_HOURS} hours"]
+            return [f"parents were notified {hours} hours after the event; the norm is within {GUARDIAN_NOTICE_HOURS} hours"]
     return []
 
 
@@ -386,8 +384,6 @@ def crisis_warnings(fields: dict) -> list[str]:
 
 def parse_groups(values) -> list[str]:
     """Special-group codes from codes or labels (家庭经济困难 → hardship); ``none`` clears."""
-    from mhtool.domain.labels import code_from_label
-
     out: list[str] = []
     bad: list[str] = []
     for raw in values or []:
@@ -427,8 +423,6 @@ def parse_guardian(text: str) -> dict:
 def parse_consent(text: str | None) -> str | None:
     if text in (None, ""):
         return None
-    from mhtool.domain.labels import code_from_label
-
     code = code_from_label("consent", text)
     if code is None:
         raise InvalidInput(f"--consent {text!r} is not one of signed, refused, not_needed", hint="知情同意书: signed 已签署, refused 拒绝签署, not_needed 无需签署")
@@ -455,3 +449,39 @@ def edit_student(student: dict, changes: dict) -> tuple[dict, list[str]]:
     if "name" in changed and not (record.get("name") or "").strip():
         raise InvalidInput("--name cannot be empty")
     return record, changed
+
+
+def name_conflict(existing: dict, incoming_name: str | None) -> bool:
+    """A stored student whose name differs from an incoming row's: reported, never overwritten."""
+    return bool(incoming_name) and bool(existing.get("name")) and existing["name"] != incoming_name
+
+
+# What `cases add` and `cases edit` change besides the roster fields.
+HEADER_LISTS = ("groups", "tags", "guardians")
+
+
+def header_changes(values: dict) -> dict:
+    """A dossier header from what was given: text trimmed, groups by code or label, guardians as RELATION,NAME,PHONE.
+
+    ``None`` means "not given" and changes nothing; a list holding ``none``
+    clears that list.
+    """
+    unknown = set(values) - set(HEADER_FIELDS) - set(HEADER_LISTS)
+    if unknown:
+        raise UsageError(f"{', '.join(sorted(unknown))} is not part of a dossier header", hint=f"one of {', '.join((*HEADER_FIELDS, *HEADER_LISTS))}")
+    changes = {key: values[key].strip() for key in HEADER_FIELDS if values.get(key) is not None}
+    if values.get("groups") is not None:
+        changes["groups"] = parse_groups(values["groups"])
+    if values.get("tags") is not None:
+        changes["tags"] = [t.strip() for t in values["tags"] if t.strip() and t.strip().lower() != "none"]
+    if values.get("guardians") is not None:
+        changes["guardians"] = [
+            g if isinstance(g, dict) else parse_guardian(g) for g in values["guardians"] if isinstance(g, dict) or g.strip().lower() != "none"
+        ]
+    return changes
+
+
+def grade_year(grade) -> str:
+    """The year of a grade as rosters write it: ``2022级``, ``２０２２``, ``2022``."""
+    text = unicodedata.normalize("NFKC", str(grade or "")).replace(" ", "").strip()
+    return text[:-1] if text.endswith("级") else text

@@ -52,7 +52,30 @@ def _clean(value) -> str:
     return "" if value is None else str(value).strip()
 
 
-def plan(store, path: Path, *, sheet: str | None = None) -> InterviewPlan:
+def import_interviews(store, path: Path, *, sheet: str | int | None = None, dry_run: bool = False, skip_invalid: bool = False) -> tuple[InterviewPlan, dict]:
+    """Check the sheet and write its interviews in one transaction (or, with ``dry_run``, count them).
+
+    Returns the plan (its problems, for a rejects workbook) and the summary.
+    """
+    store.require("import", action="cases.import-interviews")
+    store.require("record", action="cases.import-interviews")
+    result = _plan(store, path, sheet=sheet)
+    refuse_if_invalid(result, skip_invalid=skip_invalid)
+    if dry_run:
+        return result, summary(result, imported=len(result.ready), level_changes=_level_changes(result), dry_run=True)
+    return result, _apply(store, result)
+
+
+def _level_changes(result: InterviewPlan) -> int:
+    """How many rows would change a level (each compared with the level stored now)."""
+    return sum(
+        1
+        for r in result.ready
+        if r.fields.get("confirmed_level") and r.fields["confirmed_level"] != (result.students[r.student_no].get("level") or "none")
+    )
+
+
+def _plan(store, path: Path, *, sheet: str | int | None = None) -> InterviewPlan:
     """Read and check the sheet; nothing is written."""
     from mhtool.domain.labels import code_from_label
     from mhtool.io.readers import parse_table, read_sheet
@@ -146,9 +169,8 @@ def refuse_if_invalid(result: InterviewPlan, *, skip_invalid: bool) -> None:
         )
 
 
-def apply(store, result: InterviewPlan, *, skip_invalid: bool) -> dict:
-    """Write the planned interviews in one transaction (all or nothing)."""
-    refuse_if_invalid(result, skip_invalid=skip_invalid)
+def _apply(store, result: InterviewPlan) -> dict:
+    """Write the planned interviews in one transaction (all or nothing); the caller has checked role and rows."""
     cadence = service.cadence(store)
     changes = 0
     ready = sorted(result.ready, key=lambda r: (r.student_no, r.on, r.row))

@@ -1,9 +1,14 @@
-"""Dossier services: the store-facing half of 一人一档.
+"""Dossier services: the store-facing half of 一人一档, for the use cases of every feature.
 
-Import, referral and report code use these functions rather than touching the
-``students``, ``entries``, ``tasks`` and ``watches`` tables themselves.
-Every function that writes takes an open :class:`~mhtool.store.core.Txn`; the
-caller owns the transaction, so one command is one atomic change.
+Import, referral and report use cases call these rather than handling the
+students, entries, tasks and watches themselves.
+
+Functions that take an open :class:`~mhtool.store.core.Txn` write inside the
+caller's transaction and check nothing: the use case that opened the
+transaction has already checked the caller's role (``store.require``) and
+the student's college (``store.require_college`` or :func:`load_student`),
+so one command stays one atomic change with one audit entry.
+:func:`record_effects` opens its own transaction and checks for itself.
 """
 
 from __future__ import annotations
@@ -12,11 +17,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
-from mhtool.domain import dates
 from mhtool.cases.domain import model
-from mhtool.errors import ConflictError, InvalidInput, NotFound, Problem, UsageError
-
-from mhtool.domain.vocabulary import ROSTER_FIELDS  # noqa: E402
+from mhtool.domain import dates
+from mhtool.domain.vocabulary import LEVEL_RANK, ROSTER_FIELDS
+from mhtool.errors import ConflictError, InvalidInput, NotFound, Problem
 
 
 def today(store) -> date:
@@ -50,22 +54,8 @@ def new_student_record(student_no: str, fields: dict, *, source: str) -> dict:
 
 
 def students_by_number(store, numbers: Iterable[str]) -> dict[str, dict]:
-    """Existing student records keyed by student number (one query per 500 numbers)."""
-    from mhtool.store.crypto import normalise_student_no
-
-    numbers = list(dict.fromkeys(numbers))
-    by_index: dict[bytes, str] = {}
-    for no in numbers:
-        for bi in store.blind_candidates(normalise_student_no(no)):
-            by_index[bi] = no
-    found: dict[str, dict] = {}
-    keys = list(by_index)
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
-        marks = ",".join("?" for _ in chunk)
-        for record in store.select("students", f"student_no_bi IN ({marks})", chunk):
-            found[by_index[record["student_no_bi"]]] = record
-    return found
+    """Existing student records keyed by student number."""
+    return store.students.by_numbers(numbers)
 
 
 @dataclass
@@ -77,12 +67,8 @@ class UpsertResult:
     conflicts: list[Problem] = field(default_factory=list)
 
 
-def name_conflict(existing: dict, incoming_name: str | None) -> bool:
-    return bool(incoming_name) and bool(existing.get("name")) and existing["name"] != incoming_name
-
-
 def upsert_students(txn, rows: list[dict], *, source: str, existing: dict[str, dict] | None = None) -> UpsertResult:
-    """Create or update dossiers from roster rows ({"student_no", roster fields…}).
+    """Create or update dossiers from roster rows ({"student_no", roster fields…}) in the caller's checked transaction.
 
     A stored student whose name differs from the row's is a conflict: reported,
     never overwritten. Empty cells never erase stored values.
@@ -95,13 +81,13 @@ def upsert_students(txn, rows: list[dict], *, source: str, existing: dict[str, d
         current = existing.get(no)
         if current is None:
             record = new_student_record(no, row, source=source)
-            rid = txn.insert("students", record, columns={"student_no_bi": store.student_no_index(no)}, audit=False)
+            rid = store.students.add(txn, no, record, audit=False)
             existing[no] = {**record, "id": rid}
             result.ids[no] = rid
             result.created += 1
             continue
         result.ids[no] = current["id"]
-        if name_conflict(current, row.get("name")):
+        if model.name_conflict(current, row.get("name")):
             result.conflicts.append(
                 Problem(
                     f"student {no} is stored as {current['name']!r} but this row says {row.get('name')!r}; "
@@ -117,9 +103,7 @@ def upsert_students(txn, rows: list[dict], *, source: str, existing: dict[str, d
         if not changes:
             result.unchanged += 1
             continue
-        record = txn.store.sealed_part("students", current)
-        record.update(changes, updated_at=_now())
-        txn.update("students", current["id"], record, audit=False)
+        store.students.save(txn, {**current, **changes, "updated_at": _now()}, audit=False)
         existing[no] = {**current, **changes}
         result.updated += 1
     txn.details.setdefault("students_created", 0)
@@ -131,7 +115,7 @@ def upsert_students(txn, rows: list[dict], *, source: str, existing: dict[str, d
 
 def load_student(store, student_no: str, *, action: str) -> dict:
     """The student with this number, checked against the staff member's college scope."""
-    record = store.find_student(student_no)
+    record = store.students.find(student_no)
     if record is None:
         raise NotFound(f"no student with number {student_no!r}", hint="search by name or part of the number with `mhtool cases find TEXT`")
     store.require_college(record.get("college"), action=action, targets=[f"students/{record['id']}"])
@@ -139,9 +123,20 @@ def load_student(store, student_no: str, *, action: str) -> dict:
 
 
 def save_student(txn, record: dict) -> None:
-    data = txn.store.sealed_part("students", record)
-    data["updated_at"] = _now()
-    txn.update("students", record["id"], data)
+    txn.store.students.save(txn, {**record, "updated_at": _now()})
+
+
+def create_student(txn, student_no: str, fields: dict, *, source: str = "manual") -> dict:
+    """A new dossier typed in by hand. Refuses a number that already exists."""
+    store = txn.store
+    student_no = (student_no or "").strip()
+    if not student_no:
+        raise InvalidInput("the student number is empty")
+    if store.students.find(student_no) is not None:
+        raise ConflictError(f"student {student_no} already has a dossier", hint=f"change it with `mhtool cases edit {student_no}`")
+    record = new_student_record(student_no, fields, source=source)
+    rid = store.students.add(txn, student_no, record)
+    return {**record, "id": rid}
 
 
 # -- timeline entries -------------------------------------------------------------------------
@@ -157,25 +152,34 @@ def add_entry(txn, student_id: str, kind: str, fields: dict, on: date, *, correc
     }
     if corrects:
         data["corrects"] = corrects
-    return txn.insert("entries", data, columns={"student_id": student_id, "on_date": on.isoformat()})
+    return txn.store.entries.add(txn, student_id, on, data)
 
 
 def entries_for(store, student_id: str) -> list[dict]:
-    return store.select("entries", "student_id = ?", (student_id,), order="on_date, rowid")
+    return store.entries.for_student(student_id)
+
+
+def entry_of_student(store, student: dict, prefix: str) -> dict:
+    """The entry with this id (or id prefix), which must belong to ``student``."""
+    entry = store.entries.get(store.entries.resolve(prefix, "entry"))
+    if entry["student_id"] != student["id"]:
+        raise NotFound(f"entry {prefix} is not in the dossier of {student['student_no']}")
+    return entry
+
+
+def responses_for(store, student_id: str) -> list[dict]:
+    return store.responses.for_student(student_id)
 
 
 # -- tasks ------------------------------------------------------------------------------------
 
 
 def open_task(txn, student_id: str, kind: str, due: date, **data) -> str:
-    record = {"kind": kind, "created_by": txn.store.staff.name, "created_at": _now(), **data}
-    return txn.insert("tasks", record, columns={"student_id": student_id, "due_on": due.isoformat(), "done_on": None})
+    return txn.store.tasks.add(txn, student_id, kind, due, {"created_by": txn.store.staff.name, "created_at": _now(), **data})
 
 
 def open_tasks(store, student_id: str | None = None) -> list[dict]:
-    if student_id:
-        return store.select("tasks", "done_on IS NULL AND student_id = ?", (student_id,), order="due_on")
-    return store.select("tasks", "done_on IS NULL", order="due_on")
+    return store.tasks.open(student_id)
 
 
 def finish_tasks(
@@ -198,37 +202,72 @@ def finish_tasks(
     if not kinds:
         return 0
     n = 0
-    for task in txn.store.select("tasks", "done_on IS NULL AND student_id = ?", (student_id,)):
+    for task in txn.store.tasks.open(student_id):
         if task["kind"] not in kinds:
             continue
         limit = due_by.get(task["kind"])
         if limit is not None and task["due_on"] > limit.isoformat():
             continue
-        data = txn.store.sealed_part("tasks", task)
-        data.update(done_by=txn.store.staff.name, done_entry=entry_id)
+        changes = {"done_by": txn.store.staff.name, "done_entry": entry_id}
         if cancelled:
-            data.update(cancelled=True, cancel_reason=reason)
-        txn.update("tasks", task["id"], data, columns={"done_on": on.isoformat()})
+            changes.update(cancelled=True, cancel_reason=reason)
+        txn.store.tasks.finish(txn, task, on, changes)
         n += 1
     return n
+
+
+def open_interview_tasks(store) -> dict[str, dict]:
+    """Every student's open interview task, for bulk scheduling without one query per student."""
+    return {t["student_id"]: t for t in store.tasks.open() if t.get("kind") == "interview"}
+
+
+def schedule_screening_interview(txn, student_id: str, proposed_level: str | None, on: date, *, open_interviews: dict | None = None, **data) -> str | None:
+    """Open the interview task a screening proposal asks for, unless one is already open.
+
+    One open interview task per student: an open task whose due date is later
+    than the new one's is brought forward (a red proposal after a yellow one
+    must not wait 14 days), and a higher proposal raises its level. Bulk
+    callers pass ``open_interviews`` (see :func:`open_interview_tasks`), which
+    is kept up to date.
+    """
+    task = model.interview_task(proposed_level, on)
+    if task is None:
+        return None
+    tasks = txn.store.tasks
+    if open_interviews is None:
+        candidates = [t for t in tasks.open(student_id) if t["kind"] == "interview"]
+    else:
+        candidates = [open_interviews[student_id]] if student_id in open_interviews else []
+    due = task["due"].isoformat()
+    for existing in candidates:
+        higher = LEVEL_RANK[proposed_level] > LEVEL_RANK.get(existing.get("proposed_level") or "none", 0)
+        if existing["due_on"] > due or higher:
+            payload = tasks.sealed(existing)
+            if higher:
+                payload.update(proposed_level=proposed_level, **data)
+            if existing["due_on"] > due:
+                payload["brought_forward_from"] = existing["due_on"]
+            new_due = min(existing["due_on"], due)
+            tasks.reschedule(txn, existing, new_due, payload, audit=False)
+            existing.update(payload, due_on=new_due)
+        return existing["id"]
+    task_id = open_task(txn, student_id, "interview", task["due"], proposed_level=proposed_level, **data)
+    if open_interviews is not None:
+        open_interviews[student_id] = {"id": task_id, "student_id": student_id, "kind": "interview", "due_on": due, "done_on": None,
+                                       "proposed_level": proposed_level, **data}
+    return task_id
 
 
 # -- watch episodes ---------------------------------------------------------------------------
 
 
 def open_watch(txn, student_id: str, level: str, on: date, reason: str) -> str:
-    return txn.insert(
-        "watches",
-        {"level": level, "opened_by": txn.store.staff.name, "reason": reason},
-        columns={"student_id": student_id, "opened_on": on.isoformat(), "closed_on": None},
-    )
+    return txn.store.watches.open(txn, student_id, on, {"level": level, "opened_by": txn.store.staff.name, "reason": reason})
 
 
 def close_open_watches(txn, student_id: str, on: date, reason: str) -> None:
-    for watch in txn.store.select("watches", "student_id = ? AND closed_on IS NULL", (student_id,)):
-        data = txn.store.sealed_part("watches", watch)
-        data.update(closed_by=txn.store.staff.name, close_reason=reason)
-        txn.update("watches", watch["id"], data, columns={"closed_on": on.isoformat()})
+    for watch in txn.store.watches.open_for(student_id):
+        txn.store.watches.close(txn, watch, on, {"closed_by": txn.store.staff.name, "close_reason": reason})
 
 
 # -- applying domain effects ------------------------------------------------------------------
@@ -255,131 +294,20 @@ def apply_effects(txn, student: dict, effects: model.Effects, on: date, *, corre
     return entry_ids
 
 
-def cadence(store) -> dict[str, int]:
-    configured = store.setting("cadence") or {}
-    return {**model.DEFAULT_CADENCE, **configured}
-
-
-# -- commands' write side ---------------------------------------------------------------------
-
-
-def create_student(txn, student_no: str, fields: dict, *, source: str = "manual") -> dict:
-    """A new dossier typed in by hand (`cases add`). Refuses a number that already exists."""
-    store = txn.store
-    student_no = (student_no or "").strip()
-    if not student_no:
-        raise InvalidInput("the student number is empty")
-    if store.find_student(student_no) is not None:
-        raise ConflictError(f"student {student_no} already has a dossier", hint=f"change it with `mhtool cases edit {student_no}`")
-    record = new_student_record(student_no, fields, source=source)
-    rid = txn.insert("students", record, columns={"student_no_bi": store.student_no_index(student_no)})
-    return {**record, "id": rid}
-
-
 def record_effects(store, action: str, student: dict, effects: model.Effects, on: date, *, corrects: str | None = None, details: dict | None = None) -> list[str]:
-    """One recorded event as one transaction with its audit entry; returns the new entry ids."""
-    with store.write(action, targets=[f"students/{student['id']}"], details=details) as txn:
+    """One recorded event as one transaction with its audit entry; returns the new entry ids.
+
+    Checks, like every use case, that the caller may record entries and may
+    see the student's college.
+    """
+    target = f"students/{student['id']}"
+    store.require("record", action=action, targets=[target])
+    store.require_college(student.get("college"), action=action, targets=[target])
+    with store.write(action, targets=[target], details=details) as txn:
         return apply_effects(txn, student, effects, on, corrects=corrects)
 
 
-def entry_of_student(store, student: dict, prefix: str) -> dict:
-    """The entry with this id (or id prefix), which must belong to ``student``."""
-    entry_id = store.resolve_id("entries", prefix, "entry")
-    entry = store.get("entries", entry_id)
-    if entry["student_id"] != student["id"]:
-        raise NotFound(f"entry {prefix} is not in the dossier of {student['student_no']}")
-    return entry
-
-
-def open_interview_tasks(store) -> dict[str, dict]:
-    """Every student's open interview task, for bulk scheduling without one query per student."""
-    return {t["student_id"]: t for t in store.select("tasks", "done_on IS NULL") if t.get("kind") == "interview"}
-
-
-def schedule_screening_interview(txn, student_id: str, proposed_level: str | None, on: date, *, open_interviews: dict | None = None, **data) -> str | None:
-    """Open the interview task a screening proposal asks for, unless one is already open.
-
-    One open interview task per student: an open task whose due date is later
-    than the new one's is brought forward (a red proposal after a yellow one
-    must not wait 14 days), and a higher proposal raises its level. Bulk
-    callers pass ``open_interviews`` (see :func:`open_interview_tasks`), which
-    is kept up to date.
-    """
-    task = model.interview_task(proposed_level, on)
-    if task is None:
-        return None
-    if open_interviews is None:
-        candidates = [t for t in txn.store.select("tasks", "done_on IS NULL AND student_id = ?", (student_id,)) if t["kind"] == "interview"]
-    else:
-        candidates = [open_interviews[student_id]] if student_id in open_interviews else []
-    due = task["due"].isoformat()
-    for existing in candidates:
-        higher = model.LEVEL_RANK[proposed_level] > model.LEVEL_RANK.get(existing.get("proposed_level") or "none", 0)
-        if existing["due_on"] > due or higher:
-            payload = txn.store.sealed_part("tasks", existing)
-            if higher:
-                payload.update(proposed_level=proposed_level, **data)
-            if existing["due_on"] > due:
-                payload["brought_forward_from"] = existing["due_on"]
-            new_due = min(existing["due_on"], due)
-            txn.update("tasks", existing["id"], payload, columns={"due_on": new_due}, audit=False)
-            existing.update(payload, due_on=new_due)
-        return existing["id"]
-    task_id = open_task(txn, student_id, "interview", task["due"], proposed_level=proposed_level, **data)
-    if open_interviews is not None:
-        open_interviews[student_id] = {"id": task_id, "student_id": student_id, "kind": "interview", "due_on": due, "done_on": None,
-                                       "proposed_level": proposed_level, **data}
-    return task_id
-
-
-def add_reminder(store, student: dict, task: dict) -> str:
-    with store.write("cases.remind", targets=[f"students/{student['id']}"]) as txn:
-        data = {k: v for k, v in task.items() if k not in ("kind", "due")}
-        return open_task(txn, student["id"], task["kind"], task["due"], **data)
-
-
-def complete_task(store, prefix: str, on: date, note: str = "") -> dict:
-    """Mark one task done by hand (a reminder, or a task made moot); scope-checked."""
-    task_id = store.resolve_id("tasks", prefix, "task")
-    task = store.get("tasks", task_id)
-    student = store.get("students", task["student_id"])
-    store.require_college(student.get("college"), action="cases.done", targets=[f"tasks/{task_id}"])
-    if task.get("done_on"):
-        raise UsageError(f"task {task_id[:8]} was already done on {task['done_on']}")
-    with store.write("cases.done", targets=[f"tasks/{task_id}"]) as txn:
-        data = store.sealed_part("tasks", task)
-        data.update(done_by=store.staff.name, done_note=note)
-        txn.update("tasks", task_id, data, columns={"done_on": on.isoformat()})
-    return {**task, "done_on": on.isoformat(), "student_no": student["student_no"], "name": student.get("name")}
-
-
-def update_student(store, student: dict, record: dict, changed: list[str]) -> None:
-    # The audit entry names the fields that changed, never their values.
-    with store.write("cases.edit", targets=[f"students/{student['id']}"], details={"fields": changed}) as txn:
-        save_student(txn, {**record, "id": student["id"]})
-
-
-def responses_for(store, student_id: str) -> list[dict]:
-    return store.select("responses", "student_id = ?", (student_id,), order="on_date, rowid")
-
-
-def staff_names(store) -> set[str]:
-    return {row["name"] for row in store.select("staff")}
-
-
-def set_cadence(store, changes: dict[str, int]) -> dict[str, int]:
-    """Change the follow-up cadence (days per level) in the store's sealed settings; admin only.
-
-    Open follow-up tasks keep their due dates; the new cadence applies from the
-    next recorded contact.
-    """
-    store.require("staff", action="cases.cadence")
-    for level, days in changes.items():
-        if level not in model.DEFAULT_CADENCE:
-            raise UsageError(f"no cadence for level {level!r}", hint="red, orange or yellow")
-        if not 1 <= int(days) <= 365:
-            raise InvalidInput(f"--{level} {days}: the cadence is a number of days from 1 to 365")
-    with store.write("cases.cadence", details={"cadence": changes}) as txn:
-        current = store.settings().get("cadence") or {}
-        store.update_settings(txn, {"cadence": {**current, **{k: int(v) for k, v in changes.items()}}})
-    return cadence(store)
+def cadence(store) -> dict[str, int]:
+    """The follow-up cadence (days per level): the store's setting over the default of ``rules``."""
+    configured = store.setting("cadence") or {}
+    return {**model.DEFAULT_CADENCE, **configured}

@@ -1,23 +1,28 @@
-"""The research export as a store service: gather responses, de-identify, write, audit.
+"""The research export as a store service: gather responses, de-identify, publish through the export gateway.
 
 The de-identification itself is :mod:`mhtool.governance.domain.research`; this module
 only decides which responses are in (non-voided batches, the staff member's
 college scope, ``--batch`` and ``--instrument``), which key pseudonymises them,
-and records the export with its purpose and row count in the audit chain.
+and hands the file to the export gateway, which records it with its purpose
+and row count in the audit chain before it appears.
 """
 
 from __future__ import annotations
 
 import csv
 import os
-import tempfile
 from collections.abc import Sequence
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mhtool.domain import dates
-from mhtool.errors import MhtoolError, UsageError
+from mhtool.errors import UsageError
 from mhtool.governance.domain import research
 from mhtool.governance.usecases.purpose import clean_purpose
+
+if TYPE_CHECKING:
+    from mhtool.app.gateway import ExportGateway
 
 ACTION = "export.research"
 # The store's stable pseudonym key, kept sealed like every other secret value.
@@ -25,17 +30,30 @@ ACTION = "export.research"
 # student, whose placeholder carries the stable pseudonym).
 STABLE_KEY = "research_key"
 FORMATS = (".xlsx", ".csv")
+# As the command line's CSV output: a cell starting with one of these gets a
+# leading ' so that a spreadsheet never runs it as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def stable_key(txn) -> bytes:
     """The store's stable pseudonym key, created inside ``txn`` when it does not exist yet."""
     store = txn.store
-    rows = store.select("sealed_meta", "key = ?", (STABLE_KEY,))
-    if rows:
-        return bytes.fromhex(rows[0]["secret"])
+    sealed = store.sealed_values.get(STABLE_KEY)
+    if sealed:
+        return bytes.fromhex(sealed["secret"])
     key = research.new_export_key()
-    txn.execute("INSERT INTO sealed_meta (key, data) VALUES (?, ?)", (STABLE_KEY, store.seal("sealed_meta", STABLE_KEY, {"secret": key.hex()})))
+    store.sealed_values.put(txn, STABLE_KEY, {"secret": key.hex()})
     return key
+
+
+def _stable_key(store) -> bytes:
+    sealed = store.sealed_values.get(STABLE_KEY)
+    if sealed:
+        return bytes.fromhex(sealed["secret"])
+    # The export's own audit entry is written by the gateway around the file,
+    # so a key made now is made (and audited) in a transaction of its own.
+    with store.write("research.stable_key") as txn:
+        return stable_key(txn)
 
 
 def min_cell_size(store, requested: int | None) -> int:
@@ -63,12 +81,12 @@ def _output_path(store, out: Path) -> Path:
 
 
 def _batches(store, wanted: Sequence[str]) -> dict[str, dict]:
-    batches = {b["id"]: b for b in store.select("batches")}
+    batches = {b["id"]: b for b in store.batches.all()}
     if not wanted:
         return {bid: b for bid, b in batches.items() if not b.get("voided")}
     chosen = {}
     for prefix in wanted:
-        bid = store.resolve_id("batches", prefix, "batch")
+        bid = store.batches.resolve(prefix, "batch")
         if batches[bid].get("voided"):
             raise UsageError(f"batch {bid[:8]} was voided; its responses are not exported")
         chosen[bid] = batches[bid]
@@ -83,14 +101,8 @@ def gather(store, *, batches: Sequence[str] = (), instruments: Sequence[str] = (
         chosen = {bid: b for bid, b in chosen.items() if (b.get("instrument") or "").lower() in codes}
     if not chosen:
         return []
-    ids = list(chosen)
-    marks = ",".join("?" for _ in ids)
-    responses = store.select("responses", f"batch_id IN ({marks})", ids)
-    student_ids = sorted({r["student_id"] for r in responses})
-    students: dict[str, dict] = {}
-    for start in range(0, len(student_ids), 500):
-        chunk = student_ids[start : start + 500]
-        students.update({s["id"]: s for s in store.select("students", f"id IN ({','.join('?' for _ in chunk)})", chunk)})
+    responses = store.responses.for_batches(chosen)
+    students = store.students.by_ids(r["student_id"] for r in responses)
     out = []
     for r in responses:
         s = students.get(r["student_id"])
@@ -120,33 +132,35 @@ def gather(store, *, batches: Sequence[str] = (), instruments: Sequence[str] = (
     return out
 
 
-def write_csv_atomic(path: Path, headers: Sequence[str], rows: Sequence[Sequence]) -> Path:
-    """A UTF-8 (with BOM, so Excel reads the Chinese) CSV where no cell can run as a formula."""
-    from mhtool.console.output import safe_csv_cell
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        text = f"{value:g}" if value != int(value) else str(int(value))
+    elif isinstance(value, datetime):
+        text = value.isoformat(sep=" ", timespec="minutes")
+    elif isinstance(value, date):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
-    path = Path(path)
-    tmp: str | None = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh, lineterminator="\r\n")
-            writer.writerow([safe_csv_cell(h) for h in headers])
-            for row in rows:
-                writer.writerow([safe_csv_cell(v) for v in row])
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        raise MhtoolError(f"cannot write {path}: {exc.strerror or exc}", hint="check that the directory is writable and has free space") from exc
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
+
+def write_csv(path: Path, headers: Sequence[str], rows: Sequence[Sequence]) -> Path:
+    """A UTF-8 (with BOM, so Excel reads the Chinese) CSV where no cell can run as a formula."""
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow([_csv_cell(h) for h in headers])
+        for row in rows:
+            writer.writerow([_csv_cell(v) for v in row])
+        fh.flush()
+        os.fsync(fh.fileno())
     return path
 
 
 def research_export(
     store,
+    exports: ExportGateway,
     out: Path,
     *,
     purpose: str | None,
@@ -156,7 +170,11 @@ def research_export(
     month_only: bool = False,
     min_cell: int | None = None,
 ) -> dict:
-    """Write a de-identified export of screening responses; the export and its purpose are audited."""
+    """Write a de-identified export of screening responses; the export and its purpose are audited.
+
+    Unlike identifiable exports, a research export needs a purpose whatever the
+    store's policy and the staff member's role.
+    """
     store.require("research", action=ACTION)
     if stable_pseudonyms:
         store.require("stable_pseudonyms", action=ACTION)
@@ -169,36 +187,38 @@ def research_export(
     k = min_cell_size(store, min_cell)
     path = _output_path(store, Path(out))
     records = gather(store, batches=batches, instruments=instruments)
-    student_ids = sorted({r["student_id"] for r in records})
+    key = _stable_key(store) if stable_pseudonyms else research.new_export_key()
+    table = research.build_table(records, key=key, month_only=month_only, k=k)
+    del key
     details = {
-        "purpose": why,
         "pseudonyms": "stable" if stable_pseudonyms else "per-export",
         "dates": "month" if month_only else "shifted",
         "min_cell": k,
-        "out": path.name,
     }
     if batches:
         details["batches"] = list(batches)
     if instruments:
         details["instruments"] = list(instruments)
-    written: Path | None = None
-    try:
-        with store.write(ACTION, targets=[f"students/{sid}" for sid in student_ids], details=details) as txn:
-            key = stable_key(txn) if stable_pseudonyms else research.new_export_key()
-            table = research.build_table(records, key=key, month_only=month_only, k=k)
-            del key
-            if path.suffix.lower() == ".csv":
-                written = write_csv_atomic(path, table.headers, table.rows)
-            else:
-                from mhtool.io.xlsx import write_table_xlsx
+    details.update(rows=len(table.rows), students=table.students, suppression=table.suppression.as_dict())
 
-                written = write_table_xlsx(path, "research", table.headers, table.rows)
-            txn.details.update(rows=len(table.rows), students=table.students, suppression=table.suppression.as_dict())
-    except BaseException:
-        # No audit entry, no file: an export that was not recorded must not exist.
-        if written is not None:
-            written.unlink(missing_ok=True)
-        raise
+    def write(tmp: Path) -> None:
+        if path.suffix.lower() == ".csv":
+            write_csv(tmp, table.headers, table.rows)
+        else:
+            from mhtool.io.xlsx import write_table_xlsx
+
+            write_table_xlsx(tmp, "research", table.headers, table.rows)
+
+    written = exports.publish(
+        path,
+        write,
+        action=ACTION,
+        what="a research export",
+        purpose=why,
+        identifiable=False,
+        targets=[f"students/{sid}" for sid in sorted({r["student_id"] for r in records})],
+        details=details,
+    )
     return {
         "out": str(written),
         "rows": len(table.rows),

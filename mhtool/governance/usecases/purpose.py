@@ -1,4 +1,4 @@
-"""The purpose of identifiable exports, governance settings, and graduating a whole class.
+"""The purpose of identifiable exports, and governance settings.
 
 **Purpose.** Every export of identifiable data (a dossier export, a report
 without ``--redact``, a referral record) can be made to state why it is made.
@@ -12,9 +12,6 @@ role (:mod:`mhtool.governance.usecases.exports`).
 """
 
 from __future__ import annotations
-
-import unicodedata
-from datetime import date
 
 from mhtool.errors import InvalidInput, UsageError
 
@@ -98,56 +95,3 @@ def set_policy(store, **changes) -> dict:
     with store.write("governance.policy", details={"changes": checked}) as txn:
         store.update_settings(txn, checked)
     return {key: store.setting(key) for key in POLICY_KEYS if store.setting(key) is not None}
-
-
-# -- graduating a class -------------------------------------------------------------------------
-
-GRADUATING_STATUSES = ("enrolled", "returned")
-
-
-def _grade_year(grade) -> str:
-    text = unicodedata.normalize("NFKC", str(grade or "")).replace(" ", "").strip()
-    return text[:-1] if text.endswith("级") else text
-
-
-def graduate_class(store, year: int, *, on: date | None = None, reason: str | None = None, dry_run: bool = False) -> dict:
-    """Mark every enrolled or returned student of grade ``YEAR级`` (or ``YEAR``) as graduated.
-
-    Each student gets the same status change `cases status … graduate` records
-    (a ``status_change`` entry; a watch still open is closed and open tasks are
-    cancelled), all in one transaction with one audit entry. Students on leave
-    are left alone and counted, as are those outside the staff member's colleges.
-    """
-    from mhtool.domain import dates
-    from mhtool.cases.domain import model
-    from mhtool.cases.usecases import service
-
-    store.require("record", action="cases.graduate")
-    if isinstance(year, bool) or not isinstance(year, int) or not 1950 <= year <= 2200:
-        raise UsageError(f"--class-of {year!r} is not a year", hint="the grade's year, e.g. --class-of 2022 for 2022级")
-    on = on or dates.today(store.tz)
-    why = " ".join((reason or "").split()) or f"{year}级毕业"
-    wanted = str(year)
-    cohort = [s for s in store.select("students") if not s.get("erased") and _grade_year(s.get("grade")) == wanted]
-    in_scope = [s for s in cohort if store.in_scope(s.get("college"))]
-    eligible = [s for s in in_scope if (s.get("status") or "enrolled") in GRADUATING_STATUSES]
-    skipped: dict[str, int] = {}
-    for s in in_scope:
-        status = s.get("status") or "enrolled"
-        if status not in GRADUATING_STATUSES:
-            skipped[status] = skipped.get(status, 0) + 1
-    result = {
-        "class_of": year,
-        "on": on.isoformat(),
-        "graduated": len(eligible),
-        "skipped": skipped,
-        "out_of_scope": len(cohort) - len(in_scope),
-        "dry_run": dry_run,
-    }
-    if dry_run or not eligible:
-        return result
-    with store.write("cases.graduate", details={"class_of": year, "on": on.isoformat(), "count": len(eligible)}) as txn:
-        for student in eligible:
-            effects = model.change_status(student, "graduated", {"reason": why, "on": on.isoformat()}, on)
-            service.apply_effects(txn, student, effects, on)
-    return result

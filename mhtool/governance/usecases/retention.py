@@ -31,19 +31,17 @@ never erased automatically; ``mhtool erase`` handles that case.
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from datetime import date, datetime, timezone
 
 from mhtool.domain import dates
 from mhtool.errors import NotFound, UsageError
 from mhtool.store.admin import require_secure_delete, scrub
+from mhtool.store.repos import STUDENT_TABLES
 
 DEFAULT_RETENTION_YEARS = 5
 LEFT_STATUSES = ("graduated", "withdrawn")
 ERASED_STATUS = "erased"
-# The tables that hold a student's records besides the student row, children first.
-STUDENT_TABLES = ("responses", "entries", "tasks", "watches", "referrals")
-ERASED_INDEX_PREFIX = b"erased|"
 
 
 def _now() -> str:
@@ -81,6 +79,7 @@ def left_on(entries: list[dict]) -> tuple[str | None, date | None]:
 
 
 def retention_years(store) -> int:
+    """The store's retention period in years (a damaged setting gives the default)."""
     value = store.setting("retention_years", DEFAULT_RETENTION_YEARS)
     try:
         years = int(value)
@@ -139,17 +138,15 @@ def placeholder(student: dict, *, pseudonym: str, basis: str, reason: str, by: s
 
 def _entries_by_student(store, ids: list[str]) -> dict[str, list[dict]]:
     out: dict[str, list[dict]] = {sid: [] for sid in ids}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for entry in store.select("entries", f"student_id IN ({','.join('?' for _ in chunk)})", chunk):
-            out[entry["student_id"]].append(entry)
+    for entry in store.entries.for_students(ids):
+        out[entry["student_id"]].append(entry)
     return out
 
 
 def _candidates(store, *, today: date, left_before: date | None) -> tuple[list[dict], list[dict]]:
     """(due, undated): students past the retention period, and left students without a known date."""
     years = retention_years(store)
-    left = [s for s in store.select("students") if s.get("status") in LEFT_STATUSES and not s.get("erased") and store.in_scope(s.get("college"))]
+    left = [s for s in store.students.all() if s.get("status") in LEFT_STATUSES and not s.get("erased") and store.in_scope(s.get("college"))]
     entries = _entries_by_student(store, [s["id"] for s in left])
     due, undated = [], []
     for s in left:
@@ -214,49 +211,58 @@ def _erase_student(store, student: dict, *, action: str, basis: str, reason: str
 
     sid = student["id"]
     with store.write(action, targets=[f"students/{sid}"], details={"basis": basis, "reason": reason}) as txn:
-        counts = {}
-        for table in STUDENT_TABLES:
-            counts[table] = txn.execute(f"DELETE FROM {table} WHERE student_id = ?", (sid,)).rowcount
+        counts = {repository.table: repository(store).delete_for_student(txn, sid) for repository in STUDENT_TABLES}
         alias = make_pseudonym(stable_key(txn), student["student_no"])
         record = placeholder(student, pseudonym=alias, basis=basis, reason=reason, by=store.staff.name, counts=counts, left=left)
-        txn.update("students", sid, record, columns={"student_no_bi": ERASED_INDEX_PREFIX + os.urandom(16)}, audit=False)
+        store.students.replace_with_placeholder(txn, sid, record)
         txn.details.update(pseudonym=alias, records=counts)
     return {"id": sid, "pseudonym": alias, "left_on": record["erased"]["left_on"], "records": counts}
 
 
-def apply(store, *, left_before: date | None = None, today: date | None = None) -> dict:
+def apply(
+    store, *, left_before: date | None = None, today: date | None = None, confirm: Callable[[int], bool] | None = None
+) -> dict | None:
     """Erase every student :func:`plan` lists (admin), one transaction and audit entry each, then scrub.
 
-    Run with nothing due, it still scrubs: that finishes an earlier run whose
-    scrub was blocked by another process.
+    ``confirm``, when given, is asked with the number of students about to be
+    erased; a no erases nothing and returns None. Run with nothing due, it
+    still scrubs: that finishes an earlier run whose scrub was blocked by
+    another process.
     """
     store.require("erase", action="retention.apply")
     require_secure_delete(store)
     today = today or dates.today(store.tz)
     years = retention_years(store)
     due, _ = _candidates(store, today=today, left_before=left_before)
+    if confirm is not None and not confirm(len(due)):
+        return None
     erased = []
     for row in due:
-        student = store.get("students", row["id"])
+        student = store.students.get(row["id"])
         status, day = row["_left"]
         reason = f"retention: {status} on {day.isoformat()}, kept {years} years"
         erased.append(_erase_student(store, student, action="retention.erase", basis="retention", reason=reason, left=row["_left"]))
     return {"erased": len(erased), "students": erased, "scrub": scrub(store)}
 
 
-def erase(store, student_no: str, *, reason: str | None) -> dict:
-    """Erase one student's records on request (admin), then scrub the file."""
+def erase(store, student_no: str, *, reason: str | None, confirm: Callable[[], bool] | None = None) -> dict | None:
+    """Erase one student's records on request (admin), then scrub the file.
+
+    ``confirm``, when given, is asked once the request is known to be allowed;
+    a no erases nothing and returns None.
+    """
     store.require("erase", action="erase")
     require_secure_delete(store)
     why = " ".join((reason or "").split())
     if not why:
         raise UsageError("an erasure needs --reason", hint='e.g. --reason "本人书面申请删除（2026-11-20 收）"')
-    student = store.find_student(student_no)
+    if confirm is not None and not confirm():
+        return None
+    student = store.students.find(student_no)
     if student is None or student.get("erased"):
         raise NotFound(f"no student with number {student_no!r}")
     store.require_college(student.get("college"), action="erase", targets=[f"students/{student['id']}"])
-    entries = store.select("entries", "student_id = ?", (student["id"],))
-    result = _erase_student(store, student, action="erase", basis="request", reason=why, left=left_on(entries))
+    result = _erase_student(store, student, action="erase", basis="request", reason=why, left=left_on(store.entries.for_student(student["id"])))
     result["scrub"] = scrub(store)
     return result
 
@@ -264,7 +270,7 @@ def erase(store, student_no: str, *, reason: str | None) -> dict:
 def placeholders(store) -> list[dict]:
     """Every erased student's placeholder (admin), for the record of what was erased."""
     store.require("erase", action="retention.erased")
-    rows = [s for s in store.select("students") if s.get("erased")]
+    rows = [s for s in store.students.all() if s.get("erased")]
     out = [{"id": s["id"], **s["erased"]} for s in rows]
     store.audit_read("retention.erased", details={"count": len(out)})
     return sorted(out, key=lambda r: r["at"])

@@ -33,7 +33,7 @@ from datetime import date, datetime, time, timedelta
 
 from mhtool.errors import InvalidInput, UsageError
 from mhtool.domain.labels import code_from_label, codes, label
-from mhtool.domain.rules import GUARDIAN_NOTICE, REFERRAL_ATTEND_DAYS
+from mhtool.domain import rules
 from mhtool.domain.vocabulary import CONSENT
 
 STATUSES = ("referred", "attended", "assessed", "treatment_outpatient", "hospitalized", "closed", "declined", "cancelled")
@@ -57,9 +57,6 @@ HOSPITAL_LEVELS = codes("hospital_level")
 
 # A field value that removes what was recorded (``--next-review none``).
 CLEAR = "__clear__"
-
-ATTEND_WITHIN_DAYS = REFERRAL_ATTEND_DAYS
-GUARDIAN_WITHIN = GUARDIAN_NOTICE
 
 # Fields a step may set, in the order summaries and forms show them.
 FIELDS = (
@@ -461,7 +458,7 @@ def state_on(record: dict, day: date) -> dict | None:
 
 
 def attendance_due(record: dict) -> date:
-    return _d(record["referred_on"]) + timedelta(days=ATTEND_WITHIN_DAYS)
+    return rules.referral_attend_by(_d(record["referred_on"]))
 
 
 def attendance_overdue(record: dict, today: date) -> bool:
@@ -474,7 +471,7 @@ def review_overdue(record: dict, today: date) -> bool:
 
 
 def guardian_deadline(record: dict) -> datetime:
-    return _dt(record["referred_at"]) + GUARDIAN_WITHIN
+    return rules.guardian_notice_by(_dt(record["referred_at"]))
 
 
 def guardian_flag(record: dict, now: datetime) -> bool:
@@ -553,11 +550,11 @@ def field_text(name: str, value, lang: str = "zh") -> str:
     if name == "status":
         return label("referral_status", value, lang)
     if name == "medication":
-        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+        return label("referral_text", "yes" if value else "no", lang)
     if name == "guardian_informed" and isinstance(value, dict):
         at = (value.get("at") or "").replace("T", " ")
         parts = [p for p in (at, value.get("how"), value.get("by")) if p]
-        return ", ".join(parts) if lang != "zh" else "，".join(parts)
+        return label("referral_text", "comma", lang).join(parts)
     if name == "referred_at":
         return str(value).replace("T", " ")
     return str(value)
@@ -565,21 +562,21 @@ def field_text(name: str, value, lang: str = "zh") -> str:
 
 def summary(item: dict, lang: str = "zh") -> str:
     """What one step recorded, in one line for the dossier timeline."""
-    sep, colon = ("；", "：") if lang == "zh" else ("; ", ": ")
+    sep, colon = label("referral_text", "separator", lang), label("referral_text", "colon", lang)
     parts = []
     if item.get("step") == "open":
         parts.append(f"{label('referral_status', 'referred', lang)}")
     elif item.get("step") == "transition":
         parts.append(f"{label('referral_status', item['from'], lang)} → {label('referral_status', item['status'], lang)}")
     else:
-        parts.append("更新" if lang == "zh" else "updated")
+        parts.append(label("referral_text", "updated", lang))
     changes = item.get("changes") or {}
     for name in FIELDS:
         if name in ("hospital_id", "referred_at") or name not in changes:
             continue
         if name == "icd10" and "diagnosis" in changes:
             continue
-        text = field_text(name, changes[name], lang) or ("（清除）" if lang == "zh" else "(cleared)")
+        text = field_text(name, changes[name], lang) or label("referral_text", "cleared", lang)
         if name == "diagnosis" and changes.get("icd10"):
             text = f"{text} ({changes['icd10']})"
         parts.append(f"{label('referral_field', name, lang)}{colon}{text}")

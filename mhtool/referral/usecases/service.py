@@ -1,10 +1,10 @@
 """Referral services: the store-facing half of 转介.
 
 The rules live in :mod:`mhtool.referral.domain.machine`; this module loads and saves
-records, checks roles and college scope, writes the dossier timeline entry of
-every step, and keeps the referral's tasks (visit, guardian, review) in the
-shared task list, so ``cases tasks`` and the reports see them like any other
-task.
+records through the ``hospitals`` and ``referrals`` repositories, checks roles
+and college scope, writes the dossier timeline entry of every step, and keeps
+the referral's tasks (visit, guardian, review) in the shared task list, so
+``cases tasks`` and the reports see them like any other task.
 
 Permissions: reading or writing a referral needs ``clinical`` (clerks see
 neither referral details nor diagnoses); writing also needs ``record``. The
@@ -18,13 +18,17 @@ import difflib
 import unicodedata
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from mhtool.domain import dates
 from mhtool.cases.domain import model as case_model
 from mhtool.cases.usecases import service as cases
+from mhtool.domain import dates, rules
+from mhtool.domain.labels import LANGS
 from mhtool.errors import InvalidInput, NotFound, UsageError
-from mhtool.domain.labels import label
-from mhtool.referral.domain import machine
+from mhtool.referral.domain import machine, record_sheet
+
+if TYPE_CHECKING:
+    from mhtool.app.gateway import ExportGateway
 
 SHORT_ID = 8
 REFERRAL_TASKS = ("referral_visit", "referral_guardian", "referral_review")
@@ -50,7 +54,7 @@ def _name_key(name: str | None) -> str:
 def hospitals(store) -> list[dict]:
     """Every hospital in the directory, by name."""
     store.require("dossier", action="referral.hospitals.list")
-    rows = store.select("hospitals")
+    rows = store.hospitals.all()
     return sorted((_hospital_view(h) for h in rows), key=lambda h: _name_key(h["name"]))
 
 
@@ -72,7 +76,7 @@ def find_hospital(store, text: str, *, option: str = "--hospital") -> dict:
     wanted = _name_key(text)
     if not wanted:
         raise UsageError(f"{option} is empty", hint="name a hospital from `mhtool referral hospitals list`")
-    rows = store.select("hospitals")
+    rows = store.hospitals.all()
     for h in rows:
         if _name_key(h.get("name")) == wanted:
             return h
@@ -110,6 +114,7 @@ def _hospital_fields(fields: dict) -> dict:
 
 
 def add_hospital(store, name: str, **fields) -> dict:
+    """Add a hospital to the directory; names are unique, ignoring spaces and width."""
     store.require("record", action="referral.hospitals.add")
     clean = machine.clean_text(name)
     if not clean:
@@ -119,12 +124,12 @@ def add_hospital(store, name: str, **fields) -> dict:
     data.update(created_by=store.staff.name, created_at=now(store).isoformat())
     with store.write("referral.hospitals.add") as txn:
         _refuse_duplicate_name(store, clean)
-        hid = txn.insert("hospitals", data)
+        hid = store.hospitals.add(txn, data)
     return _hospital_view({**data, "id": hid})
 
 
 def _refuse_duplicate_name(store, name: str, *, except_id: str | None = None) -> None:
-    for h in store.select("hospitals"):
+    for h in store.hospitals.all():
         if h["id"] != except_id and _name_key(h.get("name")) == _name_key(name):
             raise InvalidInput(
                 f"a hospital named {h['name']!r} is already in the directory",
@@ -133,6 +138,7 @@ def _refuse_duplicate_name(store, name: str, *, except_id: str | None = None) ->
 
 
 def edit_hospital(store, ident: str, **fields) -> dict:
+    """Change a hospital's entry; referrals already made keep the name they were made with."""
     store.require("record", action="referral.hospitals.edit")
     changes = _hospital_fields(fields)
     if not changes:
@@ -143,7 +149,7 @@ def edit_hospital(store, ident: str, **fields) -> dict:
             _refuse_duplicate_name(store, changes["name"], except_id=current["id"])
         data = {k: v for k, v in current.items() if k != "id"} | changes
         data.update(updated_by=store.staff.name, updated_at=now(store).isoformat())
-        txn.update("hospitals", current["id"], data)
+        store.hospitals.save(txn, {**data, "id": current["id"]})
     return _hospital_view({**data, "id": current["id"]})
 
 
@@ -179,38 +185,20 @@ def _guardian(at_text: str | None, how: str | None, by: str | None, *, today: da
 # -- referrals ------------------------------------------------------------------------------------
 
 
-def _student_by_id(store, student_id: str) -> dict:
-    return store.get("students", student_id)
-
-
-def _students(store, ids) -> dict[str, dict]:
-    ids = list(dict.fromkeys(ids))
-    found: dict[str, dict] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        marks = ",".join("?" for _ in chunk)
-        for s in store.select("students", f"id IN ({marks})", chunk):
-            found[s["id"]] = s
-    return found
-
-
 def _load(store, ref: str, *, action: str, write: bool = False) -> tuple[dict, dict]:
     if write:
         store.require("record", action=action)
     store.require("clinical", action=action)
-    rid = store.resolve_id("referrals", ref, "referral")
-    record = store.get("referrals", rid)
-    student = _student_by_id(store, record["student_id"])
+    rid = store.referrals.resolve(ref, "referral")
+    record = store.referrals.get(rid)
+    student = store.students.get(record["student_id"])
     store.require_college(student.get("college"), action=action, targets=[f"referrals/{rid}"])
     return record, student
 
 
 def _data(record: dict) -> dict:
+    # Not the repository's sealed(): hospital and referred date stay in the sealed record too.
     return {k: v for k, v in record.items() if k not in ("id", "student_id")}
-
-
-def _columns(record: dict, student_id: str) -> dict:
-    return {"student_id": student_id, "hospital_id": record["hospital_id"], "referred_on": record["referred_on"]}
 
 
 def _entry_fields(rid: str, item: dict, hospital: str | None) -> dict:
@@ -227,7 +215,7 @@ def _entry_fields(rid: str, item: dict, hospital: str | None) -> dict:
 def _refusal_dates(store, student_id: str) -> list[str]:
     return [
         e["date"]
-        for e in cases.entries_for(store, student_id)
+        for e in store.entries.for_student(student_id)
         if e.get("kind") == "guardian_contact" and (e.get("fields") or {}).get("consent") == "refused"
     ]
 
@@ -274,7 +262,7 @@ def add_referral(
     record, item = machine.new_referral(fields, today=today, by=store.staff.name, at=moment)
     on = date.fromisoformat(record["referred_on"])
     with store.write(action, details={"status": "referred"}) as txn:
-        rid = txn.insert("referrals", _data(record), columns=_columns(record, student["id"]))
+        rid = store.referrals.add(txn, student["id"], _data(record))
         entry = cases.add_entry(txn, student["id"], "referral", _entry_fields(rid, item, record["hospital"]), on)
         _sync_tasks(txn, rid, student["id"], record, on, entry)
     return _view({**record, "id": rid, "student_id": student["id"]}, student, hosp, today=today, moment=moment)
@@ -345,7 +333,7 @@ def update_referral(
     rid = record["id"]
     step_on = date.fromisoformat(item["on"])
     with store.write(action, details={"status": new["status"], "from": record["status"]}) as txn:
-        txn.update("referrals", rid, _data(new), columns={"hospital_id": new["hospital_id"]})
+        store.referrals.save(txn, rid, _data(new))
         entry = cases.add_entry(txn, student["id"], "referral", _entry_fields(rid, item, new.get("hospital")), step_on)
         _sync_tasks(txn, rid, student["id"], new, step_on, entry)
     hosp = hosp or _hospital_or_none(store, new["hospital_id"])
@@ -368,7 +356,7 @@ def _hospital_or_none(store, hid: str | None) -> dict | None:
     if not hid:
         return None
     try:
-        return store.get("hospitals", hid)
+        return store.hospitals.get(hid)
     except NotFound:
         return None
 
@@ -393,7 +381,7 @@ def _wanted_tasks(record: dict) -> dict[str, date]:
 
 _TASK_NOTES = {
     "referral_visit": "确认学生已到医院就诊",
-    "referral_guardian": "紧急/加急转介：24小时内告知监护人",
+    "referral_guardian": f"紧急/加急转介：{rules.GUARDIAN_NOTICE_HOURS}小时内告知监护人",
     "referral_review": "转介复查",
 }
 
@@ -406,18 +394,18 @@ def _sync_tasks(txn, rid: str, student_id: str, record: dict, on: date, entry_id
     """
     wanted = _wanted_tasks(record)
     ended = record["status"] in machine.TERMINAL
-    for task in cases.open_tasks(txn.store, student_id):
+    store = txn.store
+    for task in store.tasks.open(student_id):
         if task.get("referral_id") != rid or task["kind"] not in REFERRAL_TASKS:
             continue
         due = wanted.get(task["kind"])
         if due is not None and task["due_on"] == due.isoformat():
             wanted.pop(task["kind"])
             continue
-        data = txn.store.sealed_part("tasks", task)
-        data.update(done_by=txn.store.staff.name, done_entry=entry_id)
+        changes = {"done_by": store.staff.name, "done_entry": entry_id}
         if ended:
-            data.update(cancelled=True, cancel_reason=f"referral {record['status']}")
-        txn.update("tasks", task["id"], data, columns={"done_on": on.isoformat()})
+            changes.update(cancelled=True, cancel_reason=f"referral {record['status']}")
+        store.tasks.finish(txn, task, on, changes)
     for kind, due in wanted.items():
         cases.open_task(txn, student_id, kind, due, referral_id=rid, note=_TASK_NOTES[kind], source_entry=entry_id)
 
@@ -455,6 +443,7 @@ def _view(record: dict, student: dict, hosp: dict | None, *, today: date, moment
 
 
 def show_referral(store, ref: str) -> dict:
+    """One referral with every step (needs clinical access); the read is audited."""
     record, student = _load(store, ref, action="referral.show")
     store.audit_read("referral.show", targets=[f"referrals/{record['id']}", f"students/{student['id']}"])
     return _view(record, student, _hospital_or_none(store, record.get("hospital_id")), today=cases.today(store), moment=now(store))
@@ -484,8 +473,8 @@ def _row(record: dict, student: dict, alert_codes: list[str]) -> dict:
 
 
 def _in_scope(store):
-    records = store.select("referrals", order="referred_on DESC, rowid DESC")
-    students = _students(store, [r["student_id"] for r in records])
+    records = store.referrals.newest_first()
+    students = store.students.by_ids(r["student_id"] for r in records)
     for record in records:
         student = students.get(record["student_id"])
         if student is not None and store.in_scope(student.get("college")):
@@ -584,120 +573,26 @@ def referrals_in(store, start: date, end: date) -> list[dict]:
 # -- the printable record sheet -------------------------------------------------------------------
 
 
-def build_record_sheet(view: dict, *, lang: str = "zh", generated_at: datetime):
-    """The 转介记录表 as a one-sheet form report (pure)."""
-    from mhtool.domain.document import FormField, FormSection, FormText, Report, Sheet, SignatureLine
-
-    def f(key: str, value, *, kind: str = "text", pii: str | None = None, domain: str = "referral_field") -> FormField:
-        return FormField(key, label(domain, key, "zh"), label(domain, key, "en"), value, kind, pii=pii)
-
-    def d(value: str | None) -> date | None:
-        return date.fromisoformat(value) if value else None
-
-    def t(name: str, value) -> str | None:
-        return machine.field_text(name, value, lang) or None
-
-    s = view["student"]
-    h = view.get("hospital_detail") or {}
-    informed = view.get("guardian_informed") or {}
-    sec = lambda key, zh, en: FormSection(key, zh, en)  # noqa: E731
-    items = [
-        sec("student", "学生基本信息", "Student"),
-        f("student_no", s.get("student_no"), pii="student_no", domain="field"),
-        f("name", s.get("name"), pii="name", domain="field"),
-        f("gender", s.get("gender"), domain="field"),
-        f("college", s.get("college"), domain="field"),
-        f("class_name", " ".join(x for x in (s.get("major"), s.get("class_name")) if x) or None, domain="field"),
-        f("advisor", s.get("advisor"), domain="field"),
-        f("level", s.get("level") or "none", kind="level", domain="field"),
-        sec("referral", "转介信息", "Referral"),
-        f("id", view["short_id"]),
-        f("hospital", view.get("hospital")),
-        f("department", view.get("department")),
-        f("hospital_level", label("hospital_level", h.get("level"), lang) if h.get("level") else None),
-        f("hospital_phone", h.get("phone")),
-        f("hospital_address", h.get("address")),
-        f("green_channel", ("是" if lang == "zh" else "yes") if h.get("green_channel") else ("否" if lang == "zh" else "no")),
-        f("referred_at", datetime.fromisoformat(view["referred_at"]) if view.get("referred_at") else None, kind="datetime"),
-        f("urgency", t("urgency", view.get("urgency"))),
-        f("reason", view.get("reason")),
-        f("created_by", view.get("created_by")),
-        f("escort", view.get("escort")),
-        f("guardian_informed_at", datetime.fromisoformat(informed["at"]) if informed.get("at") else None, kind="datetime"),
-        f("guardian_informed_how", informed.get("how")),
-        f("guardian_informed_by", informed.get("by")),
-        f("consent", t("consent", view.get("consent"))),
-        sec("visit", "就诊与评估", "Visit and assessment"),
-        f("visit_date", d(view.get("visit_date")), kind="date"),
-        f("diagnosis", view.get("diagnosis")),
-        f("icd10", view.get("icd10")),
-        f("advice", t("advice", view.get("advice"))),
-        f("advice_detail", view.get("advice_detail")),
-        f("medication", t("medication", view.get("medication"))),
-        f("next_review", d(view.get("next_review")), kind="date"),
-        sec("result", "转介状态", "Status"),
-        f("status", t("status", view["status"])),
-        f("outcome", view.get("outcome")),
-        f("alerts", "、".join(label("referral_alert", a, lang) for a in view.get("alerts") or []) or None),
-        sec("history", "过程记录", "Steps"),
-    ]
-    for item in view.get("history") or []:
-        by = f"（记录人：{item['by']}）" if lang == "zh" else f" (by {item['by']})"
-        items.append(FormText(f"{item['on']}  {machine.summary(item, lang)}{by}"))
-    items += [
-        SignatureLine((("转介咨询师签字", "Referring counselor"), ("日期", "Date"))),
-        SignatureLine((("监护人签字", "Guardian"), ("日期", "Date"))),
-        SignatureLine((("中心负责人签字", "Head of center"), ("日期", "Date"))),
-    ]
-    sheet = Sheet(
-        key="referral",
-        name_zh="转介记录表",
-        name_en="Referral record",
-        title_zh=f"转介记录表（{s.get('name') or ''} {s.get('student_no') or ''}）",
-        title_en=f"Referral record ({s.get('name') or ''} {s.get('student_no') or ''})",
-        kind="form",
-        form=items,
-        notes=[
-            "本表记录转介全过程，评估/诊断为医院告知内容，仅供中心存档，不得外传。"
-            if lang == "zh"
-            else "This sheet records every step of the referral; the assessment is as told by the hospital. For the center's files only."
-        ],
-    )
-    return Report(
-        kind="referral",
-        title_zh="转介记录表",
-        title_en="Referral record",
-        period=None,
-        generated_at=generated_at,
-        lang=lang,
-        sheets=[sheet],
-        meta={"referral_id": view["id"]},
-    )
-
-
-def export_referral(store, ref: str, out: Path, *, lang: str = "zh", purpose: str | None = None) -> Path:
-    """Write the referral record sheet (转介记录表) as a printable workbook."""
+def export_referral(store, exports: ExportGateway, ref: str, out: Path, *, lang: str = "zh", purpose: str | None = None) -> Path:
+    """Write the referral record sheet (转介记录表) as a printable workbook, through the export gateway."""
     from mhtool.io.xlsx import out_path_for, write_report
 
-    if lang not in ("zh", "en"):
+    if lang not in LANGS:
         raise UsageError(f"--lang must be zh or en, not {lang!r}")
-    from mhtool.governance.usecases.purpose import require_purpose
-
     record, student = _load(store, ref, action="referral.export")
-    stated = require_purpose(store, purpose, what="a referral record export")
     view = _view(record, student, _hospital_or_none(store, record.get("hospital_id")), today=cases.today(store), moment=now(store))
-    stem = "转介记录表" if lang == "zh" else "referral"
-    path = out_path_for(out, f"{stem}_{student.get('student_no')}_{view['short_id']}.xlsx")
-    report = build_record_sheet(view, lang=lang, generated_at=now(store))
-    written = write_report(report, path)
-    # Only the folder goes into the audit log: the file name carries the
-    # student number, and erasure cannot reach the append-only log.
-    store.audit_read(
-        "referral.export",
+    path = out_path_for(out, record_sheet.file_name(view, lang))
+    report = record_sheet.build_record_sheet(view, lang=lang, generated_at=now(store))
+    return exports.publish(
+        path,
+        lambda tmp: write_report(report, tmp),
+        action="referral.export",
+        what="a referral record export",
+        purpose=purpose,
         targets=[f"referrals/{record['id']}", f"students/{student['id']}"],
-        details={"out_dir": str(written.parent), **stated},
+        details={"out_dir": str(path.parent)},
+        name_in_audit=False,
     )
-    return written
 
 
 __all__ = [
@@ -712,5 +607,4 @@ __all__ = [
     "overdue_referrals",
     "referrals_in",
     "export_referral",
-    "build_record_sheet",
 ]

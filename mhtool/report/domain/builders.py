@@ -1,8 +1,8 @@
 """Report builders: plain data in, a :class:`~mhtool.domain.document.Report` out.
 
 Pure: no store, no clock, no files. :mod:`mhtool.report.usecases.gather` reads the
-store into the input shapes below; the CLI hands the result to the workbook
-writer or prints its JSON. Records keep the shapes they have in the store
+store into the input shapes below; :class:`mhtool.report.usecases.api.Reports`
+hands the result to the workbook writer, or returns it for JSON output. Records keep the shapes they have in the store
 (dates as ISO text, timeline entries with ``kind``/``date``/``fields``), so
 the dossier's own rules (corrections, the three clarities) apply unchanged.
 
@@ -23,9 +23,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from mhtool.cases.usecases import dossier as cases_dossier
 from mhtool.cases.domain import model as cases_model
-from mhtool.domain.labels import codes, label
+from mhtool.cases.domain import views as cases_views
+from mhtool.domain import rules
+from mhtool.domain.labels import codes, label, text
 from mhtool.domain.document import (
     Chart,
     Column,
@@ -37,8 +38,8 @@ from mhtool.domain.document import (
     field_column,
 )
 from mhtool.domain.periods import Period, months_back
+from mhtool.domain.vocabulary import LEVEL_RANK, LEVELS, WATCH_LEVELS
 
-from mhtool.domain.vocabulary import LEVEL_RANK, WATCH_LEVELS  # noqa: E402
 # Short level names for column headers; the level colours are explained in the sheet notes.
 _LEVEL_HEAD = {"red": ("一级", "red"), "orange": ("二级", "orange"), "yellow": ("三级", "yellow")}
 
@@ -56,16 +57,9 @@ REFERRAL_EVENT_LABELS = (
 )
 DIMENSION_LABELS = (("college", "学院", "College"), ("gender", "性别", "Gender"), ("grade", "年级", "Grade"))
 
-_NOT_SET = ("（未填写）", "(not set)")
-
-
 def _domain(domain: str) -> tuple[tuple[str, str, str], ...]:
     """A ``code`` column's labels from a :mod:`mhtool.domain.labels` domain."""
     return tuple((c, label(domain, c, "zh"), label(domain, c, "en")) for c in codes(domain))
-
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
 
 
 def _date(text: str | None) -> date | None:
@@ -112,7 +106,7 @@ class CaseData:
     batch_tasks: list[dict] = field(default_factory=list)
     college: str | None = None
     clinical: bool = True
-    cadence: dict = field(default_factory=lambda: dict(cases_model.DEFAULT_CADENCE))
+    cadence: dict = field(default_factory=lambda: dict(rules.DEFAULT_CADENCE))
 
 
 @dataclass
@@ -276,7 +270,7 @@ _STUDENT_COLUMNS = (
 
 
 def _college_cell(college: str, lang: str) -> str:
-    return college or _t(lang, *_NOT_SET)
+    return college or text("report_not_set", lang)
 
 
 def _student_cells(s: dict) -> list:
@@ -315,7 +309,7 @@ def _total_row(columns: list[Column], rows: list[list], lang: str, *, rates: dic
     total: list = []
     for i, col in enumerate(columns):
         if i == 0:
-            total.append(_t(lang, "合计", "Total"))
+            total.append(label("field", "total", lang))
         elif col.kind == "int":
             values = [r[i] for r in rows if r[i] is not None]
             total.append(sum(values) if values or not rows else None)
@@ -395,7 +389,7 @@ def _colleges(tl: Timelines, data: CaseData, figs: _CaseFigures) -> list[str]:
     return sorted(found)
 
 
-def _summary_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, period: Period, lang: str, word: tuple[str, str]) -> Sheet:
+def _summary_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, period: Period, lang: str) -> Sheet:
     columns = [field_column("college"), *_level_columns("start", "期初", "Start"), *_level_columns("end", "期末", "End")]
     columns += [Column(key, zh, en, "int") for key, zh, en in SUMMARY_ACTIVITY]
     by_college_start: dict[str, list[str]] = defaultdict(list)
@@ -413,15 +407,12 @@ def _summary_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, period: Pe
         )
     start_day = period.start - timedelta(days=1)
     notes = [
-        _t(
+        text(
+            "report_summary_note",
             lang,
-            f"期初 = {start_day.isoformat()} 日终、期末 = {figs.asof.isoformat()} 日终在关注名单上的学生；"
-            f"一级 = 红色，二级 = 橙色，三级 = 黄色。新增、升级、降级、解除按学生计（{word[0]}内多次变动只计一次），"
-            "约谈、家校沟通、危机事件、回访按记录计；逾期任务为期末时已过截止日期仍未完成的任务。",
-            f"Start = watched at the end of {start_day.isoformat()}, end = watched at the end of {figs.asof.isoformat()}; "
-            "red = level 1, orange = level 2, yellow = level 3. New, raised, lowered and closed count students "
-            f"(a student changed twice in the {word[1]} counts once); interviews, guardian contacts, crises and follow-ups "
-            "count records; overdue tasks were past due and not done at the end.",
+            start=start_day.isoformat(),
+            asof=figs.asof.isoformat(),
+            period=label("report_period", period.kind, lang),
         )
     ]
     return Sheet(
@@ -500,7 +491,7 @@ CHANGE_COLUMNS = [
 ]
 
 
-def _changes_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, word: tuple[str, str]) -> Sheet:
+def _changes_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, period_kind: str) -> Sheet:
     rows = []
     for ch in figs.changes:
         e, s = ch["entry"], tl.students[ch["student_id"]]
@@ -522,10 +513,10 @@ def _changes_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, word: tupl
     notes = [] if data.clinical else ["原因仅咨询师可见。 Reasons are shown to counselors only."]
     return Sheet(
         key="changes",
-        name_zh=f"{word[0]}变动",
+        name_zh=f"{label('report_period', period_kind, 'zh')}变动",
         name_en="Changes",
-        title_zh=f"{word[0]}关注等级与学籍变动",
-        title_en=f"Changes of level and status this {word[1]}",
+        title_zh=f"{label('report_period', period_kind, 'zh')}关注等级与学籍变动",
+        title_en=f"Changes of level and status this {label('report_period', period_kind, 'en')}",
         columns=CHANGE_COLUMNS,
         rows=rows,
         notes=notes,
@@ -571,14 +562,14 @@ def _referral_rows(referrals: list[dict], students: dict[str, dict], lang: str, 
     return rows
 
 
-def _referrals_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, lang: str, word: tuple[str, str]) -> Sheet:
+def _referrals_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, lang: str, period_kind: str) -> Sheet:
     notes = [] if data.clinical else ["转介医院仅咨询师可见。 Hospitals are shown to counselors only."]
     return Sheet(
         key="referrals",
         name_zh="转介",
         name_en="Referrals",
-        title_zh=f"{word[0]}新增、进展或逾期的转介",
-        title_en=f"Referrals opened, advanced or overdue this {word[1]}",
+        title_zh=f"{label('report_period', period_kind, 'zh')}新增、进展或逾期的转介",
+        title_en=f"Referrals opened, advanced or overdue this {label('report_period', period_kind, 'en')}",
         columns=REFERRAL_COLUMNS,
         rows=_referral_rows(figs.referrals, tl.students, lang, data.clinical),
         notes=notes,
@@ -609,7 +600,7 @@ def _overdue_sheet(tl: Timelines, figs: _CaseFigures) -> Sheet:
                 t["kind"],
                 *_student_cells(s),
                 figs.end.get(t["student_id"], "none"),
-                t.get("proposed_level") if t.get("proposed_level") in cases_model.LEVELS else None,
+                t.get("proposed_level") if t.get("proposed_level") in LEVELS else None,
                 s.get("counselor") or "",
                 t.get("note") or "",
             ]
@@ -626,24 +617,20 @@ def _overdue_sheet(tl: Timelines, figs: _CaseFigures) -> Sheet:
     )
 
 
-_WORDS = {"week": ("本周", "week"), "month": ("本月", "month"), "range": ("本期", "period")}
-
-
 def _case_report(kind: str, title: tuple[str, str], data: CaseData, period: Period, generated_at: datetime, lang: str, *, trend_months: int = 0) -> Report:
     """The weekly sheets of ``period``; with ``trend_months``, the monthly ones after them."""
     tl = Timelines(data)
     figs = _case_figures(tl, data, period)
-    word = _WORDS[period.kind]
     sheets = [
-        _summary_sheet(tl, data, figs, period, lang, word),
+        _summary_sheet(tl, data, figs, period, lang),
         _roster_sheet(tl, figs),
-        _changes_sheet(tl, data, figs, word),
-        _referrals_sheet(tl, data, figs, lang, word),
+        _changes_sheet(tl, data, figs, period.kind),
+        _referrals_sheet(tl, data, figs, lang, period.kind),
         _overdue_sheet(tl, figs),
     ]
     if trend_months:
         sheets += [
-            _screening_sheet(data, figs.asof, lang, word),
+            _screening_sheet(data, figs.asof, lang, period.kind),
             _clarity_sheet(tl, data, figs, lang),
             _trend_sheet(tl, data, period, trend_months),
             _distribution_sheet(tl, figs, lang),
@@ -691,7 +678,7 @@ SCREENING_COLUMNS = [
 ]
 
 
-def _screening_sheet(data: CaseData, asof: date, lang: str, word: tuple[str, str]) -> Sheet:
+def _screening_sheet(data: CaseData, asof: date, lang: str, period_kind: str) -> Sheet:
     day = asof.isoformat()
     tasks_by_batch: dict[str, list[dict]] = defaultdict(list)
     for t in data.batch_tasks:
@@ -723,19 +710,12 @@ def _screening_sheet(data: CaseData, asof: date, lang: str, word: tuple[str, str
         key="screening",
         name_zh="筛查统计",
         name_en="Screening",
-        title_zh=f"{word[0]}筛查批次统计",
-        title_en=f"Screening batches of the {word[1]}",
+        title_zh=f"{label('report_period', period_kind, 'zh')}筛查批次统计",
+        title_en=f"Screening batches of the {label('report_period', period_kind, 'en')}",
         columns=SCREENING_COLUMNS,
         rows=rows,
         total_row=_total_row(SCREENING_COLUMNS, rows, lang, rates={"positive_rate": ("proposed", "respondents")}),
-        notes=[
-            _t(
-                lang,
-                "筛查阳性 = 筛查提示关注等级（一、二、三级）的人数；筛查结果是提示，不是诊断。已约谈、约谈逾期按期末计。",
-                "Positive = students the screening proposes a level for; screening results are indications, not diagnoses. "
-                "Interviewed and overdue as at the end of the period.",
-            )
-        ],
+        notes=[text("report_screening_note", lang)],
     )
 
 
@@ -774,14 +754,7 @@ def _clarity_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, lang: str)
         columns=CLARITY_COLUMNS,
         rows=rows,
         total_row=_total_row(CLARITY_COLUMNS, rows, lang, rates={"complete_rate": ("complete", "watched")}),
-        notes=[
-            _t(
-                lang,
-                "基本信息：姓名、性别、学院、班级、本人电话、辅导员及监护人电话齐全；当前状态：在随访周期内有约谈、回访、家校沟通或危机记录；帮扶举措：有有效的帮扶举措。",
-                "Basic information: name, gender, college, class, phone, advisor and a guardian's phone; current state: an interview, "
-                "follow-up, guardian contact or crisis record within the follow-up cadence; help measures: an active help measure.",
-            )
-        ],
+        notes=[text("report_clarity_note", lang)],
     )
 
 
@@ -897,18 +870,9 @@ def _census_college_sheet(data: CensusData, lang: str) -> Sheet:
         lang,
         rates={"participation": ("respondents", "roster"), "positive_rate": ("positive", "respondents")},
     )
-    notes = [
-        _t(
-            lang,
-            "应参与 = 学生名单中与本批次同年级的在读学生（名单外的参与者一并计入）；未导入学生名单时为空。"
-            "筛查阳性 = 筛查提示关注等级的人数；筛查结果是提示，不是诊断。",
-            "Expected = enrolled students of the roster in the batch's grades (respondents missing from the roster are added); "
-            "empty when no roster was imported. Positive = students the screening proposes a level for; "
-            "screening results are indications, not diagnoses.",
-        )
-    ]
+    notes = [text("report_census_note", lang)]
     if data.batch.get("voided"):
-        notes.append(_t(lang, f"注意：本批次已作废（{data.batch.get('void_reason') or ''}）。", f"Note: this batch was voided ({data.batch.get('void_reason') or ''})."))
+        notes.append(text("report_census_voided", lang, reason=data.batch.get("void_reason") or ""))
     return Sheet(
         key="colleges",
         name_zh="参与情况",
@@ -947,7 +911,7 @@ def _census_groups_sheet(data: CensusData, lang: str) -> Sheet:
             band_count = Counter(r.get("band") for r in rs)
             proposed = _proposal_counts(rs)
             rows.append(
-                [dimension, group or _t(lang, *_NOT_SET), len(rs), *[band_count[b] for b in bands], *proposed, _rate(proposed[-1], len(rs))]
+                [dimension, group or text("report_not_set", lang), len(rs), *[band_count[b] for b in bands], *proposed, _rate(proposed[-1], len(rs))]
             )
     return Sheet(
         key="groups",
@@ -1098,8 +1062,8 @@ def census_split(data: CensusData, *, generated_at: datetime, lang: str = "zh") 
             key="interviews",
             name_zh="约谈名单",
             name_en="Interview list",
-            title_zh=f"{college or _NOT_SET[0]} 约谈记录表（请填写约谈日期、约谈人、情况描述、评估等级、后续措施后交回心理中心）",
-            title_en=f"{college or _NOT_SET[1]} interview sheet (fill in the blank columns and return it to the counseling center)",
+            title_zh=f"{college or text('report_not_set', 'zh')} 约谈记录表（请填写约谈日期、约谈人、情况描述、评估等级、后续措施后交回心理中心）",
+            title_en=f"{college or text('report_not_set', 'en')} interview sheet (fill in the blank columns and return it to the counseling center)",
             columns=SPLIT_COLUMNS,
             rows=rows,
         )
@@ -1148,15 +1112,15 @@ def _notified(value) -> list[tuple[str, object]]:
 
 def _parents_deadline(fields: dict, lang: str) -> str:
     happened, told = _moment(fields.get("happened_at")), _moment(fields.get("parents_notified_at"))
-    limit = cases_model.PARENT_NOTICE_HOURS
+    limit = rules.GUARDIAN_NOTICE_HOURS
     if not isinstance(told, datetime):
-        return _t(lang, "尚未记录家长知悉时间", "parents not yet recorded as notified")
+        return text("report_parents_unrecorded", lang)
     if not isinstance(happened, datetime):
-        return _t(lang, "已通知家长（事件时间未记录到时分）", "parents notified (the event time has no hour)")
+        return text("report_parents_no_hour", lang)
     hours = (told - happened).total_seconds() / 3600
     if hours <= limit:
-        return _t(lang, f"{limit}小时内已通知家长", f"parents notified within {limit} hours")
-    return _t(lang, f"超过{limit}小时（{int(hours)}小时）才通知家长", f"parents notified after {int(hours)} hours (norm: {limit})")
+        return text("report_parents_within", lang, limit=limit)
+    return text("report_parents_late", lang, limit=limit, hours=int(hours))
 
 
 CRISIS_LOG_COLUMNS = [
@@ -1196,7 +1160,7 @@ def crisis_report(data: CrisisData, *, generated_at: datetime, lang: str = "zh",
         items += [
             fld("phone", s.get("phone")),
             fld("advisor_phone", s.get("advisor_phone")),
-            fld("guardians", cases_dossier.guardian_text(s.get("guardians") or []) or None),
+            fld("guardians", cases_views.guardian_text(s.get("guardians") or []) or None),
         ]
     groups = "、".join(label("group", g, lang) for g in s.get("groups") or [])
     items.append(fld("groups", groups or None))
@@ -1253,12 +1217,12 @@ def crisis_report(data: CrisisData, *, generated_at: datetime, lang: str = "zh",
         title_en="Crisis event report",
         kind="form",
         form=items,
-        notes=[_t(lang, "本报告含学生敏感信息，仅限危机处置相关人员知悉，不得外传。", "This report holds sensitive data: for the people handling the crisis only.")],
+        notes=[text("report_crisis_note", lang)],
     )
     log_rows = []
     for x in data.entries:
-        item = cases_dossier.entry_item(x, clinical=data.clinical)
-        log_rows.append([_date(x["date"]), x["kind"], x.get("author") or "", cases_dossier.entry_summary(item, lang)])
+        item = cases_views.entry_item(x, clinical=data.clinical)
+        log_rows.append([_date(x["date"]), x["kind"], x.get("author") or "", cases_views.entry_summary(item, lang)])
     log = Sheet(
         key="log",
         name_zh="处置记录",

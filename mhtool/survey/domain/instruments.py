@@ -372,8 +372,11 @@ class Instrument:
         labels = {r.name: r.label for r in bd.ranges} | {r.name: r.label for r in bd.rules}
         if bd.default is not None:
             labels[bd.default] = bd.default_label
-        entry = labels.get(band)
-        return entry["zh" if lang == "zh" else "en"] if entry else band
+        return (labels.get(band) or {}).get(lang) or band
+
+    def band_labels(self) -> tuple[tuple[str, str, str], ...]:
+        """``(code, zh, en)`` of every band in definition order, as report columns name them."""
+        return tuple((band, self.band_label(band, "zh"), self.band_label(band, "en")) for band in self.bands if band)
 
     def item_label(self, item: int) -> str:
         return self.item_specs[item].label

@@ -200,7 +200,7 @@ def components(values: Mapping[int, np.ndarray]) -> dict[str, np.ndarray]:
 
     # duration: >7 h 0, 6–7 h 1, 5–6 h (5 ≤ h < 6) 2, <5 h 3
     hours = col[SLEEP_HOURS]
-    c3 = np.select([hours > 7, hours >= 6, hours >= 5], [0, 1, 2], 3)
+    c3 = np.where(hours > 7, 0, np.where(hours >= 6, 1, np.where(hours >= 5, 2, 3)))
 
     # efficiency = hours asleep / hours in bed. Get-up time at or before bedtime means the
     # night crossed midnight (23:30 → 07:00); equal times are read as a full day in bed.
@@ -210,7 +210,7 @@ def components(values: Mapping[int, np.ndarray]) -> dict[str, np.ndarray]:
     in_bed = np.mod(get_up - bedtime, _DAY)
     in_bed = np.where(in_bed == 0, _DAY, in_bed)
     efficiency = np.round(hours * 60 / in_bed * 100, 6)
-    c4 = np.select([efficiency > 85, efficiency >= 75, efficiency >= 65], [0, 1, 2], 3)
+    c4 = np.where(efficiency > 85, 0, np.where(efficiency >= 75, 1, np.where(efficiency >= 65, 2, 3)))
 
     disturbances = sum(col[i] for i in DISTURBANCE_ITEMS)
     c5 = _steps(disturbances, (0, 9, 18))

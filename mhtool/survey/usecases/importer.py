@@ -5,8 +5,13 @@ Two halves, beangulp-style:
 * :func:`plan_import` is pure apart from reading the file: it parses, scores,
   resolves duplicate submissions and collects every problem as data. Nothing
   touches the store.
-* :func:`apply_import` writes a plan in one transaction — batch, dossiers,
-  sealed responses, interview tasks and the audit entry — or writes nothing.
+* :func:`check_import` holds a plan against the store (an earlier import of
+  the same file, stored names, college scope) without writing, and
+  :func:`write_import` writes it in one transaction — batch, dossiers, sealed
+  responses, interview tasks and the audit entry — or writes nothing.
+
+Batches are listed, voided and re-scored here too. Permission checks and the
+rejects workbook are the caller's: :class:`mhtool.survey.usecases.api.Survey`.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from datetime import date, datetime
 from datetime import time as dtime
 from pathlib import Path
 
+from mhtool.cases.usecases.roster import stored_student_problems
 from mhtool.domain import dates
-from mhtool.domain.vocabulary import LEVEL_RANK, ROSTER_FIELDS
+from mhtool.domain.vocabulary import WATCH_LEVELS
 from mhtool.errors import InvalidInput, NotFound, Problem, UsageError
 
 ROSTER_KEYS = ("name", "gender", "college", "major", "grade", "class_name", "dorm", "phone")
@@ -72,7 +78,7 @@ class ImportPlan:
 
     def proposed_counts(self) -> dict[str, int]:
         counts = Counter(r.result["proposed_level"] for r in self.accepted)
-        return {lv: counts.get(lv, 0) for lv in ("red", "orange", "yellow")}
+        return {lv: counts.get(lv, 0) for lv in WATCH_LEVELS}
 
 
 def content_key(data: bytes, instrument: str) -> str:
@@ -122,12 +128,13 @@ def plan_import(
     policy=None,
 ) -> ImportPlan:
     """Read, map, score and check one export. Raises only for file-level problems."""
-    from mhtool.survey.domain import instruments, scoring
     from mhtool.io import readers
+    from mhtool.survey.domain import scoring
+    from mhtool.survey.usecases import registry
 
     path = Path(path)
     try:
-        instrument = instruments.get_instrument(instrument_code, instrument_dirs if instrument_dirs is not None else instruments.instrument_dirs_from_env())
+        instrument = registry.instrument(instrument_code, instrument_dirs)
     except NotFound as exc:
         raise UsageError(f"--instrument: {exc.message}", hint=exc.hint) from None
     try:
@@ -309,35 +316,8 @@ class ImportSummary:
 
 
 def find_existing_batch(store, key: str) -> dict | None:
-    for bi in store.blind_candidates(key, "batch"):
-        for batch in store.select("batches", "content_bi = ?", (bi,)):
-            if not batch.get("voided"):
-                return batch
-    return None
-
-
-def stored_student_problems(store, row: int, student_no: str, name: str | None, college: str | None, existing: dict[str, dict], *, file: str, sheet: str) -> list[Problem]:
-    """What the store says against one incoming row: a college outside the user's scope, or another name for the number."""
-    from mhtool.cases.usecases.service import name_conflict
-
-    problems = []
-    current = existing.get(student_no)
-    college = (current or {}).get("college") or college
-    if not store.in_scope(college):
-        problems.append(Problem(f"{college or 'no college'} is outside your college scope", file=file, sheet=sheet, row=row, column="学院"))
-    if current is not None and name_conflict(current, name):
-        problems.append(
-            Problem(
-                f"student {student_no} is stored as {current['name']!r} but this row says {name!r}; "
-                "fix the file, or correct the dossier with `mhtool cases edit`",
-                file=file,
-                sheet=sheet,
-                row=row,
-                column="姓名",
-                value=name,
-            )
-        )
-    return problems
+    """The batch (not void) already imported from the same file content, if any."""
+    return next((b for b in store.batches.by_content(key) if not b.get("voided")), None)
 
 
 def write_rejects(plan: ImportPlan, path: Path) -> Path:
@@ -351,30 +331,25 @@ def write_rejects(plan: ImportPlan, path: Path) -> Path:
     return write_table_xlsx(path, "rejects", headers, rows)
 
 
-def apply_import(
-    store,
-    plan: ImportPlan,
-    *,
-    batch_name: str | None = None,
-    skip_invalid: bool = False,
-    dry_run: bool = False,
-    rejects: Path | None = None,
-    progress=None,
-    on: date | None = None,
-) -> ImportSummary:
-    """Write a plan into the store in one transaction (or nothing, on any problem)."""
-    from mhtool.cases.usecases import service as cases
+@dataclass
+class ImportCheck:
+    """A plan held against the store: what importing it would do, and the dossiers it touches."""
 
-    store.require("import", action="survey.import")
+    summary: ImportSummary
+    existing: dict[str, dict] = field(default_factory=dict)
+
+
+def check_import(store, plan: ImportPlan, *, skip_invalid: bool = False, dry_run: bool = False) -> ImportCheck:
+    """What importing ``plan`` would do; refuses (writing nothing) when rows have problems and ``skip_invalid`` is off."""
     previous = find_existing_batch(store, plan.content_key)
     if previous is not None:
-        return ImportSummary(
+        summary = ImportSummary(
             batch=previous["id"], rows=len(plan.rows), imported=0, superseded=0, rejected=0,
-            students_created=0, students_updated=0, proposed={"red": 0, "orange": 0, "yellow": 0},
+            students_created=0, students_updated=0, proposed=dict.fromkeys(WATCH_LEVELS, 0),
             already_imported=previous["id"], dry_run=dry_run,
         )
-    numbers = [o.student_no for o in plan.accepted]
-    existing = cases.students_by_number(store, numbers)
+        return ImportCheck(summary)
+    existing = store.students.by_numbers(o.student_no for o in plan.accepted)
     for o in plan.accepted:
         found = stored_student_problems(store, o.row, o.student_no, o.roster.get("name"), o.roster.get("college"), existing, file=plan.file, sheet=plan.sheet)
         if found:
@@ -400,14 +375,21 @@ def apply_import(
         )
     if not plan.accepted:
         raise InvalidInput(f"{plan.file}: no valid rows to import; nothing was imported", problems=plan.problems)
-    if dry_run:
-        return summary
-    if plan.rejected:
-        target = rejects or plan.path.with_name(f"{plan.path.stem}_rejected.xlsx")
-        summary.rejects_file = str(write_rejects(plan, target))
-    # ``on`` lets a back-dated import (the demo's simulated census) schedule
-    # its interview tasks from the day the export really arrived.
-    today = on or cases.today(store)
+    return ImportCheck(summary, existing)
+
+
+def write_import(store, plan: ImportPlan, check: ImportCheck, *, today: date, batch_name: str | None = None, back_dated: bool = False, progress=None) -> str:
+    """Write a checked plan in one transaction (or nothing, on any problem); returns the new batch id.
+
+    ``today`` is the day the export arrived: interview tasks are due from it.
+    ``back_dated`` records the import at 09:00 of that day rather than now
+    (the demo's simulated census).
+    """
+    from mhtool.cases.usecases import service as cases
+
+    summary = check.summary
+    now = dates.now(store.tz)
+    imported_at = datetime.combine(today, dtime(9, 0), tzinfo=now.tzinfo) if back_dated else now
     with store.write("survey.import", details={"file": plan.file, "instrument": plan.instrument}) as txn:
         batch_record = {
             "name": batch_name or f"{plan.instrument}-{today.isoformat()}",
@@ -418,7 +400,7 @@ def apply_import(
             "profile": plan.profile,
             "answer_mode": plan.mode,
             "content_key": plan.content_key,
-            "imported_at": (dates.now(store.tz) if on is None else datetime.combine(on, dtime(9, 0), tzinfo=dates.now(store.tz).tzinfo)).isoformat(timespec="seconds"),
+            "imported_at": imported_at.isoformat(timespec="seconds"),
             "imported_by": store.staff.name,
             "rows": summary.rows,
             "imported": summary.imported,
@@ -427,12 +409,12 @@ def apply_import(
             "proposed": summary.proposed,
             "voided": False,
         }
-        batch_id = txn.insert("batches", batch_record, columns={"content_bi": store.blind_index(plan.content_key, "batch"), "imported_on": today.isoformat()})
+        batch_id = store.batches.add(txn, batch_record, plan.content_key, today)
         upsert = cases.upsert_students(
             txn,
             [{"student_no": o.student_no, "_row": o.row, **{k: v for k, v in o.roster.items() if v}} for o in plan.accepted],
             source=f"batch:{batch_id}",
-            existing=existing,
+            existing=check.existing,
         )
         if upsert.conflicts:
             raise InvalidInput(f"{plan.file}: name conflicts with stored dossiers; nothing was imported", problems=upsert.conflicts)
@@ -442,7 +424,6 @@ def apply_import(
         tick = progress or (lambda n=1: None)
         for o in plan.accepted:
             sid = upsert.ids[o.student_no]
-            on = (o.submitted_at or today.isoformat())[:10]
             response = {
                 "instrument": plan.instrument,
                 "version": plan.version,
@@ -458,7 +439,7 @@ def apply_import(
                 "student_no": o.student_no,
                 **{k: o.roster.get(k) for k in ("name", "gender", "college", "major", "grade", "class_name")},
             }
-            rid = txn.insert("responses", response, columns={"batch_id": batch_id, "student_id": sid, "on_date": on}, audit=False)
+            rid = store.responses.add(txn, batch_id, sid, (o.submitted_at or today.isoformat())[:10], response)
             cases.schedule_screening_interview(
                 txn, sid, o.result["proposed_level"], today, open_interviews=open_interviews, batch_id=batch_id, response_id=rid, instrument=plan.instrument
             )
@@ -466,15 +447,14 @@ def apply_import(
         txn.target(f"batches/{batch_id}")
         txn.details.update(rows=summary.imported, proposed=summary.proposed)
     summary.batch = batch_id
-    return summary
+    return batch_id
 
 
 # -- batches ---------------------------------------------------------------------------------------
 
 
 def list_batches(store) -> list[dict]:
-    store.require("import", action="survey.batches")
-    rows = store.select("batches", order="imported_on, rowid")
+    """Every imported batch, oldest first (audited as a read)."""
     out = [
         {
             "id": b["id"],
@@ -489,153 +469,81 @@ def list_batches(store) -> list[dict]:
             "rejected": b.get("rejected", 0),
             "voided": bool(b.get("voided")),
         }
-        for b in rows
+        for b in store.batches.all()
     ]
     store.audit_read("survey.batches")
     return out
 
 
 def batch_detail(store, batch_ref: str) -> dict:
-    store.require("import", action="survey.batch")
-    batch_id = store.resolve_id("batches", batch_ref, "batch")
-    batch = store.get("batches", batch_id)
+    """One batch with its bands, proposed levels and colleges counted over the reader's colleges (audited)."""
+    batch = store.batches.get(store.batches.resolve(batch_ref, "batch"))
     bands: Counter = Counter()
     levels: Counter = Counter()
     colleges: Counter = Counter()
-    for r in store.select("responses", "batch_id = ?", (batch_id,)):
+    for r in store.responses.for_batch(batch.id):
         if not store.in_scope(r.get("college")):
             continue
         bands[r["band"]] += 1
         levels[r["proposed_level"]] += 1
         colleges[r.get("college") or ""] += 1
-    store.audit_read("survey.batch", targets=[f"batches/{batch_id}"])
+    store.audit_read("survey.batch", targets=[f"batches/{batch.id}"])
     detail = {k: v for k, v in batch.items() if k not in ("content_bi", "content_key")}
     detail.update(bands=dict(bands), proposed_levels=dict(levels), colleges=dict(colleges))
     return detail
 
 
-def void_batch(store, batch_ref: str, reason: str) -> dict:
+def void_batch(store, batch_ref: str, reason: str, *, today: date) -> dict:
     """Hide a mistaken batch and cancel its open interview tasks; interviews already recorded stay."""
-    from mhtool.cases.usecases import service as cases
-
-    store.require("import", action="survey.void")
     if not (reason or "").strip():
         raise UsageError("voiding a batch needs --reason")
-    batch_id = store.resolve_id("batches", batch_ref, "batch")
-    batch = store.get("batches", batch_id)
+    batch = store.batches.get(store.batches.resolve(batch_ref, "batch"))
     if batch.get("voided"):
-        raise UsageError(f"batch {batch_id} is already void")
-    today = cases.today(store)
+        raise UsageError(f"batch {batch.id} is already void")
     cancelled = 0
-    with store.write("survey.void", targets=[f"batches/{batch_id}"], details={"reason": reason}) as txn:
-        data = store.sealed_part("batches", batch)
-        data.update(voided=True, void_reason=reason, voided_by=store.staff.name, voided_at=dates.now(store.tz).isoformat(timespec="seconds"))
-        txn.update("batches", batch_id, data)
-        for task in store.select("tasks", "done_on IS NULL"):
-            if task.get("kind") == "interview" and task.get("batch_id") == batch_id:
-                tdata = store.sealed_part("tasks", task)
-                tdata.update(cancelled=True, cancel_reason=f"batch voided: {reason}", done_by=store.staff.name)
-                txn.update("tasks", task["id"], tdata, columns={"done_on": today.isoformat()})
+    with store.write("survey.void", targets=[f"batches/{batch.id}"], details={"reason": reason}) as txn:
+        voided = {**batch, "voided": True, "void_reason": reason, "voided_by": store.staff.name, "voided_at": dates.now(store.tz).isoformat(timespec="seconds")}
+        store.batches.save(txn, voided)
+        for task in store.tasks.open():
+            if task.get("kind") == "interview" and task.get("batch_id") == batch.id:
+                store.tasks.finish(txn, task, today, {"cancelled": True, "cancel_reason": f"batch voided: {reason}", "done_by": store.staff.name})
                 cancelled += 1
-    return {"batch": batch_id, "voided": True, "tasks_cancelled": cancelled}
+    return {"batch": batch.id, "voided": True, "tasks_cancelled": cancelled}
 
 
 def rescore_batch(store, batch_ref: str, *, instrument_dirs=None) -> dict:
     """Re-score a batch's stored answers under the current instrument version (explicit, audited)."""
     import pandas as pd
 
-    from mhtool.survey.domain import instruments, scoring
+    from mhtool.survey.domain import scoring
+    from mhtool.survey.usecases import registry
 
-    store.require("import", action="survey.rescore")
-    batch_id = store.resolve_id("batches", batch_ref, "batch")
-    batch = store.get("batches", batch_id)
-    instrument = instruments.get_instrument(batch["instrument"], instrument_dirs if instrument_dirs is not None else instruments.instrument_dirs_from_env())
-    responses = store.select("responses", "batch_id = ?", (batch_id,))
+    batch = store.batches.get(store.batches.resolve(batch_ref, "batch"))
+    instrument = registry.instrument(batch["instrument"], instrument_dirs)
+    responses = store.responses.for_batch(batch.id)
     if not responses:
-        return {"batch": batch_id, "rescored": 0, "changed": 0, "version": instrument.version}
+        return {"batch": batch.id, "rescored": 0, "changed": 0, "version": instrument.version}
     frame = pd.DataFrame(
         [{int(k): v for k, v in r["answers"].items()} for r in responses],
         index=range(1, len(responses) + 1),
     )
     scored = scoring.score_raw(instrument, frame, mode="value")
     if scored.problems:
-        raise InvalidInput(f"batch {batch_id} no longer scores under {instrument.code} {instrument.version}", problems=scored.problems[:20])
+        raise InvalidInput(f"batch {batch.id} no longer scores under {instrument.code} {instrument.version}", problems=scored.problems[:20])
     records = {rec["row"]: rec for rec in scored.records()}
+    results = ("version", "scores", "band", "flags", "proposed_level")
     changed = 0
-    with store.write("survey.rescore", targets=[f"batches/{batch_id}"], details={"version": instrument.version}) as txn:
+    with store.write("survey.rescore", targets=[f"batches/{batch.id}"], details={"version": instrument.version}) as txn:
         for i, r in enumerate(responses, start=1):
             rec = records[i]
-            data = store.sealed_part("responses", r)
-            before = (data["scores"], data["band"], data["flags"], data["proposed_level"], data["version"])
-            history = list(data.get("previous") or [])
-            history.append({"version": data["version"], "scores": data["scores"], "band": data["band"], "flags": data["flags"], "proposed_level": data["proposed_level"]})
-            data.update(scores=rec["scores"], band=rec["band"], flags=rec["flags"], proposed_level=rec["proposed_level"], version=instrument.version, previous=history)
-            if before != (data["scores"], data["band"], data["flags"], data["proposed_level"], data["version"]):
+            history = [*(r.get("previous") or []), {k: r[k] for k in results}]
+            rescored = {**r, "scores": rec["scores"], "band": rec["band"], "flags": rec["flags"], "proposed_level": rec["proposed_level"], "version": instrument.version, "previous": history}
+            if any(rescored[k] != r[k] for k in results):
                 changed += 1
-            txn.update("responses", r["id"], data, audit=False)
-        bdata = store.sealed_part("batches", batch)
-        bdata.setdefault("rescored", []).append({"at": dates.now(store.tz).isoformat(timespec="seconds"), "by": store.staff.name, "version": instrument.version})
-        bdata["version"] = instrument.version
-        txn.update("batches", batch_id, bdata)
-    return {"batch": batch_id, "rescored": len(responses), "changed": changed, "version": instrument.version}
-
-
-# -- rosters ---------------------------------------------------------------------------------------
-
-
-def import_roster(store, path: str | Path, *, profile: str = "roster", dry_run: bool = False, skip_invalid: bool = False, profile_dirs=None) -> dict:
-    """The school roster creates or updates dossiers, with the same normalisation and conflict rules."""
-    from mhtool.cases.usecases import service as cases
-    from mhtool.io import readers
-
-    store.require("import", action="cases.import-roster")
-    table = readers.read_table(path, profile, ("student_no", "name"), profiles_dirs=profile_dirs)
-    problems_by_row: dict[int, list[Problem]] = {}
-    for p in table.problems:
-        problems_by_row.setdefault(p.row, []).append(p)
-    rows: list[dict] = []
-    seen: dict[str, dict] = {}
-    for row in table.roster.index:
-        rec = {k: table.roster.at[row, k] for k in table.roster.columns}
-        rec = {k: (None if v is None or (isinstance(v, float) and v != v) or v == "" else str(v)) for k, v in rec.items()}
-        no = rec.get("student_no")
-        if not no:
-            problems_by_row.setdefault(int(row), []).append(Problem("no student number", file=table.file, sheet=table.sheet, row=int(row), column="学号"))
-            continue
-        if no in seen and seen[no].get("name") != rec.get("name"):
-            problems_by_row.setdefault(int(row), []).append(
-                Problem(f"student number {no} appears twice with different names", file=table.file, sheet=table.sheet, row=int(row), column="姓名", value=rec.get("name"))
-            )
-            continue
-        guardian = None
-        if rec.get("guardian_name") or rec.get("guardian_phone"):
-            guardian = {"name": rec.get("guardian_name") or "", "relation": rec.get("guardian_relation") or "", "phone": rec.get("guardian_phone") or ""}
-        entry = {"student_no": no, "_row": int(row), **{k: rec.get(k) for k in ROSTER_FIELDS if rec.get(k)}}
-        if guardian:
-            entry["guardians"] = [guardian]
-        if int(row) not in problems_by_row:
-            rows.append(entry)
-            seen[no] = entry
-    existing = cases.students_by_number(store, [r["student_no"] for r in rows])
-    for r in rows:
-        found = stored_student_problems(store, r["_row"], r["student_no"], r.get("name"), r.get("college"), existing, file=table.file, sheet=table.sheet)
-        if found:
-            problems_by_row.setdefault(r["_row"], []).extend(found)
-    problems = [p for ps in problems_by_row.values() for p in ps]
-    valid = [r for r in rows if r["_row"] not in problems_by_row]
-    if problems and not skip_invalid:
-        raise InvalidInput(f"{table.file}: {len(problems_by_row)} rows have problems; nothing was imported", problems=problems,
-                           hint="fix the rows listed, or pass --skip-invalid to import the valid rows")
-    result = {"file": table.file, "rows": table.data_rows, "valid": len(valid), "rejected": len(problems_by_row),
-              "students_created": sum(1 for r in valid if r["student_no"] not in existing), "students_updated": 0, "dry_run": dry_run}
-    if dry_run:
-        return result
-    if not valid:
-        raise InvalidInput(f"{table.file}: no valid rows; nothing was imported", problems=problems)
-    with store.write("cases.import-roster", details={"file": table.file}) as txn:
-        upsert = cases.upsert_students(txn, valid, source="roster", existing=existing)
-    result.update(students_created=upsert.created, students_updated=upsert.updated, unchanged=upsert.unchanged)
-    return result
+            store.responses.save(txn, rescored)
+        history = [*(batch.get("rescored") or []), {"at": dates.now(store.tz).isoformat(timespec="seconds"), "by": store.staff.name, "version": instrument.version}]
+        store.batches.save(txn, {**batch, "rescored": history, "version": instrument.version})
+    return {"batch": batch.id, "rescored": len(responses), "changed": changed, "version": instrument.version}
 
 
 def score_file(path: str | Path, instrument_code: str, *, profile: str = "generic", answers: str = "auto", sheet=None) -> ImportPlan:
@@ -643,4 +551,4 @@ def score_file(path: str | Path, instrument_code: str, *, profile: str = "generi
     return plan_import(path, instrument_code, profile=profile, answers=answers, sheet=sheet)
 
 
-__all__ = ["plan_import", "apply_import", "ImportPlan", "ImportSummary", "list_batches", "batch_detail", "void_batch", "rescore_batch", "import_roster", "score_file", "NotFound"]
+__all__ = ["plan_import", "check_import", "write_import", "ImportPlan", "ImportSummary", "list_batches", "batch_detail", "void_batch", "rescore_batch", "score_file", "NotFound"]

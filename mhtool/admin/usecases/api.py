@@ -1,0 +1,182 @@
+"""The store itself and its people: staff and their keys, the audit log, backups, the store's policies.
+
+Every method checks the caller's role first, so a clerk calling
+``center.admin.staff_add(...)`` from Python is refused exactly as on the
+command line (and the refusal is audited). The key, audit and backup work is
+done by :mod:`mhtool.store.admin`; the policies that belong to other features
+(follow-up cadence, purpose and retention rules, the screening policy) are read
+and checked by those features' own use cases and rules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Union
+
+from mhtool.errors import InvalidInput
+from mhtool.store import admin as store_admin
+from mhtool.store.core import create_store, store_info
+
+if TYPE_CHECKING:
+    from mhtool.app.center import Center
+    from mhtool.store.admin import AuditReport
+    from mhtool.store.crypto import Credential
+
+    # A credential, or a function that makes one: called only once the caller is
+    # allowed, so a refused caller is never asked for a passphrase and no key file is written.
+    NewCredential = Union[Credential, Callable[[], Credential]]
+
+Progress = Callable[[int, int], None]
+
+
+def _made(credential: NewCredential) -> Credential:
+    return credential() if callable(credential) else credential
+
+
+class Admin:
+    """Administration of one store, as the signed-in staff member."""
+
+    def __init__(self, center: Center):
+        self.center = center
+        self.store = center.store
+
+    # -- staff and keys ---------------------------------------------------------------------
+
+    def staff_list(self) -> list[dict]:
+        """Staff members with role, college scope, key-slot kinds and whether active (admin)."""
+        self.store.require("staff", action="staff.list")
+        return store_admin.list_staff(self.store)
+
+    def staff_add(
+        self,
+        name: str,
+        role: str,
+        credential: NewCredential,
+        colleges: Iterable[str] = (),
+        *,
+        standing_purpose: str | None = None,
+    ) -> dict:
+        """Add a staff member with their own key slot (admin); returns their id, name and role."""
+        self.store.require("staff", action="staff.add")
+        staff_id = store_admin.add_staff(
+            self.store, name, role, _made(credential), list(colleges), standing_purpose=standing_purpose
+        )
+        return {"id": staff_id, "name": name.strip(), "role": role}
+
+    def staff_passwd(self, credential: NewCredential, name: str | None = None) -> str:
+        """Replace a key slot: one's own, or anyone's for an admin; returns whose it was."""
+        who = name or self.store.staff.name
+        if who != self.store.staff.name:
+            self.store.require("staff", action="staff.passwd")
+        store_admin.change_credential(self.store, _made(credential), who)
+        return who
+
+    def staff_remove(self, name: str, *, progress: Progress | None = None) -> dict:
+        """Remove a staff member and rotate the master key (admin); returns the new generation and records re-encrypted."""
+        self.store.require("staff", action="staff.remove")
+        return store_admin.remove_staff(self.store, name, progress=progress)
+
+    def rotate_key(self, *, progress: Progress | None = None) -> dict:
+        """Rotate the master key and re-encrypt every record, or resume an interrupted rotation (admin)."""
+        self.store.require("staff", action="staff.rotate-key")
+        return store_admin.rotate_master_key(self.store, progress=progress)
+
+    # -- the audit log ----------------------------------------------------------------------
+
+    def audit_log(self, limit: int | None = None) -> list[dict]:
+        """The last ``limit`` audit entries, oldest first; all of them when ``limit`` is 0 or None (auditor or admin)."""
+        self.store.require("audit", action="audit.log")
+        return store_admin.audit_entries(self.store, limit or None)
+
+    def audit_verify(self, head: str | None = None) -> AuditReport:
+        """Recompute the audit chain, against a head saved earlier if given (auditor or admin)."""
+        self.store.require("audit", action="audit.verify")
+        return store_admin.verify_audit(self.store, head)
+
+    def audit_head(self) -> str:
+        """The chain's head as ``SEQ:MAC``, to keep outside the store (auditor or admin)."""
+        self.store.require("audit", action="audit.head")
+        return store_admin.audit_head(self.store)
+
+    # -- the store without a session ---------------------------------------------------------
+    # For commands that must not open a store first (it does not exist yet, or is
+    # being replaced). The same as Center.create and Center.info, which the command
+    # layer cannot import without a package cycle (app -> admin -> app).
+
+    @staticmethod
+    def create_store(path: str | os.PathLike, admin: str, credential: Credential, *, timezone_name: str = "Asia/Shanghai") -> Path:
+        """Create a new store with its first admin; refuses to overwrite anything."""
+        return create_store(path, admin, credential, timezone_name=timezone_name)
+
+    @staticmethod
+    def store_info(path: str | os.PathLike) -> dict:
+        """Facts about a store that need no key and reveal no personal data."""
+        return store_info(path)
+
+    # -- backup and restore -----------------------------------------------------------------
+
+    def backup(self, out: str | os.PathLike) -> Path:
+        """Write an encrypted copy of the store to a new file (admin)."""
+        self.store.require("backup", action="backup")
+        return store_admin.backup(self.store, out)
+
+    def restore(self, source: str | os.PathLike, credential: Credential, *, force: bool = False) -> dict:
+        """Replace this store with a checked backup (admin); close the center afterwards and open it again."""
+        self.store.require("backup", action="restore")
+        return store_admin.restore(source, self.store.path, credential, self.store.staff.name, force=force)
+
+    @staticmethod
+    def restore_store(
+        source: str | os.PathLike, target: str | os.PathLike, credential: Credential, user: str | None, *, force: bool = False
+    ) -> dict:
+        """Restore the store at ``target`` from a backup without opening ``target``, which may be damaged or missing.
+
+        The role is checked in the backup itself: ``credential`` must open it
+        as a staff member allowed to restore.
+        """
+        return store_admin.restore(source, target, credential, user, force=force)
+
+    # -- the store's policies ---------------------------------------------------------------
+
+    def settings_show(self) -> dict:
+        """The policies in force, defaults filled in (every role may read them; they hold no personal data)."""
+        from mhtool.cases.usecases.service import cadence
+
+        return {
+            **self.center.governance.policy(),
+            "cadence": cadence(self.store),
+            "screening_policy": self.store.settings().get("screening_policy") or {},
+            "timezone": self.store.tz,
+        }
+
+    def settings_set(self, key: str, value) -> dict:
+        """Change one governance policy (admin; audited); returns the governance settings now stored."""
+        self.store.require("staff", action="governance.policy")
+        return self.center.governance.set_policy(**{key: value})
+
+    def set_screening_policy(self, overrides: dict | None = None, *, file: str | os.PathLike | None = None) -> dict | None:
+        """Replace the screening-policy overrides from a dict or a TOML/JSON file; neither resets to the default (admin; audited)."""
+        from mhtool.survey.domain.scoring import ScreeningPolicy
+
+        self.store.require("staff", action="settings.screening-policy")
+        if file is not None:
+            overrides = _read_policy_file(Path(file))
+        checked = ScreeningPolicy(overrides).check().as_dict() if overrides is not None else None
+        with self.store.write("settings.screening-policy", details={"policy": checked}) as txn:
+            self.store.update_settings(txn, {"screening_policy": checked})
+        return checked
+
+
+def _read_policy_file(file: Path) -> dict:
+    toml = file.suffix.lower() == ".toml"
+    try:
+        text = file.read_text("utf-8")
+        return tomllib.loads(text) if toml else json.loads(text)
+    except FileNotFoundError:
+        raise InvalidInput(f"{file}: no such file") from None
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInput(f"{file}: not valid {'TOML' if toml else 'JSON'} ({exc})") from None

@@ -1,0 +1,396 @@
+"""What a reader sees of a dossier, pure: timeline items, list rows, one-line summaries, the export workbook.
+
+The reader's role arrives as a flag (``clinical``): clerks see dossier
+headers, measures and tasks, and that clinical entries exist, but not their
+content. Text for people comes from :mod:`mhtool.domain.labels`; what a
+counselor typed stays as typed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from mhtool.cases.domain import model
+from mhtool.domain.labels import codes, label
+from mhtool.domain.vocabulary import LEVELS, ROSTER_FIELDS
+
+# Header fields a clerk may not see: why a student is watched is clinical.
+CLINICAL_HEADER_FIELDS = ("level_reason",)
+_INTERNAL = ("student_no_bi",)
+
+# What a clerk sees of a status change: the administrative facts, not the
+# medical reason or the certificate's conclusion.
+STATUS_PUBLIC_FIELDS = ("from", "to", "from_date", "until", "on", "documents")
+
+
+def public_student(record: dict, *, clinical: bool) -> dict:
+    out = {k: v for k, v in record.items() if k not in _INTERNAL}
+    out.setdefault("level", "none")
+    out.setdefault("status", "enrolled")
+    if not clinical:
+        for key in CLINICAL_HEADER_FIELDS:
+            out.pop(key, None)
+    return out
+
+
+# -- timeline ---------------------------------------------------------------------------------
+
+
+def entry_item(entry: dict, *, clinical: bool, corrected_by: str | None = None) -> dict:
+    restricted = entry["kind"] in model.CLINICAL_KINDS and not clinical
+    fields = None if restricted else dict(entry.get("fields") or {})
+    if fields is not None and entry["kind"] == "status_change" and not clinical:
+        fields = {k: v for k, v in fields.items() if k in STATUS_PUBLIC_FIELDS}
+    return {
+        "id": entry["id"],
+        "kind": entry["kind"],
+        "date": entry["date"],
+        "author": entry.get("author"),
+        "recorded_at": entry.get("recorded_at"),
+        "fields": fields,
+        "restricted": restricted,
+        "corrects": entry.get("corrects"),
+        "corrected_by": corrected_by,
+    }
+
+
+def screening_item(response: dict) -> dict:
+    """A screening response as a timeline item: results only, never the answers."""
+    fields = {
+        "instrument": response.get("instrument"),
+        "version": response.get("version"),
+        "band": response.get("band"),
+        "proposed_level": response.get("proposed_level"),
+        "flags": list(response.get("flags") or []),
+        "scores": response.get("scores") or {},
+        "batch_id": response.get("batch_id"),
+    }
+    return {
+        "id": response["id"],
+        "kind": "screening",
+        "date": response.get("on_date"),
+        "author": None,
+        "recorded_at": response.get("imported_at"),
+        "fields": fields,
+        "restricted": False,
+        "corrects": None,
+        "corrected_by": None,
+    }
+
+
+def build_timeline(entries: list[dict], responses: list[dict], *, clinical: bool, kinds: set[str] | None = None) -> list[dict]:
+    corrected_by = {e["corrects"]: e["id"] for e in entries if e.get("corrects")}
+    items = [entry_item(e, clinical=clinical, corrected_by=corrected_by.get(e["id"])) for e in entries]
+    items += [screening_item(r) for r in responses]
+    if kinds:
+        items = [i for i in items if i["kind"] in kinds]
+    # Screening first on a shared day: the result came before the conversation about it.
+    items.sort(key=lambda i: (i["date"] or "", i["kind"] != "screening", i["recorded_at"] or ""))
+    return items
+
+
+def measure_items(entries: list[dict], today: date) -> list[dict]:
+    out = []
+    for e in model.effective(entries):
+        if e["kind"] != "measure":
+            continue
+        f = e["fields"]
+        end = f.get("end")
+        out.append({"id": e["id"], "date": e["date"], "author": e.get("author"), **f, "active": not end or date.fromisoformat(end) >= today})
+    return out
+
+
+def task_item(task: dict, today: date) -> dict:
+    due = date.fromisoformat(task["due_on"])
+    return {
+        "id": task["id"],
+        "kind": task["kind"],
+        "due": task["due_on"],
+        "done_on": task.get("done_on"),
+        "overdue": due < today and not task.get("done_on"),
+        "overdue_days": model.days_overdue(due, today) if not task.get("done_on") else 0,
+        "note": task.get("note"),
+        "assigned_to": task.get("assigned_to"),
+        "proposed_level": task.get("proposed_level") or task.get("level"),
+    }
+
+
+# -- lists ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ListFilters:
+    level: str | None = None
+    college: str | None = None
+    group: str | None = None
+    status: str | None = None
+    counselor: str | None = None
+    overdue: bool = False
+    due_within: int | None = None
+    include_unwatched: bool = False
+
+
+def list_filters(
+    *,
+    level: str | None = None,
+    college: str | None = None,
+    group: str | None = None,
+    status: str | None = None,
+    counselor: str | None = None,
+    overdue: bool = False,
+    due_within: int | None = None,
+    include_unwatched: bool = False,
+) -> ListFilters:
+    """Filters from what a reader typed: levels and groups by code or label (红色, 家庭经济困难)."""
+    return ListFilters(
+        level=model.parse_level(level) if level else None,
+        college=college,
+        group=(model.parse_groups([group]) or [None])[0] if group else None,
+        status=model.parse_choice(status, model.STATUSES, "--status") if status else None,
+        counselor=counselor,
+        overdue=overdue,
+        due_within=due_within,
+        include_unwatched=include_unwatched,
+    )
+
+
+def list_row(student: dict, next_due: str | None, today: date) -> dict:
+    due = date.fromisoformat(next_due) if next_due else None
+    return {
+        "student_no": student["student_no"],
+        "name": student.get("name") or "",
+        "college": student.get("college") or "",
+        "class_name": student.get("class_name") or "",
+        "level": student.get("level") or "none",
+        "level_since": student.get("level_since"),
+        "status": student.get("status") or "enrolled",
+        "counselor": student.get("counselor") or "",
+        "groups": list(student.get("groups") or []),
+        "next_due": due.isoformat() if due else None,
+        "overdue": bool(due and due < today),
+        "overdue_days": model.days_overdue(due, today),
+    }
+
+
+def matches(row: dict, f: ListFilters, today: date) -> bool:
+    """Whether one list row passes the filters."""
+    if f.level and row["level"] != f.level:
+        return False
+    if f.college and row["college"] != f.college:
+        return False
+    if f.group and f.group not in row["groups"]:
+        return False
+    if f.status and row["status"] != f.status:
+        return False
+    if f.counselor and row["counselor"] != f.counselor:
+        return False
+    if f.overdue and not row["overdue"]:
+        return False
+    if f.due_within is not None:
+        if not row["next_due"] or (date.fromisoformat(row["next_due"]) - today).days > f.due_within:
+            return False
+    return True
+
+
+LEVEL_ORDER = {lv: i for i, lv in enumerate(LEVELS)}
+
+
+def clarity_row(student: dict, missing: list[str]) -> dict:
+    """One line of the three-clarities check."""
+    return {
+        "student_no": student["student_no"],
+        "name": student.get("name") or "",
+        "college": student.get("college") or "",
+        "class_name": student.get("class_name") or "",
+        "level": student.get("level") or "none",
+        "counselor": student.get("counselor") or "",
+        "missing": missing,
+    }
+
+
+# -- text for people --------------------------------------------------------------------------
+
+
+def _join(parts) -> str:
+    return "；".join(p for p in parts if p)
+
+
+def _say(code: str, value, lang: str) -> str:
+    """A catalog phrase with a recorded value in it; empty when there is no value."""
+    return label("entry_text", code, lang).format(value) if value else ""
+
+
+def entry_summary(item: dict, lang: str = "zh") -> str:
+    """One line for a timeline item, in the reader's language. User text stays as typed."""
+    if item.get("restricted"):
+        return label("dossier", "restricted", lang)
+    kind, f = item["kind"], item.get("fields") or {}
+    lv = lambda code: label("level", code, lang)  # noqa: E731
+    if kind == "screening":
+        flags = ", ".join(f.get("flags") or [])
+        return _join(
+            [
+                f"{(f.get('instrument') or '').upper()} {f.get('band') or ''}".strip(),
+                _say("proposed", lv(f.get("proposed_level")), lang),
+                _say("critical", flags, lang),
+            ]
+        )
+    if kind == "interview":
+        how = " ".join(x for x in (f.get("mode") or "", _say("minutes", f.get("duration"), lang)) if x)
+        return _join(
+            [
+                f"[{how}]" if how else "",
+                f.get("findings"),
+                _say("risk", f.get("risk"), lang),
+                _say("confirmed", lv(f.get("confirmed_level")), lang),
+                _say("next_step", f.get("next_step"), lang),
+                _say("interviewer", f.get("interviewer"), lang),
+            ]
+        )
+    if kind == "level_change":
+        return f"{lv(f.get('from'))} → {lv(f.get('to'))}：{f.get('reason') or ''}"
+    if kind == "note":
+        return f.get("text") or ""
+    if kind == "measure":
+        span = "–".join(x for x in (f.get("start") or "", f.get("end") or "") if x)
+        return _join([f"{f.get('measure_kind')}：{f.get('description')}", _say("responsible", f.get("responsible"), lang), span])
+    if kind == "guardian_contact":
+        who = f"{f.get('guardian')}（{f['channel']}）" if f.get("channel") else f.get("guardian")
+        return _join([f"{who}：{f.get('content')}", _say("consent", label("consent", f.get("consent"), lang), lang)])
+    if kind == "crisis":
+        notified = ", ".join(f"{n.get('who')}@{n.get('at')}" for n in f.get("notified") or [])
+        return _join(
+            [
+                f.get("what"),
+                _say("where", f.get("where"), lang),
+                _say("actions", f.get("actions"), lang),
+                _say("parents_notified", f.get("parents_notified_at"), lang),
+                _say("notified", notified, lang),
+            ]
+        )
+    if kind == "status_change":
+        extra = []
+        if f.get("from_date") or f.get("until"):
+            extra.append(f"{f.get('from_date') or ''}–{f.get('until') or ''}")
+        extra.append(_say("certificate", f.get("certificate"), lang))
+        if f.get("without_certificate"):
+            extra.append(label("entry_text", "without_certificate", lang))
+        extra.append(_say("assessed_by", f.get("assessed_by"), lang))
+        extra.append(_say("documents", ", ".join(f.get("documents") or []), lang))
+        change = f"{label('status', f.get('from'), lang)} → {label('status', f.get('to'), lang)}"
+        return _join([f"{change}：{f['reason']}" if f.get("reason") else change, *extra])
+    if kind == "follow_up":
+        return _join([f"[{f['mode']}]" if f.get("mode") else "", f.get("content")])
+    if kind == "close":
+        return f.get("reason") or ""
+    if kind == "reopen":
+        return f"{lv(f.get('level'))}：{f.get('reason') or ''}"
+    if kind == "referral":
+        return _join([label("referral_status", f.get("status"), lang), f.get("hospital"), f.get("summary")])
+    return ", ".join(f"{k}={v}" for k, v in f.items())
+
+
+def missing_label(code: str, lang: str = "zh") -> str:
+    """What one three-clarities code means, in the reader's language."""
+    if code in codes("missing"):
+        return label("missing", code, lang)
+    if code.startswith("basic:"):
+        return label("missing", "basic", lang).format(label("field", code.split(":", 1)[1], lang))
+    return code
+
+
+def missing_text(missing: list[str], lang: str = "zh") -> str:
+    return "；".join(missing_label(c, lang) for c in missing)
+
+
+def guardian_text(guardians: list[dict]) -> str:
+    return "；".join(" ".join(x for x in (g.get("relation"), g.get("name"), g.get("phone")) if x) for g in guardians or [])
+
+
+# -- export -----------------------------------------------------------------------------------
+
+
+def export_report(d: dict, *, lang: str, generated_at: datetime):
+    """The whole dossier as a printable workbook: a profile form and a timeline table."""
+    from mhtool.domain.document import Column, FormField, FormSection, FormText, Report, Sheet, SignatureLine, field_column
+
+    s = d["student"]
+
+    def section(key):
+        return FormSection(key, label("dossier", key, "zh"), label("dossier", key, "en"))
+
+    def dossier_column(key):
+        return Column(key, label("dossier", key, "zh"), label("dossier", key, "en"), "text")
+
+    def fld(key, kind="text", value=None, pii=None):
+        v = s.get(key) if value is None else value
+        if kind == "date" and isinstance(v, str):
+            v = date.fromisoformat(v) if v else None
+        return FormField(key, label("field", key, "zh"), label("field", key, "en"), v if v not in ("",) else None, kind, pii)
+
+    form = [
+        section("basic"),
+        fld("student_no", pii="student_no"),
+        fld("name", pii="name"),
+        *(fld(k) for k in ROSTER_FIELDS[1:]),
+        FormField("guardians", label("field", "guardians", "zh"), label("field", "guardians", "en"), guardian_text(s.get("guardians") or []) or None),
+        FormField("groups", label("field", "groups", "zh"), label("field", "groups", "en"), "、".join(label("group", g, lang) for g in s.get("groups") or []) or None),
+        FormField("tags", label("field", "tags", "zh"), label("field", "tags", "en"), "、".join(s.get("tags") or []) or None),
+        section("watch"),
+        fld("level", "level", s.get("level") or "none"),
+        fld("level_since", "date"),
+    ]
+    if "level_reason" in s:
+        form.append(fld("level_reason"))
+    form += [
+        fld("status", "status", s.get("status") or "enrolled"),
+        fld("counselor"),
+        FormField("missing", label("dossier", "missing_title", "zh"), label("dossier", "missing_title", "en"), missing_text(d["missing"], lang) or label("dossier", "none", lang)),
+        FormSection("measures", label("entry", "measure", "zh"), label("entry", "measure", "en")),
+    ]
+    for m in d["measures"]:
+        span = "–".join(x for x in (m.get("start") or "", m.get("end") or "") if x)
+        state = label("dossier", "active" if m["active"] else "ended", lang)
+        form.append(FormText(_join([f"{m.get('measure_kind')}：{m.get('description')}", m.get("responsible") or "", span, state])))
+    if not d["measures"]:
+        form.append(FormText(label("dossier", "none", lang)))
+    form.append(section("open_tasks"))
+    for t in d["tasks"]:
+        form.append(FormText(_join([t["due"], label("task", t["kind"], lang), t.get("note") or ""])))
+    if not d["tasks"]:
+        form.append(FormText(label("dossier", "none", lang)))
+    form.append(SignatureLine())
+    profile = Sheet("profile", label("dossier", "profile", "zh"), label("dossier", "profile", "en"), f"{label('dossier', 'title', 'zh')}（一人一档）", label("dossier", "title", "en"), kind="form", form=form)
+    columns = [
+        field_column("date", "date"),
+        field_column("kind"),
+        field_column("author"),
+        field_column("summary", width=60),
+        dossier_column("entry_id"),
+        dossier_column("corrects"),
+        dossier_column("corrected_by"),
+    ]
+    rows = [
+        [
+            date.fromisoformat(i["date"]) if i["date"] else None,
+            label("entry", i["kind"], lang),
+            i.get("author"),
+            entry_summary(i, lang),
+            i["id"][:8],
+            (i.get("corrects") or "")[:8] or None,
+            (i.get("corrected_by") or "")[:8] or None,
+        ]
+        for i in d["timeline"]
+    ]
+    timeline = Sheet("timeline", label("dossier", "timeline", "zh"), label("dossier", "timeline", "en"), f"{s.get('name') or ''} {s['student_no']} 档案记录", f"Timeline of {s['student_no']}", columns=columns, rows=rows)
+    return Report(
+        kind="dossier",
+        title_zh=label("dossier", "title", "zh"),
+        title_en=label("dossier", "title", "en"),
+        period=None,
+        generated_at=generated_at,
+        lang=lang,
+        sheets=[profile, timeline],
+        meta={"student_no": s["student_no"]},
+    )

@@ -55,11 +55,12 @@ class ExportGateway:
         """
         stated = self.purpose(purpose, what=what, identifiable=identifiable)
         path = Path(path)
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-        os.close(fd)
-        tmp = Path(tmp_name)
+        tmp: Path | None = None
         published = False
         try:
+            fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+            os.close(fd)
+            tmp = Path(tmp_name)
             write(tmp)
             audit = {**(details or {}), **stated, **({"out": path.name} if name_in_audit else {})}
 
@@ -79,7 +80,8 @@ class ExportGateway:
                 path.unlink(missing_ok=True)
             raise
         finally:
-            tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
         return path
 
     def disclose(

@@ -456,14 +456,6 @@ class Store:
         return self.settings().get(key, default)
 
 
-# Public names kept while callers move to the repositories.
-Store.get = Store._get
-Store.select = Store._select
-Store.count = Store._count
-Store.plain = Store._plain
-Store.resolve_id = Store._resolve_id
-
-
 def _slot_params(slot: dict) -> dict:
     """A slot's KDF parameters, refusing anything that is not what mhtool wrote."""
     try:

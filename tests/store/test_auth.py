@@ -214,7 +214,7 @@ def test_init_refuses_to_overwrite_an_existing_store(store_env):
     assert_unchanged(store_env.path, before)
     # The original admin still opens it and the students are still there.
     with store_env.open() as store:
-        assert store.count("students") == 2
+        assert store.students.count() == 2
 
 
 def test_init_refuses_to_overwrite_any_existing_file(tmp_path, cli):

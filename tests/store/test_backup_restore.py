@@ -49,7 +49,7 @@ def test_restore_with_force_replaces_the_store(backed_up):
     env, backup, early, late = backed_up
     env.cli.ok("restore", "--force", str(backup))
     with env.open() as store:
-        assert store.count("students") == len(early)
+        assert store.students.count() == len(early)
         for s in early:
             assert store.find_student(s["student_no"])["name"] == s["name"]
         assert store.find_student(late[0]["student_no"]) is None
@@ -68,7 +68,7 @@ def test_restore_into_a_new_path(backed_up, tmp_path):
     from mhtool.store.crypto import Credential, read_key_file
 
     with Store.open(target, Credential(key_material=read_key_file(env.admin_key)), "admin") as store:
-        assert store.count("students") == len(early)
+        assert store.students.count() == len(early)
 
 
 def _flip_at(path: Path, offset: int, mask: int = 0xFF) -> None:

@@ -170,9 +170,9 @@ def test_removed_member_with_a_copy_of_their_old_slot_cannot_read_new_data(store
             assert list(revived.keyring) == [1]
             for record in (after, before):
                 with pytest.raises(IntegrityError):
-                    revived.get("students", record["id"])
+                    revived.students.get(record["id"])
             with pytest.raises(IntegrityError):
-                revived.select("students")
+                revived.students.all()
             assert revived.find_student(after["student_no"]) is None
             with pytest.raises(StoreError):
                 with revived.write("test.sneak") as txn:

@@ -95,7 +95,7 @@ def test_four_processes_writing_at_once_lose_nothing_and_keep_the_chain(store_en
         assert "locked" not in err.lower() and "busy" not in err.lower()
 
     with store_env.open() as store:
-        assert store.count("students") == WORKERS * WRITES
+        assert store.students.count() == WORKERS * WRITES
         for w in range(WORKERS):
             for i in (0, WRITES // 2, WRITES - 1):
                 assert store.find_student(f"P{w}-{i:04d}")["name"] == f"并发{w}-{i}"
@@ -150,7 +150,7 @@ def test_writer_killed_mid_transaction_leaves_a_consistent_store(store_env, tmp_
 
     with store_env.open() as store:
         assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert store.count("students") == len(committed)
+        assert store.students.count() == len(committed)
         assert store.find_student("CRASH00000") is None
         assert store.find_student(f"CRASH{rows - 1:05d}") is None
         for s in committed:

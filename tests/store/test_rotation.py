@@ -36,15 +36,15 @@ def _populate(env, n=25):
 
 def _check_everything_opens(env, students, user=None, key=None):
     with env.open(user=user, key=key) as store:
-        assert sorted(r["student_no"] for r in store.select("students")) == sorted(s["student_no"] for s in students)
+        assert sorted(r["student_no"] for r in store.students.all()) == sorted(s["student_no"] for s in students)
         for s in students:
             # Student numbers are normalised before indexing: lower-case and full-width forms match too.
             for form in (s["student_no"], s["student_no"].lower(), " " + s["student_no"].translate({ord("R"): "Ｒ"}) + " "):
                 found = store.find_student(form)
                 assert found is not None and found["id"] == s["id"], form
-        assert len(store.select("entries")) == min(5, len([s for s in students if s["student_no"].startswith("R")]))
-        store.select("hospitals")
-        store.select("staff")
+        assert len(store.entries.all()) == min(5, len([s for s in students if s["student_no"].startswith("R")]))
+        store.hospitals.all()
+        store.staff_rows.all()
 
 
 def test_rotate_key_reencrypts_every_row_and_keeps_everything_usable(store_env):

@@ -58,14 +58,14 @@ def test_tampered_student_record_raises_integrity_error_naming_it(store_env, tam
     with store_env.open() as store:
         where = f"students/{victim['id']}"
         with pytest.raises(IntegrityError, match=where):
-            store.get("students", victim["id"])
+            store.students.get(victim["id"])
         with pytest.raises(IntegrityError, match=where):
-            store.select("students", order="id")
+            sorted(store.students.all(), key=lambda r: r["id"])
         with pytest.raises(IntegrityError, match=where):
             store.find_student(victim["student_no"])
         # The damage is confined to that one record.
         for other in (students[0], students[2]):
-            assert store.get("students", other["id"])["name"] == other["name"]
+            assert store.students.get(other["id"])["name"] == other["name"]
             assert store.find_student(other["student_no"])["id"] == other["id"]
 
 
@@ -78,7 +78,7 @@ def test_select_returns_no_partial_list_when_one_row_is_damaged(store_env):
     with store_env.open() as store:
         got = "not assigned"
         with pytest.raises(IntegrityError):
-            got = store.select("students", order="id")
+            got = sorted(store.students.all(), key=lambda r: r["id"])
         assert got == "not assigned"
 
 
@@ -122,13 +122,13 @@ def test_ciphertext_moved_to_another_row_or_table_fails_to_open(store_env):
     _set_blob(store_env.path, "entries", entry_id, a_blob)
     with store_env.open() as store:
         with pytest.raises(IntegrityError, match=f"students/{b['id']}"):
-            store.get("students", b["id"])
+            store.students.get(b["id"])
         with pytest.raises(IntegrityError, match=f"entries/{entry_id}"):
-            store.get("entries", entry_id)
+            store.entries.get(entry_id)
         with pytest.raises(IntegrityError):
-            store.select("entries")
+            store.entries.all()
         # The original row is intact and still opens in place.
-        assert store.get("students", a["id"])["name"] == a["name"]
+        assert store.students.get(a["id"])["name"] == a["name"]
 
     # A row whose id is changed to match a copied ciphertext does not open either.
     conn = raw(store_env.path)
@@ -138,7 +138,7 @@ def test_ciphertext_moved_to_another_row_or_table_fails_to_open(store_env):
     conn.close()
     with store_env.open() as store:
         with pytest.raises(IntegrityError, match="students/" + "f" * 16):
-            store.get("students", "f" * 16)
+            store.students.get("f" * 16)
 
 
 def test_ciphertext_moved_into_another_store_fails_to_open(store_env, tmp_path):
@@ -156,7 +156,7 @@ def test_ciphertext_moved_into_another_store_fails_to_open(store_env, tmp_path):
     conn.close()
     with Store.open(other_path, Credential(key_material=read_key_file(store_env.admin_key)), "admin") as other:
         with pytest.raises(IntegrityError, match=f"students/{a['id']}"):
-            other.get("students", a["id"])
+            other.students.get(a["id"])
 
 
 # -- no plaintext at rest -------------------------------------------------------------------------

@@ -138,7 +138,8 @@ class Cases:
             write_report(views.export_report(shown, lang=lang, generated_at=generated), path)
 
         path = self.center.exports.publish(
-            target, write, action="cases.export", what="a dossier export", purpose=purpose, targets=[f"students/{student['id']}"]
+            target, write, action="cases.export", what="a dossier export", purpose=purpose, targets=[f"students/{student['id']}"],
+            name_in_audit=False,  # the default name carries the student number
         )
         return Exported(path, len(shown["timeline"]))
 

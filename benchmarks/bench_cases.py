@@ -31,6 +31,7 @@ GIVEN = "一二三四五六七八九十甲乙丙丁戊己庚辛壬癸"
 def generate(directory: Path, students: int, *, watched_share: float = 0.06, seed: int = 2026) -> dict:
     """Create the store; return the paths and a watched student's number."""
     from mhtool.cases.domain import model
+    from mhtool.domain import rules
     from mhtool.cases.usecases import service
     from mhtool.store.core import Store, create_store
     from mhtool.store.crypto import Credential, read_key_file, write_key_file
@@ -64,19 +65,18 @@ def generate(directory: Path, students: int, *, watched_share: float = 0.06, see
     numbers = list(ids)
     watched = rng.sample(numbers, int(students * watched_share))
     unwatched_tasks = rng.sample([n for n in numbers if n not in set(watched)], min(1000, students // 20))
-    cadence = model.DEFAULT_CADENCE
+    cadence = rules.DEFAULT_CADENCE
     with store.write("bench.timelines") as txn:
-        batch = txn.insert("batches", {"instrument": "upi", "file": "bench.xlsx"}, columns={"content_bi": b"b" * 32, "imported_on": (today - timedelta(days=60)).isoformat()})
+        batch = store.batches.add(txn, {"instrument": "upi", "file": "bench.xlsx"}, "bench", today - timedelta(days=60))
         for n, no in enumerate(watched):
             sid = ids[no]
             level = ("red", "orange", "yellow", "yellow")[n % 4]
             student = {**rows[int(no[4:])], "id": sid, "level": "none", "status": "enrolled", "groups": [], "tags": [], "counselor": f"counselor{n % 8}"}
             start = today - timedelta(days=rng.randint(20, 90))
-            txn.insert(
-                "responses",
+            store.responses.add(
+                txn, batch, sid, (start - timedelta(days=3)).isoformat(),
                 {"instrument": "upi", "version": "1", "scores": {"total": 30}, "band": "A", "flags": [], "proposed_level": level, "answers": {}},
-                columns={"batch_id": batch, "student_id": sid, "on_date": (start - timedelta(days=3)).isoformat()},
-            )
+            )  # fmt: skip
             eff = model.record_interview(student, {"findings": "约谈记录（合成数据）", "confirmed_level": level, "mode": "面谈"}, start)
             service.apply_effects(txn, student, eff, start)
             student = {**eff.student, "id": sid}

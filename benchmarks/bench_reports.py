@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from mhtool.domain import dates  # noqa: E402
 from mhtool.cases.domain import model  # noqa: E402
+from mhtool.domain import rules  # noqa: E402
 from mhtool.referral.domain import machine  # noqa: E402
 from mhtool.store import crypto  # noqa: E402
 from mhtool.store.core import Store, create_store  # noqa: E402
@@ -112,7 +113,7 @@ def _episode(w: _Writer, sid: str, student: dict, opened: date, end: date, today
     changes = sorted(opened + timedelta(days=rng.randint(10, max(11, (end - opened).days))) for _ in range(rng.choice((0, 0, 1, 1, 2, 3))))
     day = since = opened
     while True:
-        due = day + timedelta(days=model.DEFAULT_CADENCE[level])
+        due = day + timedelta(days=rules.DEFAULT_CADENCE[level])
         if changes and changes[0] <= due and changes[0] < end:
             on = changes.pop(0)
             new = rng.choice([lv for lv in WEIGHTS if lv != level])
@@ -237,8 +238,8 @@ def build_store(path: Path, students: int = 50_000, years: int = 5, watched: int
                 {"batch_id": batch, "student_id": ids[k], "on_date": on.isoformat()},
             )
             if lv != "none":
-                due = on + timedelta(days=model.INTERVIEW_DUE_DAYS[lv])
-                done = on + timedelta(days=rng.randint(1, model.INTERVIEW_DUE_DAYS[lv] + 3))
+                due = on + timedelta(days=rules.INTERVIEW_DUE_DAYS[lv])
+                done = on + timedelta(days=rng.randint(1, rules.INTERVIEW_DUE_DAYS[lv] + 3))
                 if done > today:
                     done = None
                 w.task(ids[k], "interview", on, due, done, ADMIN, proposed_level=lv, batch_id=batch, response_id=rid, instrument="upi")

@@ -19,11 +19,10 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
+from mhtool.io.cells import formula_safe
+
 _consoles: dict[str, Any] = {}
 
-# A CSV cell that starts with one of these is prefixed with ' so that a
-# spreadsheet never runs user text as a formula.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _console(stderr: bool):
@@ -85,8 +84,7 @@ def _cell_text(value) -> str:
 
 
 def safe_csv_cell(value) -> str:
-    text = _cell_text(value)
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+    return formula_safe(_cell_text(value))
 
 
 def emit_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]], *, title: str | None = None, styles: dict | None = None) -> None:

@@ -274,6 +274,8 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
     },
     # Words of report file names (普查报告_2026秋季UPI_脱敏.xlsx).
     "report_file": {
+        "weekly": ("周报", "weekly"),
+        "monthly": ("月报", "monthly"),
         "census": ("普查报告", "census"),
         "crisis": ("危机事件报告", "crisis"),
         "interviews": ("约谈名单", "interviews"),

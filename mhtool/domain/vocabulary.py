@@ -15,6 +15,8 @@ LEVEL_COLOURS: dict[str, str] = {"red": "FFC7CE", "orange": "FFD8A8", "yellow": 
 
 # 学籍状态.
 STATUSES: tuple[str, ...] = ("enrolled", "leave", "returned", "withdrawn", "graduated")
+# Studying at the school: expected at a screening, may graduate.
+ON_ROLL_STATUSES: tuple[str, ...] = ("enrolled", "returned")
 # Leaving the school ends the watch.
 LEAVING_STATUSES = frozenset({"withdrawn", "graduated"})
 

@@ -248,3 +248,15 @@ def column_letter(index: int) -> str:
         n, rem = divmod(n - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+# A CSV cell that starts with one of these is prefixed with ' so that a
+# spreadsheet never runs user text as a formula.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(text: str) -> str:
+    """``text`` as a CSV cell that no spreadsheet evaluates."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text

@@ -261,7 +261,7 @@ class Profile:
 def _fail(source: str, message: str) -> InvalidInput:
     return InvalidInput(
         f"import profile {source}: {message}",
-        hint="fix the profile file (see mhtool/survey/profiles/*.toml for examples)",
+        hint="fix the profile file (see mhtool/io/profiles/*.toml for examples)",
     )
 
 

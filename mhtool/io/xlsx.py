@@ -35,7 +35,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from mhtool.errors import MhtoolError, UsageError
-from mhtool.domain.labels import LEVEL_COLOURS, label, pick, text
+from mhtool.domain.labels import LEVEL_COLOURS, codes, label, pick, text
 from mhtool.domain.document import (
     FormField,
     FormSection,
@@ -90,12 +90,6 @@ _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 # Characters no common file system accepts in a file name.
 _BAD_FILE_CHARS = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 
-_REPORT_FILE_STEMS = {
-    "weekly": ("周报", "weekly"),
-    "monthly": ("月报", "monthly"),
-    "census": ("普查报告", "census"),
-    "crisis": ("危机事件报告", "crisis"),
-}
 
 
 # --------------------------------------------------------------------------- public API
@@ -185,8 +179,7 @@ def out_path_for(out: Path | str, default_name: str, *, option: str = "--out") -
 
 def default_file_name(report: Report) -> str:
     """``周报_2026-W47.xlsx`` (zh) or ``weekly_2026-W47.xlsx`` (en)."""
-    zh, en = _REPORT_FILE_STEMS.get(report.kind, (report.title_zh, report.title_en or report.kind))
-    stem = pick(report.lang, zh, en)
+    stem = label("report_file", report.kind, report.lang) if report.kind in codes("report_file") else pick(report.lang, report.title_zh, report.title_en or report.kind)
     if report.period is not None:
         stem = f"{stem}_{report.period.label}"
     return safe_file_name(f"{stem}.xlsx")

@@ -20,6 +20,7 @@ from mhtool.domain import dates
 from mhtool.errors import UsageError
 from mhtool.governance.domain import research
 from mhtool.governance.usecases.purpose import clean_purpose
+from mhtool.io.cells import formula_safe
 
 if TYPE_CHECKING:
     from mhtool.app.gateway import ExportGateway
@@ -30,9 +31,6 @@ ACTION = "export.research"
 # student, whose placeholder carries the stable pseudonym).
 STABLE_KEY = "research_key"
 FORMATS = (".xlsx", ".csv")
-# As the command line's CSV output: a cell starting with one of these gets a
-# leading ' so that a spreadsheet never runs it as a formula.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def stable_key(txn) -> bytes:
@@ -143,7 +141,7 @@ def _csv_cell(value) -> str:
         text = value.isoformat()
     else:
         text = str(value)
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+    return formula_safe(text)
 
 
 def write_csv(path: Path, headers: Sequence[str], rows: Sequence[Sequence]) -> Path:

@@ -20,14 +20,11 @@ from zoneinfo import ZoneInfo
 from mhtool.cases.domain import model as cases_model
 from mhtool.cases.usecases import service as cases
 from mhtool.domain.periods import Period, months_back
-from mhtool.domain.vocabulary import WATCH_LEVELS
+from mhtool.domain.vocabulary import ON_ROLL_STATUSES, WATCH_LEVELS
 from mhtool.errors import MhtoolError, NotFound, UsageError
 from mhtool.referral.usecases import service as referral_service
 from mhtool.report.domain.builders import CaseData, CensusData, CrisisData, task_batches
 from mhtool.survey.usecases import registry
-
-# Statuses of students a roster still expects to take part in a screening.
-_ON_ROLL = ("enrolled", "returned")
 
 
 def _local_day(stamp: str | None, tz: ZoneInfo) -> str | None:
@@ -193,7 +190,7 @@ def census_data(store, batch: dict, *, today: date, college: str | None = None) 
     if on_roll:
         roster = {}
         for s in on_roll:
-            if (s.get("status") or "enrolled") not in _ON_ROLL or not keep(s.get("college")):
+            if (s.get("status") or "enrolled") not in ON_ROLL_STATUSES or not keep(s.get("college")):
                 continue
             if grades and str(s.get("grade") or "").strip() not in grades:
                 continue

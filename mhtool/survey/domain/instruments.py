@@ -900,7 +900,7 @@ def _round(x: float, rounding: str) -> float:
 
 def parse_definition(doc: dict, source: Path | None = None) -> Instrument:
     """Validate one parsed TOML document and build the :class:`Instrument`."""
-    r = _Reader(str(source) if source else "<instrument>", hint="fix the definition file (see mhtool/survey/instruments/*.toml)")
+    r = _Reader(str(source) if source else "<instrument>", hint="fix the definition file (see mhtool/survey/domain/instruments/*.toml)")
     r.table(doc, "", _TOP_KEYS, ("code", "version", "name", "item_count", "scales", "bands"))
     code = r.string(doc["code"], "code", pattern=_CODE_RE)
     version = doc["version"]

@@ -1,26 +1,30 @@
-"""Every deadline and cadence of the center's routine, defined once.
+"""Every deadline and cadence of the center's routine, defined once in ``rules.toml`` beside this file.
 
 Import, dossiers, referrals, reports and help text all read these; a centre
-that changes a rule changes it here (or, for the follow-up cadence, in the
+that changes a rule changes the data file (or, for the follow-up cadence, the
 store's settings with ``mhtool cases cadence``).
 """
 
 from __future__ import annotations
 
+import tomllib
 from datetime import date, datetime, timedelta
+from pathlib import Path
+
+_RULES = tomllib.loads((Path(__file__).with_name("rules.toml")).read_text("utf-8"))
 
 # 约谈: a screening proposal asks for an interview within these many days.
-INTERVIEW_DUE_DAYS: dict[str, int] = {"red": 1, "orange": 7, "yellow": 14}
+INTERVIEW_DUE_DAYS: dict[str, int] = dict(_RULES["interview_due_days"])
 # 回访: the default follow-up cadence per confirmed level (days between contacts).
-DEFAULT_CADENCE: dict[str, int] = {"red": 7, "orange": 14, "yellow": 30}
+DEFAULT_CADENCE: dict[str, int] = dict(_RULES["follow_up_cadence_days"])
 # 复学评估: reviews after a return from leave, days after the return.
-RETURN_REVIEW_DAYS: tuple[int, ...] = (14, 30)
+RETURN_REVIEW_DAYS: tuple[int, ...] = tuple(_RULES["return"]["review_days"])
 # A contact this many days before a return review is due counts as that review.
-REVIEW_WINDOW_DAYS = 7
+REVIEW_WINDOW_DAYS: int = _RULES["return"]["review_window_days"]
 # 转介: a referral not attended after this many days needs attention.
-REFERRAL_ATTEND_DAYS = 7
+REFERRAL_ATTEND_DAYS: int = _RULES["referral"]["attend_within_days"]
 # 转介/危机: the guardian (家长) is informed within this many hours.
-GUARDIAN_NOTICE_HOURS = 24
+GUARDIAN_NOTICE_HOURS: int = _RULES["referral"]["guardian_notice_hours"]
 GUARDIAN_NOTICE = timedelta(hours=GUARDIAN_NOTICE_HOURS)
 
 
@@ -34,10 +38,6 @@ def follow_up_due(level: str | None, last_contact: date, cadence: dict[str, int]
     """When the next follow-up of a watched student is due; None when not watched."""
     days = (cadence or DEFAULT_CADENCE).get(level or "none")
     return None if days is None else last_contact + timedelta(days=days)
-
-
-def return_reviews(returned_on: date) -> list[date]:
-    return [returned_on + timedelta(days=d) for d in RETURN_REVIEW_DAYS]
 
 
 def referral_attend_by(referred_on: date) -> date:
@@ -60,8 +60,3 @@ def cadence_text(cadence: dict[str, int] | None = None) -> str:
     """The cadence as help text says it: ``red 7 days, orange 14, yellow 30``."""
     c = {**DEFAULT_CADENCE, **(cadence or {})}
     return f"red every {c['red']} days, orange {c['orange']}, yellow {c['yellow']}"
-
-
-def interview_due_text() -> str:
-    d = INTERVIEW_DUE_DAYS
-    return f"red within {d['red']} day, orange {d['orange']} days, yellow {d['yellow']} days"

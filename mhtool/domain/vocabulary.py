@@ -17,8 +17,6 @@ LEVEL_COLOURS: dict[str, str] = {"red": "FFC7CE", "orange": "FFD8A8", "yellow": 
 STATUSES: tuple[str, ...] = ("enrolled", "leave", "returned", "withdrawn", "graduated")
 # Studying at the school: expected at a screening, may graduate.
 ON_ROLL_STATUSES: tuple[str, ...] = ("enrolled", "returned")
-# Leaving the school ends the watch.
-LEAVING_STATUSES = frozenset({"withdrawn", "graduated"})
 
 # 知情同意 for referrals and guardian contacts.
 CONSENT: tuple[str, ...] = ("signed", "refused", "not_needed", "pending")
@@ -41,6 +39,7 @@ ROSTER_FIELDS: tuple[str, ...] = (
 )
 # What `cases edit` may change: the roster fields and the responsible counselor.
 HEADER_FIELDS: tuple[str, ...] = (*ROSTER_FIELDS, "counselor")
+
 
 
 def level_rank(level: str | None) -> int:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mhtool.errors import InvalidInput, Problem
-from mhtool.domain.vocabulary import LEVEL_RANK, LEVELS, WATCH_LEVELS
+from mhtool.domain.vocabulary import LEVEL_RANK, LEVELS, WATCH_LEVELS, highest
 from mhtool.survey.domain import psqi
 from mhtool.survey.domain.instruments import (
     Condition,
@@ -44,15 +44,11 @@ _SCORE_ROUNDING = 4
 
 def highest_level(levels: Iterable[str | None]) -> str:
     """The most severe of ``levels`` (``none`` for none at all); None entries are ignored."""
-    best = "none"
-    for lvl in levels:
-        if lvl is None:
-            continue
+    given = [lvl for lvl in levels if lvl is not None]
+    for lvl in given:
         if lvl not in LEVEL_RANK:
             raise InvalidInput(f"unknown level {lvl!r}", hint="levels are " + ", ".join(LEVEL_ORDER))
-        if LEVEL_RANK[lvl] > LEVEL_RANK[best]:
-            best = lvl
-    return best
+    return highest(given)
 
 
 # --------------------------------------------------------------------------- policy

@@ -128,6 +128,10 @@ class ConflictError(MhtoolError):
     exit_code = EXIT_INVALID_INPUT
 
 
+class ChangedMeanwhile(MhtoolError):
+    """Another command changed the record between reading it and writing; nothing was saved, repeat to retry."""
+
+
 @dataclass
 class ProblemLog:
     """Collects problems while a file is read, beancount-style: errors are data."""

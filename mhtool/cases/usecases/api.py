@@ -168,11 +168,13 @@ class Cases:
         target = f"students/{current['id']}"
         if "college" in changes:
             store.require_college(changes["college"], action="cases.edit", targets=[target])
-        record, changed = model.edit_student(current, changes)
-        if changed:
-            # The audit entry names the fields that changed, never their values.
-            with store.write("cases.edit", targets=[target], details={"fields": changed}) as txn:
+        with store.write("cases.edit", targets=[target]) as txn:
+            current = service.reread(txn, current, action="cases.edit")
+            record, changed = model.edit_student(current, changes)
+            if changed:
                 service.save_student(txn, {**record, "id": current["id"]})
+            # The audit entry names the fields that changed, never their values.
+            txn.details["fields"] = changed
         return Saved(current["student_no"], current.get("name") or "", changed, self._unknown(changes.get("counselor")))
 
     def import_roster(self, path: str | Path, *, profile: str = "roster", dry_run: bool = False, skip_invalid: bool = False) -> dict:
@@ -371,6 +373,9 @@ class Cases:
             raise UsageError(f"task {task['id'][:8]} was already done on {task['done_on']}")
         today = self.center.today()
         with store.write("cases.done", targets=[target]) as txn:
+            task = store.tasks.get(task["id"])  # under the write lock: done once, whoever comes first
+            if task.get("done_on"):
+                raise UsageError(f"task {task['id'][:8]} was already done on {task['done_on']}")
             store.tasks.finish(txn, task, today, {"done_by": store.staff.name, "done_note": note or ""})
         return {**task, "done_on": today.isoformat(), "student_no": student["student_no"], "name": student.get("name")}
 
@@ -425,9 +430,11 @@ class Cases:
             day = date.fromisoformat(original["date"])
         else:
             day = recording.day(on, today=self.center.today(), option=on_option)
-        built = build(student, day, dict(original["fields"]) if original is not None else None)
-        effects = model.correction(student, original, built) if original is not None else built
         with store.write(action, targets=[f"students/{student['id']}"], details=details) as txn:
+            # The rule is applied to the dossier as it is under the write lock, never to an earlier read.
+            student = service.reread(txn, student, action=action)
+            built = build(student, day, dict(original["fields"]) if original is not None else None)
+            effects = model.correction(student, original, built) if original is not None else built
             ids = service.apply_effects(txn, student, effects, day, corrects=original["id"] if original is not None else None)
         return Recorded(
             student_no=student["student_no"],

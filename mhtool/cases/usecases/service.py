@@ -122,6 +122,18 @@ def load_student(store, student_no: str, *, action: str) -> dict:
     return record
 
 
+def reread(txn, student: dict, *, action: str) -> dict:
+    """The student as stored now, read inside the write transaction: what a change must be built on.
+
+    A record read before ``BEGIN IMMEDIATE`` can be changed by another command
+    before this one gets the write lock; building on it would silently undo
+    that change (a lost update).
+    """
+    current = txn.store.students.get(student["id"])
+    txn.store.require_college(current.get("college"), action=action, targets=[f"students/{current['id']}"])
+    return current
+
+
 def save_student(txn, record: dict) -> None:
     txn.store.students.save(txn, {**record, "updated_at": _now()})
 

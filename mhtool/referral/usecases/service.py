@@ -24,7 +24,7 @@ from mhtool.cases.domain import model as case_model
 from mhtool.cases.usecases import service as cases
 from mhtool.domain import dates, rules
 from mhtool.domain.labels import LANGS
-from mhtool.errors import InvalidInput, NotFound, UsageError
+from mhtool.errors import ChangedMeanwhile, InvalidInput, NotFound, UsageError
 from mhtool.referral.domain import machine, record_sheet
 
 if TYPE_CHECKING:
@@ -333,6 +333,11 @@ def update_referral(
     rid = record["id"]
     step_on = date.fromisoformat(item["on"])
     with store.write(action, details={"status": new["status"], "from": record["status"]}) as txn:
+        if _data(store.referrals.get(rid)) != _data(record):
+            raise ChangedMeanwhile(
+                f"referral {short(rid)} was changed by someone else while this update was being prepared; nothing was saved",
+                hint=f"look at it again with `mhtool referral show {short(rid)}` and repeat the update",
+            )
         store.referrals.save(txn, rid, _data(new))
         entry = cases.add_entry(txn, student["id"], "referral", _entry_fields(rid, item, new.get("hospital")), step_on)
         _sync_tasks(txn, rid, student["id"], new, step_on, entry)

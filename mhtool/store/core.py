@@ -254,6 +254,10 @@ class Store:
         finally:
             self._in_write = False
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits: records read before a write are stale if it moved."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
     def audit_read(self, action: str, targets: Iterable[str] = (), details: dict | None = None) -> None:
         """Record a read of personal data (its own small write transaction)."""
         with self.write(action, targets=targets, details=details):

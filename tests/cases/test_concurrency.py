@@ -143,3 +143,35 @@ def test_a_referral_changed_while_an_update_was_prepared_is_not_overwritten(stor
     shown = json.loads(store_env.cli.ok("referral", "show", ref, "--json").stdout)
     assert shown["status"] == "referred"
     assert "另一位咨询师的补充" in json.dumps(shown, ensure_ascii=False)
+
+
+def test_a_roster_import_keeps_an_edit_committed_while_it_was_checking_rows(store_env, tmp_path):
+    """The dossiers read to check the rows are read again under the write lock when anyone committed meanwhile."""
+    from mhtool.app import Center, credential_from_key_file
+    from mhtool.cases.usecases import roster
+    from tests.survey.export_factory import make_students, write_roster_xlsx
+
+    fields = ("student_no", "name", "gender", "college", "major", "grade", "class_name", "dorm", "phone")
+    students = make_students(3, seed=5)
+    write_roster_xlsx(tmp_path / "a.xlsx", students, fields=fields)
+    store_env.cli.ok("cases", "import-roster", tmp_path / "a.xlsx")
+    moved = [dict(students[0], dorm="新宿舍9-999", phone=None)] + students[1:]
+    write_roster_xlsx(tmp_path / "b.xlsx", moved, fields=fields)
+    real_check = roster.stored_student_problems
+    done = []
+
+    def check_then_someone_edits(*args, **kwargs):
+        if not done:
+            done.append(True)
+            store_env.cli.ok("cases", "edit", students[0]["student_no"], "--counselor", "admin", "--advisor", "新辅导员")
+        return real_check(*args, **kwargs)
+
+    roster.stored_student_problems = check_then_someone_edits
+    try:
+        with Center.open(store_env.path, credential_from_key_file(store_env.admin_key), "admin") as center:
+            center.cases.import_roster(tmp_path / "b.xlsx")
+    finally:
+        roster.stored_student_problems = real_check
+    header = show_json(store_env.cli, students[0]["student_no"])["student"]
+    assert header["dorm"] == "新宿舍9-999"
+    assert header["advisor"] == "新辅导员" and header["counselor"] == "admin"

@@ -71,6 +71,7 @@ def import_roster(store, path: str | Path, *, profile: str = "roster", dry_run: 
         if int(row) not in problems_by_row:
             rows.append(entry)
             seen[no] = entry
+    read_version = store.data_version()
     existing = service.students_by_number(store, [r["student_no"] for r in rows])
     for r in rows:
         found = stored_student_problems(store, r["_row"], r["student_no"], r.get("name"), r.get("college"), existing, file=table.file, sheet=table.sheet)
@@ -88,7 +89,7 @@ def import_roster(store, path: str | Path, *, profile: str = "roster", dry_run: 
     if not valid:
         raise InvalidInput(f"{table.file}: no valid rows; nothing was imported", problems=problems)
     with store.write("cases.import-roster", details={"file": table.file}) as txn:
-        upsert = service.upsert_students(txn, valid, source="roster", existing=existing)
+        upsert = service.upsert_students(txn, valid, source="roster", existing=existing, read_version=read_version)
     result.update(students_created=upsert.created, students_updated=upsert.updated, unchanged=upsert.unchanged)
     return result
 

@@ -67,14 +67,20 @@ class UpsertResult:
     conflicts: list[Problem] = field(default_factory=list)
 
 
-def upsert_students(txn, rows: list[dict], *, source: str, existing: dict[str, dict] | None = None) -> UpsertResult:
+def upsert_students(
+    txn, rows: list[dict], *, source: str, existing: dict[str, dict] | None = None, read_version: int | None = None
+) -> UpsertResult:
     """Create or update dossiers from roster rows ({"student_no", roster fields…}) in the caller's checked transaction.
 
     A stored student whose name differs from the row's is a conflict: reported,
-    never overwritten. Empty cells never erase stored values.
+    never overwritten. Empty cells never erase stored values. ``existing`` (as
+    read at ``read_version``, see :meth:`Store.data_version`) saves a second
+    read; it is read again under the write lock if another command committed
+    since, so no concurrent change is overwritten.
     """
     store = txn.store
-    existing = students_by_number(store, [r["student_no"] for r in rows]) if existing is None else existing
+    if existing is None or read_version is None or store.data_version() != read_version:
+        existing = students_by_number(store, [r["student_no"] for r in rows])
     result = UpsertResult()
     for row in rows:
         no = row["student_no"]

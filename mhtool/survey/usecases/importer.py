@@ -337,6 +337,7 @@ class ImportCheck:
 
     summary: ImportSummary
     existing: dict[str, dict] = field(default_factory=dict)
+    read_version: int | None = None  # the store's data_version when ``existing`` was read
 
 
 def check_import(store, plan: ImportPlan, *, skip_invalid: bool = False, dry_run: bool = False) -> ImportCheck:
@@ -349,6 +350,7 @@ def check_import(store, plan: ImportPlan, *, skip_invalid: bool = False, dry_run
             already_imported=previous["id"], dry_run=dry_run,
         )
         return ImportCheck(summary)
+    read_version = store.data_version()
     existing = store.students.by_numbers(o.student_no for o in plan.accepted)
     for o in plan.accepted:
         found = stored_student_problems(store, o.row, o.student_no, o.roster.get("name"), o.roster.get("college"), existing, file=plan.file, sheet=plan.sheet)
@@ -375,7 +377,7 @@ def check_import(store, plan: ImportPlan, *, skip_invalid: bool = False, dry_run
         )
     if not plan.accepted:
         raise InvalidInput(f"{plan.file}: no valid rows to import; nothing was imported", problems=plan.problems)
-    return ImportCheck(summary, existing)
+    return ImportCheck(summary, existing, read_version)
 
 
 def write_import(store, plan: ImportPlan, check: ImportCheck, *, today: date, batch_name: str | None = None, back_dated: bool = False, progress=None) -> str:
@@ -415,6 +417,7 @@ def write_import(store, plan: ImportPlan, check: ImportCheck, *, today: date, ba
             [{"student_no": o.student_no, "_row": o.row, **{k: v for k, v in o.roster.items() if v}} for o in plan.accepted],
             source=f"batch:{batch_id}",
             existing=check.existing,
+            read_version=check.read_version,
         )
         if upsert.conflicts:
             raise InvalidInput(f"{plan.file}: name conflicts with stored dossiers; nothing was imported", problems=upsert.conflicts)

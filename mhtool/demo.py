@@ -22,6 +22,7 @@ ADMIN = "demo-admin"
 COUNSELOR = "demo-counselor"
 CLERK = "demo-clerk"
 STORE_NAME = "demo-store.db"
+DISPLAY_NAMES = {ADMIN: "王立", COUNSELOR: "张华", CLERK: "李青"}
 KEY_NOTE = """这是 mhtool 演示用的密钥文件，仅用于演示数据（合成数据，无真实学生信息）。
 This folder holds an mhtool DEMO store with made-up data only. The *.key files open it.
 Never use these keys or this store for real student records.
@@ -74,8 +75,10 @@ def build_demo(folder: Path, *, students: int = 3000, seed: int = 2026, today: d
             path.unlink()
     Center.create(store_path, ADMIN, Credential(key_material=write_key_file(keys[ADMIN]), source="demo"))
     with _open(store_path, keys[ADMIN], ADMIN) as center:
-        center.admin.staff_add(COUNSELOR, "counselor", Credential(key_material=write_key_file(keys[COUNSELOR]), source="demo"))
-        center.admin.staff_add(CLERK, "clerk", Credential(key_material=write_key_file(keys[CLERK]), source="demo"))
+        # Reports print display names (负责咨询师 张华), as a center's staff would be set up.
+        center.admin.staff_edit(ADMIN, display_name=DISPLAY_NAMES[ADMIN])
+        center.admin.staff_add(COUNSELOR, "counselor", Credential(key_material=write_key_file(keys[COUNSELOR]), source="demo"), display_name=DISPLAY_NAMES[COUNSELOR])
+        center.admin.staff_add(CLERK, "clerk", Credential(key_material=write_key_file(keys[CLERK]), source="demo"), display_name=DISPLAY_NAMES[CLERK])
     result = DemoResult(folder=folder, store=store_path, keys=keys)
 
     school = demo_data.build_school(students, seed=seed)
@@ -117,7 +120,7 @@ def _import_all(center, files: dict[str, Path], census_day: date, folder: Path) 
         center.survey.import_file(
             files[code],
             code,
-            batch_name=f"{census_day.year}秋季新生普查-{code.upper()}",
+            batch_name=f"{census_day.year}秋季新生普查-{center.survey.instrument(code).display_name}",
             skip_invalid=True,
             rejects=folder / "exports" / f"{files[code].stem}_rejected.xlsx",
             on=census_day + timedelta(days=2 * offset + 1),
@@ -212,9 +215,14 @@ def _referrals_and_crises(center, pool: list[str], census_day: date, today: date
         recorded = cases.crisis(
             no,
             what="深夜在宿舍情绪崩溃，室友报告辅导员",
+            event_type="acute_distress",
+            risk="high",
             where="学生宿舍",
             actions="辅导员与咨询师到场陪伴，评估自伤风险，联系家长",
             notified=[{"who": "家长", "at": f"{on.isoformat()} 23:40"}, {"who": "学院副书记", "at": f"{on.isoformat()} 23:55"}],
+            reported_to="学生工作部值班领导",
+            reported_at=f"{on.isoformat()} 23:50",
+            reported_how="电话",
             happened_at=f"{on.isoformat()} 22:50",
             on=on,
         )

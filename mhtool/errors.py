@@ -122,6 +122,28 @@ class IntegrityError(StoreError):
     """A sealed record or the audit chain failed verification (tampering or corruption)."""
 
 
+class Interrupted(MhtoolError, KeyboardInterrupt):
+    """Ctrl-C or a cancelled prompt, with what state it left and how to go on (exit 130).
+
+    A plain :class:`KeyboardInterrupt` means "the transaction in progress was
+    rolled back"; this carries a more precise message where that is not the
+    whole story (a key rotation commits batch by batch). It is still a
+    ``KeyboardInterrupt``, so code that stops on Ctrl-C stops on it too.
+    """
+
+    exit_code = EXIT_INTERRUPTED
+
+
+class RefusedChange(MhtoolError):
+    """A well-formed request that the store's current state does not allow (exit 1).
+
+    Removing yourself or the last admin, a status or referral step that does
+    not follow from the current one: the message says why, and the hint what
+    would make it possible. Distinct from a wrong flag (:class:`UsageError`,
+    exit 2) and from bad file data (:class:`InvalidInput`, exit 3).
+    """
+
+
 class ConflictError(MhtoolError):
     """The request contradicts what the store already holds (e.g. a second name for one student number)."""
 

@@ -9,12 +9,16 @@ import typer
 
 from mhtool.console.apps import make_subapp
 from mhtool.domain.labels import columns, label
-from mhtool.console.options import JsonOpt
+from mhtool.console.options import JsonOpt, checked
 
 staff_app = make_subapp()
 audit_app = make_subapp()
 settings_app = make_subapp()
 
+DisplayNameOpt = Annotated[
+    Optional[str],
+    typer.Option("--display-name", help="The name reports print for this member (负责咨询师, 记录人), e.g. --display-name 张华."),
+]
 KeyFileOpt = Annotated[
     Optional[Path],
     typer.Option("--key-file", help="Create a new key file (mode 0600) here for unattended jobs instead of a passphrase."),
@@ -28,11 +32,22 @@ def register(app: typer.Typer) -> None:
     app.command("restore")(restore)
 
 
+def _parse_timezone(value: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    from mhtool.errors import UsageError
+
+    try:
+        ZoneInfo(value)
+    except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        raise UsageError(f"--timezone {value!r} is not a time zone", hint="an IANA name, e.g. Asia/Shanghai") from None
+
+
 def init(
     ctx: typer.Context,
     admin: Annotated[str, typer.Option("--admin", help="Staff name of the first admin.")],
     key_file: KeyFileOpt = None,
-    timezone: Annotated[str, typer.Option("--timezone", help="The center's time zone (periods and due dates).")] = "Asia/Shanghai",
+    timezone: Annotated[str, typer.Option("--timezone", callback=checked(_parse_timezone), help="The center's time zone (periods and due dates).")] = "Asia/Shanghai",
 ) -> None:
     """Create a new encrypted store with its first admin. Never overwrites an existing store.
 
@@ -113,21 +128,44 @@ def staff_add(
         Optional[str],
         typer.Option("--standing-purpose", help="For an unattended job's account: the purpose its identifiable exports are made for (audited with each)."),
     ] = None,
+    display_name: DisplayNameOpt = None,
 ) -> None:
     """Add a staff member with their own key slot (admin only).
 
     The new member's passphrase is asked on a terminal, or read from
     MHTOOL_NEW_PASSPHRASE_FILE; --key-file creates a key file for cron jobs.
+    Reports print the --display-name (the login name until one is given).
+
+    Example: mhtool staff add zhanghua --role counselor --display-name 张华
 
     Example: mhtool staff add cron --role clerk --key-file /etc/mhtool/cron.key --standing-purpose "每周一例行周报"
     """
     from mhtool.console import output, session
 
     with session.open_center(ctx) as center:
-        center.admin.staff_add(
-            name, role, lambda: session.new_credential(key_file, who=name), college or [], standing_purpose=standing_purpose
+        added = center.admin.staff_add(
+            name, role, lambda: session.new_credential(key_file, who=name), college or [], standing_purpose=standing_purpose,
+            display_name=display_name,
         )
-    output.success(f"added {name} ({role})")
+    shown = f" as {added['display_name']}" if added["display_name"] != added["name"] else ""
+    output.success(f"added {name} ({role}){shown}")
+
+
+@staff_app.command("edit")
+def staff_edit(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The staff member's login name.")],
+    display_name: DisplayNameOpt = None,
+) -> None:
+    """Change a staff member's display name, the name reports print for them (admin only; audited).
+
+    Example: mhtool staff edit zhanghua --display-name 张华
+    """
+    from mhtool.console import output, session
+
+    with session.open_center(ctx) as center:
+        edited = center.admin.staff_edit(name, display_name=display_name)
+    output.success(f"{name} is now shown as {edited['display_name']}")
 
 
 @staff_app.command("list")
@@ -144,7 +182,7 @@ def staff_list(ctx: typer.Context, json: JsonOpt = False) -> None:
         r["role_label"] = label("role", r["role"])
     output.emit_table(
         rows,
-        columns([("name", "staff_name"), ("role_label", "role"), ("colleges", "college_scope"), ("slots", "slots"), ("active", "active")]),
+        columns([("name", "staff_name"), ("display_name", "display_name"), ("role_label", "role"), ("colleges", "college_scope"), ("slots", "slots"), ("active", "active")]),
     )
 
 
@@ -280,7 +318,10 @@ def settings_set(
         parsed = [r.strip() for r in value.split(",") if r.strip()]
     elif value.strip().lstrip("-").isdigit():
         parsed = int(value)
-    with session.open_center(ctx) as center:
+    from mhtool.console.options import usage_for
+    from mhtool.errors import InvalidInput
+
+    with session.open_center(ctx) as center, usage_for(key, errors=(InvalidInput,)):
         result = center.admin.settings_set(key, parsed)
     output.success(f"{key} = {result.get(key)}")
 

@@ -92,6 +92,21 @@ class Center:
         """Today in the store's time zone (Asia/Shanghai unless the store says otherwise)."""
         return dates.today(self.store.tz)
 
+    def instrument_names(self) -> dict[str, dict]:
+        """What people read for each instrument's codes (SCL-90, 阳性, a critical item's wording), by instrument code.
+
+        The dossier shows screening results but sits below the screening
+        feature, so the center, which composes both, hands these words down.
+        Empty when the instrument folders cannot be read: codes still show.
+        """
+        from mhtool.errors import MhtoolError
+        from mhtool.survey.usecases import registry
+
+        try:
+            return {code: inst.names() for code, inst in registry.all_instruments().items()}
+        except MhtoolError:
+            return {}
+
     # -- the features -----------------------------------------------------------------------
 
     @cached_property

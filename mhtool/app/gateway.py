@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mhtool.errors import MhtoolError
+from mhtool.errors import MhtoolError, UsageError
 from mhtool.governance.usecases.purpose import require_purpose
 
 if TYPE_CHECKING:
@@ -55,6 +55,9 @@ class ExportGateway:
         """
         stated = self.purpose(purpose, what=what, identifiable=identifiable)
         path = Path(path)
+        if path.is_symlink():
+            # Never through a link: whoever placed it would choose where the data goes.
+            raise UsageError(f"cannot write {path}: it is a symbolic link; mhtool never writes through one", hint="remove the link or choose another file name")
         tmp: Path | None = None
         published = False
         try:

@@ -19,8 +19,9 @@ import typer
 
 from mhtool.console.apps import make_subapp
 from mhtool.console.options import CollegeOpt, CsvOpt, DateOpt, JsonOpt, LangOpt, OutFileOpt, PurposeOpt, ReasonOpt
+from mhtool.console.options import check_datetime, checked, date_value, datetime_value, profile_value
 from mhtool.domain import rules
-from mhtool.domain.vocabulary import GROUPS, STATUSES
+from mhtool.domain.vocabulary import CRISIS_RISKS, CRISIS_TYPES, GROUPS, STATUSES
 
 app = make_subapp()
 
@@ -41,6 +42,47 @@ def _lang(lang: str) -> str:
     if lang not in ("zh", "en"):
         raise UsageError(f"--lang {lang!r}: use zh or en")
     return lang
+
+
+# Flag values checked while the command line is parsed (a refused value is exit 2, naming the
+# flag), by the same parsers the use cases apply.
+
+
+def _parse_level(value: str, flag: str) -> None:
+    from mhtool.cases.domain import model
+
+    model.parse_level(value, option=flag)
+
+
+def _parse_group(value: str) -> None:
+    from mhtool.cases.domain import model
+
+    model.parse_groups([value])
+
+
+def _parse_guardian(value: str) -> None:
+    from mhtool.cases.domain import model
+
+    if value.strip().lower() not in ("none", "无"):
+        model.parse_guardian(value)
+
+
+def _parse_consent(value: str) -> None:
+    from mhtool.cases.domain import model
+
+    model.parse_consent(value)
+
+
+def _parse_notified(value: str) -> None:
+    from mhtool.errors import UsageError
+
+    who, sep, at = value.partition("@")
+    if not sep or not who.strip():
+        raise UsageError(f"--notified {value!r}: expected WHO@WHEN", hint='e.g. --notified "学院书记@2026-11-23 22:30"')
+    check_datetime(at, "--notified")
+
+
+level_value = checked(_parse_level, pass_flag=True)
 
 
 def _ask(value, message: str, *, correcting: bool = False):
@@ -173,9 +215,9 @@ def _emit_rows(rows: list[dict], *, json: bool, csv: bool, lang: str, columns) -
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    level: Annotated[Optional[str], typer.Option("--level", help="Only this level: red, orange, yellow (or 红色/橙色/黄色).")] = None,
+    level: Annotated[Optional[str], typer.Option("--level", callback=level_value, help="Only this level: red, orange, yellow (or 红色/橙色/黄色).")] = None,
     college: CollegeOpt = None,
-    group: Annotated[Optional[str], typer.Option("--group", help="Only students in this special group (hardship, academic, … or its Chinese name).")] = None,
+    group: Annotated[Optional[str], typer.Option("--group", callback=checked(_parse_group), help="Only students in this special group (hardship, academic, … or its Chinese name).")] = None,
     status: Annotated[Optional[str], typer.Option("--status", help=f"Only this status: {', '.join(STATUSES)}.")] = None,
     counselor: Annotated[Optional[str], typer.Option("--counselor", help="Only students assigned to this counselor.")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only students with an overdue task.")] = False,
@@ -322,7 +364,14 @@ def export(
 # -- dossier headers --------------------------------------------------------------------------
 
 
-NameOpt = Annotated[Optional[str], typer.Option("--name", help="姓名.")]
+def _parse_name(value: str) -> None:
+    from mhtool.errors import UsageError
+
+    if not value.strip():
+        raise UsageError("--name cannot be empty")
+
+
+NameOpt = Annotated[Optional[str], typer.Option("--name", callback=checked(_parse_name), help="姓名.")]
 GenderOpt = Annotated[Optional[str], typer.Option("--gender", help="性别.")]
 MajorOpt = Annotated[Optional[str], typer.Option("--major", help="专业.")]
 GradeOpt = Annotated[Optional[str], typer.Option("--grade", help="年级, e.g. 2024.")]
@@ -331,8 +380,8 @@ DormOpt = Annotated[Optional[str], typer.Option("--dorm", help="宿舍.")]
 PhoneOpt = Annotated[Optional[str], typer.Option("--phone", help="The student's phone.")]
 AdvisorOpt = Annotated[Optional[str], typer.Option("--advisor", help="辅导员 (the college advisor).")]
 AdvisorPhoneOpt = Annotated[Optional[str], typer.Option("--advisor-phone", help="The advisor's phone.")]
-GuardianOpt = Annotated[MultiOpt, typer.Option("--guardian", metavar="RELATION,NAME,PHONE", help="A guardian, e.g. \"母亲,李某,13800000000\" (repeatable; replaces the list; none clears it).")]
-GroupOpt = Annotated[MultiOpt, typer.Option("--group", help=f"Special group: {', '.join(GROUPS)} (repeatable; replaces the list; none clears it).")]
+GuardianOpt = Annotated[MultiOpt, typer.Option("--guardian", metavar="RELATION,NAME,PHONE", callback=checked(_parse_guardian), help="A guardian, e.g. \"母亲,李某,13800000000\" (repeatable; replaces the list; none clears it).")]
+GroupOpt = Annotated[MultiOpt, typer.Option("--group", callback=checked(_parse_group), help=f"Special group: {', '.join(GROUPS)} (repeatable; replaces the list; none clears it).")]
 TagOpt = Annotated[MultiOpt, typer.Option("--tag", help="A free tag (repeatable; replaces the list; none clears it).")]
 CounselorOpt = Annotated[Optional[str], typer.Option("--counselor", help="The assigned counselor (a staff name).")]
 
@@ -434,7 +483,7 @@ def interview(
     ctx: typer.Context,
     student: StudentArg,
     findings: Annotated[Optional[str], typer.Option("--findings", help="What was found in the conversation.")] = None,
-    confirm: Annotated[Optional[str], typer.Option("--confirm", help="The level the interview confirms: red, orange, yellow or none (sets the watch level).")] = None,
+    confirm: Annotated[Optional[str], typer.Option("--confirm", callback=level_value, help="The level the interview confirms: red, orange, yellow or none (sets the watch level).")] = None,
     mode: Annotated[Optional[str], typer.Option("--mode", help="How: 面谈 (in person), 电话 (phone), 视频 (video) …")] = None,
     duration: Annotated[Optional[int], typer.Option("--duration", min=1, metavar="MINUTES", help="How long, in minutes.")] = None,
     risk: Annotated[Optional[str], typer.Option("--risk", help="Risk assessment (风险评估).")] = None,
@@ -462,7 +511,7 @@ def interview(
 def level(
     ctx: typer.Context,
     student: StudentArg,
-    to: Annotated[Optional[str], typer.Argument(metavar="LEVEL", help="red, orange, yellow or none (红色/橙色/黄色/无).")] = None,
+    to: Annotated[Optional[str], typer.Argument(metavar="LEVEL", callback=level_value, help="red, orange, yellow or none (红色/橙色/黄色/无).")] = None,
     reason: ReasonOpt = None,
     date: DateOpt = None,
 ) -> None:
@@ -506,8 +555,8 @@ def measure(
     kind: Annotated[Optional[str], typer.Option("--kind", help="What kind of help: 学业帮扶, 资助, 定期谈话, 家长陪读 …")] = None,
     description: Annotated[Optional[str], typer.Option("--description", help="What is done.")] = None,
     responsible: Annotated[Optional[str], typer.Option("--responsible", help="Who is responsible.")] = None,
-    start: Annotated[Optional[str], typer.Option("--start", help="Start date (default: --date).")] = None,
-    end: Annotated[Optional[str], typer.Option("--end", help="End date, if known (may be in the future).")] = None,
+    start: Annotated[Optional[str], typer.Option("--start", callback=date_value, help="Start date (default: --date).")] = None,
+    end: Annotated[Optional[str], typer.Option("--end", callback=date_value, help="End date, if known (may be in the future).")] = None,
     date: DateOpt = None,
     corrects: CorrectsOpt = None,
 ) -> None:
@@ -535,7 +584,7 @@ def guardian(
     who: Annotated[Optional[str], typer.Option("--who", help="Which guardian, e.g. 母亲 李某.")] = None,
     content: Annotated[Optional[str], typer.Option("--content", help="What was said.")] = None,
     channel: Annotated[Optional[str], typer.Option("--channel", help="How: 电话, 面谈, 微信 …")] = None,
-    consent: Annotated[Optional[str], typer.Option("--consent", help="Consent form (知情同意书): signed, refused or not_needed.")] = None,
+    consent: Annotated[Optional[str], typer.Option("--consent", callback=checked(_parse_consent), help="Consent form (知情同意书): signed, refused or not_needed.")] = None,
     date: DateOpt = None,
     corrects: CorrectsOpt = None,
 ) -> None:
@@ -561,33 +610,54 @@ def crisis(
     student: StudentArg,
     what: Annotated[Optional[str], typer.Option("--what", help="What happened.")] = None,
     where: Annotated[Optional[str], typer.Option("--where", help="Where it happened.")] = None,
-    happened_at: Annotated[Optional[str], typer.Option("--happened-at", help="When: 2026-11-23 22:10 (default: --date).")] = None,
+    happened_at: Annotated[Optional[str], typer.Option("--happened-at", callback=datetime_value, help="When: 2026-11-23 22:10 (default: --date).")] = None,
     actions: Annotated[Optional[str], typer.Option("--actions", help="What was done (处置).")] = None,
     parents_notified_at: Annotated[
-        Optional[str], typer.Option("--parents-notified-at", help=f"When the parents were told (the norm is within {rules.GUARDIAN_NOTICE_HOURS} hours).")
+        Optional[str], typer.Option("--parents-notified-at", callback=datetime_value, help=f"When the parents were told (the norm is within {rules.GUARDIAN_NOTICE_HOURS} hours).")
     ] = None,
-    notified: Annotated[MultiOpt, typer.Option("--notified", metavar="WHO@WHEN", help="Someone else told, e.g. \"学院书记@2026-11-23 22:30\" (repeatable).")] = None,
-    level: Annotated[Optional[str], typer.Option("--level", help="Also set the watch level (usually red).")] = None,
+    notified: Annotated[
+        MultiOpt,
+        typer.Option(
+            "--notified", metavar="WHO@WHEN", callback=checked(_parse_notified),
+            help="Someone else told, e.g. \"学院书记@2026-11-23 22:30\" (repeatable); \"家长@…\" also records when the parents knew.",
+        ),
+    ] = None,
+    event_type: Annotated[
+        Optional[str],
+        typer.Option("--type", metavar="TYPE", help=f"事件类型, code or label: {', '.join(CRISIS_TYPES)}; e.g. --type self_harm or --type 自伤行为."),
+    ] = None,
+    risk: Annotated[
+        Optional[str], typer.Option("--risk", help=f"风险等级 as assessed on the spot: {', '.join(CRISIS_RISKS)}; e.g. --risk high or --risk 高风险.")
+    ] = None,
+    reported_to: Annotated[
+        Optional[str], typer.Option("--reported-to", help="向上级报告: to whom it was reported, e.g. --reported-to \"学生工作部（处）值班领导\".")
+    ] = None,
+    reported_at: Annotated[Optional[str], typer.Option("--reported-at", callback=datetime_value, help="When it was reported upward, e.g. --reported-at \"2026-11-23 23:10\".")] = None,
+    reported_how: Annotated[Optional[str], typer.Option("--reported-how", help="How it was reported upward, e.g. --reported-how 电话 (or 书面, 当面).")] = None,
+    level: Annotated[Optional[str], typer.Option("--level", callback=level_value, help="Also set the watch level (usually red).")] = None,
     reason: ReasonOpt = None,
     date: DateOpt = None,
     corrects: CorrectsOpt = None,
 ) -> None:
-    """Record a crisis event (危机事件): what, where, actions, who was notified and when.
+    """Record a crisis event (危机事件): what, type, risk, where, actions, who was notified and when, and the report upward.
 
     Produce the immediate report with `mhtool report crisis`.
 
-    Example: mhtool cases crisis 2024010203 --what "宿舍内自伤" --where "3号楼" --happened-at "2026-11-23 22:10" --actions "送医" --parents-notified-at "2026-11-23 23:00" --level red
+    Example: mhtool cases crisis 2024010203 --what "宿舍内自伤" --type self_harm --risk high --where "3号楼" --happened-at "2026-11-23 22:10" --actions "送医" --notified "家长@2026-11-23 23:00" --reported-to "学生工作部" --reported-at "2026-11-23 22:40" --reported-how 电话 --level red
     """
     from mhtool.console import session
 
     correcting = bool(corrects)
     what = _ask(what, "发生了什么 / what happened:", correcting=correcting)
+    event_type = _maybe(event_type, "事件类型 / type:", choices=list(CRISIS_TYPES), correcting=correcting)
+    risk = _maybe(risk, "风险等级 / risk:", choices=list(CRISIS_RISKS), correcting=correcting)
     where = _maybe(where, "地点 / where:", correcting=correcting)
     actions = _maybe(actions, "处置 / actions taken:", correcting=correcting)
     with session.open_center(ctx) as center:
         recorded = center.cases.crisis(
             student, what=what, where=where, happened_at=happened_at, actions=actions, parents_notified_at=parents_notified_at,
             notified=notified or (), level=level, reason=reason, on=date, corrects=corrects,
+            event_type=event_type, risk=risk, reported_to=reported_to, reported_at=reported_at, reported_how=reported_how,
         )
     _recorded(recorded)
 
@@ -638,7 +708,7 @@ def close(
 def reopen(
     ctx: typer.Context,
     student: StudentArg,
-    level: Annotated[Optional[str], typer.Option("--level", help="The level to watch at: red, orange or yellow.")] = None,
+    level: Annotated[Optional[str], typer.Option("--level", callback=level_value, help="The level to watch at: red, orange or yellow.")] = None,
     reason: ReasonOpt = None,
     date: DateOpt = None,
 ) -> None:
@@ -672,9 +742,9 @@ def status(
     ctx: typer.Context,
     student: StudentArg,
     action: Annotated[Optional[str], typer.Argument(metavar="ACTION", help="leave (休学), return (复学), withdraw (退学) or graduate (毕业).")] = None,
-    from_: Annotated[Optional[str], typer.Option("--from", help="leave: first day of the leave (default today).")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="leave: planned last day (may be in the future).")] = None,
-    on: Annotated[Optional[str], typer.Option("--on", help="return/withdraw/graduate: the day it took effect (default today).")] = None,
+    from_: Annotated[Optional[str], typer.Option("--from", callback=date_value, help="leave: first day of the leave (default today).")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", callback=date_value, help="leave: planned last day (may be in the future).")] = None,
+    on: Annotated[Optional[str], typer.Option("--on", callback=date_value, help="return/withdraw/graduate: the day it took effect (default today).")] = None,
     reason: ReasonOpt = None,
     certificate: Annotated[Optional[str], typer.Option("--certificate", help="return: the medical certificate, \"hospital, date, conclusion\".")] = None,
     assessed_by: Annotated[Optional[str], typer.Option("--assessed-by", help="return: who assessed the student's fitness to return.")] = None,
@@ -698,7 +768,7 @@ def status(
 def remind(
     ctx: typer.Context,
     student: StudentArg,
-    due: Annotated[Optional[str], typer.Option("--due", help="When: 2026-12-01, tomorrow, +7d …")] = None,
+    due: Annotated[Optional[str], typer.Option("--due", callback=date_value, help="When: 2026-12-01, tomorrow, +7d …")] = None,
     note_: Annotated[Optional[str], typer.Option("--note", help="What to do.")] = None,
     assign: Annotated[Optional[str], typer.Option("--assign", help="Whose task (default: the student's counselor).")] = None,
 ) -> None:
@@ -774,6 +844,15 @@ def import_interviews(
         output.emit_line(f"{result['imported']}\t{result['duplicates']}\t{result['rejected']}")
 
 
+def _parse_cadence(days: int, flag: str) -> None:
+    from mhtool.cases.domain import model
+
+    model.cadence_change({flag.lstrip("-"): days})
+
+
+cadence_value = checked(_parse_cadence, pass_flag=True)
+
+
 def _cadence_help(level: str) -> str:
     return f"Days between follow-ups at {level} (default {rules.DEFAULT_CADENCE[level]})."
 
@@ -781,9 +860,9 @@ def _cadence_help(level: str) -> str:
 @app.command("cadence")
 def cadence(
     ctx: typer.Context,
-    red: Annotated[Optional[int], typer.Option("--red", help=_cadence_help("red"))] = None,
-    orange: Annotated[Optional[int], typer.Option("--orange", help=_cadence_help("orange"))] = None,
-    yellow: Annotated[Optional[int], typer.Option("--yellow", help=_cadence_help("yellow"))] = None,
+    red: Annotated[Optional[int], typer.Option("--red", callback=cadence_value, help=_cadence_help("red"))] = None,
+    orange: Annotated[Optional[int], typer.Option("--orange", callback=cadence_value, help=_cadence_help("orange"))] = None,
+    yellow: Annotated[Optional[int], typer.Option("--yellow", callback=cadence_value, help=_cadence_help("yellow"))] = None,
     json: JsonOpt = False,
     lang: LangOpt = "zh",
 ) -> None:
@@ -810,9 +889,10 @@ def cadence(
 def import_roster(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="The school roster (.xlsx, .xls or .csv): 学号, 姓名, 性别, 学院, 专业, 年级, 班级, 宿舍, 手机, 辅导员, 监护人及电话 …")],
-    profile: Annotated[str, typer.Option("--profile", help="Column layout: roster (default) or a custom profile name.")] = "roster",
+    profile: Annotated[str, typer.Option("--profile", callback=profile_value, help="Column layout: roster (default) or a custom profile name.")] = "roster",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and count; write nothing.")] = False,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the good rows and leave out the bad ones (default: all or nothing).")] = False,
+    password_file: Annotated[Optional[Path], typer.Option("--password-file", help="A file whose first line is the roster workbook's password (decrypted in memory, never written out).")] = None,
     json: JsonOpt = False,
 ) -> None:
     """Create or update dossiers in bulk from the school roster.
@@ -824,8 +904,11 @@ def import_roster(
     """
     from mhtool.console import output, session
 
+    from mhtool.io.readers import read_password_file
+
+    password = read_password_file(password_file) if password_file is not None else None
     with session.open_center(ctx) as center:
-        result = center.cases.import_roster(file, profile=profile, dry_run=dry_run, skip_invalid=skip_invalid)
+        result = center.cases.import_roster(file, profile=profile, dry_run=dry_run, skip_invalid=skip_invalid, password=password)
     if json:
         output.emit_json(result)
         return

@@ -71,6 +71,16 @@ def emit_line(text: str) -> None:
     sys.stdout.flush()
 
 
+def emit_path(path, *, print_path: bool = False) -> None:
+    """The path of a file just written, on stdout: for a person at a terminal, or when ``--print-path`` asks for it.
+
+    Otherwise nothing, so that a cron job is silent when all went well and
+    cron mails only failures.
+    """
+    if print_path or sys.stdout.isatty():
+        emit_line(str(path))
+
+
 def _cell_text(value) -> str:
     if value is None:
         return ""
@@ -84,7 +94,21 @@ def _cell_text(value) -> str:
 
 
 def safe_csv_cell(value) -> str:
-    return formula_safe(_cell_text(value))
+    """A cell as text that no spreadsheet runs as a formula (a number stays a number: -3 is no formula)."""
+    text = _cell_text(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return text
+    return formula_safe(text)
+
+
+def _plain_cell(value) -> str:
+    """A cell of tab-separated output: one line, no tab, and as safe to open in a spreadsheet as a CSV cell."""
+    text = _cell_text(value)
+    if any(c in text for c in "\t\r\n"):
+        text = text.replace("\t", " ").replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return text
+    return formula_safe(text)
 
 
 def emit_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]], *, title: str | None = None, styles: dict | None = None) -> None:
@@ -101,7 +125,7 @@ def emit_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]], *, titl
         out = sys.stdout
         out.write("\t".join(h for _, h in columns) + "\n")
         for row in rows:
-            out.write("\t".join(_cell_text(row.get(k)).replace("\t", " ").replace("\n", " ") for k, _ in columns) + "\n")
+            out.write("\t".join(_plain_cell(row.get(k)) for k, _ in columns) + "\n")
         out.flush()
         return
     from rich.table import Table
@@ -150,6 +174,12 @@ def info(text: str) -> None:
 
 def success(text: str) -> None:
     _say(text, "green")
+
+
+def done(text: str) -> None:
+    """That the command did what was asked, for a person at a terminal; silent for scripts and cron jobs."""
+    if sys.stderr.isatty():
+        success(text)
 
 
 def warn(text: str) -> None:

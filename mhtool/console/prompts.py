@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import sys
 
-from mhtool.errors import EXIT_INTERRUPTED, MhtoolError, UsageError
+from mhtool.errors import Interrupted, UsageError
 
-
-class Interrupted(MhtoolError):
-    exit_code = EXIT_INTERRUPTED
+__all__ = ["Interrupted", "confirm", "is_interactive", "secret", "select", "text"]
 
 
 def is_interactive() -> bool:

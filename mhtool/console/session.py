@@ -20,22 +20,68 @@ def settings(ctx: typer.Context | None = None) -> config.Settings:
     return config.resolve()
 
 
-def _read_secret_file(path: Path, variable: str) -> str:
+def _read_credential_file(path: Path, variable: str, *, limit: int = 64 * 1024) -> bytes:
+    """The bytes of a passphrase or key file; any problem with the file is an authentication failure (exit 4).
+
+    The file must be a regular file (not a directory, a pipe or a device); one
+    that group or others may read or write is used, with a warning.
+    """
     from mhtool.console import output
 
     try:
-        mode = path.stat().st_mode
-        text = path.read_text("utf-8")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise AuthenticationFailed(f"{variable} names {path}, which does not exist") from None
+        raise AuthenticationFailed(f"{variable} names {path}, which does not exist", hint=f"check {variable}") from None
     except OSError as exc:
-        raise AuthenticationFailed(f"cannot read {variable} file {path}: {exc.strerror}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise AuthenticationFailed(f"cannot read the {variable} file {path}: {exc.strerror or exc}", hint=f"check {variable}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise AuthenticationFailed(f"{variable} names {path}, which is {what}", hint=f"set {variable} to the file itself")
+        data = os.read(fd, limit + 1)
+    except OSError as exc:
+        raise AuthenticationFailed(f"cannot read the {variable} file {path}: {exc.strerror or exc}", hint=f"check {variable}") from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise AuthenticationFailed(f"the {variable} file {path} is far too large to hold a passphrase or key")
+    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         output.warn(f"{path} can be read by other users; restrict it with `chmod 600 {path}`")
+    return data
+
+
+def _read_secret_file(path: Path, variable: str) -> str:
+    data = _read_credential_file(path, variable)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AuthenticationFailed(
+            f"the {variable} file {path} is not UTF-8 text", hint="save the passphrase as UTF-8 text (one line)"
+        ) from None
+    if text.startswith("\ufeff"):
+        text = text[1:]  # a byte-order mark some editors write
     secret = text.rstrip("\r\n")
     if not secret:
         raise AuthenticationFailed(f"{variable} file {path} is empty")
     return secret
+
+
+def _read_key_file(path: Path) -> bytes:
+    """The key material of a key file as :func:`mhtool.store.crypto.write_key_file` writes it (hex on one line)."""
+    from mhtool.store import crypto
+
+    data = _read_credential_file(path, "MHTOOL_KEY_FILE")
+    try:
+        material = bytes.fromhex(data.decode("ascii").strip())
+    except (UnicodeDecodeError, ValueError):
+        material = b""
+    if len(material) != crypto.KEY_BYTES:
+        raise AuthenticationFailed(
+            f"MHTOOL_KEY_FILE {path} is not an mhtool key file ({crypto.KEY_BYTES * 2} hex digits expected)",
+            hint="use the file `mhtool init --key-file` or `mhtool staff add --key-file` wrote",
+        )
+    return material
 
 
 def credential(st: config.Settings):
@@ -43,7 +89,7 @@ def credential(st: config.Settings):
     from mhtool.store import crypto
 
     if st.key_file:
-        return crypto.Credential(key_material=crypto.read_key_file(st.key_file), source=f"MHTOOL_KEY_FILE ({st.key_file})")
+        return crypto.Credential(key_material=_read_key_file(st.key_file), source=f"MHTOOL_KEY_FILE ({st.key_file})")
     if st.passphrase_file:
         return crypto.Credential(passphrase=_read_secret_file(st.passphrase_file, "MHTOOL_PASSPHRASE_FILE"), source="MHTOOL_PASSPHRASE_FILE")
     if prompts.is_interactive():
@@ -60,9 +106,15 @@ def new_credential(key_file: Path | None, *, who: str, env_var: str = "MHTOOL_NE
     from mhtool.store import crypto
 
     if key_file is not None:
-        if key_file.exists():
+        if key_file.exists() or key_file.is_symlink():
             raise UsageError(f"--key-file {key_file} already exists; mhtool writes a new key file and never overwrites one")
-        material = crypto.write_key_file(key_file)
+        try:
+            # Created with O_EXCL and mode 0600: never through a link, never readable by others.
+            material = crypto.write_key_file(key_file)
+        except FileExistsError:
+            raise UsageError(f"--key-file {key_file} already exists; mhtool writes a new key file and never overwrites one") from None
+        except OSError as exc:
+            raise UsageError(f"--key-file {key_file}: cannot create it ({exc.strerror or exc})", hint="check that its folder exists and is writable") from None
         return crypto.Credential(key_material=material, source=str(key_file))
     path = os.environ.get(env_var)
     if path:

@@ -44,6 +44,7 @@ from typing import Any, Union
 
 from mhtool.domain.labels import LANGS, label, pick, text
 from mhtool.domain.periods import Period
+from mhtool.domain.vocabulary import WATCH_LEVELS
 
 COLUMN_KINDS = ("text", "int", "float", "percent", "date", "datetime", "level", "status", "code")
 PII_KINDS = ("name", "student_no")
@@ -102,7 +103,15 @@ class Chart:
 
     ``category_column`` gives the x axis, each of ``series_columns`` one line
     or bar series (headed by its column header). ``anchor`` is the top-left
-    cell (``"H3"``); ``None`` places the chart below the table.
+    cell (``"H3"``) of a chart beside its table; ``None`` places the chart
+    below the table (the writer starts a new printed page for it when it would
+    not fit under the table).
+
+    ``levels`` names the watch level each series shows, so it is drawn in
+    that level's colour (``None`` for a series that is no level, such as a
+    total). Left empty, a series whose column key is a level code (``red`` …)
+    is that level. ``data_labels`` shows each point's value: ``None`` lets
+    the writer decide (when there are few points), ``True``/``False`` force it.
     """
 
     kind: str
@@ -112,6 +121,8 @@ class Chart:
     series_columns: tuple[str, ...]
     anchor: str | None = None
     stacked: bool = False
+    levels: tuple[str | None, ...] = ()
+    data_labels: bool | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in CHART_KINDS:
@@ -119,6 +130,13 @@ class Chart:
         object.__setattr__(self, "series_columns", tuple(self.series_columns))
         if not self.series_columns:
             raise ValueError(f"chart {self.title_en or self.title_zh!r} has no series")
+        levels = tuple(self.levels) or tuple(k if k in WATCH_LEVELS else None for k in self.series_columns)
+        if len(levels) != len(self.series_columns):
+            raise ValueError(f"chart {self.title_en or self.title_zh!r}: {len(levels)} levels for {len(self.series_columns)} series")
+        for lv in levels:
+            if lv is not None and lv not in WATCH_LEVELS:
+                raise ValueError(f"chart {self.title_en or self.title_zh!r}: {lv!r} is not a watch level")
+        object.__setattr__(self, "levels", levels)
 
     def title(self, lang: str) -> str:
         return _pick(lang, self.title_zh, self.title_en)
@@ -187,10 +205,23 @@ class SignatureLine:
 
 FormItem = Union[FormSection, FormField, FormText, SignatureLine]
 
+# Who signs a summary sheet before it goes upward (填报人 / 审核人 / 负责人签字 / 日期).
+SIGNATURE_ROLES: tuple[str, ...] = ("prepared", "reviewed", "approved", "date")
+
+
+def signature_block() -> SignatureLine:
+    """The blanks printed under a sheet whose ``signatures`` flag is set (long enough to sign on)."""
+    return SignatureLine(tuple((label("signature", r, "zh"), label("signature", r, "en")) for r in SIGNATURE_ROLES), blank="_" * 14)
+
 
 @dataclass
 class Sheet:
-    """One worksheet: a table (``kind="table"``) or a printable form (``kind="form"``)."""
+    """One worksheet: a table (``kind="table"``) or a printable form (``kind="form"``).
+
+    ``signatures`` prints the :func:`signature_block` under the sheet: set it on
+    the summary sheets a center signs and hands upward (a form carries its own
+    :class:`SignatureLine` items instead).
+    """
 
     key: str
     name_zh: str
@@ -204,6 +235,7 @@ class Sheet:
     notes: list[str] = field(default_factory=list)
     kind: str = "table"
     form: list[FormItem] = field(default_factory=list)
+    signatures: bool = False
 
     def __post_init__(self) -> None:
         self.columns = list(self.columns)
@@ -219,6 +251,8 @@ class Sheet:
         where = f"sheet {self.key!r}"
         if self.kind not in SHEET_KINDS:
             raise ValueError(f"{where}: kind must be one of {SHEET_KINDS}, not {self.kind!r}")
+        if not isinstance(self.signatures, bool):
+            raise TypeError(f"{where}: signatures must be True or False, not {self.signatures!r}")
         keys = [c.key for c in self.columns]
         if len(set(keys)) != len(keys):
             raise ValueError(f"{where}: duplicate column keys in {keys}")
@@ -296,7 +330,8 @@ class Report:
     ``kind`` is the report code (``weekly``, ``monthly``, ``census``,
     ``crisis``); ``lang`` the language of labels in the workbook; ``meta``
     anything a builder wants to carry along (batch ids, college scope,
-    ``redacted``), JSON-able.
+    ``redacted``), JSON-able. ``meta["unit"]``, when set, is the center's
+    name that heads every printed page.
     """
 
     kind: str

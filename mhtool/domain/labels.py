@@ -65,6 +65,33 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "clerk": ("文员", "clerk"),
         "auditor": ("审计员", "auditor"),
     },
+    # 危机事件类型 and 风险等级 of a crisis record (codes in mhtool.domain.vocabulary).
+    "crisis_type": {
+        "self_harm_ideation": ("自伤/自杀意念", "self-harm or suicidal ideation"),
+        "self_harm": ("自伤行为", "self-harm"),
+        "suicide_attempt": ("自杀未遂", "suicide attempt"),
+        "acute_distress": ("急性情绪危机", "acute emotional crisis"),
+        "violence": ("暴力伤人或冲突", "violence"),
+        "psychotic": ("精神病性症状发作", "psychotic episode"),
+        "other": ("其他", "other"),
+    },
+    "crisis_risk": {
+        "high": ("高风险", "high risk"),
+        "medium": ("中风险", "medium risk"),
+        "low": ("低风险", "low risk"),
+    },
+    # Labels and section titles of the crisis form (危机事件随时报告) that are not dossier fields.
+    "crisis_field": {
+        "report": ("报告信息", "Report"),
+        "unit": ("报告单位", "Reporting unit"),
+        "event_date": ("事件日期", "Event date"),
+        "event_type": ("事件类型", "Type of event"),
+        "risk": ("风险等级", "Risk level"),
+        "upward": ("向上级报告", "Reported upward"),
+        "reported_to": ("报告对象", "Reported to"),
+        "reported_at": ("报告时间", "Reported at"),
+        "reported_how": ("报告方式", "Reported how"),
+    },
     "consent": {
         "signed": ("已签署", "signed"),
         "refused": ("拒绝签署", "refused"),
@@ -196,6 +223,11 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "actions": ("处置 {}", "actions {}"),
         "parents_notified": ("家长知悉 {}", "parents told {}"),
         "notified": ("已通知 {}", "notified {}"),
+        "event_type": ("事件类型 {}", "type {}"),
+        "crisis_risk": ("风险等级 {}", "{}"),
+        "reported_up": ("已报告 {}", "reported to {}"),
+        "since": ("自{}起", "from {}"),
+        "until": ("至{}", "until {}"),
         "certificate": ("诊断证明 {}", "certificate {}"),
         "without_certificate": ("无诊断证明", "no certificate"),
         "assessed_by": ("评估人 {}", "assessed by {}"),
@@ -226,6 +258,7 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "item": ("项目", "Item"),
         "value": ("值", "Value"),
         "staff_name": ("姓名", "Name"),
+        "display_name": ("显示名", "Display name"),
         "role": ("角色", "Role"),
         "college_scope": ("学院范围", "Colleges"),
         "slots": ("密钥槽", "Key slots"),
@@ -272,6 +305,20 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "month": ("本月", "month"),
         "range": ("本期", "period"),
     },
+    # The signature block under a summary sheet (填报人 / 审核人 / 负责人签字 / 日期).
+    "signature": {
+        "prepared": ("填报人", "Prepared by"),
+        "reviewed": ("审核人", "Reviewed by"),
+        "approved": ("负责人签字", "Approved by"),
+        "date": ("日期", "Date"),
+    },
+    # What a 零报告 line says was not there in the period (本周无新增关注学生，无危机事件，…).
+    "zero_item": {
+        "new": ("无新增关注学生", "no new watched students"),
+        "crises": ("无危机事件", "no crises"),
+        "referrals": ("无新增转介", "no new referrals"),
+        "separator": ("，", ", "),
+    },
     # Words of report file names (普查报告_2026秋季UPI_脱敏.xlsx).
     "report_file": {
         "weekly": ("周报", "weekly"),
@@ -280,6 +327,30 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "crisis": ("危机事件报告", "crisis"),
         "interviews": ("约谈名单", "interviews"),
         "redacted": ("脱敏", "redacted"),
+    },
+    # What a redacted copy (--redact) shows in place of what it masks or coarsens.
+    "redact_token": {
+        "student": ("[学生]", "[student]"),
+        "guardian": ("[家长]", "[guardian]"),
+        "advisor": ("辅导员", "advisor"),
+        "staff": ("工作人员", "staff"),
+        "student_no": ("[学号]", "[student no.]"),
+        "number": ("[号码]", "[number]"),
+        "phone": ("[电话]", "[phone]"),
+        "id_card": ("[身份证号]", "[ID number]"),
+        "dorm": ("[宿舍]", "[dorm]"),
+        "class_name": ("[班级]", "[class]"),
+        "hospital": ("[医院]", "[hospital]"),
+        "other": ("其他", "other"),
+        "watched": ("关注", "watched"),
+    },
+    # How a redacted table was coarsened to stay k-anonymous, as its note says.
+    "redact_rung": {
+        "gender": ("未列性别", "gender is left out"),
+        "grade": ("部分年级显示为“其他”", "some grades read “other”"),
+        "college": ("部分学院显示为“其他”", "some colleges read “other”"),
+        "level": ("部分关注等级合并为“关注”", "some watch levels are merged into “watched”"),
+        "separator": ("，", ", "),
     },
 }
 
@@ -307,21 +378,61 @@ _TEXT: dict[str, tuple[str, str]] = {
     "period_month": ("{year}年{month}月（{start} 至 {end}）", "{label} ({start} to {end})"),
     "period_range": ("{start} 至 {end}", "{start} to {end}"),
     "form_blank": ("{label}：{blank}", "{label}: {blank}"),
+    # The printed page frame of every workbook: who it is from, its classification, page numbers
+    # (&P and &N are the page-number codes of a sheet's header and footer).
+    # The same words as report_unit_default (the crisis form's 报告单位), so both name one center.
+    "print_unit_default": ("心理健康教育与咨询中心", "Mental-health education and counseling center"),
+    "print_classification": ("内部资料 注意保密", "Internal — confidential"),
+    "print_page": ("第 &P 页 共 &N 页", "Page &P of &N"),
     # Notes of the report sheets (周报/月报/普查/危机); {period} is a ``report_period`` word.
     "report_not_set": ("（未填写）", "(not set)"),
     "report_summary_note": (
-        "期初 = {start} 日终、期末 = {asof} 日终在关注名单上的学生；"
-        "一级 = 红色，二级 = 橙色，三级 = 黄色。新增、升级、降级、解除按学生计（{period}内多次变动只计一次），"
-        "约谈、家校沟通、危机事件、回访按记录计；逾期任务为期末时已过截止日期仍未完成的任务。",
-        "Start = watched at the end of {start}, end = watched at the end of {asof}; "
-        "red = level 1, orange = level 2, yellow = level 3. New, raised, lowered and closed count students "
-        "(a student changed twice in the {period} counts once); interviews, guardian contacts, crises and follow-ups "
-        "count records; overdue tasks were past due and not done at the end.",
+        "期末一级/二级/三级、期末合计 = {asof} 日终在关注名单上的学生（一级 = 红色，二级 = 橙色，三级 = 黄色）；"
+        "环比 = 期末合计与上期末（{start} 日终）之差。新增关注、解除关注按学生计（{period}内多次变动只计一次），"
+        "约谈人次、危机事件按记录计；逾期任务 = 期末时已过截止日期仍未完成的任务（约谈、回访、复学评估、提醒、转介各类），"
+        "与待办任务列表中的逾期任务同一口径。期初与其他明细见“汇总(明细)”。",
+        "End red/orange/yellow and end total = on the watch list at the end of {asof} (red = level 1, orange = level 2, "
+        "yellow = level 3); change = the end total minus the total at the end of the previous period ({start}). New and closed count students "
+        "(a student changed twice in the {period} counts once); interviews and crises count records; overdue tasks were "
+        "past due and not done at the end (interviews, follow-ups, return reviews, reminders and referral tasks alike), "
+        "as `cases tasks --overdue` counts them. Start figures and the other details are on the detail sheet.",
     ),
+    "report_detail_note": (
+        "期初 = {start} 日终在关注名单上的学生。升级、降级、休学、复学按学生计，家校沟通、回访人次按记录计；"
+        "回访逾期、约谈逾期为期末时已过截止日期仍未完成的回访、约谈任务。",
+        "Start = watched at the end of {start}. Raised, lowered, leave and return count students; guardian contacts and "
+        "follow-ups count records; follow-ups and interviews overdue were past due and not done at the end.",
+    ),
+    "report_zero_line": ("零报告：{period}{items}。", "Zero report: this {period}, {items}."),
+    "report_groups_note": (
+        "六类特殊群体按学生名单（档案）中在读学生计，截至 {today}；同一学生属于多类时各类分别计入，“合计”按人数去重；"
+        "其中关注 = 期末（{asof} 日终）在关注名单上的特殊群体学生。",
+        "Students on roll in the roster (dossiers) as of {today}; a student in several groups counts in each, the total "
+        "counts persons once; of whom watched = special-group students on the watch list at the end of {asof}.",
+    ),
+    "report_screening_totals": (
+        "合计（人数）按学生去重：同一学生参加多个量表只计一次，建议等级取其最高者；各批次共 {visits} 人次参与，筛查阳性 {positive} 人次。",
+        "The total counts persons: a student who took several instruments counts once, at the highest level proposed; "
+        "the batches had {visits} responses in all, {positive} of them positive.",
+    ),
+    "report_band_note": (
+        "“分级：…”为量表本身的得分分级；筛查阳性 = 筛查提示关注等级（一、二、三级）的人数，包括因关键条目提示者，因此可与量表“阳性”分级人数不同。"
+        "性别、年级、学院取自学生名单（档案），名单没有时取问卷所填。",
+        "“Band: …” is the instrument's own score band; positive = students the screening proposes a level for, including "
+        "those proposed for a critical item, so it may differ from a band named positive. Gender, grade and college come "
+        "from the roster (dossiers), else from the answers.",
+    ),
+    "report_band_column": ("分级：{band}", "Band: {band}"),
+    "report_total_persons": ("合计（人数）", "Total (persons)"),
+    "report_teaching_week": ("（第{week}教学周）", " (teaching week {week})"),
     "report_screening_note": (
-        "筛查阳性 = 筛查提示关注等级（一、二、三级）的人数；筛查结果是提示，不是诊断。已约谈、约谈逾期按期末计。",
-        "Positive = students the screening proposes a level for; screening results are indications, not diagnoses. "
-        "Interviewed and overdue as at the end of the period.",
+        "参与人数、筛查阳性按人数计；筛查阳性 = 筛查提示关注等级（一、二、三级）的人数，筛查结果是提示，不是诊断。"
+        "已约谈 = 筛查阳性学生中自本批次导入之日起至期末有约谈记录者（与普查报告同一口径）；"
+        "约谈逾期 = 筛查阳性学生中约谈任务期末时已过截止日期仍未完成者。",
+        "Respondents and positive count persons; positive = students the screening proposes a level for; screening "
+        "results are indications, not diagnoses. Interviewed = positive students with an interview recorded from the "
+        "batch's import day to the end of the period (as the census report counts them); interviews overdue = positive "
+        "students whose interview task was past due and not done at the end.",
     ),
     "report_clarity_note": (
         "基本信息：姓名、性别、学院、班级、本人电话、辅导员及监护人电话齐全；当前状态：在随访周期内有约谈、回访、家校沟通或危机记录；帮扶举措：有有效的帮扶举措。",
@@ -340,7 +451,29 @@ _TEXT: dict[str, tuple[str, str]] = {
     "report_parents_no_hour": ("已通知家长（事件时间未记录到时分）", "parents notified (the event time has no hour)"),
     "report_parents_within": ("{limit}小时内已通知家长", "parents notified within {limit} hours"),
     "report_parents_late": ("超过{limit}小时（{hours}小时）才通知家长", "parents notified after {hours} hours (norm: {limit})"),
+    "report_interviews_note": (
+        "筛查结果是提示，不是诊断；关注等级以咨询师约谈确认为准。",
+        "Screening results are indications, not diagnoses; a counselor confirms every level.",
+    ),
+    "report_reasons_clinical": ("原因仅咨询师可见。", "Reasons are shown to counselors only."),
+    "report_hospitals_clinical": ("转介医院仅咨询师可见。", "Hospitals are shown to counselors only."),
+    # A critical item as a counselor reads it: the item's wording and its number on the form.
+    "screening_flag_item": ("{text}（第{item}题）", "{text} (item {item})"),
+    # Someone told at a moment (crisis records: 家长 2026-11-15 23:40), and the separator of such a list.
+    "notice_at": ("{who} {at}", "{who} {at}"),
+    "notice_how": ("{who}（{how}）", "{who} ({how})"),
+    "list_separator": ("、", ", "),
+    # Between the clauses of a one-line summary, and between a head and its detail (一级 → 二级：原因).
+    "clause_separator": ("；", "; "),
+    "clause_colon": ("：", ": "),
+    "report_unit_default": ("心理健康教育与咨询中心", "Mental-health education and counseling center"),
+    "report_upward_unrecorded": ("尚未记录向上级报告情况", "not yet recorded as reported upward"),
     "report_crisis_note": ("本报告含学生敏感信息，仅限危机处置相关人员知悉，不得外传。", "This report holds sensitive data: for the people handling the crisis only."),
+    "redact_suppressed": ("另有 {n} 行即使合并后仍可识别到个人，未列出", "{n} row(s) that would still identify someone are left out"),
+    "redact_coarsened": (
+        "脱敏：为使每一行至少与另外 {others} 行无法区分，{rungs}。",
+        "Redacted: so that no row can be told apart from at least {others} other row(s), {rungs}.",
+    ),
 }
 
 

@@ -1,8 +1,19 @@
-"""The student number (学号): one normal form, used for lookups, blind indexes and pseudonyms."""
+"""The student number (学号): what one may look like, and its one normal form (lookups, blind indexes, pseudonyms)."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+# What a student number may look like, defined once: 4 to 20 letters, digits or hyphens, at
+# least 4 of them digits (2026601000, 0012, S2026001, 2026-01-001). Anything else (0, 学号,
+# ../x, five thousand digits, a number with a line break in it) is not a student number but a
+# header repeated, a path or a damaged cell, and is refused where it is read.
+MIN_LENGTH = 4
+MAX_LENGTH = 20
+MIN_DIGITS = 4
+_SHAPE = re.compile(r"[0-9A-Za-z-]+")
+SHAPE_TEXT = f"{MIN_LENGTH}–{MAX_LENGTH} letters, digits or '-', at least {MIN_DIGITS} of them digits"
 
 
 def normalise(value: object) -> str:
@@ -14,3 +25,16 @@ def normalise(value: object) -> str:
     compared number takes afterwards.
     """
     return unicodedata.normalize("NFKC", str(value)).strip().upper()
+
+
+def shape_problem(text: str) -> str | None:
+    """Why ``text`` (already read from its cell or flag) is not a student number, or ``None`` when it may be one."""
+    if len(text) > MAX_LENGTH:
+        return f"student number is {len(text):,} characters long; a student number has {SHAPE_TEXT}"
+    if not _SHAPE.fullmatch(text) or len(text) < MIN_LENGTH or sum(ch.isdigit() for ch in text) < MIN_DIGITS:
+        return f"not a student number: a student number has {SHAPE_TEXT}"
+    return None
+
+
+def is_student_no(text: str) -> bool:
+    return shape_problem(text) is None

@@ -24,6 +24,22 @@ CONSENT: tuple[str, ...] = ("signed", "refused", "not_needed", "pending")
 # 六类特殊群体.
 GROUPS: tuple[str, ...] = ("hardship", "single_parent_orphan", "academic", "psychological", "disability", "readmitted")
 
+# 危机事件类型: what kind of crisis a crisis record (and its 随时报告) is about.
+CRISIS_TYPES: tuple[str, ...] = (
+    "self_harm_ideation",
+    "self_harm",
+    "suicide_attempt",
+    "acute_distress",
+    "violence",
+    "psychotic",
+    "other",
+)
+# 风险等级 of a crisis as the counselor on the spot assessed it.
+CRISIS_RISKS: tuple[str, ...] = ("high", "medium", "low")
+# Words in a crisis record's "who was notified" that mean the parents or guardians
+# (家长知悉时间 is the time of the first such notice when no separate time was recorded).
+PARENT_WORDS: tuple[str, ...] = ("家长", "父母", "父亲", "母亲", "监护人", "parent", "father", "mother", "guardian")
+
 # The roster fields of a dossier header (一人一档 表头), in the order sheets show them.
 ROSTER_FIELDS: tuple[str, ...] = (
     "name",

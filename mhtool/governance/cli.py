@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from mhtool.console.apps import make_subapp
-from mhtool.console.options import JsonOpt
+from mhtool.console.options import JsonOpt, date_value
 
 export_app = make_subapp()
 retention_app = make_subapp()
@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
 
 GraduatedBeforeOpt = Annotated[
     Optional[str],
-    typer.Option("--graduated-before", metavar="DATE", help="Only students who graduated or withdrew before this day (never anyone inside the retention period)."),
+    typer.Option("--graduated-before", metavar="DATE", callback=date_value, help="Only students who graduated or withdrew before this day (never anyone inside the retention period)."),
 ]
 YesOpt = Annotated[bool, typer.Option("--yes", help="Erase without asking (needed when not on a terminal).")]
 

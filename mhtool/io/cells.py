@@ -16,10 +16,15 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
 
+from mhtool.domain.student_no import shape_problem
+
 __all__ = [
     "SCIENTIFIC_NOTATION_MESSAGE",
+    "EARLIEST_DATE",
+    "LATEST_DATE",
     "cell_text",
     "column_letter",
+    "date_problem",
     "fold_text",
     "is_formula_text",
     "is_missing",
@@ -105,13 +110,18 @@ def student_no(cell: object) -> tuple[str | None, str | None]:
     (``2026601000.0`` as Excel stores it) loses its ``.0``. Scientific notation,
     as text (``2.0266E+09``) or as a float too large to hold every digit, is
     refused rather than repaired: the digits it dropped cannot be recovered.
+    What is left must look like a student number
+    (:func:`mhtool.domain.student_no.shape_problem`): ``0``, ``学号`` or ``../x``
+    are refused.
     """
     if cell is None:
         return None, "student number is empty"
     if isinstance(cell, bool):
         return None, "student number is not a number or text"
     if isinstance(cell, int):
-        return str(cell), None
+        if abs(cell) >= 10**20:
+            return None, "student number is too long to be one"
+        return _shaped(str(cell))
     if isinstance(cell, float):
         if not math.isfinite(cell):
             return None, "student number is not a number"
@@ -119,9 +129,11 @@ def student_no(cell: object) -> tuple[str | None, str | None]:
             return None, SCIENTIFIC_NOTATION_MESSAGE
         if not cell.is_integer():
             return None, "student number has a fractional part"
-        return str(int(cell)), None
+        return _shaped(str(int(cell)))
     if isinstance(cell, (datetime, date, time, timedelta)):
         return None, "student number cell holds a date or time; format the column as text"
+    if isinstance(cell, str) and ("\n" in cell.strip() or "\r" in cell.strip()):
+        return None, "student number contains a line break"
     text = fold_text(cell)
     # A leading apostrophe is how people force text in a spreadsheet; it is not part of the number.
     if text.startswith("'"):
@@ -135,7 +147,12 @@ def student_no(cell: object) -> tuple[str | None, str | None]:
         text = m.group(1)
     if " " in text:
         return None, "student number contains a space"
-    return text, None
+    return _shaped(text)
+
+
+def _shaped(text: str) -> tuple[str | None, str | None]:
+    problem = shape_problem(text)
+    return (None, problem) if problem else (text, None)
 
 
 def phone_text(cell: object) -> str:
@@ -214,6 +231,20 @@ def parse_cell_date(cell: object) -> datetime | None:
         return datetime(*parts)
     except (TypeError, ValueError):
         return None
+
+
+# Dates a screening export, roster or interview sheet can sensibly hold. Outside this a date is a
+# typing or conversion error (0001-01-01, 2206 for 2026), never a fact to store.
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
+def date_problem(value: datetime | date) -> str | None:
+    """Why a date read from a cell cannot be right, or ``None``."""
+    d = value.date() if isinstance(value, datetime) else value
+    if d < EARLIEST_DATE or d > LATEST_DATE:
+        return f"date {d.isoformat()} is outside {EARLIEST_DATE.isoformat()} … {LATEST_DATE.isoformat()}"
+    return None
 
 
 _MISSING_TEXT = frozenset({"", "(跳过)", "(空)", "-3", "-2", "(未填)", "(未作答)"})

@@ -72,6 +72,15 @@ _TITLE_PREFIX = re.compile(r"^(?:请(?:输入|填写|选择|写出))?(?:(?:你|�
 
 def header_key(text: object) -> str:
     """The comparison form of a header cell: folded, lower-case, no spaces or marks."""
+    try:
+        return _header_key(text)
+    except TypeError:  # an unhashable cell value
+        return _header_key.__wrapped__(text)
+
+
+@lru_cache(maxsize=1 << 14, typed=True)
+def _header_key(text: object) -> str:
+    # Cached: every candidate profile maps the same header rows, and rows repeat their texts.
     key = fold_text(cell_text(text)).lower().replace(" ", "")
     key = key.strip("*")
     key = _REQUIRED_MARK.sub("", key)
@@ -489,9 +498,19 @@ def load_profiles(
     A later profile with an earlier one's name replaces it. Every file is
     validated; the first invalid one raises :class:`InvalidInput` naming it.
     """
+    user = _user_dirs(dirs, env)
+    if not user:
+        return dict(_builtin_profiles())
     drafts: dict[str, _Draft] = dict(_builtin_drafts())
-    for d in _user_dirs(dirs, env):
+    for d in user:
         drafts.update(_dir_drafts(d))
+    return {name: _build(name, drafts) for name in sorted(drafts)}
+
+
+@lru_cache(maxsize=1)
+def _builtin_profiles() -> Mapping[str, Profile]:
+    """The built-in profiles, validated once (profiles are immutable)."""
+    drafts = dict(_builtin_drafts())
     return {name: _build(name, drafts) for name in sorted(drafts)}
 
 

@@ -8,6 +8,16 @@ Workbooks are read with python-calamine, which is an order of magnitude faster
 than openpyxl on the 10,000-row exports of a census; openpyxl is used only where
 calamine cannot give what is needed (a damaged workbook calamine refuses, and
 formula cells saved without a cached value, which calamine shows as empty).
+
+calamine allocates a sheet's whole used range (from A1 to the last cell holding
+a value) and parts of a legacy ``.xls`` from sizes the file declares, and a
+native allocation that fails ends the process. So nothing reaches it before the
+used range has been measured from the file itself (:func:`_xlsx_extent`,
+:func:`_scan_xls`) and found sane (:func:`_check_extent`). Any file that cannot
+be read is an :class:`InvalidInput` naming it (exit 3), never a crash.
+
+A password-protected workbook is decrypted in memory (msoffcrypto-tool) when a
+password is given; the decrypted bytes never touch the disk.
 """
 
 from __future__ import annotations
@@ -17,8 +27,12 @@ import csv
 import io
 import os
 import re
+import struct
+import sys
+import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from html.parser import HTMLParser
@@ -27,10 +41,11 @@ from xml.etree import ElementTree
 
 import pandas as pd
 
-from mhtool.errors import InvalidInput, Problem
+from mhtool.errors import InvalidInput, Problem, UsageError
 from mhtool.io.cells import (
     cell_text,
     column_letter,
+    date_problem,
     fold_text,
     is_formula_text,
     parse_cell_date,
@@ -40,6 +55,7 @@ from mhtool.io.cells import (
 from mhtool.io.profiles import FieldSpec, HeaderLayout, Profile, detect_profile, get_profile, load_profiles
 
 __all__ = [
+    "MAX_CELLS",
     "ColumnMapping",
     "ItemColumn",
     "ParsedExport",
@@ -50,6 +66,7 @@ __all__ = [
     "parse_export",
     "parse_table",
     "read_export",
+    "read_password_file",
     "read_sheet",
     "read_table",
 ]
@@ -61,7 +78,25 @@ _ENCRYPTION_STREAMS = tuple(
 )
 _TEXT_ENCODINGS = ("UTF-8", "UTF-8 with BOM", "UTF-16 with BOM", "GB18030 (GBK)")
 _PASSWORD_HINT = (
-    "open it in Excel or WPS, remove the password (文件 → 信息 → 保护工作簿 / 加密), save, and import again"
+    "pass --password-file FILE (a file holding the password), or open it in Excel or WPS, remove the password "
+    "(文件 → 信息 → 保护工作簿 / 加密), save, and import again"
+)
+_DAMAGED_HINT = "open and re-save it in Excel or WPS, or export it again"
+
+# What a sheet may be. A spreadsheet has at most 16,384 columns (XFD) and 1,048,576 rows; the
+# readers hold the whole rectangle from A1 to the last cell with a value, so it is bounded
+# (twice a 50,000-student SCL-90 export), and a large rectangle must be reasonably filled: a
+# stray value far below or right of the table makes a 5 KB file ask for gigabytes.
+MAX_COLUMNS = 16_384
+MAX_ROWS = 1_048_576
+MAX_CELLS = 12_000_000
+SPARSE_CELLS = 2_000_000  # above this, at least one cell in SPARSE_RATIO must hold a value
+SPARSE_RATIO = 8
+MAX_SHARED_STRINGS = 5_000_000
+MAX_SHEET_XML = 2 << 30  # bytes of one worksheet's XML once unzipped
+_TRIM_HINT = (
+    "a value far outside the table (often a stray space or a format) makes the sheet's used range huge: "
+    "in Excel or WPS delete the empty rows below and the empty columns right of the table, save, and import again"
 )
 
 
@@ -83,90 +118,650 @@ class RawSheet:
     format: str = ""
 
 
-def read_sheet(path: str | Path, sheet: str | int | None = None) -> RawSheet:
-    """Read one sheet (a 0-based index or a name; default: the first with data)."""
+def read_password_file(path: str | os.PathLike, option: str = "--password-file") -> str:
+    """The password held in a file (first line; a trailing newline is not part of it)."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{option}: no such file: {p}") from None
+    except IsADirectoryError:
+        raise UsageError(f"{option}: {p} is a folder, not a file holding the password") from None
+    except OSError as exc:
+        raise UsageError(f"{option}: cannot read {p} ({exc.strerror or exc})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"{option}: {p} is not UTF-8 text", hint="save the password file as UTF-8 text") from None
+    password = text.split("\n", 1)[0].rstrip("\r")
+    if not password:
+        raise UsageError(f"{option}: {p} is empty", hint="put the workbook's password on the first line")
+    return password
+
+
+def read_sheet(path: str | Path, sheet: str | int | None = None, *, password: str | None = None) -> RawSheet:
+    """Read one sheet (a 0-based index or a name; default: the first with data).
+
+    ``password`` opens a password-protected workbook (decrypted in memory).
+    Every file that cannot be read raises :class:`InvalidInput` naming it.
+    """
     p = Path(path)
     name = p.name
     try:
-        with p.open("rb") as fh:
-            head = fh.read(8)
+        data = p.read_bytes()
     except FileNotFoundError:
         raise InvalidInput(f"{name}: file not found ({p})") from None
     except IsADirectoryError:
         raise InvalidInput(f"{name}: is a directory, not a file") from None
+    except MemoryError:
+        raise InvalidInput(f"{name}: the file is too large to read") from None
     except OSError as exc:
         raise InvalidInput(f"{name}: cannot read the file ({exc.strerror or exc})") from None
-    if not head:
+    if not data:
         raise InvalidInput(f"{name}: the file is empty", hint="export the survey again")
+    try:
+        return _read_bytes(name, data, sheet, password)
+    except InvalidInput:
+        raise
+    except MemoryError:
+        raise InvalidInput(f"{name}: the file is too large to read", hint=_DAMAGED_HINT) from None
+    except BaseException as exc:  # noqa: BLE001 - a reader's failure (a Rust panic is a BaseException) is a bad file
+        if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
+        raise _damaged(name, exc) from None
+
+
+def _read_bytes(name: str, data: bytes, sheet: str | int | None, password: str | None) -> RawSheet:
+    head = data[:8]
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return _read_zip_workbook(p, sheet)
+        return _read_zip_workbook(name, data, sheet)
     if head == _OLE2_MAGIC:
-        return _read_ole2(p, sheet)
-    data = p.read_bytes()
+        return _read_ole2(name, data, sheet, password)
     if _looks_like_html(data):
         return _read_html(name, data, sheet)
     return _read_delimited(name, data, sheet)
 
 
+def _damaged(name: str, exc: BaseException) -> InvalidInput:
+    text = str(exc).strip()
+    detail = text.splitlines()[0] if text else type(exc).__name__
+    return InvalidInput(f"{name}: the workbook is damaged and cannot be read ({detail[:200]})", hint=_DAMAGED_HINT)
+
+
+# ---------------------------------------------------------------- the used range
+
+
+@dataclass
+class _Extent:
+    """How far a sheet's cells reach: the last row and column holding a value (1-based), and how many cells do."""
+
+    rows: int
+    cols: int
+    cells: int
+    has_formula: bool = False
+
+
+def _range_text(rows: int, cols: int) -> str:
+    if rows <= 0 or cols <= 0:
+        return "A1"
+    if cols > MAX_COLUMNS:
+        return f"A1 to row {rows:,}, column {cols:,}"
+    return f"A1:{column_letter(cols - 1)}{rows}"
+
+
+def _check_extent(where: str, ext: _Extent) -> None:
+    """Refuse a sheet whose used range no reader should be asked to hold."""
+    area = ext.rows * ext.cols
+    rng = _range_text(ext.rows, ext.cols)
+    if ext.cols > MAX_COLUMNS or ext.rows > MAX_ROWS:
+        raise InvalidInput(
+            f"{where}: a cell lies beyond the last row or column a spreadsheet can have (used range {rng}); "
+            "the file is damaged",
+            hint=_DAMAGED_HINT,
+        )
+    if area > MAX_CELLS:
+        raise InvalidInput(
+            f"{where}: the used range {rng} ({ext.rows:,} rows × {ext.cols:,} columns) is larger than the "
+            f"{MAX_CELLS:,} cells mhtool reads from one sheet",
+            hint=_TRIM_HINT if ext.cells * SPARSE_RATIO < area else "split the export into several files",
+        )
+    if area > SPARSE_CELLS and ext.cells * SPARSE_RATIO < area:
+        raise InvalidInput(
+            f"{where}: the used range {rng} ({area:,} cells) is far larger than the {ext.cells:,} cells that "
+            "hold a value",
+            hint=_TRIM_HINT,
+        )
+
+
+def _bounded_area(where: str, rows: int, cols: int, cells: int) -> None:
+    _check_extent(where, _Extent(rows, cols, cells))
+
+
+# xlsx: the worksheet XML is scanned in chunks, cut before the last "<" so no tag is split.
+_CHUNK = 1 << 22
+_DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\b[^>]*?\bref\s*=\s*[\"']([^\"']*)[\"']")
+_SHEET_DATA = re.compile(rb"<(?:[\w.-]+:)?sheetData[\s>/]")
+_CELL_OR_ROW = re.compile(rb"<(/?)(?:[\w.-]+:)?(row|c)(?=[\s/>])([^>]*)>")
+_R_ATTR = re.compile(rb"(?:^|\s)r\s*=\s*[\"']([^\"']*)[\"']")
+_REF = re.compile(rb"([A-Za-z]*)([0-9]*)")
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_ROOT_PREFIX = re.compile(rb"<(\w+:)?worksheet[\s>]")
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _letters_value(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ch - 64
+    return n
+
+
+def _digits_greater(n: int) -> bytes:
+    """A regex for decimal numbers (leading zeros allowed) greater than ``n``."""
+    s = str(n)
+    alts = [b"[1-9][0-9]{%d,}" % len(s)]
+    for i, ch in enumerate(s):
+        if ch < "9":
+            alts.append(s[:i].encode() + b"[%c-9]" % (ord(ch) + 1) + b"[0-9]" * (len(s) - i - 1))
+    return b"0*(?:" + b"|".join(alts) + b")"
+
+
+def _letters_greater(n: int) -> bytes:
+    """A regex for column letters (either case) of a column after the ``n``-th (1-based)."""
+    s = column_letter(n - 1) if n >= 1 else ""
+    alts = [b"[A-Za-z]{%d,}" % (len(s) + 1)]
+    for i, ch in enumerate(s):
+        if ch < "Z":
+            nxt = chr(ord(ch) + 1)
+            prefix = b"".join(b"[%c%c]" % (c.encode()[0], c.lower().encode()[0]) for c in s[:i])
+            alts.append(prefix + f"[{nxt}-Z{nxt.lower()}-z]".encode() + b"[A-Za-z]" * (len(s) - i - 1))
+    return b"(?:" + b"|".join(alts) + b")"
+
+
+def _odd_cells(prefix: bytes, claim: tuple[int, int] | None) -> re.Pattern:
+    """A cell start tag that does not begin with an ``r="…"`` reference, or (given the declared
+    last row and column) a cell holding something whose reference lies beyond them."""
+    odd = b'(?! r=")[\\s/>]'
+    if claim is not None:
+        rows, cols = claim
+        beyond = _letters_greater(cols) + b"[0-9]*|[A-Za-z]*" + _digits_greater(rows)
+        odd = b' r="(?:' + beyond + rb')"[^>]*(?<!/)>|' + odd
+    return re.compile(b"<" + re.escape(prefix) + b"c(?:" + odd + b")")
+
+
+def _foreign_cells(prefix: bytes) -> re.Pattern:
+    """A cell under another namespace prefix than the root's (calamine matches cells by local name)."""
+    if not prefix:
+        return re.compile(rb"<[\w.-]+:c[\s/>]")
+    return re.compile(b"<(?:c|(?!" + re.escape(prefix) + rb"c[\s/>])[\w.-]+:c)[\s/>]")
+
+
+def _parse_ref(ref: bytes) -> tuple[int, int] | None:
+    """``b"XFD4000"`` → (4000, 16384), 1-based; ``None`` when it is not a cell reference."""
+    m = _REF.fullmatch(ref.strip())
+    if not m or not m.group(1) or not m.group(2):
+        return None
+    letters, digits = m.groups()
+    if len(letters) > 4 or len(digits) > 9:
+        return (MAX_ROWS + 1, MAX_COLUMNS + 1)
+    return int(digits), _letters_value(letters)
+
+
+def _xml_chunks(zf: zipfile.ZipFile, member: str, where: str):
+    """The member's bytes in chunks that end before a ``<`` (no tag is split)."""
+    total = 0
+    with zf.open(member) as fh:
+        tail = b""
+        while True:
+            chunk = fh.read(_CHUNK)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > MAX_SHEET_XML:
+                raise InvalidInput(f"{where}: the sheet is larger than mhtool reads ({MAX_SHEET_XML >> 30} GiB of XML)",
+                                   hint="split the export into several files")
+            block = tail + chunk
+            cut = block.rfind(b"<")
+            if cut <= 0:
+                tail = block
+                continue
+            yield block[:cut]
+            tail = block[cut:]
+        if tail:
+            yield tail
+
+
+def _xlsx_extent(zf: zipfile.ZipFile, member: str, where: str) -> _Extent:
+    """How far the cells of one worksheet reach, read from its XML without building it.
+
+    Writers put the reference first in every cell (``<c r="B7" …>``); when all
+    cells do, one pass of byte counts and a search for a reference beyond the
+    ``<dimension>`` the file declares is enough, and a second pass collects the
+    distinct columns and rows only when that declaration is missing or wrong.
+    Any other shape is walked cell by cell, with positions implied by order
+    where a cell has no reference, as calamine places them.
+    """
+    with zf.open(member) as fh:
+        head = fh.read(1 << 16)
+    m = _ROOT_PREFIX.search(head)
+    prefix = (m.group(1) or b"") if m else b""
+    data_at = _SHEET_DATA.search(head)
+    dim = _DIMENSION.search(head, 0, data_at.start() if data_at else len(head))
+    claim = None
+    if dim:
+        parts = dim.group(1).split(b":")
+        ends = [_parse_ref(x) for x in parts]
+        if 1 <= len(parts) <= 2 and all(ends):
+            claim = ends[-1]
+            if claim[0] > MAX_ROWS or claim[1] > MAX_COLUMNS or claim[0] * claim[1] > MAX_CELLS:
+                claim = None  # inflated or absurd: measure instead
+    closing = b"</" + prefix + b"c>"
+    needle = b"<" + prefix + b"f"
+    with_ref = b"<" + prefix + b'c r="'
+    prefix_free = not prefix
+    foreign = _foreign_cells(prefix)
+    odd = _odd_cells(prefix, claim)
+    unnamed = _odd_cells(prefix, None)
+    cells = 0
+    formula = False
+    beyond = False
+    for body in _xml_chunks(zf, member, where):
+        cells += body.count(closing)
+        if not formula and needle in body and _FORMULA_TAG.search(body):
+            formula = True
+        found = (unnamed if beyond else odd).search(body)
+        if found is not None and found.group(0).startswith(with_ref):
+            beyond = True
+            found = unnamed.search(body)
+        if found is not None or ((b":c" in body or not prefix_free) and foreign.search(body)):
+            # A cell without its reference first, or under a prefix the root does not use.
+            return _xlsx_extent_exact(zf, member, where, prefix)
+    if claim is not None and not beyond:
+        rows, cols = claim
+        if rows * cols <= SPARSE_CELLS or cells * SPARSE_RATIO >= rows * cols:
+            return _Extent(rows, cols, cells, formula)
+    # Every cell names its place: the distinct columns and rows are few, so sets of them are cheap.
+    valued = b"\"[^>]*(?<!/)>"
+    col_re = re.compile(re.escape(with_ref) + b"([A-Za-z]+)[0-9]*" + valued)
+    row_re = re.compile(re.escape(with_ref) + b"[A-Za-z]*([0-9]+)" + valued)
+    letters: set[bytes] = set()
+    numbers: set[bytes] = set()
+    for body in _xml_chunks(zf, member, where):
+        letters.update(col_re.findall(body))
+        numbers.update(row_re.findall(body))
+    max_col = max((_letters_value(x) if len(x) <= 4 else MAX_COLUMNS + 1 for x in letters), default=0)
+    max_row = max((int(x) if len(x) <= 9 else MAX_ROWS + 1 for x in numbers), default=0)
+    return _Extent(max_row, max_col, cells, formula)
+
+
+def _xlsx_extent_exact(zf: zipfile.ZipFile, member: str, where: str, prefix: bytes) -> _Extent:
+    row_index = 0
+    col_index = 0
+    max_row = max_col = cells = 0
+    formula = False
+    needle = b"<" + prefix + b"f"
+    for body in _xml_chunks(zf, member, where):
+        if not formula and needle in body and _FORMULA_TAG.search(body):
+            formula = True
+        for m in _CELL_OR_ROW.finditer(body):
+            closing, tag, attrs = m.groups()
+            if closing:
+                if tag == b"row":
+                    row_index += 1
+                    col_index = 0
+                continue
+            if attrs.endswith(b"/"):
+                continue
+            r = _R_ATTR.search(attrs)
+            if tag == b"row":
+                if r:
+                    pos = _parse_ref(b"A" + r.group(1).strip())
+                    if pos is not None:
+                        row_index = pos[0] - 1
+                continue
+            pos = _parse_ref(r.group(1)) if r else None
+            if pos is not None:
+                row, col = pos[0] - 1, pos[1] - 1
+            else:
+                row, col = row_index, col_index
+            col_index = col + 1
+            cells += 1
+            if row + 1 > max_row:
+                max_row = row + 1
+            if col + 1 > max_col:
+                max_col = col + 1
+            if max_row > MAX_ROWS or max_col > MAX_COLUMNS:
+                return _Extent(max_row, max_col, cells, formula)
+    return _Extent(max_row, max_col, cells, formula)
+
+
+_SST_COUNT = re.compile(rb"<(?:[\w.-]+:)?sst\b[^>]*?(?<![\w:.-])uniqueCount\s*=\s*[\"']\s*([0-9]+)")
+
+
+def _check_shared_strings(zf: zipfile.ZipFile, name: str) -> None:
+    """calamine reserves room for the number of strings the table declares; a lying count is refused."""
+    for info in zf.infolist():
+        if info.filename.lower().endswith("sharedstrings.xml"):
+            with zf.open(info) as fh:
+                head = fh.read(1 << 16)
+            m = _SST_COUNT.search(head)
+            if m and int(m.group(1)) > MAX_SHARED_STRINGS:
+                raise InvalidInput(
+                    f"{name}: the workbook declares {int(m.group(1)):,} shared strings, more than mhtool reads "
+                    f"({MAX_SHARED_STRINGS:,}); the file is damaged or not a survey export",
+                    hint=_DAMAGED_HINT,
+                )
+
+
+class _XlsxSheets:
+    """Which XML member holds which worksheet, and each one's extent once measured."""
+
+    def __init__(self, zf: zipfile.ZipFile, name: str):
+        self.zf = zf
+        self.name = name
+        self.members = set(zf.namelist())
+        self.by_sheet: dict[str, str] = {}
+        self.extents: dict[str, _Extent] = {}
+        try:
+            wb_xml = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+            rels_xml = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+        except (KeyError, ElementTree.ParseError, ValueError):
+            return
+        targets = {}
+        for rel in rels_xml:
+            target = rel.get("Target", "")
+            absolute = target.startswith("/")
+            targets[rel.get("Id")] = target.lstrip("/") if absolute else str(PurePosixPath("xl") / target)
+        for el in wb_xml.iter():
+            if isinstance(el.tag, str) and (el.tag.endswith("}sheet") or el.tag == "sheet"):
+                path = targets.get(el.get(_NS_REL))
+                if el.get("name") is not None and path:
+                    self.by_sheet[el.get("name")] = os.path.normpath(path).replace(os.sep, "/")
+
+    def _candidates(self, sheet: str) -> list[str]:
+        member = self.by_sheet.get(sheet)
+        if member in self.members:
+            return [member]
+        # Where the workbook does not say plainly which part holds the sheet, every part that
+        # could be a worksheet is measured; the largest counts.
+        return sorted(m for m in self.members if m.lower().endswith(".xml") and "sheet" in m.lower()
+                      and "sharedstrings" not in m.lower())
+
+    def extent(self, sheet: str) -> _Extent:
+        if sheet not in self.extents:
+            where = f"{self.name}, sheet {sheet}"
+            best = _Extent(0, 0, 0)
+            for member in self._candidates(sheet):
+                ext = _xlsx_extent(self.zf, member, where)
+                _check_extent(where, ext)
+                if ext.rows * ext.cols >= best.rows * best.cols:
+                    best = _Extent(ext.rows, ext.cols, max(ext.cells, best.cells), ext.has_formula or best.has_formula)
+            self.extents[sheet] = best
+        return self.extents[sheet]
+
+
 # ---------------------------------------------------------------- workbooks
 
 
-def _read_zip_workbook(p: Path, sheet: str | int | None) -> RawSheet:
-    name = p.name
+def _read_zip_workbook(name: str, data: bytes, sheet: str | int | None) -> RawSheet:
     try:
-        with zipfile.ZipFile(p) as zf:
-            members = zf.namelist()
-            if any(m.startswith("xl/") for m in members):
-                fmt = "xlsx"
-            elif "mimetype" in members and b"opendocument.spreadsheet" in zf.read("mimetype"):
-                fmt = "ods"
-            else:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        members = zf.namelist()
+        if any(m.startswith("xl/") for m in members):
+            if any(m.lower().endswith(".bin") and m.startswith("xl/workbook") for m in members):
                 raise InvalidInput(
-                    f"{name}: is a zip archive but not an Excel workbook",
-                    hint="export the survey as .xlsx, .xls or .csv",
+                    f"{name}: is a binary Excel workbook (.xlsb), which mhtool does not read",
+                    hint="save it as .xlsx (Excel 工作簿) and import again",
                 )
-    except (zipfile.BadZipFile, OSError, KeyError):
-        raise InvalidInput(
-            f"{name}: the workbook is damaged and cannot be read",
-            hint="open and re-save it in Excel or WPS, or export it again",
-        ) from None
+            fmt = "xlsx"
+        elif "mimetype" in members and b"opendocument.spreadsheet" in zf.read("mimetype")[:200]:
+            fmt = "ods"
+        else:
+            raise InvalidInput(
+                f"{name}: is a zip archive but not an Excel workbook",
+                hint="export the survey as .xlsx, .xls or .csv",
+            )
+        guard = None
+        if fmt == "xlsx":
+            _check_shared_strings(zf, name)
+            guard = _XlsxSheets(zf, name)
+        else:
+            _check_ods(zf, name)
+    except InvalidInput:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, KeyError, EOFError, NotImplementedError,
+            RuntimeError, ValueError, struct.error) as exc:
+        raise _damaged(name, exc) from None
     try:
-        raw = _read_with_calamine(p, sheet, fmt)
+        raw = _read_with_calamine(name, data, sheet, fmt, guard)
     except InvalidInput:
         raise
     except Exception as calamine_error:  # noqa: BLE001 - any calamine failure gets the openpyxl fallback
         if fmt != "xlsx":
             raise _damaged(name, calamine_error) from None
-        return _read_with_openpyxl(p, sheet, calamine_error)
-    if fmt == "xlsx" and _sheet_has_formula(p, raw.sheet):
-        _restore_uncached_formulas(p, raw)
+        return _read_with_openpyxl(name, data, sheet, calamine_error, guard)
+    if guard is not None and guard.extent(raw.sheet).has_formula:
+        _restore_uncached_formulas(data, raw)
     return raw
 
 
-def _damaged(name: str, exc: BaseException) -> InvalidInput:
-    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return InvalidInput(
-        f"{name}: the workbook is damaged and cannot be read ({detail[:200]})",
-        hint="open and re-save it in Excel or WPS, or export it again",
-    )
+_ODS_REPEAT = re.compile(rb"number-(?:rows|columns)-repeated\s*=\s*[\"']\s*([0-9]+)")
 
 
-def _read_ole2(p: Path, sheet: str | int | None) -> RawSheet:
-    data = p.read_bytes()
+def _check_ods(zf: zipfile.ZipFile, name: str) -> None:
+    """An OpenDocument sheet repeats rows and columns by count; large repeats of anything but blanks are refused."""
+    if "content.xml" not in zf.namelist():
+        raise InvalidInput(f"{name}: the spreadsheet has no content", hint=_DAMAGED_HINT)
+    for body in _xml_chunks(zf, "content.xml", name):
+        for m in _ODS_REPEAT.finditer(body):
+            if int(m.group(1)) > 100_000:
+                raise InvalidInput(
+                    f"{name}: an OpenDocument spreadsheet with rows or columns repeated {int(m.group(1)):,} times",
+                    hint="save it as .xlsx (Excel 工作簿) and import again",
+                )
+
+
+def _read_ole2(name: str, data: bytes, sheet: str | int | None, password: str | None) -> RawSheet:
     if any(marker in data for marker in _ENCRYPTION_STREAMS):
-        raise InvalidInput(
-            f"{p.name}: the workbook is password-protected; save it without a password", hint=_PASSWORD_HINT
-        )
+        if password is None:
+            raise InvalidInput(f"{name}: the workbook is password-protected; save it without a password", hint=_PASSWORD_HINT)
+        return _read_bytes(name, _decrypt(name, data, password), sheet, None)
+    scan = _scan_xls(name, data)
+    if scan.encrypted:
+        if password is None:
+            raise InvalidInput(f"{name}: the workbook is password-protected; save it without a password", hint=_PASSWORD_HINT)
+        plain = _decrypt(name, data, password)
+        if plain[:8] != _OLE2_MAGIC or _scan_xls(name, plain).encrypted:
+            raise InvalidInput(f"cannot open {name}: the workbook could not be decrypted", hint=_DAMAGED_HINT)
+        return _read_ole2(name, plain, sheet, None)
     try:
-        return _read_with_calamine(p, sheet, "xls")
+        return _read_with_calamine(name, data, sheet, "xls", None)
     except InvalidInput:
         raise
     except Exception as exc:  # noqa: BLE001
         if "password" in str(exc).lower() or type(exc).__name__ == "PasswordError":
             raise InvalidInput(
-                f"{p.name}: the workbook is password-protected; save it without a password", hint=_PASSWORD_HINT
+                f"{name}: the workbook is password-protected; save it without a password", hint=_PASSWORD_HINT
             ) from None
-        raise _damaged(p.name, exc) from None
+        raise _damaged(name, exc) from None
+
+
+def _decrypt(name: str, data: bytes, password: str) -> bytes:
+    """The workbook decrypted in memory; a wrong password is invalid input (exit 3)."""
+    import msoffcrypto
+    from msoffcrypto.exceptions import InvalidKeyError
+
+    try:
+        office = msoffcrypto.OfficeFile(io.BytesIO(data))
+        try:
+            office.load_key(password=password, verify_password=True)
+        except TypeError:  # formats whose load_key has no verify_password (legacy .xls)
+            office.load_key(password=password)
+        out = io.BytesIO()
+        office.decrypt(out)
+    except InvalidKeyError:
+        raise InvalidInput(f"cannot open {name}: wrong password",
+                           hint="check the password file (only its first line is the password)") from None
+    except Exception as exc:  # noqa: BLE001 - msoffcrypto raises many kinds for damaged containers
+        text = str(exc).strip()
+        if "password" in text.lower() or "key" in text.lower() and "verif" in text.lower():
+            raise InvalidInput(f"cannot open {name}: wrong password",
+                               hint="check the password file (only its first line is the password)") from None
+        raise InvalidInput(f"cannot open {name}: the password-protected workbook cannot be decrypted "
+                           f"({(text.splitlines() or [type(exc).__name__])[0][:200]})", hint=_DAMAGED_HINT) from None
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- legacy .xls (BIFF in an OLE2 container)
+
+
+@dataclass
+class _XlsScan:
+    encrypted: bool
+    extents: dict[str, _Extent] = field(default_factory=dict)
+
+
+# Cell records and where their (row, column) sit: MS-XLS 2.4 (Number, Label, RString, BoolErr, Rk,
+# LabelSst, Formula, Blank); MulRk and MulBlank carry a first and a last column.
+_XLS_CELLS = frozenset({0x0203, 0x0204, 0x00D6, 0x0205, 0x027E, 0x00FD, 0x0006})
+_XLS_MULTI = frozenset({0x00BD})
+
+
+def _cfb_header_sane(name: str, data: bytes) -> None:
+    """The header fields calamine sizes its tables from must fit the file."""
+    if len(data) < 512:
+        raise InvalidInput(f"{name}: the workbook is cut short (an OLE2 header of {len(data)} bytes)", hint=_DAMAGED_HINT)
+    shift, mini = struct.unpack_from("<HH", data, 30)
+    if shift not in (9, 12) or mini != 6:
+        raise InvalidInput(f"{name}: the workbook is damaged and cannot be read (bad OLE2 header)", hint=_DAMAGED_HINT)
+    sector = 1 << shift
+    sectors = len(data) // sector + 1
+    fat_len = struct.unpack_from("<I", data, 44)[0]
+    # calamine reads the DIFAT length from bytes 62..66 (MS-CFB puts it at 72); both must be sane.
+    odd_difat = struct.unpack_from("<I", data, 62)[0]
+    difat_len = struct.unpack_from("<I", data, 72)[0]
+    mini_fat_len = struct.unpack_from("<I", data, 64)[0]
+    if fat_len > sectors or difat_len > sectors or mini_fat_len > sectors or odd_difat > (1 << 26):
+        raise InvalidInput(f"{name}: the workbook is damaged and cannot be read (OLE2 tables larger than the file)",
+                           hint=_DAMAGED_HINT)
+
+
+def _scan_xls(name: str, data: bytes) -> _XlsScan:
+    """Walk the BIFF records as calamine will, measuring every sheet before it allocates one.
+
+    calamine loads every sheet of an ``.xls`` when the workbook is opened and
+    reserves room for the rectangle each DIMENSIONS record declares, so every
+    sheet is checked here, not only the one to be read.
+    """
+    import olefile
+
+    _cfb_header_sane(name, data)
+    try:
+        ole = olefile.OleFileIO(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001 - olefile raises several kinds for damaged containers
+        raise _damaged(name, exc) from None
+    try:
+        entries = {"/".join(e).lower(): e for e in ole.listdir(streams=True, storages=False)}
+        if "encryptedpackage" in entries and "encryptioninfo" in entries:
+            return _XlsScan(encrypted=True)
+        stream = None
+        for candidate in ("workbook", "book"):
+            if candidate in entries:
+                stream = ole.openstream(entries[candidate]).read()
+                break
+    except Exception as exc:  # noqa: BLE001
+        raise _damaged(name, exc) from None
+    finally:
+        ole.close()
+    if stream is None:
+        raise InvalidInput(f"{name}: is an OLE2 file (Word, or another Office document) but not an Excel workbook",
+                           hint="export the survey as .xlsx, .xls or .csv")
+    sheets: list[tuple[int, str]] = []
+    pos = 0
+    n = len(stream)
+    while pos + 4 <= n:
+        typ, length = struct.unpack_from("<HH", stream, pos)
+        body = stream[pos + 4: pos + 4 + length]
+        pos += 4 + length
+        if typ == 0x002F and len(body) >= 2 and struct.unpack_from("<H", body)[0] != 0:
+            return _XlsScan(encrypted=True)
+        if typ == 0x0085 and len(body) >= 4:
+            sheets.append((struct.unpack_from("<I", body)[0], f"sheet {len(sheets) + 1}"))
+        if typ == 0x000A:
+            break
+    scan = _XlsScan(encrypted=False)
+    for start, label in sheets:
+        where = f"{name}, {label}"
+        if start >= n:
+            raise InvalidInput(f"{where}: the sheet lies beyond the end of the workbook; the file is damaged", hint=_DAMAGED_HINT)
+        ext = _xls_sheet_extent(stream, start, where)
+        _check_extent(where, ext)
+        scan.extents[label] = ext
+    return scan
+
+
+def _xls_sheet_extent(stream: bytes, pos: int, where: str) -> _Extent:
+    n = len(stream)
+    max_row = max_col = cells = 0
+    seen_bof = False
+    depth = 0
+    unpack = struct.unpack_from
+    while pos + 4 <= n:
+        typ, length = unpack("<HH", stream, pos)
+        start = pos + 4
+        pos = start + length
+        if pos > n:
+            break
+        if depth:
+            if typ == 0x0809:
+                depth += 1
+            elif typ == 0x000A:
+                depth -= 1
+            continue
+        if typ == 0x0809:
+            if seen_bof:
+                depth += 1
+            seen_bof = True
+        elif typ == 0x000A:
+            break
+        elif typ in _XLS_CELLS:
+            if length >= 4:
+                row, col = unpack("<HH", stream, start)
+                cells += 1
+                if row >= max_row:
+                    max_row = row + 1
+                if col >= max_col:
+                    max_col = col + 1
+        elif typ in _XLS_MULTI:
+            if length >= 6:
+                row, first = unpack("<HH", stream, start)
+                last = unpack("<H", stream, pos - 2)[0]
+                cells += max(0, (length - 6) // 6)
+                if row >= max_row:
+                    max_row = row + 1
+                top = max(first, last)
+                if top >= max_col:
+                    max_col = top + 1
+        elif typ == 0x0200:
+            # DIMENSIONS: calamine reserves (last - first + 1) rows × columns of cells from it.
+            if length == 14:
+                rf, rl, cf, cl = unpack("<IIHH", stream, start)
+            elif length == 10:
+                rf, rl, cf, cl = unpack("<HHHH", stream, start)
+            else:
+                continue
+            if cf > 0xFF or cl < cf:
+                cf = 0
+            if rl >= 1 and cl >= 1:
+                rows = (rl - rf + 1) & 0xFFFFFFFF
+                cols = (cl - cf + 1) & 0xFFFFFFFF
+                if rows * cols > MAX_CELLS:
+                    raise InvalidInput(
+                        f"{where}: the sheet declares a used range of {rows:,} rows × {cols:,} columns, more than "
+                        f"the {MAX_CELLS:,} cells mhtool reads from one sheet; the file is damaged",
+                        hint=_DAMAGED_HINT,
+                    )
+    return _Extent(max_row, max_col, cells)
 
 
 def _pick_sheet(name: str, names: list[str], sheet: str | int | None, has_data) -> str:
@@ -194,12 +789,53 @@ def _pick_sheet(name: str, names: list[str], sheet: str | int | None, has_data) 
     raise InvalidInput(f"{name}: there is no sheet named {sheet!r}; the sheets are: {', '.join(names)}")
 
 
-def _read_with_calamine(p: Path, sheet: str | int | None, fmt: str) -> RawSheet:
+@contextmanager
+def _native_panics_quiet():
+    """While calamine runs, what native code writes to stderr is held back; a Rust panic's report is dropped.
+
+    A panic inside calamine reaches Python as an exception, which becomes the
+    one-line "damaged" message, but Rust's panic hook has already printed its
+    report (and a backtrace) to stderr. Anything else written meanwhile is
+    passed on afterwards. The redirection is of the process's stderr, so it is
+    kept to the calamine calls.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    try:
+        held = tempfile.TemporaryFile()
+    except OSError:
+        os.close(saved)
+        yield
+        return
+    try:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+        held.seek(0)
+        text = held.read(1 << 20)
+        if text and b"panicked" not in text:
+            os.write(2, text)
+    finally:
+        os.close(saved)
+        held.close()
+
+
+def _read_with_calamine(name: str, data: bytes, sheet: str | int | None, fmt: str, guard: _XlsxSheets | None) -> RawSheet:
+    with _native_panics_quiet():
+        return _read_with_calamine_loud(name, data, sheet, fmt, guard)
+
+
+def _read_with_calamine_loud(name: str, data: bytes, sheet: str | int | None, fmt: str, guard: _XlsxSheets | None) -> RawSheet:
     from python_calamine import CalamineWorkbook
 
     # from_filelike sniffs the format from the bytes; from_path would trust the extension.
-    with p.open("rb") as fh:
-        wb = CalamineWorkbook.from_filelike(fh)
+    wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     try:
         names = list(wb.sheet_names)
         # Chart sheets and macro sheets hold no cells; calamine cannot open them as ranges.
@@ -210,26 +846,39 @@ def _read_with_calamine(p: Path, sheet: str | int | None, fmt: str) -> RawSheet:
 
         def load(n: str):
             if n not in loaded:
+                if guard is not None:
+                    guard.extent(n)  # refuses an absurd used range before calamine allocates it
                 loaded[n] = wb.get_sheet_by_name(n)
             return loaded[n]
 
         def has_data(n: str) -> bool:
             return n in cells and load(n).height > 0 and load(n).width > 0
 
-        chosen = _pick_sheet(p.name, names, sheet, has_data)
+        chosen = _pick_sheet(name, names, sheet, has_data)
         if chosen not in cells:
-            raise InvalidInput(f"{p.name}: sheet {chosen!r} is a chart or macro sheet, not a table")
+            raise InvalidInput(f"{name}: sheet {chosen!r} is a chart or macro sheet, not a table")
         rows = load(chosen).to_python(skip_empty_area=False)
     finally:
         wb.close()
-    rows = _clean_rows(rows)
+    rows = _clean_rows(rows, f"{name}, sheet {chosen}")
     if not rows:
-        raise InvalidInput(f"{p.name}: sheet {chosen} is empty", hint="check that you exported the right survey")
-    return RawSheet(p.name, chosen, rows, fmt)
+        raise InvalidInput(f"{name}: sheet {chosen} is empty", hint="check that you exported the right survey")
+    return RawSheet(name, chosen, rows, fmt)
 
 
-def _clean_rows(rows: list[list]) -> list[list]:
-    """Empty strings → ``None``; rows padded to one width; empty trailing rows and columns dropped."""
+def _clean_rows(rows: list[list], where: str = "") -> list[list]:
+    """Empty strings → ``None``; rows padded to one width; empty trailing rows and columns dropped.
+
+    The rectangle is measured before it is built, so a sheet that would not fit
+    (one row of a million fields under short ones) is refused, not padded.
+    """
+    width = 0
+    filled = 0
+    for r in rows:
+        if len(r) > width:
+            width = len(r)
+        filled += len(r)
+    _bounded_area(where or "the sheet", len(rows), width, filled)
     out = [[None if c == "" else c for c in r] for r in rows]
     while out and all(c is None for c in out[-1]):
         out.pop()
@@ -244,78 +893,39 @@ def _clean_rows(rows: list[list]) -> list[list]:
     return out
 
 
-def _read_with_openpyxl(p: Path, sheet: str | int | None, calamine_error: BaseException) -> RawSheet:
+def _read_with_openpyxl(name: str, data: bytes, sheet: str | int | None, calamine_error: BaseException,
+                        guard: _XlsxSheets | None) -> RawSheet:
     import openpyxl
 
     try:
-        wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - both readers refused it: the file is damaged
-        raise _damaged(p.name, calamine_error) from None
+        raise _damaged(name, calamine_error) from None
     try:
         names = [ws.title for ws in wb.worksheets]
-        chosen = _pick_sheet(p.name, names, sheet, lambda n: wb[n].max_row is not None and (wb[n].max_row or 0) > 0)
-        rows = [list(r) for r in wb[chosen].iter_rows(values_only=True)]
+
+        def has_data(n: str) -> bool:
+            ext = guard.extent(n) if guard is not None else None
+            return bool(ext and ext.rows and ext.cols)
+
+        chosen = _pick_sheet(name, names, sheet, has_data)
+        ext = guard.extent(chosen) if guard is not None else _Extent(0, 0, 0)
+        # The bounds come from the cells measured, never from the <dimension> the file declares.
+        rows = [list(r) for r in wb[chosen].iter_rows(min_row=1, max_row=max(ext.rows, 1), min_col=1,
+                                                      max_col=max(ext.cols, 1), values_only=True)]
     except InvalidInput:
         raise
     except Exception:  # noqa: BLE001
-        raise _damaged(p.name, calamine_error) from None
+        raise _damaged(name, calamine_error) from None
     finally:
         wb.close()
-    rows = _clean_rows(rows)
+    rows = _clean_rows(rows, f"{name}, sheet {chosen}")
     if not rows:
-        raise InvalidInput(f"{p.name}: sheet {chosen} is empty", hint="check that you exported the right survey")
-    return RawSheet(p.name, chosen, rows, "xlsx")
+        raise InvalidInput(f"{name}: sheet {chosen} is empty", hint="check that you exported the right survey")
+    return RawSheet(name, chosen, rows, "xlsx")
 
 
-_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
-_ROOT_PREFIX = re.compile(rb"<(\w+:)?worksheet[\s>]")
-_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-
-
-def _sheet_has_formula(p: Path, sheet: str) -> bool:
-    """Whether the XML of worksheet ``sheet`` contains a formula element."""
-    try:
-        with zipfile.ZipFile(p) as zf:
-            wb_xml = ElementTree.fromstring(zf.read("xl/workbook.xml"))
-            rels_xml = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-            targets = {}
-            for rel in rels_xml:
-                target = rel.get("Target", "")
-                absolute = target.startswith("/")
-                targets[rel.get("Id")] = target.lstrip("/") if absolute else str(PurePosixPath("xl") / target)
-            for el in wb_xml.iter():
-                if (el.tag.endswith("}sheet") or el.tag == "sheet") and el.get("name") == sheet:
-                    path = targets.get(el.get(_NS_REL))
-                    return bool(path) and _member_has_formula(zf, path)
-    except (KeyError, OSError, zipfile.BadZipFile, ElementTree.ParseError):
-        # An xlsb, or parts calamine did without: the cached values are what there is.
-        return False
-    return False
-
-
-def _member_has_formula(zf: zipfile.ZipFile, member: str) -> bool:
-    try:
-        fh = zf.open(member)
-    except KeyError:
-        return False
-    with fh:
-        first = fh.read(1 << 16)
-        m = _ROOT_PREFIX.search(first)
-        # A plain substring test is several times faster than the regex over tens of
-        # megabytes; the regex only confirms (``<f`` also starts ``<filterColumn>``).
-        needle = b"<" + (m.group(1) or b"" if m else b"") + b"f"
-        tail = b""
-        chunk = first
-        while chunk:
-            block = tail + chunk
-            if needle in block and _FORMULA_TAG.search(block):
-                return True
-            tail = chunk[-16:]
-            chunk = fh.read(1 << 22)
-    return False
-
-
-def _restore_uncached_formulas(p: Path, raw: RawSheet) -> None:
+def _restore_uncached_formulas(data: bytes, raw: RawSheet) -> None:
     """Put the formula text into cells saved without a cached value.
 
     calamine returns such cells as empty, which would look like an unanswered
@@ -324,12 +934,14 @@ def _restore_uncached_formulas(p: Path, raw: RawSheet) -> None:
     import openpyxl
 
     try:
-        wb = openpyxl.load_workbook(p, read_only=True, data_only=False)
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception:  # noqa: BLE001 - calamine read it; the cached values are what we have
         return
     try:
         ws = wb[raw.sheet]
-        for row in ws.iter_rows():
+        height = len(raw.rows)
+        width = len(raw.rows[0]) if raw.rows else 0
+        for row in ws.iter_rows(min_row=1, max_row=max(height, 1), min_col=1, max_col=max(width, 1)):
             for cell in row:
                 value = getattr(cell, "value", None)
                 if isinstance(value, str) and value.startswith("="):
@@ -382,7 +994,7 @@ def _read_delimited(name: str, data: bytes, sheet: str | int | None) -> RawSheet
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
         raise InvalidInput(f"{name}: cannot read the file as CSV ({exc})") from None
-    rows = _clean_rows([[c if c.strip() else None for c in r] for r in records])
+    rows = _clean_rows([[c if c.strip() else None for c in r] for r in records], name)
     if not rows:
         raise InvalidInput(f"{name}: the file is empty", hint="export the survey again")
     return RawSheet(name, "", rows, "tsv" if delimiter == "\t" else "csv")
@@ -495,26 +1107,41 @@ def _span(v: str | None) -> int:
         return 1
 
 
-def _layout(table: list[list[tuple[str, int, int]]]) -> list[list]:
-    """Place cells on a grid as a spreadsheet would: a merged cell's value sits top-left."""
-    grid: dict[tuple[int, int], str | None] = {}
+def _layout(table: list[list[tuple[str, int, int]]], where: str = "the table") -> list[list]:
+    """Place cells on a grid as a spreadsheet would: a merged cell's value sits top-left.
+
+    Only the top-left places are kept while the table is read (with, per column,
+    the last row a merged cell from above still covers), and the rectangle is
+    measured before it is built, so merged cells of 1000 × 1000 cost nothing
+    until a sheet that large is refused.
+    """
+    busy: list[int] = []
+    placed: list[tuple[int, int, str | None]] = []
+    height = width = 0
     for r, row in enumerate(table):
         c = 0
         for text, colspan, rowspan in row:
-            while (r, c) in grid:
+            while c < len(busy) and busy[c] >= r:
                 c += 1
+            end = c + colspan
+            if end > MAX_COLUMNS:
+                _bounded_area(where, r + rowspan, end, len(placed) + 1)
+            if len(busy) < end:
+                busy.extend([-1] * (end - len(busy)))
+            last = r + rowspan - 1
+            if rowspan > 1:
+                for k in range(c, end):
+                    busy[k] = last
             value = text.strip()
-            for dr in range(rowspan):
-                for dc in range(colspan):
-                    grid[(r + dr, c + dc)] = None
-            grid[(r, c)] = value if value else None
-            c += colspan
-    if not grid:
+            placed.append((r, c, value if value else None))
+            height = max(height, last + 1)
+            width = max(width, end)
+            c = end
+    if not placed:
         return []
-    height = max(r for r, _ in grid) + 1
-    width = max(c for _, c in grid) + 1
+    _bounded_area(where, height, width, sum(1 for _, _, v in placed if v is not None))
     rows = [[None] * width for _ in range(height)]
-    for (r, c), v in grid.items():
+    for r, c, v in placed:
         rows[r][c] = v
     return rows
 
@@ -535,7 +1162,7 @@ def _read_html(name: str, data: bytes, sheet: str | int | None) -> RawSheet:
         parser.close()
     except Exception as exc:  # noqa: BLE001 - html.parser is lenient; anything it raises means garbage
         raise InvalidInput(f"{name}: cannot read the HTML table in the file ({exc})") from None
-    tables = [t for t in (_clean_rows(_layout(t)) for t in parser.tables) if t]
+    tables = [t for t in (_clean_rows(_layout(t, name), name) for t in parser.tables) if t]
     if not tables:
         raise InvalidInput(
             f"{name}: the file is an HTML page without a table", hint="export the survey as .xlsx or .csv"
@@ -779,6 +1406,10 @@ class _RowReader:
                     self.problem(f"{spec.name} is empty", row, j)
                 return None, None
             dt = parse_cell_date(v)
+            out_of_range = date_problem(dt) if dt is not None else None
+            if out_of_range:
+                self.problem(f"{spec.name}: {out_of_range}", row, j, v)
+                return fold_text(cell_text(v)) or None, None
             if dt is None:
                 # An unreadable submission time only weakens duplicate resolution; an
                 # unreadable interview date makes the record meaningless.
@@ -1045,10 +1676,14 @@ def read_export(
     profile: str | Profile = "auto",
     sheet: str | int | None = None,
     profiles_dirs: Iterable[str | os.PathLike] | str | os.PathLike | None = None,
+    password: str | None = None,
 ) -> ParsedExport:
     """:func:`read_sheet` then :func:`parse_export`."""
     return parse_export(
-        read_sheet(path, sheet), accepted_item_counts=accepted_item_counts, profile=profile, profiles_dirs=profiles_dirs
+        read_sheet(path, sheet, password=password),
+        accepted_item_counts=accepted_item_counts,
+        profile=profile,
+        profiles_dirs=profiles_dirs,
     )
 
 
@@ -1059,6 +1694,7 @@ def read_table(
     *,
     sheet: str | int | None = None,
     profiles_dirs: Iterable[str | os.PathLike] | str | os.PathLike | None = None,
+    password: str | None = None,
 ) -> ParsedTable:
     """:func:`read_sheet` then :func:`parse_table`."""
-    return parse_table(read_sheet(path, sheet), profile_name, required, profiles_dirs=profiles_dirs)
+    return parse_table(read_sheet(path, sheet, password=password), profile_name, required, profiles_dirs=profiles_dirs)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from mhtool.console.apps import make_subapp
-from mhtool.console.options import CollegeOpt, JsonOpt, LangOpt, PurposeOpt
+from mhtool.console.options import CollegeOpt, JsonOpt, LangOpt, PurposeOpt, check_date, checked, date_value, datetime_value, usage_for
 from mhtool.domain.rules import GUARDIAN_NOTICE_HOURS, REFERRAL_ATTEND_DAYS
 from mhtool.domain.vocabulary import CONSENT
 
@@ -23,18 +23,29 @@ EscortOpt = Annotated[Optional[str], typer.Option("--escort", help="Who went wit
 GuardianAtOpt = Annotated[
     Optional[str],
     typer.Option(
-        "--guardian-informed",
+        "--guardian-informed", callback=datetime_value,
         help=f'When the guardian was informed: "2026-11-23 14:30" (or a date). Required within {GUARDIAN_NOTICE_HOURS} h for urgent/emergency.',
     ),
 ]
 GuardianHowOpt = Annotated[Optional[str], typer.Option("--guardian-how", help="How the guardian was informed, e.g. 电话 / 面谈.")]
 GuardianByOpt = Annotated[Optional[str], typer.Option("--guardian-by", help="Who informed the guardian (default: you).")]
 ConsentOpt = Annotated[Optional[str], typer.Option("--consent", help=f"Consent form (知情同意书): {', '.join(CONSENT[:-1])} or {CONSENT[-1]}.")]
-NextReviewOpt = Annotated[Optional[str], typer.Option("--next-review", help="Next review date (下次复查); `none` clears it.")]
+def _parse_next_review(value: str) -> None:
+    if value.strip().lower() not in ("none", "无"):
+        check_date(value, "--next-review")
+
+
+def _parse_icd10(value: str) -> None:
+    from mhtool.referral.domain import machine
+
+    machine.parse_icd10(value)
+
+
+NextReviewOpt = Annotated[Optional[str], typer.Option("--next-review", callback=checked(_parse_next_review), help="Next review date (下次复查); `none` clears it.")]
 NoteOpt = Annotated[Optional[str], typer.Option("--note", help="A note kept with this step, as typed.")]
 WhenOpt = Annotated[
     Optional[str],
-    typer.Option("--date", help="When it happened: 2026-11-23 (a time may follow: \"2026-11-23 14:30\"), today or yesterday (default today)."),
+    typer.Option("--date", callback=datetime_value, help="When it happened: 2026-11-23 (a time may follow: \"2026-11-23 14:30\"), today or yesterday (default today)."),
 ]
 
 
@@ -174,7 +185,7 @@ def add(
 ) -> None:
     from mhtool.console import output, prompts, session
 
-    with session.open_center(ctx) as center:
+    with session.open_center(ctx) as center, usage_for("--hospital"):
         if hospital is None:
             hospital = _ask_hospital(center)
         if reason is None:
@@ -229,9 +240,9 @@ def update(
         ),
     ] = None,
     when: WhenOpt = None,
-    visit_date: Annotated[Optional[str], typer.Option("--visit-date", help="The day the student saw the doctor (default --date).")] = None,
+    visit_date: Annotated[Optional[str], typer.Option("--visit-date", callback=date_value, help="The day the student saw the doctor (default --date).")] = None,
     diagnosis: Annotated[Optional[str], typer.Option("--diagnosis", help="Assessment/diagnosis as told by the hospital (free text).")] = None,
-    icd10: Annotated[Optional[str], typer.Option("--icd10", help="ICD-10 code if the hospital gave one, e.g. F32.1.")] = None,
+    icd10: Annotated[Optional[str], typer.Option("--icd10", callback=checked(_parse_icd10), help="ICD-10 code if the hospital gave one, e.g. F32.1.")] = None,
     advice: Annotated[Optional[str], typer.Option("--advice", help="continue_study, outpatient, leave, hospitalize or other.")] = None,
     advice_detail: Annotated[Optional[str], typer.Option("--advice-detail", help="What the hospital advised, in words (needed with --advice other).")] = None,
     medication: Annotated[Optional[bool], typer.Option("--medication/--no-medication", help="Whether medication was prescribed.")] = None,
@@ -260,7 +271,7 @@ def update(
     from mhtool.console import output, session
     from mhtool.domain.labels import label
 
-    with session.open_center(ctx) as center:
+    with session.open_center(ctx) as center, usage_for("--hospital"):
         view = center.referrals.update(
             ref,
             status=status,
@@ -365,7 +376,7 @@ def list_(
     from mhtool.console import output, session
     from mhtool.domain.labels import label
 
-    with session.open_center(ctx) as center:
+    with session.open_center(ctx) as center, usage_for("--hospital"):
         rows = center.referrals.list(open_only=open_, overdue_only=overdue, hospital=hospital, college=college)
     if json:
         output.emit_json(rows)

@@ -1,9 +1,10 @@
 """``mhtool report …``: weekly, monthly, census and crisis reports (周报 / 月报 / 普查报告 / 随时报告).
 
 Each command asks ``center.reports`` (:mod:`mhtool.report.usecases.api`) for the
-report and prints the result. With a workbook, stdout carries only the path
-written, so a cron job can pick it up; everything else goes to stderr. With
-``--json`` alone no file is written and the report's JSON is printed.
+report and prints the result. With a workbook, a terminal shows the path
+written; without a terminal (cron) nothing is printed unless ``--print-path``
+asks for the path on stdout, so that cron mails only failures. With ``--json``
+alone no file is written and the report's JSON is printed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from mhtool.console.apps import make_subapp
-from mhtool.console.options import CollegeOpt, JsonOpt, LangOpt, PurposeOpt, RedactOpt
+from mhtool.console.options import CollegeOpt, JsonOpt, LangOpt, PrintPathOpt, PurposeOpt, RedactOpt
 
 app = make_subapp()
 
@@ -35,7 +36,7 @@ def _target(out: str | None, json: bool) -> str | None:
     return out if out is not None or json else "."
 
 
-def _print(made, *, json: bool) -> None:
+def _print(made, *, json: bool, print_path: bool = False) -> None:
     from mhtool.console import output
 
     if json:
@@ -43,8 +44,8 @@ def _print(made, *, json: bool) -> None:
             output.info(f"wrote {made.path}")
         output.emit_json(made.report.to_json())
     else:
-        output.success(f"wrote {made.path}")
-        output.emit_line(str(made.path))
+        output.done(f"wrote {made.path}")
+        output.emit_path(made.path, print_path=print_path)
 
 
 @app.command("weekly")
@@ -59,6 +60,7 @@ def weekly(
     redact: RedactOpt = False,
     college: CollegeOpt = None,
     purpose: PurposeOpt = None,
+    print_path: PrintPathOpt = False,
 ) -> None:
     """周报: watched students by college at the start and end of a week, changes, referrals and overdue tasks.
 
@@ -66,7 +68,10 @@ def weekly(
     转介 (referrals), 逾期 (overdue tasks). Weeks run Monday to Sunday in the
     store's time zone.
 
-    Example (cron): MHTOOL_KEY_FILE=/etc/mhtool/cron.key MHTOOL_USER=cron mhtool report weekly --out /srv/reports/
+    Without a terminal it prints nothing when all went well (--print-path
+    prints the workbook's path), so a cron job mails only failures.
+
+    Example (cron): MHTOOL_KEY_FILE=/etc/mhtool/cron.key MHTOOL_USER=cron /srv/mhtool/.venv/bin/mhtool report weekly --out /srv/reports/
     """
     from mhtool.console import session
 
@@ -74,7 +79,7 @@ def weekly(
         made = center.reports.weekly(
             week=week, date_from=date_from, date_to=date_to, out=_target(out, json), lang=lang, redact=redact, college=college, purpose=purpose
         )
-    _print(made, json=json)
+    _print(made, json=json, print_path=print_path)
 
 
 @app.command("monthly")
@@ -89,6 +94,7 @@ def monthly(
     redact: RedactOpt = False,
     college: CollegeOpt = None,
     purpose: PurposeOpt = None,
+    print_path: PrintPathOpt = False,
 ) -> None:
     """月报: the weekly sheets for a month, plus screening statistics, the three clarities and a six-month trend.
 
@@ -104,7 +110,7 @@ def monthly(
         made = center.reports.monthly(
             month=month, date_from=date_from, date_to=date_to, out=_target(out, json), lang=lang, redact=redact, college=college, purpose=purpose
         )
-    _print(made, json=json)
+    _print(made, json=json, print_path=print_path)
 
 
 @app.command("census")
@@ -121,6 +127,7 @@ def census(
     redact: RedactOpt = False,
     college: CollegeOpt = None,
     purpose: PurposeOpt = None,
+    print_path: PrintPathOpt = False,
 ) -> None:
     """普查报告 of one screening batch: participation, bands and proposed levels by group, and the interview list.
 
@@ -136,14 +143,14 @@ def census(
             batch, out=_target(out, json and not split_by), split_by=split_by, lang=lang, redact=redact, college=college, purpose=purpose
         )
     if not split_by:
-        _print(made, json=json)
+        _print(made, json=json, print_path=print_path)
         return
     if json:
         output.emit_json(made.files)
     else:
         for item in made.files:
-            output.emit_line(item["path"])
-    output.success(f"wrote {len(made.files)} interview workbook(s)")
+            output.emit_path(item["path"], print_path=print_path)
+    (output.success if json else output.done)(f"wrote {len(made.files)} interview workbook(s)")
 
 
 @app.command("crisis")
@@ -155,6 +162,7 @@ def crisis(
     lang: LangOpt = "zh",
     redact: RedactOpt = False,
     purpose: PurposeOpt = None,
+    print_path: PrintPathOpt = False,
 ) -> None:
     """随时报告 of one crisis: the student, what happened, actions, notifications with times, current state, people responsible.
 
@@ -167,4 +175,4 @@ def crisis(
 
     with session.open_center(ctx) as center:
         made = center.reports.crisis(event, out=_target(out, json), lang=lang, redact=redact, purpose=purpose)
-    _print(made, json=json)
+    _print(made, json=json, print_path=print_path)

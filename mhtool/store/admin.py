@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from mhtool.errors import ConflictError, IntegrityError, NotFound, StoreError, UsageError
+from mhtool.errors import ConflictError, IntegrityError, Interrupted, NotFound, RefusedChange, StoreError, UsageError
 from mhtool.store import crypto, schema
 from mhtool.store.access import ROLES
 from mhtool.store.core import GENESIS_MAC, Store, _add_slot, _connect, _utcnow
@@ -35,6 +35,7 @@ def list_staff(store: Store) -> list[dict]:
         out.append(
             {
                 "name": r["name"],
+                "display_name": r.get("display_name") or r["name"],
                 "role": r["role"],
                 "colleges": r.get("colleges") or [],
                 "active": bool(r["active"]),
@@ -46,14 +47,37 @@ def list_staff(store: Store) -> list[dict]:
     return out
 
 
+DISPLAY_NAME_MAX = 40
+
+
+def _display_name(value: str | None, option: str = "--display-name") -> str | None:
+    """A display name as given, trimmed; None when none was given."""
+    if value is None:
+        return None
+    shown = " ".join(value.split())
+    if not shown:
+        raise UsageError(f"{option} is empty", hint=f'e.g. {option} 张华')
+    if len(shown) > DISPLAY_NAME_MAX:
+        raise UsageError(f"{option} is longer than {DISPLAY_NAME_MAX} characters")
+    return shown
+
+
 def add_staff(
-    store: Store, name: str, role: str, credential: crypto.Credential, colleges: list[str] | None = None, *, standing_purpose: str | None = None
+    store: Store,
+    name: str,
+    role: str,
+    credential: crypto.Credential,
+    colleges: list[str] | None = None,
+    *,
+    standing_purpose: str | None = None,
+    display_name: str | None = None,
 ) -> str:
     if role not in ROLES:
         raise UsageError(f"--role {role!r} is not a role", hint=f"choose one of {', '.join(ROLES)}")
     name = name.strip()
     if not name:
         raise UsageError("the staff member needs a name")
+    shown = _display_name(display_name)
     if store.conn.execute("SELECT 1 FROM staff WHERE name = ?", (name,)).fetchone():
         raise ConflictError(f"a staff member named {name!r} already exists", hint="choose another name, or `mhtool staff passwd`")
     masters = _live_masters(store)
@@ -63,7 +87,8 @@ def add_staff(
             {
                 "role": role,
                 "colleges": list(colleges or []),
-                "display_name": name,
+                # The name reports print for this member (负责咨询师, 记录人); the login name until one is given.
+                "display_name": shown or name,
                 "created_at": _utcnow(),
                 "created_by": store.staff.name,
                 **({"standing_purpose": standing_purpose.strip()} if standing_purpose and standing_purpose.strip() else {}),
@@ -72,6 +97,23 @@ def add_staff(
         )
         _add_slot(store.conn, store.store_id, staff_id, credential, masters)
     return staff_id
+
+
+def edit_staff(store: Store, name: str, *, display_name: str | None = None) -> dict:
+    """Change a staff member's display name; returns the member as ``list_staff`` shows them (without key slots)."""
+    shown = _display_name(display_name)
+    if shown is None:
+        raise UsageError("nothing to change", hint="pass --display-name, e.g. --display-name 张华")
+    row = store.conn.execute("SELECT id, data FROM staff WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        raise NotFound(f"no staff member named {name!r}", hint="see `mhtool staff list`")
+    staff_id = row[0]
+    record = store.unseal("staff", staff_id, row[1])
+    # The audit entry says what changed, not the new value (the staff record holds it, sealed).
+    with store.write("staff.edit", targets=[f"staff/{staff_id}"], details={"name": name, "fields": ["display_name"]}) as txn:
+        record = {**record, "display_name": shown, "edited_at": _utcnow(), "edited_by": store.staff.name}
+        txn.update("staff", staff_id, record, audit=False)
+    return {"name": name, "display_name": shown, "role": record.get("role")}
 
 
 def _live_masters(store: Store) -> dict[int, bytes]:
@@ -100,7 +142,7 @@ def change_credential(store: Store, credential: crypto.Credential, name: str | N
 def remove_staff(store: Store, name: str, progress: Callable[[int, int], None] | None = None) -> dict:
     """Remove a staff member's slots and rotate the master key so they can read nothing new."""
     if name == store.staff.name:
-        raise UsageError("you cannot remove yourself; ask another admin")
+        raise RefusedChange("you cannot remove yourself; ask another admin")
     row = store.conn.execute("SELECT id, data FROM staff WHERE name = ? AND active = 1", (name,)).fetchone()
     if row is None:
         raise NotFound(f"no active staff member named {name!r}")
@@ -109,7 +151,7 @@ def remove_staff(store: Store, name: str, progress: Callable[[int, int], None] |
     if record["role"] == "admin":
         admins = [r for r in store.staff_rows.all() if r["active"] and r["role"] == "admin" and r["id"] != staff_id]
         if not admins:
-            raise UsageError("this is the last admin; add another admin before removing this one")
+            raise RefusedChange("this is the last admin; add another admin before removing this one")
     record.update(removed_at=_utcnow(), removed_by=store.staff.name)
     return rotate_master_key(store, remove=(staff_id, record), progress=progress)
 
@@ -119,8 +161,11 @@ def rotate_master_key(store: Store, remove: tuple[str, dict] | None = None, prog
 
     Resumable: each batch commits on its own, and rows already sealed with the
     new generation are skipped, so an interrupted rotation continues where it
-    stopped the next time this runs.
+    stopped the next time this runs. A Ctrl-C (``KeyboardInterrupt``, also from
+    ``progress``) becomes :class:`~mhtool.errors.Interrupted`, whose message
+    says what state the rotation is in and how to finish it.
     """
+    removed = _staff_name(store, remove[0]) if remove else None
     target = store.meta("rotation_target")
     if target is None:
         old = int(store.meta("generation"))
@@ -128,22 +173,62 @@ def rotate_master_key(store: Store, remove: tuple[str, dict] | None = None, prog
         master = crypto.new_master_key()
         store.keyring[new] = crypto.derive_keys(master, new, store.store_id)
         store._masters[new] = master
-        with store.write("staff.rotate-key.start", details={"from": old, "to": new, "removed": remove[0] if remove else None}) as txn:
-            if remove:
-                staff_id, record = remove
-                txn.execute("DELETE FROM keyslots WHERE staff_id = ?", (staff_id,))
-                txn.update("staff", staff_id, record, columns={"active": 0})
-            for slot_id, public in txn.execute("SELECT id, public_key FROM keyslots").fetchall():
-                txn.execute(
-                    "INSERT INTO slot_masters (slot_id, generation, sealed) VALUES (?, ?, ?)",
-                    (slot_id, new, crypto.seal_master_to_slot(master, new, public, store.store_id, slot_id)),
-                )
-            txn.execute("UPDATE meta SET value = ? WHERE key = 'rotation_target'", (str(new),))
+        try:
+            with store.write("staff.rotate-key.start", details={"from": old, "to": new, "removed": remove[0] if remove else None}) as txn:
+                if remove:
+                    staff_id, record = remove
+                    txn.execute("DELETE FROM keyslots WHERE staff_id = ?", (staff_id,))
+                    txn.update("staff", staff_id, record, columns={"active": 0})
+                for slot_id, public in txn.execute("SELECT id, public_key FROM keyslots").fetchall():
+                    txn.execute(
+                        "INSERT INTO slot_masters (slot_id, generation, sealed) VALUES (?, ?, ?)",
+                        (slot_id, new, crypto.seal_master_to_slot(master, new, public, store.store_id, slot_id)),
+                    )
+                txn.execute("UPDATE meta SET value = ? WHERE key = 'rotation_target'", (str(new),))
+        except KeyboardInterrupt:
+            if store.meta("rotation_target") is None:
+                store.keyring.pop(new, None)
+                store._masters.pop(new, None)
+                kept = f"; {removed} is still a staff member with their key slot" if removed else ""
+                raise Interrupted(f"interrupted before the key rotation began; nothing was changed{kept}", hint="run the command again") from None
+            message, hint = _rotation_state(store, new, removed)
+            raise Interrupted(message, hint=hint) from None
     elif remove:
         raise StoreError("a key rotation is already in progress; finish it with `mhtool staff rotate-key` first")
     new = store.write_generation
     if new not in store.keyring:
         raise StoreError("a key rotation is in progress; reopen the store to continue it")
+    try:
+        return _reencrypt(store, new, progress)
+    except KeyboardInterrupt:
+        message, hint = _rotation_state(store, new, removed)
+        raise Interrupted(message, hint=hint) from None
+
+
+def _staff_name(store: Store, staff_id: str) -> str:
+    row = store.conn.execute("SELECT name FROM staff WHERE id = ?", (staff_id,)).fetchone()
+    return row[0] if row else staff_id
+
+
+def _rotation_state(store: Store, new: int, removed: str | None) -> tuple[str, str | None]:
+    """What an interrupted rotation left, as a message and a hint: what is done, what is not, how to finish."""
+    gone = f"{removed} was removed (their key slot is deleted, so they can no longer open this store); " if removed else ""
+    if store.meta("rotation_target") is None:
+        return f"interrupted as the key rotation ended: {gone}it is complete and the master key is now generation {store.meta('generation')}", None
+    old = int(store.meta("generation"))
+    stale = sum(_stale_count(store, table, new) for table in schema.SEALED_TABLES)
+    total = sum(store.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in schema.SEALED_TABLES)
+    copy = f"; until then, a copy of {removed}'s old key slot (in an earlier backup) still opens the {stale} records not yet re-encrypted" if removed else ""
+    return (
+        f"interrupted during the key rotation: {gone}the master key is being changed from generation {old} to {new}, "
+        f"and {total - stale} of {total} records are sealed with generation {new}, {stale} still with generation {old}. "
+        "Every committed batch is kept; the store is consistent and usable meanwhile, and new records are sealed with the new key",
+        f"finish it with `mhtool staff rotate-key` (it resumes where it stopped){copy}",
+    )
+
+
+def _reencrypt(store: Store, new: int, progress: Callable[[int, int], None] | None) -> dict:
+    """Re-encrypt every row still sealed with an older generation, batch by batch, then retire the old generations."""
     total = sum(_stale_count(store, table, new) for table in schema.SEALED_TABLES)
     done = 0
     for table, key_col in schema.SEALED_TABLES.items():
@@ -281,13 +366,28 @@ def audit_head(store: Store) -> str:
 def backup(store: Store, out: str | os.PathLike) -> Path:
     """An encrypted copy made with VACUUM INTO (never a file copy of a live WAL store)."""
     out = Path(out)
+    if out.is_symlink():
+        raise StoreError(f"{out} is a symbolic link; mhtool never writes a backup through one", hint="choose a new file for the backup")
     if out.exists():
         raise StoreError(f"{out} already exists; choose a new file for the backup")
-    if not out.parent.exists():
+    if not out.parent.is_dir():
         raise UsageError(f"folder {out.parent} does not exist")
-    with store.write("backup", details={"to": out.name}):
-        pass
-    store.conn.execute("VACUUM INTO ?", (str(out),))
+    # The file is created empty, readable by its owner only and never through a link
+    # (O_EXCL refuses anything already there); VACUUM INTO then fills it.
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except FileExistsError:
+        raise StoreError(f"{out} already exists; choose a new file for the backup") from None
+    except OSError as exc:
+        raise StoreError(f"cannot create the backup {out}: {exc.strerror or exc}") from None
+    os.close(fd)
+    try:
+        with store.write("backup", details={"to": out.name}):
+            pass
+        store.conn.execute("VACUUM INTO ?", (str(out),))
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
     os.chmod(out, 0o600)
     return out
 
@@ -320,8 +420,16 @@ def restore(source: str | os.PathLike, target: str | os.PathLike, credential: cr
             copy.close()
     except sqlite3.DatabaseError as exc:
         raise IntegrityError(f"backup {source} is damaged ({exc}); nothing was restored") from None
+    if target.is_symlink():
+        raise StoreError(f"{target} is a symbolic link; mhtool never writes a store through one", hint="pass the real path with --store")
     if target.exists() and not force:
         raise StoreError(f"{target} exists; pass --force to replace it with {source}", hint="make a backup of it first with `mhtool backup`")
+    if not target.exists():
+        # Created readable by its owner only from the start, never through a link.
+        try:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600))
+        except OSError as exc:
+            raise StoreError(f"cannot create the store {target}: {exc.strerror or exc}; nothing was restored") from None
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     dst = _connect(target)
     try:

@@ -49,6 +49,21 @@ def _connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+def _connect_to_inspect(path: Path) -> sqlite3.Connection:
+    """A connection that only reads, for checking a credential (or showing `info`) before anything is written.
+
+    Reading a WAL store makes SQLite create its -wal and -shm files, and a
+    read-only connection never removes them. So when neither exists (no other
+    connection has the store open) the connection is opened read-write, and
+    SQLite, closing the last connection, removes the side files it created:
+    a refused login leaves nothing behind. When they exist, another process has
+    the store open (or left them), so it opens read-only and creates nothing.
+    Either way nothing is written to the store file itself.
+    """
+    busy = any(Path(f"{path}{suffix}").exists() for suffix in ("-wal", "-shm"))
+    return _connect(path, readonly=busy)
+
+
 @dataclass
 class StaffMember:
     id: str
@@ -134,10 +149,13 @@ class Store:
         path = Path(path)
         if not path.exists():
             raise StoreError(f"no store at {path}", hint="create one with `mhtool init --admin NAME`, or pass --store / MHTOOL_STORE")
+        conn = None
         try:
-            conn = _connect(path, readonly=True)
+            conn = _connect_to_inspect(path)
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
             raise StoreError(f"{path} is not an mhtool store ({exc})") from None
         try:
             store_id = meta["store_id"]
@@ -249,7 +267,9 @@ class Store:
                 publish()
             self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # A Ctrl-C that lands just after COMMIT finds no transaction left to roll back.
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
         finally:
             self._in_write = False
@@ -509,8 +529,10 @@ def create_store(path: str | os.PathLike, admin: str, credential: crypto.Credent
     master = crypto.new_master_key()
     keys = crypto.derive_keys(master, 1, store_id)
     tmp = path.with_name(path.name + ".creating")
-    if tmp.exists():
+    if tmp.exists() or tmp.is_symlink():
         tmp.unlink()
+    # Readable by its owner only from the start (the -wal and -shm take its mode), never through a link.
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600))
     conn = _connect(tmp)
     try:
         conn.execute("PRAGMA journal_mode = WAL")
@@ -575,7 +597,7 @@ def store_info(path: str | os.PathLike) -> dict:
     path = Path(path)
     if not path.exists():
         raise StoreError(f"no store at {path}", hint="create one with `mhtool init --admin NAME`")
-    conn = _connect(path, readonly=True)
+    conn = _connect_to_inspect(path)
     try:
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in schema.SEALED_TABLES if table != "sealed_meta"}

@@ -11,6 +11,7 @@ so one command stays one transaction with one audit entry.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from datetime import date
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from mhtool.store.core import Store, Txn
 
 _CHUNK = 500
+# The sealed bytes' header: version (1), key generation (4) and the seal's random nonce (12).
+_SEAL_HEADER = 17
 # The blind index an erased student's row gets: random, so the number no longer finds it.
 ERASED_INDEX_PREFIX = b"erased:"
 
@@ -216,6 +219,25 @@ class Students(_Repository):
     def replace_with_placeholder(self, txn: Txn, student_id: str, placeholder: dict) -> None:
         """Erasure: the row keeps its id (links elsewhere stay valid) but loses its number's index."""
         self._update(txn, student_id, placeholder, {"student_no_bi": ERASED_INDEX_PREFIX + os.urandom(16)}, audit=False)
+
+    def seal_headers(self) -> dict[str, str]:
+        """Each student row's sealed header (hex) → its id, without opening any row.
+
+        Every seal starts with a fresh random nonce (:func:`mhtool.store.crypto.seal`:
+        version, key generation, nonce), so a header names one written version
+        of one record: a row whose header is unchanged has not been written
+        since. Figures counted over all students can then open only the rows
+        that changed.
+        """
+        rows = self.store.conn.execute(f"SELECT hex(substr(data, 1, {_SEAL_HEADER})), id FROM students").fetchall()
+        return dict(rows)
+
+    def fingerprint(self) -> str:
+        """One digest of every row's id and sealed header: it changes whenever any student is added, written or erased."""
+        count, joined = self.store.conn.execute(
+            f"SELECT count(*), group_concat(id || hex(substr(data, 1, {_SEAL_HEADER})), ',') FROM (SELECT id, data FROM students ORDER BY rowid)"
+        ).fetchone()
+        return hashlib.blake2b(f"{count}:{joined or ''}".encode(), digest_size=16).hexdigest()
 
 
 def _concerned(first: date, start: date, end: date, asof: date) -> tuple[str, tuple]:
@@ -430,6 +452,10 @@ class StaffRows(_Repository):
 
     def names(self) -> set[str]:
         return {row["name"] for row in self._rows()}
+
+    def display_names(self) -> dict[str, str]:
+        """Login name → the name people read (张华), for every member ever added: removed members' records remain."""
+        return {row["name"]: row.get("display_name") or row["name"] for row in self._rows()}
 
 
 class SealedValues:

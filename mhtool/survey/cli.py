@@ -9,15 +9,23 @@ import typer
 
 from mhtool.console.apps import make_subapp
 from mhtool.domain.labels import columns, label
-from mhtool.console.options import JsonOpt, LangOpt
+from mhtool.console.options import JsonOpt, LangOpt, checked, profile_value
 
 app = make_subapp()
 
 InstrumentOpt = Annotated[str, typer.Option("--instrument", "-i", help="Instrument code: upi, scl90, phq9, gad7, sds, sas, k10, psqi (see `survey instruments`).")]
-ProfileOpt = Annotated[str, typer.Option("--profile", help="Export layout: auto (detect), generic, wjx (问卷星), tencent (腾讯问卷) or a custom profile name.")]
+ProfileOpt = Annotated[str, typer.Option("--profile", callback=profile_value, help="Export layout: auto (detect), generic, wjx (问卷星), tencent (腾讯问卷) or a custom profile name.")]
+def _parse_answers(value: str) -> None:
+    from mhtool.errors import UsageError
+    from mhtool.survey.usecases.importer import ANSWER_MODES
+
+    if value not in ANSWER_MODES:
+        raise UsageError(f"--answers {value!r} is not one of {', '.join(ANSWER_MODES)}")
+
+
 AnswersOpt = Annotated[
     str,
-    typer.Option("--answers", help="How answers are written: auto, position (问卷星 按选项序号), score (form values, 按分数) or text (option labels)."),
+    typer.Option("--answers", callback=checked(_parse_answers), help="How answers are written: auto, position (问卷星 按选项序号), score (form values, 按分数) or text (option labels)."),
 ]
 SheetOpt = Annotated[Optional[str], typer.Option("--sheet", help="Sheet name or 1-based number (default: the first with data).")]
 
@@ -62,6 +70,8 @@ def instrument_cmd(code: Annotated[str, typer.Argument(help="Instrument code, e.
 def _show_plan_problems(plan) -> None:
     from mhtool.console import output
 
+    for warning in getattr(plan, "warnings", ()):
+        output.warn(warning)
     if plan.rejected:
         output.warn(f"{len(plan.rejected)} of {len(plan.rows)} rows have problems:")
         output.problems(plan.problems)
@@ -122,6 +132,7 @@ def import_cmd(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the column mapping and what would happen; write nothing.")] = False,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the valid rows; write the rejected ones with reasons to a workbook.")] = False,
     rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Where to write rejected rows (default: next to FILE).")] = None,
+    password_file: Annotated[Optional[Path], typer.Option("--password-file", help="A file whose first line is the workbook's password (decrypted in memory, never written out).")] = None,
     json: JsonOpt = False,
 ) -> None:
     """Import a screening export: dossiers, sealed scored responses, interview tasks.
@@ -135,10 +146,13 @@ def import_cmd(
     """
     from mhtool.console import output, session
 
+    from mhtool.io.readers import read_password_file
+
+    password = read_password_file(password_file) if password_file is not None else None
     with session.open_center(ctx) as center:
         imported = center.survey.import_file(
             file, instrument, profile=profile, answers=answers, sheet=_sheet(sheet), batch_name=batch,
-            dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, progress=output.progress,
+            dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, progress=output.progress, password=password,
         )
     plan, summary = imported.plan, imported.summary
     if dry_run and not json:

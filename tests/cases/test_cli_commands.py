@@ -90,7 +90,7 @@ def test_future_date_for_past_event(school):
 
 def test_unparseable_date(school):
     r = school.cli("cases", "note", "2024010001", "--text", "x", "--date", "next tuesday")
-    assert r.exit_code == 3 and "cannot read 'next tuesday' as a date" in r.stderr
+    assert r.exit_code == 2 and "cannot read 'next tuesday' as a date" in r.stderr
 
 
 # -- levels -----------------------------------------------------------------------------------
@@ -104,9 +104,9 @@ def test_level_needs_reason(school):
 
 def test_level_that_is_not_a_level(school):
     r = school.cli("cases", "level", "2024010001", "purple", "--reason", "x")
-    assert r.exit_code == 3 and "'purple' is not a level" in r.stderr
+    assert r.exit_code == 2 and "'purple' is not a level" in r.stderr
     r = school.cli("cases", "interview", "2024010001", "--findings", "x", "--confirm", "严重")
-    assert r.exit_code == 3 and "--confirm" in r.stderr
+    assert r.exit_code == 2 and "--confirm" in r.stderr
 
 
 def test_level_accepts_chinese_labels_and_refuses_no_change(school):
@@ -161,7 +161,7 @@ def test_configured_cadence(school):
     assert "cadence changed" in r.stderr and "一级(红色)\t3" in r.stdout
     school.cli.ok("cases", "level", "2024010001", "red", "--reason", "x")
     assert [t["due"] for t in show_json(school.cli, "2024010001")["tasks"]] == [day(3)]
-    assert school.cli("cases", "cadence", "--yellow", "0").exit_code == 3
+    assert school.cli("cases", "cadence", "--yellow", "0").exit_code == 2
     counselor = school.add_staff("counselor1", "counselor")
     assert json.loads(counselor.ok("cases", "cadence", "--json").stdout)["red"] == 3
     assert counselor("cases", "cadence", "--red", "5").exit_code == 5
@@ -233,7 +233,7 @@ def test_correction_rules(school):
 
 def test_guardian_contact(school):
     r = school.cli("cases", "guardian", "2024010001", "--who", "父亲", "--content", "x", "--consent", "maybe")
-    assert r.exit_code == 3 and "--consent" in r.stderr
+    assert r.exit_code == 2 and "--consent" in r.stderr
     r = school.cli("cases", "guardian", "2024010001", "--content", "x")
     assert r.exit_code == 2 and "--who" in r.stderr
     school.cli.ok("cases", "guardian", "2024010001", "--who", "父亲", "--channel", "面谈", "--content", "签署知情同意书", "--consent", "refused")
@@ -254,7 +254,7 @@ def test_crisis_late_parent_notice_and_level(school):
     r = school.cli("cases", "crisis", "2024010001", "--what", "x", "--happened-at", f"{day(2)} 10:00")
     assert r.exit_code == 3 and "future" in r.stderr
     r = school.cli("cases", "crisis", "2024010001", "--what", "x", "--notified", "书记")
-    assert r.exit_code == 3 and "WHO@WHEN" in r.stderr
+    assert r.exit_code == 2 and "WHO@WHEN" in r.stderr
     r = school.cli.ok("cases", "crisis", "2024010003", "--what", "x")
     assert "parents" in r.stderr
 
@@ -338,11 +338,11 @@ def test_list_filters(school):
     for key in ("student_no", "name", "college", "class_name", "level", "level_since", "status", "counselor", "next_due", "overdue"):
         assert key in row
     r = school.cli("cases", "list", "--level", "purple")
-    assert r.exit_code == 3
+    assert r.exit_code == 2
     r = school.cli("cases", "list", "--status", "asleep")
     assert r.exit_code == 2
     r = school.cli("cases", "list", "--group", "athletes")
-    assert r.exit_code == 3
+    assert r.exit_code == 2
 
 
 def test_list_table_and_csv(school):
@@ -383,9 +383,9 @@ def test_add_refuses_duplicates_and_asks_for_flags(school):
     r = school.cli("cases", "add", "2024010010", "--college", "文学院")
     assert r.exit_code == 2 and "--name" in r.stderr
     r = school.cli("cases", "add", "2024010010", "--name", "测试丁", "--college", "文学院", "--group", "athletes")
-    assert r.exit_code == 3 and "special groups" in r.stderr
+    assert r.exit_code == 2 and "special groups" in r.stderr
     r = school.cli("cases", "add", "2024010010", "--name", "测试丁", "--college", "文学院", "--guardian", "父亲")
-    assert r.exit_code == 3 and "RELATION,NAME,PHONE" in r.stderr
+    assert r.exit_code == 2 and "RELATION,NAME,PHONE" in r.stderr
     r = school.cli.ok("cases", "add", "0024010010", "--name", "测试丁", "--college", "文学院", "--tag", "体育特长生", "--counselor", "nobody")
     assert r.stdout.strip() == "0024010010"
     assert "not a staff member" in r.stderr

@@ -34,7 +34,8 @@ def test_daily_routine(school, tmp_path):
 
     # 2. Open the dossier: the screening result is on the timeline, the task in the panel.
     r = c.ok("cases", "show", "2024010001")
-    assert "测试甲" in r.stdout and "PHQ9 severe" in r.stdout and "约谈" in r.stdout
+    # The instrument and band as people read them (issue 13), not the codes phq9/severe.
+    assert "测试甲" in r.stdout and "PHQ-9 重度" in r.stdout and "约谈" in r.stdout
     assert "answers" not in r.stdout
 
     # 3. Record the interview that confirms a level.

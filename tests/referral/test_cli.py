@@ -129,7 +129,7 @@ def test_add_json_shows_the_record(ref_env):
 
 def test_unknown_hospital_offers_close_names_and_writes_nothing(ref_env):
     result = ref_env.cli("referral", "add", STUDENT, "--hospital", "示例市精神卫生中", "--reason", "x")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "no hospital named" in result.stderr and f"did you mean {HOSPITAL}" in result.stderr
     assert "hospitals add" in result.stderr
     assert referral_rows(ref_env) == []
@@ -182,7 +182,7 @@ def test_urgent_without_guardian_warns_opens_a_task_and_is_flagged_after_24_hour
 
 def test_invalid_transition_lists_the_valid_ones(ref_env, referral):
     result = ref_env.cli("referral", "update", referral, "--status", "assessed", "--advice", "leave")
-    assert result.exit_code == 3
+    assert result.exit_code == 1  # a refused state change, as the README says
     assert "cannot become assessed" in result.stderr
     assert "attended" in result.stderr and "declined" in result.stderr and "cancelled" in result.stderr
     assert referral_rows(ref_env)[0]["status"] == "referred"
@@ -250,7 +250,7 @@ def test_cancel_needs_an_outcome_and_ends_the_referral(ref_env, referral):
     assert ref_env.cli("referral", "update", referral, "--status", "cancelled").exit_code == 2
     ref_env.cli.ok("referral", "update", referral, "--status", "cancelled", "--outcome", "重复登记")
     again = ref_env.cli("referral", "update", referral, "--status", "attended")
-    assert again.exit_code == 3 and "finished" in again.stderr
+    assert again.exit_code == 1 and "finished" in again.stderr
 
 
 def test_advice_leave_points_to_the_leave_command(ref_env, referral):
@@ -343,7 +343,7 @@ def test_list_filters(ref_env):
     rows = as_json(ref_env.cli.ok("referral", "list", "--json"))
     assert not any(k in r for r in rows for k in ("diagnosis", "icd10", "advice", "reason"))
     unknown = ref_env.cli("referral", "list", "--hospital", "示例大学医院")
-    assert unknown.exit_code == 1 and "示例大学校医院" in unknown.stderr
+    assert unknown.exit_code == 2 and "示例大学校医院" in unknown.stderr
     table = ref_env.cli.ok("referral", "list").stdout.splitlines()
     assert table[0].startswith("编号\t学号") and len(table) == 3
 

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from mhtool.errors import InvalidInput, UsageError
+from mhtool.errors import InvalidInput, RefusedChange, UsageError
 from mhtool.referral.domain import machine
 from mhtool.referral.domain.machine import STATUSES, TRANSITIONS
 
@@ -100,7 +100,7 @@ def test_every_valid_transition_is_taken(frm, to):
 @pytest.mark.parametrize(("frm", "to"), INVALID)
 def test_every_invalid_transition_is_refused_with_the_valid_ones(frm, to):
     record = at_status(frm)
-    with pytest.raises(InvalidInput) as exc:
+    with pytest.raises(RefusedChange) as exc:
         machine.update(record, to, dict(NEEDS[to]), on=None, today=TODAY, by="li", at=NOW, guardian_refusals=REFUSED)
     assert f"cannot become {to}" in exc.value.message
     allowed = TRANSITIONS[frm]

@@ -17,12 +17,23 @@ WEEK = "2026-W41"
 
 @pytest.fixture
 def school(store_env):
-    """A watched student and a crisis in 文学院, a screened student in 理学院, one census batch."""
+    """A watched student and a crisis in 文学院, a screened student in 理学院, one census batch.
+
+    Each has a look-alike (same college, gender, grade and level), so that a
+    redacted copy of every report can be made k-anonymous.
+    """
     with store_env.open() as store:
         wen = rd.add_student(store, "2024000101", "张三丰", "文学院")
         li = rd.add_student(store, "2024000203", "李四", "理学院")
         rd.level(store, wen, "yellow", date(2026, 10, 6))
-        batch = rd.add_batch(store, "2026秋季UPI", date(2026, 10, 6), [{"student": li, "band": "A", "proposed_level": "orange"}])
+        twin = rd.add_student(store, "2024000102", "张三", "文学院")
+        rd.level(store, twin, "yellow", date(2026, 10, 6))
+        rd.level(store, twin, "red", date(2026, 10, 7))
+        li2 = rd.add_student(store, "2024000204", "李五", "理学院")
+        batch = rd.add_batch(
+            store, "2026秋季UPI", date(2026, 10, 6),
+            [{"student": li, "band": "A", "proposed_level": "orange"}, {"student": li2, "band": "A", "proposed_level": "orange"}],
+        )  # fmt: skip
     crisis = store_env.cli.ok(
         "cases", "crisis", "2024000101", "--what", "情绪失控", "--happened-at", "2026-10-07 22:40", "--level", "red", "--reason", "危机事件",
     ).stdout.split()[0]

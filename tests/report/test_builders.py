@@ -10,7 +10,7 @@ import pytest
 from mhtool.report.domain import builders
 from mhtool.report.domain.builders import CaseData, CensusData, CrisisData, Timelines, change_kind
 from mhtool.domain.periods import month_period, week_period
-from mhtool.report.domain.redact import redact_report
+from mhtool.report.domain.redact import KnownPeople, redact_report
 from mhtool.io.xlsx import write_report
 
 WEEK = week_period(2026, 40)  # 2026-09-28 .. 2026-10-04
@@ -116,22 +116,28 @@ def _week() -> CaseData:
             task("s1", "follow_up", "2026-09-30", done="2026-10-02"),  # done inside the week: not overdue at the end
             task("s5", "review", "2026-10-01", done="2026-10-10"),  # done after the week: overdue at its end
             task("s2", "follow_up", "2026-10-04"),  # due on the last day: not yet overdue
-            task("s6", "interview", "2026-09-01", created="2026-10-05"),  # created after the week
+            task("s6", "interview", "2026-09-01", created="2026-10-05"),  # written after the week, due before it: overdue all the same
         ],
     )
 
 
 def test_weekly_counts_each_student_once_per_column_and_matches_its_sheets():
     report = builders.weekly_report(_week(), WEEK, generated_at=GEN)
+    # The one-page summary and its detail sheet, merged by college for the checks below.
     summary = {r["college"]: r for r in report.sheet("summary").records()}
-    total = report.sheet("summary").total_record()
+    for r in report.sheet("summary_detail").records():
+        summary[r["college"]].update(r)
+    total = {**report.sheet("summary").total_record(), **report.sheet("summary_detail").total_record()}
     wen, li, wai = summary["文学院"], summary["理学院"], summary["外国语学院"]
     assert (wen["raised"], wen["lowered"], wen["new"], wen["closed"]) == (1, 1, 0, 0)
-    assert (li["new"], li["closed"], li["start_total"], li["end_total"]) == (1, 1, 2, 2)
+    assert (li["new"], li["closed"], li["start_total"], li["end_total"], li["change"]) == (1, 1, 2, 2, 0)
     assert (wen["start_yellow"], wen["end_yellow"], wen["end_total"]) == (2, 2, 2)
     assert (wai["crises"], wai["guardian_contacts"], wai["end_total"]) == (1, 1, 0)
     assert (wen["interviews"], wen["follow_ups"], li["interviews"]) == (1, 1, 1)
     assert (wen["follow_ups_overdue"], wen["overdue_tasks"], li["overdue_tasks"], li["follow_ups_overdue"]) == (1, 1, 1, 0)
+    # s6's interview was written after the week but due before it: overdue at the week's end (dated by its due date).
+    assert (wai["overdue_tasks"], wai["interviews_overdue"]) == (1, 1)
+    assert (li["leave"], li["returned"]) == (1, 0)
 
     roster = report.sheet("roster").records()
     changes = report.sheet("changes").records()
@@ -140,8 +146,8 @@ def test_weekly_counts_each_student_once_per_column_and_matches_its_sheets():
     for key in ("new", "raised", "lowered", "closed"):
         assert total[key] == len({r["student_no"] for r in changes if r["change"] == key})
     assert [r["change"] for r in changes].count("raised") == 2
-    assert total["overdue_tasks"] == len(overdue) == 2
-    assert {(r["task"], r["days_overdue"]) for r in overdue} == {("follow_up", 14), ("review", 3)}
+    assert total["overdue_tasks"] == len(overdue) == 3
+    assert {(r["task"], r["days_overdue"]) for r in overdue} == {("follow_up", 14), ("review", 3), ("interview", 33)}
     s1 = next(r for r in roster if r["student_no"] == "2024000001")
     assert s1["measures"] == "定期谈话：每两周一次" and s1["last_contact"] == "2026-10-02" and s1["level_since"] == "2026-10-03"
     s2 = next(r for r in roster if r["student_no"] == "2024000002")
@@ -152,9 +158,9 @@ def test_quiet_week_and_empty_store_give_valid_reports(tmp_path):
     quiet = builders.weekly_report(
         data(students={"s1": student("s1", level="yellow")}, watches=[watch("s1", "2026-01-01")]), WEEK, generated_at=GEN
     )
-    row = quiet.sheet("summary").records()[0]
-    assert row["start_yellow"] == row["end_yellow"] == 1
-    assert all(row[k] == 0 for k, _, _ in builders.SUMMARY_ACTIVITY)
+    row = {**quiet.sheet("summary").records()[0], **quiet.sheet("summary_detail").records()[0]}
+    assert row["start_yellow"] == row["end_yellow"] == 1 and row["change"] == 0
+    assert all(row[k] == 0 for k, _, _ in (*builders.SUMMARY_ACTIVITY, *builders.DETAIL_ACTIVITY))
     for kind in ("weekly", "monthly"):
         build = builders.weekly_report if kind == "weekly" else builders.monthly_report
         period = WEEK if kind == "weekly" else month_period(2026, 10)
@@ -192,15 +198,20 @@ def test_referral_rows():
 
 def test_monthly_extra_sheets():
     d = _week()
-    d.batches = [{"id": "b1", "name": "2026秋UPI", "instrument": "upi", "imported_on": "2026-10-02", "respondents": 8, "proposed": {"red": 1, "orange": 0, "yellow": 1}}]
+    d.batches = [{"id": "b1", "name": "2026秋UPI", "instrument": "upi", "imported_on": "2026-10-02"}]
+    d.batch_responses = {"b1": [{"student_id": f"x{i}", "proposed_level": "none"} for i in range(6)]
+                         + [{"student_id": "s6", "proposed_level": "red"}, {"student_id": "s3", "proposed_level": "yellow"}]}
     d.batch_tasks = [
         task("s6", "interview", "2026-10-03", done="2026-10-03", batch_id="b1"),
         task("s3", "interview", "2026-10-16", batch_id="b1"),
     ]
+    d.interviews = {"s6": ["2026-10-03"]}
     report = builders.monthly_report(d, month_period(2026, 10), generated_at=GEN)
-    assert [s.key for s in report.sheets] == ["summary", "roster", "changes", "referrals", "overdue", "screening", "clarity", "trend", "distribution"]
+    assert [s.key for s in report.sheets] == [
+        "summary", "summary_detail", "roster", "changes", "referrals", "overdue", "clarity", "special_groups", "screening", "trend", "distribution"
+    ]
     screening = report.sheet("screening").records()[0]
-    assert (screening["proposed"], screening["positive_rate"], screening["interview_tasks"], screening["interviews_done"], screening["interviews_overdue"]) == (2, 0.25, 2, 1, 1)
+    assert (screening["proposed"], screening["positive_rate"], screening["interviews_done"], screening["interviews_overdue"]) == (2, 0.25, 1, 1)
     trend = report.sheet("trend").records()
     assert [r["month"] for r in trend] == ["2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"]
     assert [r["total"] for r in trend] == [3, 4, 4, 4, 5, 4]
@@ -222,10 +233,11 @@ def test_a_future_end_counts_until_today():
 def test_redaction_reaches_every_sheet():
     d = _week()
     d.entries["s3"][1]["fields"]["reason"] = "学生s3情况好转"
-    report = redact_report(builders.weekly_report(d, WEEK, generated_at=GEN))
+    # k=1: this is about masking reaching every sheet; k-anonymity is tested in test_redaction.py.
+    report = redact_report(builders.weekly_report(d, WEEK, generated_at=GEN), KnownPeople.from_records(d.students.values()), k=1)
     text = repr(report.to_json())
     assert "学生s3" not in text and "2024000003" not in text
-    assert "学**3" in text
+    assert "[学生]情况好转" in text
 
 
 def _census(**kw) -> CensusData:

@@ -59,7 +59,8 @@ def test_census_of_a_custom_instrument_shows_every_band(store_env, tmp_path, mon
 
     groups = report.sheet("groups")
     band_columns = [(c.key, c.header_zh, c.header_en) for c in groups.columns if c.key.startswith("band_")]
-    assert band_columns == [("band_calm", "平稳", "calm"), ("band_tense", "紧张", "tense"), ("band_low", "低落", "low")]
+    # Headed as bands (分级：…), so a band the instrument calls 阳性 is never read as 筛查阳性.
+    assert band_columns == [("band_calm", "分级：平稳", "Band: calm"), ("band_tense", "分级：紧张", "Band: tense"), ("band_low", "分级：低落", "Band: low")]
     rows = groups.records()
     assert rows and all(r["band_tense"] == 0 for r in rows)
     assert sum(r["band_calm"] for r in rows if r["dimension"] == "college") == 2

@@ -5,7 +5,8 @@ import pytest
 
 from mhtool.domain.document import Column, FormField, FormText, Report, Sheet, SignatureLine, field_column
 from mhtool.domain.periods import parse_week
-from mhtool.report.domain.redact import mask_name, mask_student_no, redact_report
+from mhtool.report.domain.kanon import NotAnonymous
+from mhtool.report.domain.redact import KnownPeople, mask_name, mask_student_no, redact_report
 
 
 @pytest.mark.parametrize(
@@ -108,48 +109,58 @@ def _report():
     )
 
 
-def test_redact_masks_declared_columns_and_form_fields():
-    r = redact_report(_report())
-    rows = r.sheet("roster").rows
-    assert [row[0] for row in rows] == ["2024****34", "2024****01", None]
-    assert [row[1] for row in rows] == ["张*", "欧**娜", None]
+# The names and numbers the store knows (the use case reads them through the repositories).
+KNOWN = KnownPeople(students=["张三", "欧阳娜娜", "张三丰"], guardians=["张父"], student_numbers=["2024123434", "2024000101"])
+
+
+def test_redact_drops_declared_columns_and_form_fields():
+    # Issue 13: a masked name next to a masked number still pointed at one student, so both go.
+    r = redact_report(_report(), KNOWN, k=1)
+    roster = r.sheet("roster")
+    assert [c.key for c in roster.columns] == ["level", "summary", "guardian", "interviews"]
     # Codes and counts are untouched.
-    assert [row[2] for row in rows] == ["red", "yellow", "none"]
-    assert [row[5] for row in rows] == [2, 1, 0]
+    assert [row[0] for row in roster.rows] == ["red", "yellow", "none"]
+    assert [row[3] for row in roster.rows] == [2, 1, 0]
     form = {item.key: item.value for item in r.sheet("record").form if isinstance(item, FormField)}
-    assert form["student_no"] == "2024****34"
-    assert form["name"] == "张*"
+    assert "student_no" not in form and "name" not in form
     assert form["date"] == date(2026, 11, 20)
     assert r.meta["redacted"] is True
 
 
-def test_redact_scrubs_free_text_that_mentions_the_student():
-    r = redact_report(_report())
+def test_redact_masks_every_known_name_in_free_text():
+    r = redact_report(_report(), KNOWN, k=1)
     roster = r.sheet("roster")
-    assert roster.rows[0][3] == "与张*约谈，学号2024****34，情绪低落"
-    assert roster.rows[1][3] == "欧**娜按时复诊"
-    assert roster.notes == ["张* 需重点关注"]
+    assert roster.rows[0][1] == "与[学生]约谈，学号[学号]，情绪低落"
+    assert roster.rows[1][1] == "[学生]按时复诊"
+    assert roster.rows[0][2] == "[家长]"
+    assert roster.notes == ["[学生] 需重点关注"]
     record = r.sheet("record")
-    assert record.title_zh == "张* 约谈记录"
+    assert record.title_zh == "[学生] 约谈记录"
     form = {item.key: item.value for item in record.form if isinstance(item, FormField)}
-    assert form["summary"] == "张*自述失眠"
-    assert [i.text for i in record.form if isinstance(i, FormText)] == ["由张*本人签字确认"]
-    assert r.meta["subject"] == "张*"
+    assert form["summary"] == "[学生]自述失眠"
+    assert [i.text for i in record.form if isinstance(i, FormText)] == ["由[学生]本人签字确认"]
+    assert r.meta["subject"] == "[学生]"
     assert "张三" not in str(r.to_json())
     assert "2024123434" not in str(r.to_json())
 
 
-def test_extra_keys_mask_undeclared_columns():
-    r = redact_report(_report(), name_keys=["guardian"])
-    assert r.sheet("roster").rows[0][4] == "张*"
+def test_extra_keys_drop_undeclared_columns():
+    r = redact_report(_report(), KNOWN, name_keys=["guardian"], k=1)
+    assert "guardian" not in [c.key for c in r.sheet("roster").columns]
 
 
 def test_redact_leaves_the_original_untouched():
     original = _report()
     before = copy.deepcopy(original.to_json())
-    redact_report(original)
+    redact_report(original, KNOWN, k=1)
     assert original.to_json() == before
     assert "redacted" not in original.meta
+
+
+def test_a_list_of_students_that_is_not_k_anonymous_is_refused():
+    # Three rows, three levels: merging 一级 and 三级 into 关注 still leaves the one row without a level alone.
+    with pytest.raises(NotAnonymous, match="single out 1 row"):
+        redact_report(_report(), KNOWN)
 
 
 def test_longer_names_are_replaced_whole_before_shorter_ones():
@@ -162,21 +173,23 @@ def test_longer_names_are_replaced_whole_before_shorter_ones():
         columns=[field_column("name", pii="name"), field_column("summary")],
         rows=[["张三", "见张三丰"], ["张三丰", "见张三"]],
     )
-    r = redact_report(Report("weekly", "t", "t", None, datetime(2026, 11, 23), sheets=[s]))
-    assert [row[1] for row in r.sheet("s").rows] == ["见张*丰", "见张*"]
+    known = KnownPeople(students=["张三", "张三丰"], guardians=["张三丰"])
+    r = redact_report(Report("weekly", "t", "t", None, datetime(2026, 11, 23), sheets=[s]), known)
+    # 张三丰 is a student (the first kind wins) and is masked whole, not as 张三 + 丰.
+    assert [row[0] for row in r.sheet("s").rows] == ["见[学生]", "见[学生]"]
 
 
-def test_total_row_label_in_a_name_column_is_not_masked():
+def test_total_row_label_is_kept():
     s = Sheet(
         "s",
         "s",
         "s",
         "s",
         "s",
-        columns=[field_column("name", pii="name"), Column("n", "次数", "Count", "int")],
-        rows=[["张三", 1]],
-        total_row=["合计", 1],
+        columns=[field_column("name", pii="name"), Column("n", "次数", "Count", "int"), field_column("summary")],
+        rows=[["张三", 1, "x"], ["李四", 1, "y"]],
+        total_row=["合计", 2, "合计"],
     )
-    r = redact_report(Report("weekly", "t", "t", None, datetime(2026, 11, 23), sheets=[s]))
-    assert r.sheet("s").rows == [["张*", 1]]
-    assert r.sheet("s").total_row == ["合计", 1]
+    r = redact_report(Report("weekly", "t", "t", None, datetime(2026, 11, 23), sheets=[s]), KNOWN)
+    assert r.sheet("s").rows == [[1, "x"], [1, "y"]]
+    assert r.sheet("s").total_row == [2, "合计"]

@@ -57,7 +57,7 @@ def census(store_env):
 
 
 def test_census_workbook(census, tmp_path):
-    path = census.cli.ok("report", "census", "2026秋季新生UPI", "--out", f"{tmp_path}/").stdout.strip()
+    path = census.cli.ok("report", "census", "2026秋季新生UPI", "--out", f"{tmp_path}/", "--print-path").stdout.strip()
     assert Path(path).name == "普查报告_2026秋季新生UPI.xlsx"
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["参与情况", "分级统计", "约谈名单"]
@@ -72,22 +72,23 @@ def test_census_workbook(census, tmp_path):
     groups = _rows(wb["分级统计"])
     by = {(r["维度"], r["分组"]): r for r in groups}
     assert (by[("性别", "女")]["人数"], by[("性别", "男")]["人数"]) == (2, 3)
-    assert (by[("学院", "理学院")]["A类"], by[("学院", "理学院")]["C类"]) == (1, 2)
+    assert (by[("学院", "理学院")]["分级：A类"], by[("学院", "理学院")]["分级：C类"]) == (1, 2)
     assert by[("年级", "2026")]["筛查阳性"] == 3
     interviews = _rows(wb["约谈名单"])
     assert [r["学号"] for r in interviews] == ["2026010101", "2026020201", "2026010102"]
-    assert interviews[0]["关键条目"] == "item25" and interviews[0]["分级"] == "A类"
+    # The critical item's wording from the instrument definition (issue 13), not its code item25.
+    assert interviews[0]["关键条目"] == "想轻生（第25题）" and interviews[0]["分级"] == "A类"
     assert interviews[0]["约谈截止"].date() == date(2026, 9, 11)
 
     data = json.loads(census.cli.ok("report", "census", "2026秋季新生UPI", "--json").stdout)
     assert data["totals"]["colleges"]["respondents"] == 5 and data["totals"]["colleges"]["roster"] == 6
-    assert data["sheets"]["interviews"][0]["band"] == "A"
+    assert data["sheets"]["interviews"][0]["band"] == "A" and data["sheets"]["interviews"][0]["flags"] == "item25"
 
 
 def test_census_split_round_trips_through_the_interview_import(census, tmp_path):
     out = tmp_path / "advisors"
     out.mkdir()
-    result = census.cli.ok("report", "census", "2026秋季新生UPI", "--split-by", "college", "--out", str(out))
+    result = census.cli.ok("report", "census", "2026秋季新生UPI", "--split-by", "college", "--out", str(out), "--print-path")
     paths = result.stdout.split()
     assert sorted(Path(p).name for p in paths) == ["约谈名单_2026秋季新生UPI_文学院.xlsx", "约谈名单_2026秋季新生UPI_理学院.xlsx"]
     wen = Path(next(p for p in paths if "文学院" in p))
@@ -123,16 +124,21 @@ def test_census_options(census, tmp_path):
     scoped = census.add_staff("li", "counselor", "理学院")
     data = json.loads(scoped("report", "census", "2026秋季新生UPI", "--json").stdout)
     assert [r["college"] for r in data["sheets"]["colleges"]] == ["理学院"]
-    assert census.cli("report", "census", "2026秋季新生UPI", "--split-by", "college", "--redact").exit_code == 2
+    # Redacted split copies are allowed (issue 13), but 理学院's would list one student: refused, and no college's file is written.
+    split = tmp_path / "split"
+    split.mkdir()
+    refused = census.cli("report", "census", "2026秋季新生UPI", "--split-by", "college", "--redact", "--out", str(split))
+    assert refused.exit_code == 2 and "single out" in refused.stderr and list(split.iterdir()) == []
     assert census.cli("report", "census", "2026秋季新生UPI", "--split-by", "class").exit_code == 2
     assert census.cli("report", "census", "2026秋季新生UPI", "--split-by", "college", "--out", str(tmp_path / "nope")).exit_code == 2
     assert census.cli("report", "census", "no-such-batch").exit_code == 1
-    red = census.cli.ok("report", "census", "2026秋季新生UPI", "--redact", "--lang", "en", "--out", f"{tmp_path}/").stdout.strip()
+    red = census.cli.ok("report", "census", "2026秋季新生UPI", "--redact", "--lang", "en", "--out", f"{tmp_path}/", "--print-path").stdout.strip()
     assert Path(red).name == "census_2026秋季新生UPI_redacted.xlsx"
     wb = openpyxl.load_workbook(red)
     assert wb.sheetnames == ["Participation", "By group", "Interview list"]
-    names = [r["Name"] for r in _rows(wb["Interview list"])]
-    assert names == ["陈*", "周*", "林*"]
+    # Issue 13: no name or number at all, and gender and college left out so that no row stands alone.
+    rows = _rows(wb["Interview list"])
+    assert len(rows) == 3 and not {"Name", "Student no.", "Gender", "College", "Class"} & set(rows[0])
 
 
 @pytest.fixture
@@ -157,7 +163,7 @@ def crisis(store_env):
 
 def test_crisis_report(crisis, tmp_path):
     env, eid = crisis
-    path = env.cli.ok("report", "crisis", eid[:8], "--out", f"{tmp_path}/").stdout.strip()
+    path = env.cli.ok("report", "crisis", eid[:8], "--out", f"{tmp_path}/", "--print-path").stdout.strip()
     assert Path(path).name == f"危机事件报告_2026-11-02_{eid[:8]}.xlsx"
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["危机事件报告", "处置记录"]
@@ -185,12 +191,17 @@ def test_crisis_report(crisis, tmp_path):
 
 def test_crisis_redacted_and_refusals(crisis, tmp_path):
     env, eid = crisis
-    path = env.cli.ok("report", "crisis", eid, "--redact", "--out", f"{tmp_path}/").stdout.strip()
+    # The only student of the store: a redacted copy would still describe one person (issue 13).
+    refused = env.cli("report", "crisis", eid, "--redact", "--out", f"{tmp_path}/")
+    assert refused.exit_code == 2 and "fewer than 2 students" in refused.stderr
+    with env.open() as store:
+        rd.level(store, rd.add_student(store, "2025030302", "林某", "外国语学院", "英语2班"), "red", date(2026, 10, 1))
+    path = env.cli.ok("report", "crisis", eid, "--redact", "--out", f"{tmp_path}/", "--print-path").stdout.strip()
     wb = openpyxl.load_workbook(path)
     text = " ".join(str(c) for ws in wb for row in ws.iter_rows(values_only=True) for c in row if c is not None)
-    for secret in ("欧阳娜娜", "2025030301", "13900000000", "13800000000", "欧阳某"):
+    for secret in ("欧阳娜娜", "2025030301", "13900000000", "13800000000", "欧阳某", "西区3-402", "英语1班"):
         assert secret not in text
-    assert "欧**娜在宿舍情绪失控" in text
+    assert "[学生]在宿舍情绪失控" in text
     with env.open() as store:
         other = store.students.find("2025030301")
         not_crisis = store.entries.for_student(other["id"])[-1]["id"]
@@ -204,8 +215,8 @@ def test_monthly_screening_statistics(census):
     [batch] = data["sheets"]["screening"]
     assert (batch["batch"], batch["respondents"], batch["proposed"], batch["proposed_red"]) == ("2026秋季新生UPI", 5, 3, 1)
     assert batch["positive_rate"] == pytest.approx(0.6)
-    assert (batch["interview_tasks"], batch["interviews_done"], batch["interviews_overdue"]) == (3, 0, 3)
+    assert (batch["interviews_done"], batch["interviews_overdue"]) == (0, 3)
     one = json.loads(census.cli.ok("report", "monthly", "--month", "2026-09", "--college", "理学院", "--json").stdout)
     [batch] = one["sheets"]["screening"]
-    assert (batch["respondents"], batch["proposed"], batch["proposed_orange"], batch["interview_tasks"]) == (3, 1, 1, 1)
+    assert (batch["respondents"], batch["proposed"], batch["proposed_orange"], batch["interviews_overdue"]) == (3, 1, 1, 1)
     assert json.loads(census.cli.ok("report", "monthly", "--month", "2026-10", "--json").stdout)["sheets"]["screening"] == []

@@ -79,26 +79,30 @@ def school(store_env):
 def test_weekly_workbook_sheets_and_consistency(school, tmp_path):
     out = tmp_path / "reports"
     out.mkdir()
-    result = school.cli.ok("report", "weekly", "--week", WEEK, "--out", f"{out}/")
+    result = school.cli.ok("report", "weekly", "--week", WEEK, "--out", f"{out}/", "--print-path")
     path = out / f"周报_{WEEK}.xlsx"
     assert result.stdout == f"{path}\n"
     wb = _wb(path)
-    assert wb.sheetnames == ["汇总", "关注名单", "本周变动", "转介", "逾期"]
+    assert wb.sheetnames == ["汇总", "汇总(明细)", "关注名单", "本周变动", "转介", "逾期", "三个明确", "特殊群体"]
 
     summary = {r["学院"]: r for r in _table(wb["汇总"])}
-    assert set(summary) == {"文学院", "理学院"}  # 外国语学院 has nothing to count
+    # Every college of the roster is listed, 外国语学院 with nothing to count as well.
+    assert list(summary) == ["外国语学院", "文学院", "理学院"]
+    assert all(v == 0 for k, v in summary["外国语学院"].items() if k != "学院")
+    for r in _table(wb["汇总(明细)"]):
+        summary[r["学院"]].update(r)
     wen, li = summary["文学院"], summary["理学院"]
     assert (wen["期初三级"], wen["期初二级"], wen["期初合计"]) == (1, 1, 2)
-    assert (wen["期末三级"], wen["期末二级"], wen["期末合计"]) == (1, 0, 1)
+    assert (wen["期末三级"], wen["期末二级"], wen["期末合计"], wen["环比"]) == (1, 0, 1, -1)
     # Raised and lowered within the week: once in each column.
     assert (wen["升级"], wen["降级"], wen["解除关注"], wen["新增关注"]) == (1, 1, 1, 0)
-    assert (li["期初合计"], li["期末二级"], li["期末三级"], li["期末合计"]) == (1, 1, 1, 2)
-    assert (li["新增关注"], li["约谈"], li["家校沟通"], li["危机事件"]) == (1, 1, 1, 1)
-    assert wen["回访"] == 1
+    assert (li["期初合计"], li["期末二级"], li["期末三级"], li["期末合计"], li["环比"]) == (1, 1, 1, 2, 1)
+    assert (li["新增关注"], li["约谈人次"], li["家校沟通"], li["危机事件"], li["休学"]) == (1, 1, 1, 1, 1)
+    assert wen["回访人次"] == 1
 
     roster = _table(wb["关注名单"])
     changes = _table(wb["本周变动"])
-    total = _total(wb["汇总"])
+    total = {**_total(wb["汇总"]), **_total(wb["汇总(明细)"])}
     assert total["期末合计"] == len(roster) == 3
     for col, kind in (("新增关注", "新增关注"), ("升级", "升级"), ("降级", "降级"), ("解除关注", "解除关注")):
         assert total[col] == len({r["学号"] for r in changes if r["变动"] == kind}), col
@@ -134,12 +138,12 @@ def test_summary_equals_cases_list_today(school, tmp_path):
 def test_json_has_the_workbook_figures(school, tmp_path):
     data = json.loads(school.cli.ok("report", "weekly", "--week", WEEK, "--json").stdout)
     assert data["report"] == "weekly" and data["period"]["label"] == WEEK
-    path = school.cli.ok("report", "weekly", "--week", WEEK, "--out", str(tmp_path / "w.xlsx")).stdout.strip()
+    path = school.cli.ok("report", "weekly", "--week", WEEK, "--out", str(tmp_path / "w.xlsx"), "--print-path").stdout.strip()
     wb = _wb(path)
     rows = _table(wb["汇总"])
     assert [r["学院"] for r in rows] == [r["college"] for r in data["sheets"]["summary"]]
     for wrow, jrow in zip(rows, data["sheets"]["summary"]):
-        assert wrow["期末合计"] == jrow["end_total"] and wrow["升级"] == jrow["raised"]
+        assert wrow["期末合计"] == jrow["end_total"] and wrow["新增关注"] == jrow["new"] and wrow["环比"] == jrow["change"]
     assert len(_table(wb["本周变动"])) == len(data["sheets"]["changes"])
     assert {r["change"] for r in data["sheets"]["changes"]} == {"raised", "lowered", "closed", "new", "status"}
 
@@ -149,8 +153,8 @@ def test_past_period_is_identical_when_generated_twice(school, tmp_path):
     second = json.loads(school.cli.ok("report", "weekly", "--week", WEEK, "--json").stdout)
     first.pop("generated_at"), second.pop("generated_at")
     assert first == second
-    a = school.cli.ok("report", "monthly", "--month", "2026-10", "--out", str(tmp_path / "a.xlsx")).stdout.strip()
-    b = school.cli.ok("report", "monthly", "--month", "2026-10", "--out", str(tmp_path / "b.xlsx")).stdout.strip()
+    a = school.cli.ok("report", "monthly", "--month", "2026-10", "--out", str(tmp_path / "a.xlsx"), "--print-path").stdout.strip()
+    b = school.cli.ok("report", "monthly", "--month", "2026-10", "--out", str(tmp_path / "b.xlsx"), "--print-path").stdout.strip()
     wa, wb = _wb(a), _wb(b)
     assert wa.sheetnames == wb.sheetnames
     for name in wa.sheetnames:
@@ -159,7 +163,7 @@ def test_past_period_is_identical_when_generated_twice(school, tmp_path):
         assert cells_a == cells_b, name
 
 
-def test_out_dir_rerun_replaces_and_cron_prints_only_the_path(school, tmp_path):
+def test_out_dir_rerun_replaces_and_cron_prints_nothing_or_only_the_path(school, tmp_path):
     out = tmp_path / "srv"
     out.mkdir()
     cron_key = school.tmp / "cron.key"
@@ -171,11 +175,14 @@ def test_out_dir_rerun_replaces_and_cron_prints_only_the_path(school, tmp_path):
         "MHTOOL_USER": "cron",
     }
     cmd = [sys.executable, "-m", "mhtool", "report", "weekly", "--out", f"{out}/"]
-    for _ in range(2):
-        proc = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.splitlines() == [str(out / f"周报_{week_of(dates.today() - timedelta(days=7)).label}.xlsx")]
-    assert [p.name for p in out.iterdir()] == [Path(proc.stdout.strip()).name], "re-running replaces the file"
+    written = out / f"周报_{week_of(dates.today() - timedelta(days=7)).label}.xlsx"
+    # Without a terminal, success is silent (cron mails only failures); --print-path prints the path alone.
+    quiet = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == "", quiet.stderr
+    proc = subprocess.run([*cmd, "--print-path"], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [str(written)]
+    assert [p.name for p in out.iterdir()] == [written.name], "re-running replaces the file"
     # Any failure is a non-zero exit with nothing on stdout.
     bad = subprocess.run([*cmd[:-1], str(tmp_path / "missing" / "x.xlsx")], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True)
     assert bad.returncode != 0 and bad.stdout == ""
@@ -215,21 +222,23 @@ def test_college_scope_and_option(school):
 
 
 def test_redacted_english_report(school, tmp_path):
-    path = school.cli.ok("report", "weekly", "--week", WEEK, "--lang", "en", "--redact", "--out", f"{tmp_path}/").stdout.strip()
+    path = school.cli.ok("report", "weekly", "--week", WEEK, "--lang", "en", "--redact", "--out", f"{tmp_path}/", "--print-path").stdout.strip()
     assert Path(path).name == f"weekly_{WEEK}_redacted.xlsx"
     wb = _wb(path)
-    assert wb.sheetnames == ["Summary", "Watch list", "Changes", "Referrals", "Overdue"]
+    assert wb.sheetnames == ["Summary", "Summary (detail)", "Watch list", "Changes", "Referrals", "Overdue", "Three clarities", "Special groups"]
     text = " ".join(str(c) for ws in wb for row in ws.iter_rows(values_only=True) for c in row if c is not None)
     for secret in ("张三丰", "李四", "王五", "2024000101", "2024000203"):
         assert secret not in text
-    assert "张*丰" in text and "2024****01" in text
+    # Issue 13: names and numbers are left out, not masked (张*丰 and 2024****01 still pointed at one student each).
+    assert not {"Name", "Student no.", "Class"} & {c.value for c in wb["Watch list"][2]}
+    assert "Redacted: so that no row can be told apart" in text
     assert "Level 2 (orange)" in text
 
 
 def test_week_without_activity_and_empty_store(store_env, tmp_path):
-    empty = store_env.cli.ok("report", "weekly", "--week", WEEK, "--out", str(tmp_path / "empty.xlsx")).stdout.strip()
+    empty = store_env.cli.ok("report", "weekly", "--week", WEEK, "--out", str(tmp_path / "empty.xlsx"), "--print-path").stdout.strip()
     wb = _wb(empty)
-    assert wb.sheetnames == ["汇总", "关注名单", "本周变动", "转介", "逾期"]
+    assert wb.sheetnames == ["汇总", "汇总(明细)", "关注名单", "本周变动", "转介", "逾期", "三个明确", "特殊群体"]
     total = _total(wb["汇总"])
     assert all(v == 0 for k, v in total.items() if k != "学院")
     monthly = store_env.cli.ok("report", "monthly", "--month", "2026-10", "--json")
@@ -239,16 +248,16 @@ def test_week_without_activity_and_empty_store(store_env, tmp_path):
         s = rd.add_student(store, "2024000999", "周九", "文学院")
         rd.level(store, s, "yellow", W - timedelta(days=30))
     quiet = json.loads(store_env.cli.ok("report", "weekly", "--week", WEEK, "--json").stdout)
-    row = quiet["sheets"]["summary"][0]
+    row = {**quiet["sheets"]["summary"][0], **quiet["sheets"]["summary_detail"][0]}
     assert row["start_yellow"] == row["end_yellow"] == 1
     assert all(row[k] == 0 for k in ("new", "raised", "lowered", "closed", "interviews", "crises", "referrals"))
 
 
 def test_monthly_has_charts_trend_and_clarities(school, tmp_path):
-    path = school.cli.ok("report", "monthly", "--month", "2026-10", "--out", f"{tmp_path}/").stdout.strip()
+    path = school.cli.ok("report", "monthly", "--month", "2026-10", "--out", f"{tmp_path}/", "--print-path").stdout.strip()
     assert Path(path).name == "月报_2026-10.xlsx"
     wb = _wb(path)
-    assert wb.sheetnames == ["汇总", "关注名单", "本月变动", "转介", "逾期", "筛查统计", "三个明确", "趋势", "等级分布"]
+    assert wb.sheetnames == ["汇总", "汇总(明细)", "关注名单", "本月变动", "转介", "逾期", "三个明确", "特殊群体", "筛查统计", "趋势", "等级分布"]
     assert any(isinstance(ch, LineChart) for ch in wb["趋势"]._charts)
     assert any(isinstance(ch, BarChart) for ch in wb["等级分布"]._charts)
     trend = _table(wb["趋势"])

@@ -443,9 +443,10 @@ def test_json_matches_workbook_figures(tmp_path):
 
 def test_redacted_workbook_shows_masks_and_says_so(tmp_path):
     report = make_report(sheets=[summary_sheet(columns=[field_column("name", pii="name")] + COLUMNS[1:])])
-    wb = openpyxl.load_workbook(write_report(redact_report(report), tmp_path / "r.xlsx"))
+    # Issue 13: a name column is left out of a redacted copy, not masked (k=1: k-anonymity is tested in test_redaction.py).
+    wb = openpyxl.load_workbook(write_report(redact_report(report, k=1), tmp_path / "r.xlsx"))
     ws = wb.worksheets[0]
-    assert ws["A3"].value == "计********院"
+    assert ws["A2"].value == "代码" and ws["A3"].value == "abcdefghij"
     assert ws["A6"].value == "合计"
     assert "已脱敏" in ws["A1"].value
 

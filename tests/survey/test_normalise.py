@@ -79,14 +79,14 @@ def test_student_no_other_bad_cells_are_problems(cell):
     assert value is None and problem
 
 
-@given(st.integers(min_value=0, max_value=10**15 - 1))
+@given(st.integers(min_value=1000, max_value=10**15 - 1))
 def test_student_no_whole_numbers_round_trip_as_int_float_and_text(n):
     assert student_no(n) == (str(n), None)
     assert student_no(float(n)) == (str(n), None)
     assert student_no(str(n)) == (str(n), None)
 
 
-@given(st.text(alphabet="0123456789", min_size=1, max_size=20))
+@given(st.text(alphabet="0123456789", min_size=4, max_size=20))
 def test_student_no_digit_text_is_never_changed(digits):
     assert student_no(digits) == (digits, None)
 

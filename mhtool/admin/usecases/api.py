@@ -14,6 +14,7 @@ import json
 import os
 import tomllib
 from collections.abc import Callable, Iterable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
@@ -59,13 +60,23 @@ class Admin:
         colleges: Iterable[str] = (),
         *,
         standing_purpose: str | None = None,
+        display_name: str | None = None,
     ) -> dict:
-        """Add a staff member with their own key slot (admin); returns their id, name and role."""
+        """Add a staff member with their own key slot (admin); returns their id, name, display name and role.
+
+        ``display_name`` (张华) is what reports print for them; the login name until one is given.
+        """
         self.store.require("staff", action="staff.add")
         staff_id = store_admin.add_staff(
-            self.store, name, role, _made(credential), list(colleges), standing_purpose=standing_purpose
+            self.store, name, role, _made(credential), list(colleges), standing_purpose=standing_purpose, display_name=display_name
         )
-        return {"id": staff_id, "name": name.strip(), "role": role}
+        shown = self.store.staff_rows.display_names().get(name.strip(), name.strip())
+        return {"id": staff_id, "name": name.strip(), "display_name": shown, "role": role}
+
+    def staff_edit(self, name: str, *, display_name: str | None = None) -> dict:
+        """Change a staff member's display name (admin; audited); returns their name, display name and role."""
+        self.store.require("staff", action="staff.edit")
+        return store_admin.edit_staff(self.store, name, display_name=display_name)
 
     def staff_passwd(self, credential: NewCredential, name: str | None = None) -> str:
         """Replace a key slot: one's own, or anyone's for an admin; returns whose it was."""
@@ -151,10 +162,22 @@ class Admin:
             "cadence": cadence(self.store),
             "screening_policy": self.store.settings().get("screening_policy") or {},
             "timezone": self.store.tz,
+            **{key: self.store.settings().get(key) for key in REPORT_SETTINGS},
         }
 
     def settings_set(self, key: str, value) -> dict:
-        """Change one governance policy (admin; audited); returns the governance settings now stored."""
+        """Change one governance policy or report setting (admin; audited); returns the settings of its kind now stored.
+
+        Report settings: ``center_name`` (the unit printed at the head of every
+        report page) and ``term_first_monday`` (YYYY-MM-DD, the Monday of the
+        term's first teaching week, for 第N教学周); an empty value removes one.
+        """
+        if key in REPORT_SETTINGS:
+            self.store.require("staff", action="settings.report")
+            checked = _check_report_setting(key, value)
+            with self.store.write("settings.report", details={"changes": {key: checked}}) as txn:
+                self.store.update_settings(txn, {key: checked})
+            return {k: self.store.setting(k) for k in REPORT_SETTINGS if self.store.setting(k) is not None} | {key: checked}
         self.store.require("staff", action="governance.policy")
         return self.center.governance.set_policy(**{key: value})
 
@@ -169,6 +192,32 @@ class Admin:
         with self.store.write("settings.screening-policy", details={"policy": checked}) as txn:
             self.store.update_settings(txn, {"screening_policy": checked})
         return checked
+
+
+# Settings of the reports (see Admin.settings_set); the governance policies are checked by governance.
+REPORT_SETTINGS: tuple[str, ...] = ("center_name", "term_first_monday")
+CENTER_NAME_MAX = 60
+
+
+def _check_report_setting(key: str, value) -> str | None:
+    """The value as stored, or None to remove the setting; a wrong value is refused with what to give."""
+    text = " ".join(str(value if value is not None else "").split())
+    if not text:
+        return None
+    if key == "center_name":
+        if len(text) > CENTER_NAME_MAX:
+            raise InvalidInput(f"center_name is {len(text)} characters long; give the unit's name in at most {CENTER_NAME_MAX}")
+        return text
+    try:
+        monday = date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"term_first_monday {text!r} is not a date", hint="give the Monday the term's first teaching week starts, as YYYY-MM-DD") from None
+    if monday.weekday() != 0:
+        raise InvalidInput(
+            f"term_first_monday {text} is a {monday.strftime('%A')}, not a Monday",
+            hint=f"the Monday of that week is {(monday - timedelta(days=monday.weekday())).isoformat()}",
+        )
+    return monday.isoformat()
 
 
 def _read_policy_file(file: Path) -> dict:

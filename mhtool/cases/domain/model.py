@@ -29,7 +29,13 @@ ENTRY_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "note": (("text",), ()),
     "measure": (("measure_kind", "description"), ("responsible", "start", "end")),
     "guardian_contact": (("guardian", "content"), ("channel", "consent")),
-    "crisis": (("what",), ("where", "actions", "notified", "happened_at", "parents_notified_at")),
+    "crisis": (
+        ("what",),
+        (
+            "where", "actions", "notified", "happened_at", "parents_notified_at",
+            "event_type", "risk", "reported_to", "reported_at", "reported_how",
+        ),
+    ),
     "status_change": (
         ("from", "to", "reason"),
         ("from_date", "until", "on", "certificate", "assessed_by", "without_certificate", "documents"),

@@ -15,6 +15,8 @@ from datetime import date, datetime
 from mhtool.cases.domain import model
 from mhtool.cases.domain.model import Effects, required
 from mhtool.domain import dates
+from mhtool.domain.labels import code_from_label, label
+from mhtool.domain.vocabulary import CRISIS_RISKS, CRISIS_TYPES, PARENT_WORDS
 from mhtool.errors import InvalidInput, UsageError
 
 # The fields each correctable kind takes from the values given (and, in a correction, from the corrected entry).
@@ -113,6 +115,37 @@ def guardian_contact(student: dict, given: dict, *, base: dict | None = None) ->
     return fields if base is not None else Effects(dict(student), entries=[("guardian_contact", fields)])
 
 
+def _coded(value: str | None, domain: str, codes: tuple[str, ...], option: str) -> str | None:
+    """A code of ``domain`` from its code or either label (自伤行为, self_harm); None when not given."""
+    if value in (None, ""):
+        return None
+    code = code_from_label(domain, str(value))
+    if code not in codes:
+        choices = ", ".join(f"{c} {label(domain, c, 'zh')}" for c in codes)
+        # A wrong flag value, not bad data: exit 2, like any other usage mistake.
+        raise UsageError(f"{option} {value!r} is not one of {', '.join(codes)}", hint=f"{option}: {choices}")
+    return code
+
+
+def is_parent(who: str | None) -> bool:
+    """Whether a "who was notified" names the parents or a guardian (家长, 母亲, 监护人 …)."""
+    folded = (who or "").strip().lower()
+    return any(word in folded for word in PARENT_WORDS)
+
+
+def parents_notified_at(fields: dict) -> str | None:
+    """家长知悉时间 of a crisis record: the time recorded for it, else the first notice to a parent in ``notified``.
+
+    A counselor who types ``--notified "家长@2026-11-15 23:40"`` has recorded when
+    the parents were told; the record must not then read as if they were not.
+    """
+    if fields.get("parents_notified_at"):
+        return fields["parents_notified_at"]
+    told = [str(n["at"]) for n in fields.get("notified") or () if isinstance(n, dict) and n.get("at") and is_parent(n.get("who"))]
+    # Recorded moments are ISO text; "T" and " " separators sort alike once folded.
+    return min(told, key=lambda at: at.replace("T", " ")) if told else None
+
+
 def crisis_day(on: date | str | None, happened_at: datetime | str | None) -> date | str | None:
     """The day a crisis is filed under: the one given, else the day it happened."""
     if on not in (None, "") or not happened_at:
@@ -137,6 +170,10 @@ def crisis(
 
     ``notified`` lists others told, as ``WHO@WHEN`` or ``{"who", "at"}``;
     ``level`` also sets the watch level (the reason defaults to the crisis).
+    ``event_type`` (事件类型) and ``risk`` (风险等级) are codes or labels of
+    :data:`~mhtool.domain.vocabulary.CRISIS_TYPES` / ``CRISIS_RISKS``;
+    ``reported_to``, ``reported_at`` and ``reported_how`` record the report
+    upward (to whom, when, how).
     """
     correcting = base is not None
     base = base or {}
@@ -152,18 +189,27 @@ def crisis(
         if not sep or not who.strip():
             raise InvalidInput(f"--notified {n!r}: expected WHO@WHEN", hint='e.g. --notified "学院书记@2026-11-23 22:30"')
         others.append({"who": who.strip(), "at": moment(at.strip() if isinstance(at, str) else at, today=today, option="--notified")})
+    reported_at = moment(given.get("reported_at"), today=today, option="--reported-at") or base.get("reported_at")
+    if reported_at and when and reported_at.replace("T", " ") < when.replace("T", " "):
+        raise UsageError(f"--reported-at {reported_at} is before the event ({when})", hint="check --reported-at and --happened-at")
     fields = model.validate_entry(
         "crisis",
         {
             "what": required(given.get("what") or base.get("what"), "--what"),
+            "event_type": _coded(given.get("event_type"), "crisis_type", CRISIS_TYPES, "--type") or base.get("event_type"),
+            "risk": _coded(given.get("risk"), "crisis_risk", CRISIS_RISKS, "--risk") or base.get("risk"),
             "where": given.get("where") or base.get("where"),
             "happened_at": when,
             "actions": given.get("actions") or base.get("actions"),
             "parents_notified_at": told,
             "notified": others,
+            "reported_to": (given.get("reported_to") or "").strip() or base.get("reported_to"),
+            "reported_at": reported_at,
+            "reported_how": (given.get("reported_how") or "").strip() or base.get("reported_how"),
         },
     )
-    warnings = model.crisis_warnings(fields)
+    # Parents told through --notified count: the warning must agree with what the report will say.
+    warnings = model.crisis_warnings({**fields, "parents_notified_at": parents_notified_at(fields)})
     if correcting:
         return fields, warnings
     effects = Effects(dict(student), entries=[("crisis", fields)])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from mhtool.cases.domain import model
-from mhtool.domain.labels import codes, label
+from mhtool.domain.labels import codes, label, text
 from mhtool.domain.vocabulary import LEVELS, ROSTER_FIELDS
 
 # Header fields a clerk may not see: why a student is watched is clinical.
@@ -77,6 +77,32 @@ def screening_item(response: dict) -> dict:
         "corrects": None,
         "corrected_by": None,
     }
+
+
+def name_screening(items: list[dict], instruments: dict[str, dict]) -> list[dict]:
+    """Give screening items the words people read for their codes, in place; returns ``items``.
+
+    ``instruments``: instrument code → ``{"name": "SCL-90", "bands": {code:
+    {"zh", "en"}}, "flags": {code: {"zh", "en"}}}`` (what
+    :meth:`mhtool.survey.domain.instruments.Instrument.names` gives). The
+    screening feature owns the instruments and sits above this one, so its
+    use cases hand the words down rather than this module reaching up.
+    """
+    for item in items:
+        f = item.get("fields")
+        if item.get("kind") != "screening" or not f:
+            continue
+        names = instruments.get(f.get("instrument") or "")
+        if not names:
+            continue
+        f["instrument_name"] = names.get("name")
+        band = (names.get("bands") or {}).get(f.get("band") or "")
+        if band:
+            f["band_label"] = band
+        flags = {code: (names.get("flags") or {}).get(code) for code in f.get("flags") or ()}
+        if any(flags.values()):
+            f["flag_labels"] = {code: shown for code, shown in flags.items() if shown}
+    return items
 
 
 def build_timeline(entries: list[dict], responses: list[dict], *, clinical: bool, kinds: set[str] | None = None) -> list[dict]:
@@ -212,13 +238,58 @@ def clarity_row(student: dict, missing: list[str]) -> dict:
 # -- text for people --------------------------------------------------------------------------
 
 
-def _join(parts) -> str:
-    return "；".join(p for p in parts if p)
+def _join(parts, lang: str = "zh") -> str:
+    return text("clause_separator", lang).join(p for p in parts if p)
+
+
+def _colon(head, tail, lang: str) -> str:
+    """``head：tail`` in the reader's punctuation; ``head`` alone when there is no tail."""
+    return f"{head}{text('clause_colon', lang)}{tail}" if tail else str(head or "")
 
 
 def _say(code: str, value, lang: str) -> str:
     """A catalog phrase with a recorded value in it; empty when there is no value."""
     return label("entry_text", code, lang).format(value) if value else ""
+
+
+def _moment_text(value) -> str:
+    """A recorded moment as people write it: ``2026-11-15 23:40`` (no ``T``, no seconds)."""
+    shown = str(value or "").replace("T", " ")
+    return shown[:16] if len(shown) >= 16 and shown[13:14] == ":" else shown
+
+
+def notice_text(who, at, lang: str, how: str | None = None) -> str:
+    """One notice as a sentence fragment: ``家长 2026-11-15 23:40``, ``学生工作部（电话） 2026-11-15 23:50``."""
+    who = str(who or "").strip()
+    if how:
+        who = text("notice_how", lang, who=who, how=how) if who else how
+    when = _moment_text(at)
+    return text("notice_at", lang, who=who, at=when).strip() if when else who
+
+
+def reported_text(fields: dict, lang: str) -> str:
+    """The report upward of a crisis record as one fragment; empty when none was recorded."""
+    if not any(fields.get(k) for k in ("reported_to", "reported_at", "reported_how")):
+        return ""
+    return notice_text(fields.get("reported_to"), fields.get("reported_at"), lang, fields.get("reported_how"))
+
+
+def screening_text(fields: dict, lang: str) -> tuple[str, str, str]:
+    """(instrument, band, critical items) of a screening result as people read them (SCL-90, 阳性, 想结束自己的生命（第15题）)."""
+    name = fields.get("instrument_name") or (fields.get("instrument") or "").upper()
+    band = (fields.get("band_label") or {}).get(lang) or fields.get("band") or ""
+    shown = fields.get("flag_labels") or {}
+    flags = text("list_separator", lang).join((shown.get(code) or {}).get(lang) or code for code in fields.get("flags") or ())
+    return name, band, flags
+
+
+def _span(start, end, lang: str) -> str:
+    """A span of days as people write it: both ends, from a day on, or until a day."""
+    if start and end:
+        return text("period_range", lang, start=start, end=end)
+    if start:
+        return _say("since", start, lang)
+    return _say("until", end, lang)
 
 
 def entry_summary(item: dict, lang: str = "zh") -> str:
@@ -227,18 +298,19 @@ def entry_summary(item: dict, lang: str = "zh") -> str:
         return label("dossier", "restricted", lang)
     kind, f = item["kind"], item.get("fields") or {}
     lv = lambda code: label("level", code, lang)  # noqa: E731
+    join = lambda parts: _join(parts, lang)  # noqa: E731
     if kind == "screening":
-        flags = ", ".join(f.get("flags") or [])
-        return _join(
+        name, band, flags = screening_text(f, lang)
+        return join(
             [
-                f"{(f.get('instrument') or '').upper()} {f.get('band') or ''}".strip(),
+                f"{name} {band}".strip(),
                 _say("proposed", lv(f.get("proposed_level")), lang),
                 _say("critical", flags, lang),
             ]
         )
     if kind == "interview":
         how = " ".join(x for x in (f.get("mode") or "", _say("minutes", f.get("duration"), lang)) if x)
-        return _join(
+        return join(
             [
                 f"[{how}]" if how else "",
                 f.get("findings"),
@@ -249,45 +321,45 @@ def entry_summary(item: dict, lang: str = "zh") -> str:
             ]
         )
     if kind == "level_change":
-        return f"{lv(f.get('from'))} → {lv(f.get('to'))}：{f.get('reason') or ''}"
+        return _colon(f"{lv(f.get('from'))} → {lv(f.get('to'))}", f.get("reason"), lang)
     if kind == "note":
         return f.get("text") or ""
     if kind == "measure":
-        span = "–".join(x for x in (f.get("start") or "", f.get("end") or "") if x)
-        return _join([f"{f.get('measure_kind')}：{f.get('description')}", _say("responsible", f.get("responsible"), lang), span])
+        return join([_colon(f.get("measure_kind"), f.get("description"), lang), _say("responsible", f.get("responsible"), lang), _span(f.get("start"), f.get("end"), lang)])
     if kind == "guardian_contact":
-        who = f"{f.get('guardian')}（{f['channel']}）" if f.get("channel") else f.get("guardian")
-        return _join([f"{who}：{f.get('content')}", _say("consent", label("consent", f.get("consent"), lang), lang)])
+        who = text("notice_how", lang, who=f.get("guardian"), how=f["channel"]) if f.get("channel") else f.get("guardian")
+        return join([_colon(who, f.get("content"), lang), _say("consent", label("consent", f.get("consent"), lang), lang)])
     if kind == "crisis":
-        notified = ", ".join(f"{n.get('who')}@{n.get('at')}" for n in f.get("notified") or [])
-        return _join(
+        notified = text("list_separator", lang).join(notice_text(n.get("who"), n.get("at"), lang) for n in f.get("notified") or [] if isinstance(n, dict))
+        return join(
             [
                 f.get("what"),
+                _say("event_type", label("crisis_type", f.get("event_type"), lang), lang),
+                _say("crisis_risk", label("crisis_risk", f.get("risk"), lang), lang),
                 _say("where", f.get("where"), lang),
                 _say("actions", f.get("actions"), lang),
-                _say("parents_notified", f.get("parents_notified_at"), lang),
+                _say("parents_notified", _moment_text(f.get("parents_notified_at")), lang),
                 _say("notified", notified, lang),
+                _say("reported_up", reported_text(f, lang), lang),
             ]
         )
     if kind == "status_change":
-        extra = []
-        if f.get("from_date") or f.get("until"):
-            extra.append(f"{f.get('from_date') or ''}–{f.get('until') or ''}")
+        extra = [_span(f.get("from_date"), f.get("until"), lang)]
         extra.append(_say("certificate", f.get("certificate"), lang))
         if f.get("without_certificate"):
             extra.append(label("entry_text", "without_certificate", lang))
         extra.append(_say("assessed_by", f.get("assessed_by"), lang))
-        extra.append(_say("documents", ", ".join(f.get("documents") or []), lang))
+        extra.append(_say("documents", text("list_separator", lang).join(f.get("documents") or []), lang))
         change = f"{label('status', f.get('from'), lang)} → {label('status', f.get('to'), lang)}"
-        return _join([f"{change}：{f['reason']}" if f.get("reason") else change, *extra])
+        return join([_colon(change, f.get("reason"), lang), *extra])
     if kind == "follow_up":
-        return _join([f"[{f['mode']}]" if f.get("mode") else "", f.get("content")])
+        return join([f"[{f['mode']}]" if f.get("mode") else "", f.get("content")])
     if kind == "close":
         return f.get("reason") or ""
     if kind == "reopen":
-        return f"{lv(f.get('level'))}：{f.get('reason') or ''}"
+        return _colon(lv(f.get("level")), f.get("reason"), lang)
     if kind == "referral":
-        return _join([label("referral_status", f.get("status"), lang), f.get("hospital"), f.get("summary")])
+        return join([label("referral_status", f.get("status"), lang), f.get("hospital"), f.get("summary")])
     return ", ".join(f"{k}={v}" for k, v in f.items())
 
 
@@ -304,6 +376,13 @@ def missing_text(missing: list[str], lang: str = "zh") -> str:
     return "；".join(missing_label(c, lang) for c in missing)
 
 
+def staff_name(login: str | None, names: dict[str, str] | None) -> str | None:
+    """The name people read for a staff login (张华 for zhanghua); anything else as it is (an advisor typed by hand)."""
+    if not login:
+        return login
+    return (names or {}).get(login) or login
+
+
 def guardian_text(guardians: list[dict]) -> str:
     return "；".join(" ".join(x for x in (g.get("relation"), g.get("name"), g.get("phone")) if x) for g in guardians or [])
 
@@ -311,8 +390,12 @@ def guardian_text(guardians: list[dict]) -> str:
 # -- export -----------------------------------------------------------------------------------
 
 
-def export_report(d: dict, *, lang: str, generated_at: datetime):
-    """The whole dossier as a printable workbook: a profile form and a timeline table."""
+def export_report(d: dict, *, lang: str, generated_at: datetime, staff_names: dict[str, str] | None = None):
+    """The whole dossier as a printable workbook: a profile form and a timeline table.
+
+    ``staff_names`` maps login names to the names people read (张华), for the
+    counselor and the authors of entries.
+    """
     from mhtool.domain.document import Column, FormField, FormSection, FormText, Report, Sheet, SignatureLine, field_column
 
     s = d["student"]
@@ -345,19 +428,19 @@ def export_report(d: dict, *, lang: str, generated_at: datetime):
         form.append(fld("level_reason"))
     form += [
         fld("status", "status", s.get("status") or "enrolled"),
-        fld("counselor"),
+        fld("counselor", value=staff_name(s.get("counselor"), staff_names) or ""),
         FormField("missing", label("dossier", "missing_title", "zh"), label("dossier", "missing_title", "en"), missing_text(d["missing"], lang) or label("dossier", "none", lang)),
         FormSection("measures", label("entry", "measure", "zh"), label("entry", "measure", "en")),
     ]
     for m in d["measures"]:
-        span = "–".join(x for x in (m.get("start") or "", m.get("end") or "") if x)
         state = label("dossier", "active" if m["active"] else "ended", lang)
-        form.append(FormText(_join([f"{m.get('measure_kind')}：{m.get('description')}", m.get("responsible") or "", span, state])))
+        line = [_colon(m.get("measure_kind"), m.get("description"), lang), m.get("responsible") or "", _span(m.get("start"), m.get("end"), lang), state]
+        form.append(FormText(_join(line, lang)))
     if not d["measures"]:
         form.append(FormText(label("dossier", "none", lang)))
     form.append(section("open_tasks"))
     for t in d["tasks"]:
-        form.append(FormText(_join([t["due"], label("task", t["kind"], lang), t.get("note") or ""])))
+        form.append(FormText(_join([t["due"], label("task", t["kind"], lang), t.get("note") or ""], lang)))
     if not d["tasks"]:
         form.append(FormText(label("dossier", "none", lang)))
     form.append(SignatureLine())
@@ -375,7 +458,7 @@ def export_report(d: dict, *, lang: str, generated_at: datetime):
         [
             date.fromisoformat(i["date"]) if i["date"] else None,
             label("entry", i["kind"], lang),
-            i.get("author"),
+            staff_name(i.get("author"), staff_names),
             entry_summary(i, lang),
             i["id"][:8],
             (i.get("corrects") or "")[:8] or None,

@@ -88,7 +88,9 @@ class Cases:
 
     def show(self, student_no: str, *, kinds: Iterable[str] | None = None) -> dict:
         """One student's dossier as the caller may see it (clinical content for counselors only); audited."""
-        return dossier.dossier(self.store, student_no, kinds=set(kinds) if kinds else None)
+        shown = dossier.dossier(self.store, student_no, kinds=set(kinds) if kinds else None)
+        views.name_screening(shown["timeline"], self.center.instrument_names())
+        return shown
 
     def list(
         self,
@@ -134,8 +136,10 @@ class Cases:
 
         def write(path: Path) -> None:
             shown.update(dossier.dossier_view(store, student))
+            views.name_screening(shown["timeline"], self.center.instrument_names())
             generated = dates.now(store.tz).replace(tzinfo=None, microsecond=0)
-            write_report(views.export_report(shown, lang=lang, generated_at=generated), path)
+            report = views.export_report(shown, lang=lang, generated_at=generated, staff_names=store.staff_rows.display_names())
+            write_report(report, path)
 
         path = self.center.exports.publish(
             target, write, action="cases.export", what="a dossier export", purpose=purpose, targets=[f"students/{student['id']}"],
@@ -177,9 +181,11 @@ class Cases:
             txn.details["fields"] = changed
         return Saved(current["student_no"], current.get("name") or "", changed, self._unknown(changes.get("counselor")))
 
-    def import_roster(self, path: str | Path, *, profile: str = "roster", dry_run: bool = False, skip_invalid: bool = False) -> dict:
-        """Create or update dossiers from the school roster; conflicting names are reported, never overwritten."""
-        return roster.import_roster(self.store, path, profile=profile, dry_run=dry_run, skip_invalid=skip_invalid)
+    def import_roster(self, path: str | Path, *, profile: str = "roster", dry_run: bool = False, skip_invalid: bool = False, password: str | None = None) -> dict:
+        """Create or update dossiers from the school roster; conflicting names are reported, never overwritten.
+
+        ``password`` opens a password-protected roster (decrypted in memory)."""
+        return roster.import_roster(self.store, path, profile=profile, dry_run=dry_run, skip_invalid=skip_invalid, password=password)
 
     # -- recording events -----------------------------------------------------------------------
 
@@ -265,9 +271,23 @@ class Cases:
         reason: str | None = None,
         on: date | str | None = None,
         corrects: str | None = None,
+        event_type: str | None = None,
+        risk: str | None = None,
+        reported_to: str | None = None,
+        reported_at: datetime | str | None = None,
+        reported_how: str | None = None,
     ) -> Recorded:
-        """Record a crisis event (危机事件); ``level`` also sets the watch level. Warns when parents were not told in time."""
-        given = {"what": what, "where": where, "happened_at": happened_at, "actions": actions, "parents_notified_at": parents_notified_at, "notified": list(notified or ())}
+        """Record a crisis event (危机事件); ``level`` also sets the watch level. Warns when parents were not told in time.
+
+        ``event_type`` (事件类型: ``self_harm`` or 自伤行为 …) and ``risk`` (风险等级:
+        ``high``/高风险 …) classify it; ``reported_to``, ``reported_at`` and
+        ``reported_how`` record the report upward (学生工作部, when, 电话).
+        """
+        given = {
+            "what": what, "where": where, "happened_at": happened_at, "actions": actions, "parents_notified_at": parents_notified_at,
+            "notified": list(notified or ()), "event_type": event_type, "risk": risk,
+            "reported_to": reported_to, "reported_at": reported_at, "reported_how": reported_how,
+        }
         warnings: list[str] = []
 
         def build(st, day, base):

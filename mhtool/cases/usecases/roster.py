@@ -39,12 +39,12 @@ def stored_student_problems(store, row: int, student_no: str, name: str | None, 
     return problems
 
 
-def import_roster(store, path: str | Path, *, profile: str = "roster", dry_run: bool = False, skip_invalid: bool = False, profile_dirs=None) -> dict:
+def import_roster(store, path: str | Path, *, profile: str = "roster", dry_run: bool = False, skip_invalid: bool = False, profile_dirs=None, password: str | None = None) -> dict:
     """The school roster creates or updates dossiers, with the same normalisation and conflict rules."""
     from mhtool.io import readers
 
     store.require("import", action="cases.import-roster")
-    table = readers.read_table(path, profile, ("student_no", "name"), profiles_dirs=profile_dirs)
+    table = readers.read_table(path, profile, ("student_no", "name"), profiles_dirs=profile_dirs, password=password)
     problems_by_row: dict[int, list[Problem]] = {}
     for p in table.problems:
         problems_by_row.setdefault(p.row, []).append(p)

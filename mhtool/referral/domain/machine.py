@@ -31,7 +31,7 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
 
-from mhtool.errors import InvalidInput, UsageError
+from mhtool.errors import InvalidInput, RefusedChange, UsageError
 from mhtool.domain.labels import code_from_label, codes, label
 from mhtool.domain import rules
 from mhtool.domain.vocabulary import CONSENT
@@ -198,7 +198,7 @@ def check_transition(current: str, to: str) -> None:
     allowed = valid_next(current)
     if to not in allowed:
         nexts = ", ".join(f"{s} ({label('referral_status', s)})" for s in allowed) or "none: the referral is finished"
-        raise InvalidInput(f"a referral that is {current} cannot become {to}", hint=f"valid next statuses: {nexts}")
+        raise RefusedChange(f"a referral that is {current} cannot become {to}", hint=f"valid next statuses: {nexts}")
 
 
 def reached(record: dict) -> set[str]:

@@ -14,8 +14,15 @@ def file_name(view: dict, lang: str) -> str:
     return f"{label('referral_text', 'file_stem', lang)}_{view['student'].get('student_no')}_{view['short_id']}.xlsx"
 
 
-def build_record_sheet(view: dict, *, lang: str = "zh", generated_at: datetime) -> Report:
-    """The 转介记录表 of a referral view (as ``referral show`` returns it), with signature lines."""
+def build_record_sheet(view: dict, *, lang: str = "zh", generated_at: datetime, staff_names: dict[str, str] | None = None) -> Report:
+    """The 转介记录表 of a referral view (as ``referral show`` returns it), with signature lines.
+
+    ``staff_names`` maps staff logins to the names people read (张华), for
+    who referred and who recorded each step.
+    """
+
+    def staff(login):
+        return (staff_names or {}).get(login) or login
 
     def f(key: str, value, *, kind: str = "text", pii: str | None = None, domain: str = "referral_field") -> FormField:
         return FormField(key, label(domain, key, "zh"), label(domain, key, "en"), value, kind, pii=pii)
@@ -50,7 +57,7 @@ def build_record_sheet(view: dict, *, lang: str = "zh", generated_at: datetime) 
         f("referred_at", datetime.fromisoformat(view["referred_at"]) if view.get("referred_at") else None, kind="datetime"),
         f("urgency", t("urgency", view.get("urgency"))),
         f("reason", view.get("reason")),
-        f("created_by", view.get("created_by")),
+        f("created_by", staff(view.get("created_by"))),
         f("escort", view.get("escort")),
         f("guardian_informed_at", datetime.fromisoformat(informed["at"]) if informed.get("at") else None, kind="datetime"),
         f("guardian_informed_how", informed.get("how")),
@@ -72,7 +79,7 @@ def build_record_sheet(view: dict, *, lang: str = "zh", generated_at: datetime) 
     ]
     recorded_by = label("referral_text", "recorded_by", lang)
     for item in view.get("history") or []:
-        items.append(FormText(f"{item['on']}  {machine.summary(item, lang)}{recorded_by.format(by=item['by'])}"))
+        items.append(FormText(f"{item['on']}  {machine.summary(item, lang)}{recorded_by.format(by=staff(item['by']))}"))
     items += [
         SignatureLine((("转介咨询师签字", "Referring counselor"), ("日期", "Date"))),
         SignatureLine((("监护人签字", "Guardian"), ("日期", "Date"))),

@@ -587,7 +587,7 @@ def export_referral(store, exports: ExportGateway, ref: str, out: Path, *, lang:
     record, student = _load(store, ref, action="referral.export")
     view = _view(record, student, _hospital_or_none(store, record.get("hospital_id")), today=cases.today(store), moment=now(store))
     path = out_path_for(out, record_sheet.file_name(view, lang))
-    report = record_sheet.build_record_sheet(view, lang=lang, generated_at=now(store))
+    report = record_sheet.build_record_sheet(view, lang=lang, generated_at=now(store), staff_names=store.staff_rows.display_names())
     return exports.publish(
         path,
         lambda tmp: write_report(report, tmp),

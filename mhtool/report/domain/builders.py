@@ -12,7 +12,9 @@ student's level replayed back through the ``level_change`` entries recorded
 after D. A period's *start* figures are those at the end of the day before
 it; its *end* figures those at the end of its last day, or of today while the
 period is still running. A task is overdue on D when it was due before D and
-not done by the end of D, as ``cases list --overdue`` counts it on D.
+not done by the end of D, whenever its record was written, as ``cases tasks
+--overdue`` counts it on D (:mod:`mhtool.report.domain.figures` defines this
+and every other figure two reports share).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from mhtool.cases.domain import model as cases_model
+from mhtool.cases.domain import recording as cases_recording
 from mhtool.cases.domain import views as cases_views
 from mhtool.domain import rules
 from mhtool.domain.labels import codes, label, text
@@ -38,7 +41,8 @@ from mhtool.domain.document import (
     field_column,
 )
 from mhtool.domain.periods import Period, months_back
-from mhtool.domain.vocabulary import LEVEL_RANK, LEVELS, WATCH_LEVELS
+from mhtool.domain.vocabulary import GROUPS, LEVEL_RANK, LEVELS, ON_ROLL_STATUSES, WATCH_LEVELS
+from mhtool.report.domain import figures
 
 # Short level names for column headers; the level colours are explained in the sheet notes.
 _LEVEL_HEAD = {"red": ("一级", "red"), "orange": ("二级", "orange"), "yellow": ("三级", "yellow")}
@@ -89,9 +93,15 @@ class CaseData:
     ``tasks``: tasks that may be open at a moment of the report, with
     ``created_on`` (the day, in the store's zone, the task was opened).
     ``referrals``: rows of :func:`mhtool.referral.usecases.service.referrals_in`.
-    ``batches``: screening batches of the period (monthly), each with its
-    ``respondents`` and ``proposed`` counts; ``batch_tasks`` their interview
-    tasks. ``college``: the one college the report is limited to, shown even
+    ``batches``: screening batches of the period (monthly);
+    ``batch_responses``: batch id → its responses (``student_id``,
+    ``proposed_level``, ``college``); ``batch_tasks``: the interview tasks of
+    the batches' positive students; ``interviews``: student id → the days of
+    their recorded interviews since the first batch. ``roster``: college →
+    ``{"on_roll", "groups": {group: n}, "any_group"}`` over the students on
+    roll (every college of the school is listed from it; ``None`` when
+    unknown). ``term_first_monday``: the term's first Monday, for teaching-week
+    labels. ``college``: the one college the report is limited to, shown even
     when it has nothing to count. ``clinical``: whether the reader may see
     clinical text (reasons, hospitals).
     """
@@ -104,27 +114,37 @@ class CaseData:
     referrals: list[dict] = field(default_factory=list)
     batches: list[dict] = field(default_factory=list)
     batch_tasks: list[dict] = field(default_factory=list)
+    batch_responses: dict[str, list[dict]] = field(default_factory=dict)
+    interviews: dict[str, list[str]] = field(default_factory=dict)
+    roster: dict[str, dict] | None = None
+    term_first_monday: date | None = None
     college: str | None = None
     clinical: bool = True
     cadence: dict = field(default_factory=lambda: dict(rules.DEFAULT_CADENCE))
+    staff_names: dict[str, str] = field(default_factory=dict)  # login → the name people read (张华)
 
 
 @dataclass
 class CensusData:
     """One screening batch: its responses and what has happened since.
 
-    ``bands``: ``(code, zh, en)`` of the instrument's bands in order.
+    ``bands``: ``(code, zh, en)`` of the instrument's bands in order;
+    ``flags`` the same of its flags (critical items), as people read them.
     ``roster``: college → ids of the students the roster expects to take part
     (``None`` when no roster was imported). ``students``: dossiers of the
     students the batch proposes for an interview. ``tasks``: student id → the
-    interview task this batch opened. ``interviews``: student id → the day of
-    the first interview recorded since the import.
+    student's interview task due since the import (this batch's, unless a later
+    screening took it over). ``interviews``: student id → the day of the first
+    interview recorded since the import. ``responses`` carry the dossier's
+    gender, grade, college and class where it has them
+    (:func:`~mhtool.report.domain.figures.with_roster`).
     """
 
     batch: dict
     responses: list[dict]
     today: date
     bands: tuple[tuple[str, str, str], ...] = ()
+    flags: tuple[tuple[str, str, str], ...] = ()
     roster: dict[str, set] | None = None
     students: dict[str, dict] = field(default_factory=dict)
     tasks: dict[str, dict] = field(default_factory=dict)
@@ -140,6 +160,8 @@ class CrisisData:
     crisis entry included), oldest first. ``tasks``: the student's open tasks.
     ``referrals``: the student's referrals (list rows). ``recorded_at``: when
     the entry was typed in, as a naive datetime in the store's zone.
+    ``staff_names``: login → the name people read (张华). ``unit``: the
+    reporting unit (报告单位, the center's name), ``None`` when not set.
     """
 
     entry: dict
@@ -150,6 +172,8 @@ class CrisisData:
     referrals: list[dict] = field(default_factory=list)
     recorded_at: datetime | None = None
     clinical: bool = True
+    staff_names: dict[str, str] = field(default_factory=dict)
+    unit: str | None = None
 
 
 # =========================================================================== timelines
@@ -245,8 +269,14 @@ class Timelines:
         return [e for e in self.entries.get(sid, ()) if e["date"] <= day]
 
     def open_tasks_at(self, d: date) -> list[dict]:
+        """Tasks that existed and were not done at the end of ``d``.
+
+        A task exists from the day it was opened, or from its due date when its
+        record was written later (a back-dated import describes work that was
+        due then): the overdue ones are exactly :func:`figures.overdue_at`'s.
+        """
         day = d.isoformat()
-        return [t for t in self.tasks if (t.get("created_on") or "") <= day and (not t.get("done_on") or t["done_on"] > day)]
+        return [t for t in self.tasks if ((t.get("created_on") or "") <= day or t["due_on"] <= day) and figures.is_open_at(t, d)]
 
     def events(self, period: Period) -> list[tuple[str, dict]]:
         """(student id, entry) for every entry dated inside the period, oldest first."""
@@ -288,20 +318,31 @@ def _level_counts(levels) -> list[int]:
     return [c[lv] for lv in WATCH_LEVELS] + [sum(c[lv] for lv in WATCH_LEVELS)]
 
 
+# 汇总: what an office reads first, on one printed page.
 SUMMARY_ACTIVITY = (
     ("new", "新增关注", "New watches"),
-    ("raised", "升级", "Raised"),
-    ("lowered", "降级", "Lowered"),
     ("closed", "解除关注", "Closed"),
-    ("interviews", "约谈", "Interviews"),
-    ("guardian_contacts", "家校沟通", "Guardian contacts"),
-    ("referrals", "新增转介", "Referrals made"),
+    ("interviews", "约谈人次", "Interviews"),
     ("crises", "危机事件", "Crises"),
-    ("follow_ups", "回访", "Follow-ups done"),
-    ("follow_ups_overdue", "回访逾期", "Follow-ups overdue"),
+    ("referrals", "新增转介", "Referrals made"),
     ("overdue_tasks", "逾期任务", "Overdue tasks"),
 )
+# 汇总(明细): the rest of the period's figures by college.
+DETAIL_ACTIVITY = (
+    ("raised", "升级", "Raised"),
+    ("lowered", "降级", "Lowered"),
+    ("guardian_contacts", "家校沟通", "Guardian contacts"),
+    ("follow_ups", "回访人次", "Follow-ups done"),
+    ("follow_ups_overdue", "回访逾期", "Follow-ups overdue"),
+    ("interviews_overdue", "约谈逾期", "Interviews overdue"),
+    ("leave", "休学", "Leave of absence"),
+    ("returned", "复学", "Returned"),
+)
 _ENTRY_COUNTS = {"interview": "interviews", "guardian_contact": "guardian_contacts", "crisis": "crises", "follow_up": "follow_ups"}
+# Status changes counted on the detail sheet, by the status they lead to.
+_STATUS_COUNTS = {"leave": "leave", "returned": "returned"}
+# What the 零报告 line names when the period had none of it (``new`` decides whether there is a line).
+_ZERO_ITEMS = ("new", "crises", "referrals")
 
 
 def _total_row(columns: list[Column], rows: list[list], lang: str, *, rates: dict[str, tuple[str, str]] | None = None) -> list:
@@ -362,19 +403,20 @@ def _case_figures(tl: Timelines, data: CaseData, period: Period) -> _CaseFigures
         if change is None:
             continue
         changes.append({"student_id": sid, "entry": e, "change": change})
-        # A student raised twice in a week is one raised student.
-        if change != "status" and sid not in seen[change]:
-            seen[change].add(sid)
-            counts[college][change] += 1
-    overdue = []
-    asof_day = asof.isoformat()
-    for t in tl.open_tasks_at(asof):
-        if t["due_on"] < asof_day:
-            overdue.append(t)
-            college = tl.college(t["student_id"])
-            counts[college]["overdue_tasks"] += 1
-            if t["kind"] == "follow_up":
-                counts[college]["follow_ups_overdue"] += 1
+        # A student raised twice in a week is one raised student; so is one who went on leave twice.
+        counted = _STATUS_COUNTS.get(e["fields"].get("to")) if change == "status" else change
+        if counted and sid not in seen[counted]:
+            seen[counted].add(sid)
+            counts[college][counted] += 1
+    # Dated by due date alone (figures.overdue_at), so a back-dated import's interviews are overdue too.
+    overdue = figures.overdue_at(tl.tasks, asof)
+    for t in overdue:
+        college = tl.college(t["student_id"])
+        counts[college]["overdue_tasks"] += 1
+        if t["kind"] == "follow_up":
+            counts[college]["follow_ups_overdue"] += 1
+        elif t["kind"] == "interview":
+            counts[college]["interviews_overdue"] += 1
     referrals = [r for r in data.referrals if r.get("student_id") in tl.students]
     for r in referrals:
         if r.get("opened"):
@@ -383,38 +425,52 @@ def _case_figures(tl: Timelines, data: CaseData, period: Period) -> _CaseFigures
 
 
 def _colleges(tl: Timelines, data: CaseData, figs: _CaseFigures) -> list[str]:
-    found = {data.college} if data.college is not None else set()
+    """Every college of the roster (all zeros or not), and any other college something was counted for."""
+    if data.college is not None:
+        return [data.college]
+    found = set(data.roster or ())
     found |= {tl.college(sid) for sid in (*figs.start, *figs.end)}
     found |= {c for c, counter in figs.counts.items() if any(counter.values())}
     return sorted(found)
 
 
+def _by_college(tl: Timelines, watched: dict[str, str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for sid, lv in watched.items():
+        out[tl.college(sid)].append(lv)
+    return out
+
+
+def _zero_line(total: dict[str, int], period: Period, lang: str) -> str | None:
+    """零报告: said in words when the period brought no new watched student, with whatever else it had none of."""
+    if total.get("new"):
+        return None
+    items = [label("zero_item", key, lang) for key in _ZERO_ITEMS if not total.get(key)]
+    return text("report_zero_line", lang, period=label("report_period", period.kind, lang), items=label("zero_item", "separator", lang).join(items))
+
+
 def _summary_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, period: Period, lang: str) -> Sheet:
-    columns = [field_column("college"), *_level_columns("start", "期初", "Start"), *_level_columns("end", "期末", "End")]
-    columns += [Column(key, zh, en, "int") for key, zh, en in SUMMARY_ACTIVITY]
-    by_college_start: dict[str, list[str]] = defaultdict(list)
-    by_college_end: dict[str, list[str]] = defaultdict(list)
-    for sid, lv in figs.start.items():
-        by_college_start[tl.college(sid)].append(lv)
-    for sid, lv in figs.end.items():
-        by_college_end[tl.college(sid)].append(lv)
+    columns = [
+        field_column("college"),
+        *_level_columns("end", "期末", "End"),
+        Column("change", "环比", "Change", "int"),
+        *[Column(key, zh, en, "int") for key, zh, en in SUMMARY_ACTIVITY],
+    ]
+    start, end = _by_college(tl, figs.start), _by_college(tl, figs.end)
     rows = []
     for college in _colleges(tl, data, figs):
         c = figs.counts.get(college, Counter())
-        rows.append(
-            [_college_cell(college, lang), *_level_counts(by_college_start[college]), *_level_counts(by_college_end[college])]
-            + [c[key] for key, _, _ in SUMMARY_ACTIVITY]
-        )
+        levels = _level_counts(end[college])
+        rows.append([_college_cell(college, lang), *levels, levels[-1] - len(start[college]), *[c[key] for key, _, _ in SUMMARY_ACTIVITY]])
+    total = _total_row(columns, rows, lang)
     start_day = period.start - timedelta(days=1)
-    notes = [
-        text(
-            "report_summary_note",
-            lang,
-            start=start_day.isoformat(),
-            asof=figs.asof.isoformat(),
-            period=label("report_period", period.kind, lang),
-        )
-    ]
+    notes = []
+    zero = _zero_line(dict(zip((c.key for c in columns), total)), period, lang)
+    if zero:
+        notes.append(zero)
+    notes.append(
+        text("report_summary_note", lang, start=start_day.isoformat(), asof=figs.asof.isoformat(), period=label("report_period", period.kind, lang))
+    )
     return Sheet(
         key="summary",
         name_zh="汇总",
@@ -423,8 +479,70 @@ def _summary_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, period: Pe
         title_en="Watched students by college",
         columns=columns,
         rows=rows,
-        total_row=_total_row(columns, rows, lang),
+        total_row=total,
         notes=notes,
+        signatures=True,
+    )
+
+
+def _detail_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, period: Period, lang: str) -> Sheet:
+    """汇总(明细): the start of the period and the figures the one-page summary leaves out, same colleges."""
+    columns = [field_column("college"), *_level_columns("start", "期初", "Start"), *[Column(key, zh, en, "int") for key, zh, en in DETAIL_ACTIVITY]]
+    start = _by_college(tl, figs.start)
+    rows = []
+    for college in _colleges(tl, data, figs):
+        c = figs.counts.get(college, Counter())
+        rows.append([_college_cell(college, lang), *_level_counts(start[college]), *[c[key] for key, _, _ in DETAIL_ACTIVITY]])
+    start_day = period.start - timedelta(days=1)
+    return Sheet(
+        key="summary_detail",
+        name_zh="汇总(明细)",
+        name_en="Summary (detail)",
+        title_zh="各学院关注学生情况汇总（明细）",
+        title_en="Watched students by college (detail)",
+        columns=columns,
+        rows=rows,
+        total_row=_total_row(columns, rows, lang),
+        notes=[text("report_detail_note", lang, start=start_day.isoformat())],
+    )
+
+
+def _capitalised(words: str) -> str:
+    """An English label as a column header (``financial hardship`` → ``Financial hardship``)."""
+    return words[:1].upper() + words[1:]
+
+
+def _groups_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, lang: str) -> Sheet:
+    """六类特殊群体 by college: students on roll in each group, and how many of them are watched."""
+    columns = [
+        field_column("college"),
+        *[Column(f"group_{g}", label("group", g, "zh"), _capitalised(label("group", g, "en")), "int") for g in GROUPS],
+        Column("any_group", "合计（人数）", "Total (persons)", "int"),
+        Column("watched", "其中关注", "Of whom watched", "int"),
+    ]
+    watched: Counter = Counter()
+    for sid in figs.end:
+        s = tl.students[sid]
+        if s.get("groups") and (s.get("status") or "enrolled") in ON_ROLL_STATUSES:
+            watched[tl.college(sid)] += 1
+    colleges = [data.college] if data.college is not None else sorted(set(data.roster or ()) | set(watched))
+    rows = []
+    for college in colleges:
+        known = (data.roster or {}).get(college)
+        counts = [None] * (len(GROUPS) + 1) if data.roster is None else [int((known or {}).get("groups", {}).get(g, 0)) for g in GROUPS]
+        if data.roster is not None:
+            counts.append(int((known or {}).get("any_group", 0)))
+        rows.append([_college_cell(college, lang), *counts, watched[college]])
+    return Sheet(
+        key="special_groups",
+        name_zh="特殊群体",
+        name_en="Special groups",
+        title_zh="各学院六类特殊群体学生人数",
+        title_en="Students in the six special groups by college",
+        columns=columns,
+        rows=rows,
+        total_row=_total_row(columns, rows, lang),
+        notes=[text("report_groups_note", lang, today=data.today.isoformat(), asof=figs.asof.isoformat())],
     )
 
 
@@ -434,6 +552,7 @@ ROSTER_COLUMNS = [
     field_column("level_since", "date"),
     field_column("status", "status"),
     field_column("counselor"),
+    field_column("advisor"),
     Column("last_contact", "最近联系", "Last contact", "date"),
     Column("next_due", "下次待办", "Next due", "date"),
     Column("measures", "帮扶举措", "Help measures", "text"),
@@ -457,6 +576,7 @@ def _roster_rows(tl: Timelines, watched: dict[str, str], asof: date) -> list[lis
                 tl.since_at(sid, day),
                 s.get("status") or "enrolled",
                 s.get("counselor") or "",
+                s.get("advisor") or "",
                 tl.last_contact(sid, day),
                 _date(next_due.get(sid)),
                 "；".join(tl.measures_at(sid, day)),
@@ -491,7 +611,7 @@ CHANGE_COLUMNS = [
 ]
 
 
-def _changes_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, period_kind: str) -> Sheet:
+def _changes_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, period_kind: str, lang: str = "zh") -> Sheet:
     rows = []
     for ch in figs.changes:
         e, s = ch["entry"], tl.students[ch["student_id"]]
@@ -510,7 +630,7 @@ def _changes_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, period_kin
                 e.get("author") or "",
             ]
         )
-    notes = [] if data.clinical else ["原因仅咨询师可见。 Reasons are shown to counselors only."]
+    notes = [] if data.clinical else [text("report_reasons_clinical", lang)]
     return Sheet(
         key="changes",
         name_zh=f"{label('report_period', period_kind, 'zh')}变动",
@@ -563,7 +683,7 @@ def _referral_rows(referrals: list[dict], students: dict[str, dict], lang: str, 
 
 
 def _referrals_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, lang: str, period_kind: str) -> Sheet:
-    notes = [] if data.clinical else ["转介医院仅咨询师可见。 Hospitals are shown to counselors only."]
+    notes = [] if data.clinical else [text("report_hospitals_clinical", lang)]
     return Sheet(
         key="referrals",
         name_zh="转介",
@@ -592,11 +712,10 @@ def _overdue_sheet(tl: Timelines, figs: _CaseFigures) -> Sheet:
     rows = []
     for t in figs.overdue:
         s = tl.students[t["student_id"]]
-        due = _date(t["due_on"])
         rows.append(
             [
-                due,
-                (figs.asof - due).days,
+                _date(t["due_on"]),
+                figures.days_overdue_at(t, figs.asof),
                 t["kind"],
                 *_student_cells(s),
                 figs.end.get(t["student_id"], "none"),
@@ -623,23 +742,30 @@ def _case_report(kind: str, title: tuple[str, str], data: CaseData, period: Peri
     figs = _case_figures(tl, data, period)
     sheets = [
         _summary_sheet(tl, data, figs, period, lang),
+        _detail_sheet(tl, data, figs, period, lang),
         _roster_sheet(tl, figs),
-        _changes_sheet(tl, data, figs, period.kind),
+        _changes_sheet(tl, data, figs, period.kind, lang),
         _referrals_sheet(tl, data, figs, lang, period.kind),
         _overdue_sheet(tl, figs),
+        _clarity_sheet(tl, data, figs, lang),
+        _groups_sheet(tl, data, figs, lang),
     ]
     if trend_months:
         sheets += [
             _screening_sheet(data, figs.asof, lang, period.kind),
-            _clarity_sheet(tl, data, figs, lang),
             _trend_sheet(tl, data, period, trend_months),
             _distribution_sheet(tl, figs, lang),
         ]
-    meta = {"asof": figs.asof.isoformat()}
+    meta: dict = {"asof": figs.asof.isoformat()}
     scope_zh = scope_en = ""
+    # 第N教学周 when the store knows the term's first Monday and the week lies in one teaching week.
+    week = figures.teaching_week(data.term_first_monday, period.start, period.end) if kind == "weekly" else None
+    if week is not None:
+        meta["teaching_week"] = week
+        scope_zh, scope_en = text("report_teaching_week", "zh", week=week), text("report_teaching_week", "en", week=week)
     if data.college:
         meta["college"] = data.college
-        scope_zh, scope_en = f"（{data.college}）", f" ({data.college})"
+        scope_zh, scope_en = f"{scope_zh}（{data.college}）", f"{scope_en} ({data.college})"
     return Report(
         kind=kind,
         title_zh=title[0] + scope_zh,
@@ -653,13 +779,14 @@ def _case_report(kind: str, title: tuple[str, str], data: CaseData, period: Peri
 
 
 def weekly_report(data: CaseData, period: Period, *, generated_at: datetime, lang: str = "zh") -> Report:
-    """周报: summary by college, watch list, changes, referrals and overdue tasks of one period."""
-    return _case_report("weekly", ("心理健康工作周报", "Weekly mental-health report"), data, period, generated_at, lang)
+    """周报: summary by college (and its detail), watch list, changes, referrals, overdue tasks, three clarities and special groups."""
+    return name_staff(_case_report("weekly", ("心理健康工作周报", "Weekly mental-health report"), data, period, generated_at, lang), data.staff_names)
 
 
 def monthly_report(data: CaseData, period: Period, *, generated_at: datetime, lang: str = "zh", trend_months: int = 6) -> Report:
-    """月报: the weekly sheets for a month, plus screening, three clarities, trend and distribution."""
-    return _case_report("monthly", ("心理健康工作月报", "Monthly mental-health report"), data, period, generated_at, lang, trend_months=trend_months)
+    """月报: the weekly sheets for a month, plus screening, trend and distribution."""
+    report = _case_report("monthly", ("心理健康工作月报", "Monthly mental-health report"), data, period, generated_at, lang, trend_months=trend_months)
+    return name_staff(report, data.staff_names)
 
 
 SCREENING_COLUMNS = [
@@ -672,40 +799,45 @@ SCREENING_COLUMNS = [
     Column("proposed_yellow", "建议三级", "Proposed yellow", "int"),
     Column("proposed", "筛查阳性", "Positive", "int"),
     Column("positive_rate", "阳性率", "Positive rate", "percent"),
-    Column("interview_tasks", "约谈任务", "Interview tasks", "int"),
     Column("interviews_done", "已约谈", "Interviewed", "int"),
     Column("interviews_overdue", "约谈逾期", "Interviews overdue", "int"),
 ]
 
 
 def _screening_sheet(data: CaseData, asof: date, lang: str, period_kind: str) -> Sheet:
-    day = asof.isoformat()
-    tasks_by_batch: dict[str, list[dict]] = defaultdict(list)
-    for t in data.batch_tasks:
-        for bid in task_batches(t):
-            tasks_by_batch[bid].append(t)
+    """One row per batch in 人数; the total counts each student once across the batches (人次 are in the note)."""
     rows = []
+    every: list[dict] = []
+    done_all: set[str] = set()
+    late_all: set[str] = set()
     for b in sorted(data.batches, key=lambda b: (b["imported_on"], b.get("name") or "")):
-        proposed = b.get("proposed") or {}
-        counts = [int(proposed.get(lv) or 0) for lv in WATCH_LEVELS]
-        tasks = tasks_by_batch.get(b["id"], [])
-        done = sum(1 for t in tasks if t.get("done_on") and t["done_on"] <= day and not t.get("cancelled"))
-        late = sum(1 for t in tasks if t["due_on"] < day and (not t.get("done_on") or t["done_on"] > day))
-        respondents = int(b.get("respondents") or 0)
+        responses = data.batch_responses.get(b["id"], [])
+        every += responses
+        respondents = figures.persons(responses)
+        counts = figures.level_counts(figures.highest_proposals(responses).values())
+        done = figures.interviewed(responses, data.interviews, since=b["imported_on"], asof=asof)
+        late = figures.interviews_overdue(responses, data.batch_tasks, since=b["imported_on"], asof=asof)
+        done_all |= done
+        late_all |= late
         rows.append(
             [
                 b.get("name") or b["id"][:8],
-                (b.get("instrument") or "").upper(),
+                b.get("instrument_name") or (b.get("instrument") or "").upper(),
                 _date(b["imported_on"]),
                 respondents,
                 *counts,
-                sum(counts),
-                _rate(sum(counts), respondents),
-                len(tasks),
-                done,
-                late,
+                _rate(counts[-1], respondents),
+                len(done),
+                len(late),
             ]
         )
+    notes = [text("report_screening_note", lang)]
+    total = None
+    if rows:
+        persons = figures.persons(every)
+        counts = figures.level_counts(figures.highest_proposals(every).values())
+        total = [text("report_total_persons", lang), None, None, persons, *counts, _rate(counts[-1], persons), len(done_all), len(late_all)]
+        notes.append(text("report_screening_totals", lang, visits=figures.visits(every), positive=sum(1 for r in every if figures.is_positive(r))))
     return Sheet(
         key="screening",
         name_zh="筛查统计",
@@ -714,8 +846,8 @@ def _screening_sheet(data: CaseData, asof: date, lang: str, period_kind: str) ->
         title_en=f"Screening batches of the {label('report_period', period_kind, 'en')}",
         columns=SCREENING_COLUMNS,
         rows=rows,
-        total_row=_total_row(SCREENING_COLUMNS, rows, lang, rates={"positive_rate": ("proposed", "respondents")}),
-        notes=[text("report_screening_note", lang)],
+        total_row=total,
+        notes=notes,
     )
 
 
@@ -825,8 +957,8 @@ def _band_codes(data: CensusData) -> list[str]:
 
 
 def _proposal_counts(responses: list[dict]) -> list[int]:
-    c = Counter(r.get("proposed_level") or "none" for r in responses)
-    return [c[lv] for lv in WATCH_LEVELS] + [sum(c[lv] for lv in WATCH_LEVELS)]
+    """建议一级/二级/三级 and 筛查阳性 of one batch's responses (one per student)."""
+    return figures.level_counts(figures.proposed_level(r) for r in responses)
 
 
 CENSUS_COLLEGE_COLUMNS = [
@@ -860,9 +992,10 @@ def _census_college_sheet(data: CensusData, lang: str) -> Sheet:
             # Respondents missing from the roster were expected too: the roster was incomplete, not they.
             expected = len(set(data.roster.get(college, ())) | {r["student_id"] for r in rs})
         proposed = _proposal_counts(rs)
-        interviewed = sum(1 for r in rs if (r.get("proposed_level") or "none") != "none" and r["student_id"] in data.interviews)
+        respondents = figures.persons(rs)
+        interviewed = len(figures.interviewed(rs, data.interviews, since=data.batch["imported_on"]))
         rows.append(
-            [_college_cell(college, lang), expected, len(rs), _rate(len(rs), expected), *proposed, _rate(proposed[-1], len(rs)), interviewed]
+            [_college_cell(college, lang), expected, respondents, _rate(respondents, expected), *proposed, _rate(proposed[-1], respondents), interviewed]
         )
     total = _total_row(
         CENSUS_COLLEGE_COLUMNS,
@@ -884,6 +1017,7 @@ def _census_college_sheet(data: CensusData, lang: str) -> Sheet:
         total_row=total,
         charts=[Chart("bar", "各学院筛查提示等级人数", "Proposed levels by college", "college", WATCH_LEVELS, stacked=True)],
         notes=notes,
+        signatures=True,
     )
 
 
@@ -894,7 +1028,8 @@ def _census_groups_sheet(data: CensusData, lang: str) -> Sheet:
         Column("dimension", "维度", "Dimension", "code", labels=DIMENSION_LABELS),
         Column("group", "分组", "Group", "text"),
         Column("respondents", "人数", "Respondents", "int"),
-        *[Column(f"band_{b}", *band_labels.get(b, (b, b)), "int") for b in bands],
+        # Headed 分级：… so a band the instrument calls 阳性 is not read as 筛查阳性 (they differ by the critical items).
+        *[Column(f"band_{b}", *(text("report_band_column", lg, band=name) for lg, name in zip(("zh", "en"), band_labels.get(b, (b, b)))), "int") for b in bands],
         Column("red", "建议一级", "Proposed red", "int"),
         Column("orange", "建议二级", "Proposed orange", "int"),
         Column("yellow", "建议三级", "Proposed yellow", "int"),
@@ -910,8 +1045,9 @@ def _census_groups_sheet(data: CensusData, lang: str) -> Sheet:
             rs = groups[group]
             band_count = Counter(r.get("band") for r in rs)
             proposed = _proposal_counts(rs)
+            respondents = figures.persons(rs)
             rows.append(
-                [dimension, group or text("report_not_set", lang), len(rs), *[band_count[b] for b in bands], *proposed, _rate(proposed[-1], len(rs))]
+                [dimension, group or text("report_not_set", lang), respondents, *[band_count[b] for b in bands], *proposed, _rate(proposed[-1], respondents)]
             )
     return Sheet(
         key="groups",
@@ -921,6 +1057,7 @@ def _census_groups_sheet(data: CensusData, lang: str) -> Sheet:
         title_en="Bands and proposed levels by college, gender and grade",
         columns=columns,
         rows=rows,
+        notes=[text("report_band_note", lang)],
     )
 
 
@@ -944,7 +1081,23 @@ def _proposed(data: CensusData) -> list[dict]:
     return rs
 
 
-def _census_list_sheet(data: CensusData) -> Sheet:
+def _flag_labels(data: CensusData, rows: list[list], index: int) -> tuple[tuple[str, str, str], ...]:
+    """Labels of the critical-item cells: each set of flags (``item15``) as the items' wording.
+
+    The cell keeps the flag codes, so JSON has them; the workbook shows the
+    wording from the instrument definition in the report's language.
+    """
+    known = {code: (zh, en) for code, zh, en in data.flags}
+    out = {}
+    for row in rows:
+        value = row[index]
+        if value and value not in out:
+            parts = [known.get(code, (code, code)) for code in value.split("、")]
+            out[value] = (value, text("list_separator", "zh").join(p[0] for p in parts), text("list_separator", "en").join(p[1] for p in parts))
+    return tuple(out.values())
+
+
+def _census_list_sheet(data: CensusData, lang: str = "zh") -> Sheet:
     columns = [dataclasses.replace(c, labels=data.bands) if c.key == "band" else c for c in CENSUS_LIST_COLUMNS]
     rows = []
     for r in _proposed(data):
@@ -966,6 +1119,8 @@ def _census_list_sheet(data: CensusData) -> Sheet:
                 s.get("level") or "none",
             ]
         )
+    flags = [c.key for c in columns].index("flags")
+    columns[flags] = dataclasses.replace(columns[flags], kind="code", labels=_flag_labels(data, rows, flags))
     return Sheet(
         key="interviews",
         name_zh="约谈名单",
@@ -974,7 +1129,7 @@ def _census_list_sheet(data: CensusData) -> Sheet:
         title_en="Students to interview",
         columns=columns,
         rows=rows,
-        notes=["筛查结果是提示，不是诊断；关注等级以咨询师约谈确认为准。 Screening results are indications, not diagnoses; a counselor confirms every level."],
+        notes=[text("report_interviews_note", lang)],
     )
 
 
@@ -1001,7 +1156,7 @@ def census_report(data: CensusData, *, generated_at: datetime, lang: str = "zh")
         period=census_period(data),
         generated_at=generated_at,
         lang=lang,
-        sheets=[_census_college_sheet(data, lang), _census_groups_sheet(data, lang), _census_list_sheet(data)],
+        sheets=[_census_college_sheet(data, lang), _census_groups_sheet(data, lang), _census_list_sheet(data, lang)],
         meta=_census_meta(data),
     )
 
@@ -1111,7 +1266,8 @@ def _notified(value) -> list[tuple[str, object]]:
 
 
 def _parents_deadline(fields: dict, lang: str) -> str:
-    happened, told = _moment(fields.get("happened_at")), _moment(fields.get("parents_notified_at"))
+    """Whether the parents knew in time, from the same 家长知悉时间 the form shows."""
+    happened, told = _moment(fields.get("happened_at")), _moment(cases_recording.parents_notified_at(fields))
     limit = rules.GUARDIAN_NOTICE_HOURS
     if not isinstance(told, datetime):
         return text("report_parents_unrecorded", lang)
@@ -1123,6 +1279,45 @@ def _parents_deadline(fields: dict, lang: str) -> str:
     return text("report_parents_late", lang, limit=limit, hours=int(hours))
 
 
+def _crisis_field(key: str, value, kind: str = "text", *, label_key: str | None = None) -> FormField:
+    """A field of the crisis form labelled from the ``crisis_field`` catalog."""
+    code = label_key or key
+    return FormField(key, label("crisis_field", code, "zh"), label("crisis_field", code, "en"), value, kind)
+
+
+def _crisis_section(key: str) -> FormSection:
+    return FormSection(key, label("crisis_field", key, "zh"), label("crisis_field", key, "en"))
+
+
+def _upward(fields: dict, lang: str) -> list:
+    """向上级报告: to whom, when and how, or one line saying it is not recorded yet."""
+    if not any(fields.get(k) for k in ("reported_to", "reported_at", "reported_how")):
+        return [_crisis_field("upward", text("report_upward_unrecorded", lang))]
+    when = _moment_field("reported_at", label("crisis_field", "reported_at", "zh"), label("crisis_field", "reported_at", "en"), fields.get("reported_at"))
+    return [_crisis_field("reported_to", fields.get("reported_to")), when, _crisis_field("reported_how", fields.get("reported_how"))]
+
+
+def name_staff(report: Report, names: dict[str, str]) -> Report:
+    """Show staff by the names people read (张华), not their logins, in every staff column; in place.
+
+    Reports name counselors and authors by login in the store; a reader
+    upstairs knows 张华, not ``zhanghua``. Anyone not a staff member (an
+    advisor typed by hand) stays as typed.
+    """
+    if not names:
+        return report
+    for sheet in report.sheets:
+        at = [i for i, c in enumerate(sheet.columns) if c.key in STAFF_COLUMNS]
+        for row in sheet.rows:
+            for i in at:
+                if row[i]:
+                    row[i] = names.get(row[i], row[i])
+    return report
+
+
+# Columns that hold a staff login (负责咨询师, 记录人).
+STAFF_COLUMNS = frozenset({"counselor", "author"})
+
 CRISIS_LOG_COLUMNS = [
     field_column("date", "date"),
     Column("kind", "类型", "Kind", "code", labels=_domain("entry")),
@@ -1132,19 +1327,26 @@ CRISIS_LOG_COLUMNS = [
 
 
 def crisis_report(data: CrisisData, *, generated_at: datetime, lang: str = "zh", contacts: bool = True) -> Report:
-    """随时报告 of one crisis entry: student, what happened, actions, notifications, state, people.
+    """随时报告 of one crisis entry: the report, student, what happened, actions, notifications, the report upward, state, people.
 
     ``contacts=False`` leaves out phone numbers and guardians, for copies that
-    leave the center (with ``--redact``).
+    leave the center (with ``--redact``). Every field says one thing once:
+    家长知悉时间 and the 24-hour line come from the same notice record.
     """
     s, e = data.student, data.entry
     f = e.get("fields") or {}
     day = _date(e["date"])
+    staff = lambda login: cases_views.staff_name(login, data.staff_names)  # noqa: E731
 
     def fld(key: str, value, kind: str = "text", pii: str | None = None) -> FormField:
         return FormField(key, label("field", key, "zh"), label("field", key, "en"), value, kind, pii=pii)
 
     items: list = [
+        _crisis_section("report"),
+        _crisis_field("unit", data.unit or text("report_unit_default", lang)),
+        _crisis_field("event_date", day, "date"),
+        _crisis_field("event_type", label("crisis_type", f.get("event_type"), lang) or None),
+        _crisis_field("risk", label("crisis_risk", f.get("risk"), lang) or None),
         FormSection("student", "学生基本信息", "Student"),
         fld("student_no", s.get("student_no"), pii="student_no"),
         fld("name", s.get("name"), pii="name"),
@@ -1162,7 +1364,7 @@ def crisis_report(data: CrisisData, *, generated_at: datetime, lang: str = "zh",
             fld("advisor_phone", s.get("advisor_phone")),
             fld("guardians", cases_views.guardian_text(s.get("guardians") or []) or None),
         ]
-    groups = "、".join(label("group", g, lang) for g in s.get("groups") or [])
+    groups = text("list_separator", lang).join(label("group", g, lang) for g in s.get("groups") or [])
     items.append(fld("groups", groups or None))
 
     items += [
@@ -1170,12 +1372,12 @@ def crisis_report(data: CrisisData, *, generated_at: datetime, lang: str = "zh",
         _moment_field("happened_at", "发生时间", "Happened at", f.get("happened_at") or e["date"]),
         FormField("where", "地点", "Where", f.get("where")),
         FormField("what", "事件经过", "What happened", f.get("what")),
-        FormField("reported_by", "记录人", "Recorded by", e.get("author")),
+        FormField("reported_by", "记录人", "Recorded by", staff(e.get("author"))),
         FormField("recorded_at", "记录时间", "Recorded at", data.recorded_at, "datetime"),
         FormSection("actions", "处置措施", "Actions taken"),
         FormField("actions", "处置措施", "Actions", f.get("actions")),
         FormSection("notified", "通知情况", "Notifications"),
-        _moment_field("parents_notified_at", "家长知悉时间", "Parents notified at", f.get("parents_notified_at")),
+        _moment_field("parents_notified_at", "家长知悉时间", "Parents notified at", cases_recording.parents_notified_at(f)),
         FormField("parents_deadline", "时限", "Deadline", _parents_deadline(f, lang)),
     ]
     for i, (who, when) in enumerate(_notified(f.get("notified")), start=1):
@@ -1184,6 +1386,7 @@ def crisis_report(data: CrisisData, *, generated_at: datetime, lang: str = "zh",
             items.append(FormField(f"notified_{i}", who, who, moment, "datetime" if isinstance(moment, datetime) else "date"))
         else:
             items.append(FormField(f"notified_{i}", who, who, str(when) if when else None))
+    items += [_crisis_section("upward"), *_upward(f, lang)]
 
     level = s.get("level") or "none"
     open_refs = [r for r in data.referrals if r.get("status") not in ("closed", "declined", "cancelled")]
@@ -1193,6 +1396,7 @@ def crisis_report(data: CrisisData, *, generated_at: datetime, lang: str = "zh",
     )
     task_text = "；".join(f"{label('task', t['kind'], lang)} {t['due_on']}" for t in sorted(data.tasks, key=lambda t: t["due_on"]))
     later = [x for x in data.entries if x.get("id") != e.get("id")]
+    involved = text("list_separator", lang).join(dict.fromkeys(staff(x.get("author")) for x in data.entries if x.get("author")))
     items += [
         FormSection("state", "当前状态", "Current state"),
         fld("level", level, "level"),
@@ -1202,10 +1406,10 @@ def crisis_report(data: CrisisData, *, generated_at: datetime, lang: str = "zh",
         FormField("open_tasks", "待办事项", "Open tasks", task_text or None),
         FormField("records_since", "事件后记录", "Records since", len(later), "int"),
         FormSection("people", "责任人", "Responsible people"),
-        fld("counselor", s.get("counselor") or None),
+        fld("counselor", staff(s.get("counselor")) or None),
         fld("advisor", s.get("advisor") or None),
-        FormField("reporter", "报告人", "Reported by", e.get("author")),
-        FormField("involved", "参与处置人员", "Staff involved", "、".join(dict.fromkeys(x.get("author") for x in data.entries if x.get("author"))) or None),
+        FormField("reporter", "报告人", "Reported by", staff(e.get("author"))),
+        FormField("involved", "参与处置人员", "Staff involved", involved or None),
         SignatureLine((("报告人签字", "Reported by"), ("日期", "Date"))),
         SignatureLine((("中心负责人签字", "Head of center"), ("日期", "Date"))),
     ]
@@ -1232,16 +1436,22 @@ def crisis_report(data: CrisisData, *, generated_at: datetime, lang: str = "zh",
         columns=CRISIS_LOG_COLUMNS,
         rows=log_rows,
     )
-    return Report(
+    meta = {"entry": e.get("id"), "student": s.get("id"), "contacts": contacts, "event_date": day.isoformat()}
+    meta.update({k: f[k] for k in ("event_type", "risk") if f.get(k)})
+    if data.unit:
+        meta["unit"] = data.unit
+    report = Report(
         kind="crisis",
         title_zh="危机事件随时报告",
         title_en="Crisis event report",
-        period=Period("range", day, day, day.isoformat()),
+        # An event has a day, not a 统计周期: the form's 事件日期 says it.
+        period=None,
         generated_at=generated_at,
         lang=lang,
         sheets=[form, log],
-        meta={"entry": e.get("id"), "student": s.get("id"), "contacts": contacts},
+        meta=meta,
     )
+    return name_staff(report, data.staff_names)
 
 
 __all__ = [
@@ -1257,4 +1467,5 @@ __all__ = [
     "census_split",
     "census_period",
     "crisis_report",
+    "name_staff",
 ]

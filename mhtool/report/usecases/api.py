@@ -26,7 +26,8 @@ from mhtool.domain.labels import LANGS, label
 from mhtool.domain.periods import resolve_period
 from mhtool.errors import UsageError
 from mhtool.report.domain import builders
-from mhtool.report.domain.redact import redact_report
+from mhtool.report.domain.kanon import NotAnonymous
+from mhtool.report.domain.redact import KnownPeople, Scrubber, redact_report
 from mhtool.report.usecases import gather
 
 if TYPE_CHECKING:
@@ -78,16 +79,21 @@ def _check_lang(lang: str) -> None:
         raise UsageError(f"--lang must be zh or en, not {lang!r}")
 
 
-def _file_name(report: Report, stem: str | None, *parts: str | None) -> str:
-    """The derived file name: ``stem`` (default: report and period), then scope, then whether it is redacted."""
+def _file_name(report: Report, stem: str | None, *parts: str | None, scrub: Callable[[str], str] | None = None) -> str:
+    """The derived file name: ``stem`` (default: report and period), then scope, then whether it is redacted.
+
+    A redacted report's name passes through ``scrub`` as its cells did: a batch
+    or college named after a person must not carry the name out on the file.
+    """
     from mhtool.io.xlsx import default_file_name
 
     if stem is None:
         stem = default_file_name(report)[: -len(".xlsx")]
     extra = [p for p in parts if p]
+    name = "_".join([stem, *extra])
     if report.meta.get("redacted"):
-        extra.append(label("report_file", "redacted", report.lang))
-    return "_".join([stem, *extra]) + ".xlsx"
+        name = f"{scrub(name) if scrub else name}_{label('report_file', 'redacted', report.lang)}"
+    return name + ".xlsx"
 
 
 class Reports:
@@ -145,12 +151,13 @@ class Reports:
         data = gather.case_data(store, period, today=today, college=college, monthly=kind == "monthly")
         build = builders.monthly_report if kind == "monthly" else builders.weekly_report
         report = build(data, period, generated_at=self._now(), lang=lang)
+        scrub = None
         if redact:
-            report = redact_report(report)
+            report, scrub = self._redact(report)
         return self._deliver(
             report,
             out,
-            _file_name(report, None, college),
+            _file_name(report, None, college, scrub=scrub),
             action=action,
             what=what,
             purpose=purpose,
@@ -177,25 +184,21 @@ class Reports:
         _check_lang(lang)
         if split_by is not None and split_by != "college":
             raise UsageError(f"--split-by {split_by!r}: only `college` is supported")
-        if split_by and redact:
-            raise UsageError(
-                "--redact cannot be combined with --split-by",
-                hint="advisors' interview sheets need the real student numbers to be imported back",
-            )
         action, what = "report.census", "a census report without --redact"
         self._require(action, college)
         self.center.exports.purpose(purpose, what=what, identifiable=not redact)
         data = gather.census_data(self.store, gather.find_batch(self.store, batch), today=self.center.today(), college=college)
         name = data.batch.get("name") or data.batch["id"][:8]
         if split_by:
-            return Delivered(None, files=self._split(data, out, name, lang=lang, purpose=purpose))
+            return Delivered(None, files=self._split(data, out, name, lang=lang, purpose=purpose, redact=redact))
         report = builders.census_report(data, generated_at=self._now(), lang=lang)
+        scrub = None
         if redact:
-            report = redact_report(report)
+            report, scrub = self._redact(report)
         return self._deliver(
             report,
             out,
-            _file_name(report, f"{label('report_file', 'census', lang)}_{name}", college),
+            _file_name(report, f"{label('report_file', 'census', lang)}_{name}", college, scrub=scrub),
             action=action,
             what=what,
             purpose=purpose,
@@ -204,8 +207,13 @@ class Reports:
             details={"batch": data.batch["id"], "college": college, "redacted": redact},
         )
 
-    def _split(self, data: builders.CensusData, out: Out, name: str, *, lang: str, purpose: str | None) -> list[dict]:
-        """One interview workbook per college, each published (and audited) on its own."""
+    def _split(self, data: builders.CensusData, out: Out, name: str, *, lang: str, purpose: str | None, redact: bool = False) -> list[dict]:
+        """One interview workbook per college, each published (and audited) on its own.
+
+        Redacted, each college's list is a copy for that college's office (it
+        cannot be imported back: it has no student numbers); every copy is
+        checked before the first is written, so a refusal leaves no file.
+        """
         from mhtool.io.xlsx import safe_file_name, write_report
 
         directory = Path(out if out is not None else ".").expanduser()
@@ -216,15 +224,33 @@ class Reports:
             )
         stem = label("report_file", "interviews", lang)
         written = []
-        for college, report in builders.census_split(data, generated_at=self._now(), lang=lang).items():
+        reports = builders.census_split(data, generated_at=self._now(), lang=lang)
+        scrub = None
+        if redact:
+            known = self._known_people()
+            redacted = {}
+            for college, report in reports.items():
+                try:
+                    redacted[college] = self._redact(report, known)[0]
+                except NotAnonymous as refused:
+                    # Every college's copy has the same sheet: say whose would identify someone.
+                    raise NotAnonymous(f"{college or '-'}: {refused.message}", hint=refused.hint) from None
+            reports = redacted
+            scrub = Scrubber(known, lang)
+        for college, report in reports.items():
+            self._stamp(report)
+            file_stem = f"{stem}_{name}_{college or 'none'}"
+            if scrub is not None:
+                file_stem = f"{scrub(file_stem)}_{label('report_file', 'redacted', lang)}"
             path = self.center.exports.publish(
-                directory / safe_file_name(f"{stem}_{name}_{college or 'none'}.xlsx"),
+                directory / safe_file_name(f"{file_stem}.xlsx"),
                 functools.partial(write_report, report),
                 action="report.census",
                 what="a census report without --redact",
                 purpose=purpose,
+                identifiable=not redact,
                 targets=_student_targets(gather.interviewed_students(data, college=college)),
-                details={"batch": data.batch["id"], "college": college, "split_by": "college"},
+                details={"batch": data.batch["id"], "college": college, "split_by": "college", **({"redacted": True} if redact else {})},
             )
             written.append({"college": college, "students": len(report.sheets[0].rows), "path": str(path)})
         return written
@@ -243,13 +269,14 @@ class Reports:
         store.require_college(student.get("college"), action=action, targets=[f"students/{student['id']}"])
         data = gather.crisis_data(store, found, student, today=self.center.today())
         report = builders.crisis_report(data, generated_at=self._now(), lang=lang, contacts=not redact)
+        scrub = None
         if redact:
-            report = redact_report(report)
+            report, scrub = self._redact(report)
         stem = f"{label('report_file', 'crisis', lang)}_{data.entry['date']}_{data.entry['id'][:8]}"
         return self._deliver(
             report,
             out,
-            _file_name(report, stem),
+            _file_name(report, stem, scrub=scrub),
             action=action,
             what=what,
             purpose=purpose,
@@ -265,8 +292,32 @@ class Reports:
         if college is not None:
             self.store.require_college(college, action=action)
 
+    def _stamp(self, report: Report) -> None:
+        """The center's name (setting ``center_name``) for the page header of every report."""
+        unit = gather.center_name(self.store)
+        if unit:
+            report.meta["unit"] = unit
+
     def _now(self) -> datetime:
         return dates.now(self.store.tz).replace(tzinfo=None, microsecond=0)
+
+    def _known_people(self) -> KnownPeople:
+        """Every name, number and place the store knows: the whole roster, its guardians, the staff and hospitals.
+
+        Not only the students a report lists: a note about one student often
+        names a classmate, and the classmate must be masked too.
+        """
+        store = self.store
+        return KnownPeople.from_records(store.students.all(), store.staff_rows.all(), store.hospitals.all())
+
+    def _redact(self, report: Report, known: KnownPeople | None = None) -> tuple[Report, Scrubber]:
+        """``report`` de-identified for a copy that leaves the center, and the scrubber its file name passes through.
+
+        Raises :class:`~mhtool.report.domain.kanon.NotAnonymous` (nothing
+        written) when a row would still single someone out.
+        """
+        known = known if known is not None else self._known_people()
+        return redact_report(report, known), Scrubber(known, report.lang)
 
     def _deliver(
         self,
@@ -284,6 +335,7 @@ class Reports:
         """Publish the workbook at ``out`` (a file, or a folder for ``file_name``), or with no ``out`` audit the data's disclosure."""
         from mhtool.io.xlsx import out_path_for, write_report
 
+        self._stamp(report)
         audit = {
             "action": action,
             "what": what,

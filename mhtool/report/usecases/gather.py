@@ -14,15 +14,17 @@ students, their timelines and their open tasks are decrypted.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from mhtool.cases.domain import model as cases_model
 from mhtool.cases.usecases import service as cases
 from mhtool.domain.periods import Period, months_back
-from mhtool.domain.vocabulary import ON_ROLL_STATUSES, WATCH_LEVELS
+from mhtool.domain.vocabulary import ON_ROLL_STATUSES
 from mhtool.errors import MhtoolError, NotFound, UsageError
 from mhtool.referral.usecases import service as referral_service
+from mhtool.report.domain import figures
 from mhtool.report.domain.builders import CaseData, CensusData, CrisisData, task_batches
 from mhtool.survey.usecases import registry
 
@@ -95,9 +97,9 @@ def case_data(store, period: Period, *, today: date, college: str | None = None,
     entry_days = {x["id"]: x["date"] for xs in entries.values() for x in xs if x["id"] in sources}
     tasks = [_task(t, tz, entry_days) for t in raw_tasks]
 
-    batches, batch_tasks = [], []
+    screening = _Screening()
     if monthly:
-        batches, batch_tasks = _batches(store, period, keep, scoped=college is not None or store.staff.scoped())
+        screening = _batches(store, period, keep, scoped=college is not None or store.staff.scoped())
 
     return CaseData(
         today=today,
@@ -106,45 +108,134 @@ def case_data(store, period: Period, *, today: date, college: str | None = None,
         entries=entries,
         tasks=tasks,
         referrals=referrals,
-        batches=batches,
-        batch_tasks=batch_tasks,
+        batches=screening.batches,
+        batch_tasks=screening.tasks,
+        batch_responses=screening.responses,
+        interviews=screening.interviews,
+        roster={c: v for c, v in roster_summary(store).items() if keep(c)},
+        term_first_monday=term_first_monday(store),
         college=college,
         clinical=store.can("clinical"),
         cadence=cases.cadence(store),
+        staff_names=store.staff_rows.display_names(),
     )
 
 
-def _batches(store, period: Period, keep, scoped: bool) -> tuple[list[dict], list[dict]]:
-    """Screening batches imported in the period, counted over the reader's colleges.
+@dataclass
+class _Screening:
+    batches: list[dict] = field(default_factory=list)
+    responses: dict[str, list[dict]] = field(default_factory=dict)
+    tasks: list[dict] = field(default_factory=list)
+    interviews: dict[str, list[str]] = field(default_factory=dict)
 
-    A reader who sees every college gets the counts the import recorded with
-    the batch; otherwise the batch's responses are counted college by college.
+
+def _batches(store, period: Period, keep, scoped: bool) -> _Screening:
+    """Screening batches imported in the period with their responses, over the reader's colleges.
+
+    With the positive students' interview tasks and recorded interviews since
+    the first batch, so 已约谈 and 约谈逾期 are counted per student as the
+    census report counts them (:mod:`mhtool.report.domain.figures`). A scoped
+    reader's colleges are the students' dossier colleges, as in the census.
     """
     tz = ZoneInfo(store.tz)
-    out = []
+    out = _Screening()
     for b in store.batches.imported_between(period.start, period.end):
         if b.get("voided"):
             continue
-        proposed = {lv: int((b.get("proposed") or {}).get(lv) or 0) for lv in WATCH_LEVELS}
-        respondents = int(b.get("imported") or 0)
+        rows = [
+            {"student_id": r["student_id"], "proposed_level": r.get("proposed_level") or "none", "college": r.get("college")}
+            for r in store.responses.for_batch(b.id)
+        ]
         if scoped:
-            proposed = dict.fromkeys(proposed, 0)
-            respondents = 0
-            for r in store.responses.for_batch(b.id):
-                if keep(r.get("college")):
-                    respondents += 1
-                    if r.get("proposed_level") in proposed:
-                        proposed[r["proposed_level"]] += 1
-        out.append({**b, "respondents": respondents, "proposed": proposed})
-    if not out:
-        return [], []
-    ids = {b["id"] for b in out}
-    first = date.fromisoformat(min(b["imported_on"] for b in out))
-    tasks = [_task(t, tz) for t in store.tasks.due_since(first) if t.get("kind") == "interview" and task_batches(t) & ids]
-    if scoped:
-        students = store.students.by_ids(t["student_id"] for t in tasks)
-        tasks = [t for t in tasks if keep((students.get(t["student_id"]) or {}).get("college"))]
-    return out, tasks
+            dossiers = store.students.by_ids(r["student_id"] for r in rows)
+            rows = [figures.with_roster(r, dossiers.get(r["student_id"])) for r in rows]
+            rows = [r for r in rows if keep(r.get("college"))]
+        out.batches.append({**b, "instrument_name": _instrument_name(b.get("instrument"))})
+        out.responses[b.id] = rows
+    if not out.batches:
+        return out
+    first = date.fromisoformat(min(b["imported_on"] for b in out.batches))
+    positive = sorted({sid for rows in out.responses.values() for sid in figures.positive_students(rows)})
+    out.tasks = [_task(t, tz) for t in store.tasks.for_students(positive) if t.get("kind") == "interview" and t["due_on"] >= first.isoformat()]
+    out.interviews = _interview_days(store.entries.for_students_since(positive, first))
+    return out
+
+
+def _interview_days(entries) -> dict[str, list[str]]:
+    """Student id → the days of their recorded interviews (a correction is no second interview)."""
+    out: dict[str, list[str]] = {}
+    for e in entries:
+        if e["kind"] == "interview" and not e.get("corrects"):
+            out.setdefault(e["student_id"], []).append(e["date"])
+    return out
+
+
+def _instrument_name(code: str | None) -> str | None:
+    """The name reports print for an instrument (SCL-90), when its definition is still known."""
+    if not code:
+        return None
+    try:
+        return getattr(registry.instrument(code), "display_name", None) or None
+    except MhtoolError:
+        return None
+
+
+# --------------------------------------------------------------------------- the roster and settings
+
+# The sealed caches of :func:`roster_summary`: the counts with the students table's fingerprint,
+# and what each written version of a student row counts for.
+ROSTER_SUMMARY_KEY = "report.roster_summary"
+ROSTER_ROWS_KEY = "report.roster_rows"
+
+
+def roster_summary(store) -> dict[str, dict]:
+    """College → students on roll and in each special group, over the whole school.
+
+    Every weekly report lists every college and counts the special groups,
+    which needs every dossier; opening 50,000 of them costs most of a second.
+    So the counts are kept sealed with a fingerprint of the students table
+    (unchanged: nothing is opened), and what each row counts for (college,
+    status, groups) is kept keyed by the row's sealed header, a new random
+    nonce whenever the record is written: after a week of work only the rows
+    written since are opened. The keys name no student, and a row that was
+    erased or rewritten drops out at the next report. The caller filters the
+    counts to the reader's colleges.
+    """
+    fingerprint = store.students.fingerprint()
+    summary = store.sealed_values.get(ROSTER_SUMMARY_KEY)
+    if isinstance(summary, dict) and summary.get("fingerprint") == fingerprint:
+        return summary["colleges"]
+    headers = store.students.seal_headers()
+    cached = store.sealed_values.get(ROSTER_ROWS_KEY)
+    known: dict[str, list] = cached.get("rows", {}) if isinstance(cached, dict) else {}
+    rows = {h: known[h] for h in headers if h in known}
+    fresh = [sid for h, sid in headers.items() if h not in known]
+    opened = store.students.by_ids(fresh) if fresh else {}
+    for h, sid in headers.items():
+        s = opened.get(sid)
+        if h not in rows and s is not None:
+            # A row written again since its header was read is counted as it is now, and opened again next time.
+            rows[h] = [s.get("college") or "", s.get("status") or "enrolled", list(s.get("groups") or [])]
+    colleges = figures.roster_colleges({"college": c, "status": st, "groups": g} for c, st, g in rows.values())
+    if not store.readonly:
+        with store.write("cache.roster-summary", details={"students": len(rows), "opened": len(opened)}) as txn:
+            store.sealed_values.put(txn, ROSTER_ROWS_KEY, {"rows": rows})
+            store.sealed_values.put(txn, ROSTER_SUMMARY_KEY, {"fingerprint": fingerprint, "colleges": colleges})
+    return colleges
+
+
+def term_first_monday(store) -> date | None:
+    """The term's first Monday (setting ``term_first_monday``), for 第N教学周 labels; None when not set."""
+    value = store.settings().get("term_first_monday")
+    try:
+        return date.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
+def center_name(store) -> str | None:
+    """The unit name printed in every report's page header (setting ``center_name``)."""
+    return (store.settings().get("center_name") or "").strip() or None
 
 
 # --------------------------------------------------------------------------- census
@@ -177,16 +268,29 @@ def _bands(instrument: str | None) -> tuple[tuple[str, str, str], ...]:
         return ()
 
 
+def _flags(instrument: str | None) -> tuple[tuple[str, str, str], ...]:
+    """The instrument's flags (critical items) with the items' wording, as the interview list shows them."""
+    if not instrument:
+        return ()
+    try:
+        return registry.instrument(instrument).flag_labels()
+    except MhtoolError:
+        return ()
+
+
 def census_data(store, batch: dict, *, today: date, college: str | None = None) -> CensusData:
     """One batch's responses, roster, interview tasks and interviews, limited to the reader's colleges."""
     keep = _wanted(store, college)
-    responses = [r for r in store.responses.for_batch(batch["id"]) if keep(r.get("college"))]
+    everyone = {s.id: s for s in store.students.all()}
+    # Gender, grade, college and class as the roster knows them: an export often leaves them empty.
+    responses = [figures.with_roster(r, everyone.get(r["student_id"])) for r in store.responses.for_batch(batch["id"])]
+    responses = [r for r in responses if keep(r.get("college"))]
     for r in responses:
         r.pop("answers", None)
 
     roster = None
     grades = {str(r.get("grade")).strip() for r in responses if r.get("grade")}
-    on_roll = [s for s in store.students.all() if s.get("source") == "roster"]
+    on_roll = [s for s in everyone.values() if s.get("source") == "roster"]
     if on_roll:
         roster = {}
         for s in on_roll:
@@ -196,21 +300,25 @@ def census_data(store, batch: dict, *, today: date, college: str | None = None) 
                 continue
             roster.setdefault(s.get("college") or "", set()).add(s["id"])
 
-    proposed_ids = [r["student_id"] for r in responses if (r.get("proposed_level") or "none") != "none"]
-    students = store.students.by_ids(proposed_ids)
+    proposed_ids = sorted(figures.positive_students(responses))
+    students = {sid: everyone[sid] for sid in proposed_ids if sid in everyone}
+    # The student's interview task since the import: one open task serves every screening that
+    # proposed the student, so a later batch may have taken it over (its batch_id) or brought it forward.
     tasks: dict[str, dict] = {}
     for t in store.tasks.for_students(proposed_ids):
-        if t.get("kind") == "interview" and batch["id"] in task_batches(t):
+        if t.get("kind") != "interview" or t["due_on"] < batch["imported_on"][:10]:
+            continue
+        mine, held = batch["id"] in task_batches(t), tasks.get(t["student_id"])
+        if held is None or (mine and batch["id"] not in task_batches(held)):
             tasks[t["student_id"]] = t
-    interviews: dict[str, str] = {}
-    for e in store.entries.for_students_since(proposed_ids, date.fromisoformat(batch["imported_on"])):
-        if e["kind"] == "interview":
-            interviews.setdefault(e["student_id"], e["date"])
+    days = _interview_days(store.entries.for_students_since(proposed_ids, date.fromisoformat(batch["imported_on"])))
+    interviews = {sid: min(ds) for sid, ds in days.items()}
     return CensusData(
         batch=batch,
         responses=responses,
         today=today,
         bands=_bands(batch.get("instrument")),
+        flags=_flags(batch.get("instrument")),
         roster=roster,
         students=students,
         tasks=tasks,
@@ -264,6 +372,9 @@ def crisis_data(store, entry: dict, student: dict, *, today: date) -> CrisisData
         referrals=referrals,
         recorded_at=_local_time(entry.get("recorded_at"), ZoneInfo(store.tz)),
         clinical=True,
+        staff_names=store.staff_rows.display_names(),
+        # The same unit the page header prints; the form falls back to a generic name without it.
+        unit=center_name(store),
     )
 
 

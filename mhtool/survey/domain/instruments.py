@@ -7,7 +7,10 @@ message names the file and the key. Centers add or override instruments by dropp
 TOML files into extra directories (``MHTOOL_INSTRUMENTS``), no code needed, unless the
 scoring is genuinely algorithmic (PSQI, see :mod:`mhtool.survey.domain.psqi`).
 
-Only item numbers, scoring keys and short option labels live here, never item wording.
+Only item numbers, scoring keys and short option labels live here, never the wording of
+the whole form. The one exception is a critical item's wording (``[[flags]]`` ``text``):
+the interview list and the dossier show it, because the counselor who calls the student in
+must know what the student answered, not a code such as ``item15``.
 
 Decoding turns whatever a survey export holds (form values, option positions, option
 labels, missing markers) into form values, one unique cell value at a time per column,
@@ -31,6 +34,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
+from mhtool.domain.labels import text as label_text
 from mhtool.domain.vocabulary import WATCH_LEVELS
 from mhtool.errors import InvalidInput, NotFound, Problem
 from mhtool.survey.domain import psqi
@@ -213,6 +217,7 @@ class Rule:
     conditions: tuple[Condition, ...]
     critical: bool = False
     label: dict | None = None
+    text: dict | None = None  # flags: the wording of the item the flag watches, {"zh", "en"}
 
     def as_dict(self) -> dict:
         return {"any": [c.as_dict() for c in self.conditions]}
@@ -327,6 +332,8 @@ class Instrument:
     algorithm: str | None = None
     description: str | None = None
     source: Path | None = None
+    # The short name reports and timelines print (SCL-90, PHQ-9), as people write it.
+    display_name: str = ""
 
     # ------------------------------------------------------------------ summary
 
@@ -381,6 +388,38 @@ class Instrument:
     def item_label(self, item: int) -> str:
         return self.item_specs[item].label
 
+    def flag_label(self, flag: str, lang: str = "zh") -> str:
+        """A flag as a counselor reads it: the item's wording and number when the definition gives them.
+
+        ``想结束自己的生命（第15题）``; else the flag's own label (``第15题(轻生念头)阳性``);
+        else its name. Unknown flags come back unchanged.
+        """
+        rule = next((f for f in self.flag_rules if f.name == flag), None)
+        if rule is None:
+            return flag
+        items = [t for c in rule.conditions if c.kind == "item" for t in c.targets]
+        if rule.text and len(items) == 1:
+            return label_text("screening_flag_item", lang, text=rule.text.get(lang) or rule.text["zh"], item=items[0])
+        if rule.text:
+            return rule.text.get(lang) or rule.text["zh"]
+        return (rule.label or {}).get(lang) or flag
+
+    def flag_labels(self) -> tuple[tuple[str, str, str], ...]:
+        """``(code, zh, en)`` of every flag, as report cells show them."""
+        return tuple((f.name, self.flag_label(f.name, "zh"), self.flag_label(f.name, "en")) for f in self.flag_rules)
+
+    def names(self) -> dict:
+        """What people read for this instrument's codes: its display name, bands and flags (``{"zh", "en"}`` each).
+
+        Plain data, for features that show screening results but may not
+        import this one (the dossier's timeline).
+        """
+        return {
+            "name": self.display_name,
+            "bands": {code: {"zh": zh, "en": en} for code, zh, en in self.band_labels()},
+            "flags": {code: {"zh": zh, "en": en} for code, zh, en in self.flag_labels()},
+        }
+
     def describe(self) -> dict:
         """The whole definition as JSON-able data (``survey instrument CODE --json``)."""
         free = {
@@ -395,6 +434,7 @@ class Instrument:
         }
         return {
             "code": self.code,
+            "display_name": self.display_name,
             "name": {"zh": self.name_zh, "en": self.name_en},
             "version": self.version,
             "description": self.description,
@@ -412,7 +452,9 @@ class Instrument:
             "algorithm": self.algorithm,
             "scales": [s.as_dict() for s in self.scales],
             "bands": self.band_definition.as_dict(),
-            "flags": [{"name": f.name, "critical": f.critical, **f.as_dict()} for f in self.flag_rules],
+            "flags": [
+                {"name": f.name, "critical": f.critical, **f.as_dict(), **({"text": dict(f.text)} if f.text else {})} for f in self.flag_rules
+            ],
             "tiers": {t.name: t.as_dict()["any"] for t in self.tiers},
             "source": str(self.source) if self.source else None,
         }
@@ -765,6 +807,7 @@ _TOP_KEYS = (
     "code",
     "version",
     "name",
+    "display_name",
     "description",
     "reference",
     "item_count",
@@ -907,6 +950,8 @@ def parse_definition(doc: dict, source: Path | None = None) -> Instrument:
     if not isinstance(version, str) or not version.strip():
         r.fail("version", f'must be a quoted string such as "1.0", not {_tname(version)}')
     name = r.label(doc["name"], "name")
+    # Without one, the code in capitals: a custom instrument still prints as a name, not as its key.
+    display_name = r.string(doc["display_name"], "display_name") if "display_name" in doc else code.upper()
     description = r.string(doc["description"], "description") if "description" in doc else None
     if "reference" in doc:
         r.string(doc["reference"], "reference")
@@ -1104,7 +1149,7 @@ def parse_definition(doc: dict, source: Path | None = None) -> Instrument:
     flags: list[Rule] = []
     for fi, fd in enumerate(r.array(doc["flags"], "flags", nonempty=False) if "flags" in doc else []):
         fkey = f"flags[{fi}]"
-        r.table(fd, fkey, ("name", "critical", "any", "label"), ("name", "any"))
+        r.table(fd, fkey, ("name", "critical", "any", "label", "text"), ("name", "any"))
         fname = r.string(fd["name"], _join(fkey, "name"), pattern=_KEY_RE)
         if fname in {f.name for f in flags}:
             r.fail(_join(fkey, "name"), f"duplicate flag {fname!r}")
@@ -1113,7 +1158,8 @@ def parse_definition(doc: dict, source: Path | None = None) -> Instrument:
         for ci, c in enumerate(conds):
             check_condition(r, c, f"{_join(fkey, 'any')}[{ci}]", items=all_items, scores=by_key, bands=bands.names)
         label = r.label(fd["label"], _join(fkey, "label")) if "label" in fd else None
-        flags.append(Rule(fname, conds, critical, label))
+        wording = r.label(fd["text"], _join(fkey, "text")) if "text" in fd else None
+        flags.append(Rule(fname, conds, critical, label, wording))
 
     tiers: list[Rule] = []
     for ti, td in enumerate(r.array(doc["tiers"], "tiers", nonempty=False) if "tiers" in doc else []):
@@ -1149,6 +1195,7 @@ def parse_definition(doc: dict, source: Path | None = None) -> Instrument:
         algorithm=algorithm,
         description=description,
         source=source,
+        display_name=display_name.strip(),
     )
 
 

@@ -160,6 +160,7 @@ class ScoredSheet:
     problems: list[Problem] = field(default_factory=list)
     valid_rows: pd.Index = field(default_factory=lambda: pd.Index([], dtype=np.int64))
     rows: pd.Index = field(default_factory=lambda: pd.Index([], dtype=np.int64))
+    notes: list[str] = field(default_factory=list)  # warnings about the sheet as a whole, not errors
 
     def __len__(self) -> int:
         return len(self.valid_rows)
@@ -307,7 +308,28 @@ def score(
         problems=problems,
         valid_rows=valid_rows,
         rows=rows,
+        notes=partial_block_notes(instrument, present),
     )
+
+
+def partial_block_notes(instrument: Instrument, present: Iterable[int]) -> list[str]:
+    """A warning when a sheet carries only part of the optional (supplementary) items.
+
+    Rules on the optional items count the ones present: with UPI items 61–63 and
+    no 64, "2 or more of 61–64 answered yes" is 2 or more of 61–63. A sheet with
+    none of them is the short form and needs no warning.
+    """
+    have = set(present)
+    kept = [i for i in instrument.optional_items if i in have]
+    absent = [i for i in instrument.optional_items if i not in have]
+    if not kept or not absent:
+        return []
+    s = "s" if len(absent) > 1 else ""
+    return [
+        f"{instrument.code}: supplementary item{s} {', '.join(map(str, absent))} not in the sheet; the rules on "
+        f"items {instrument.optional_items[0]}–{instrument.optional_items[-1]} count the {len(kept)} present "
+        f"({', '.join(map(str, kept))})"
+    ]
 
 
 def _block(X: np.ndarray, idx: list[int]) -> np.ndarray:

@@ -150,18 +150,20 @@ class Survey:
         rejects: str | os.PathLike | None = None,
         on: date | None = None,
         progress: Progress = no_progress,
+        password: str | None = None,
     ) -> Imported:
         """Import a screening export: dossiers, sealed scored responses and interview tasks, all or nothing.
 
         With ``skip_invalid`` the valid rows are imported and the rejected ones
         written to the ``rejects`` workbook (default: ``FILE_rejected.xlsx``
         beside the export). ``on`` back-dates the import to the day the export
-        arrived. Importing the same file twice adds nothing.
+        arrived. Importing the same file twice adds nothing. ``password`` opens a
+        password-protected workbook (decrypted in memory; a wrong one is invalid input).
         """
         store = self.store
         store.require("import", action="survey.import")
         with progress(None, f"reading {Path(file).name}"):
-            plan = importer.plan_import(file, instrument, profile=profile, answers=answers, sheet=sheet, policy=store.setting("screening_policy"))
+            plan = importer.plan_import(file, instrument, profile=profile, answers=answers, sheet=sheet, policy=store.setting("screening_policy"), password=password)
         with progress(len(plan.accepted), "importing") as advance:
             check = importer.check_import(store, plan, skip_invalid=skip_invalid, dry_run=dry_run)
             summary = check.summary

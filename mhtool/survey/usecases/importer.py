@@ -59,6 +59,7 @@ class ImportPlan:
     rows: list[RowOutcome]
     mapping: list[dict]
     item_count: int
+    warnings: list[str] = field(default_factory=list)  # about the whole sheet (e.g. a partial supplementary block)
 
     @property
     def accepted(self) -> list[RowOutcome]:
@@ -126,6 +127,7 @@ def plan_import(
     instrument_dirs=None,
     profile_dirs=None,
     policy=None,
+    password: str | None = None,
 ) -> ImportPlan:
     """Read, map, score and check one export. Raises only for file-level problems."""
     from mhtool.io import readers
@@ -144,7 +146,8 @@ def plan_import(
     except IsADirectoryError:
         raise InvalidInput(f"{path} is a folder; give the export file") from None
     parsed = readers.read_export(
-        path, accepted_item_counts=instrument.accepted_item_counts, profile=profile, sheet=sheet, profiles_dirs=profile_dirs
+        path, accepted_item_counts=instrument.accepted_item_counts, profile=profile, sheet=sheet, profiles_dirs=profile_dirs,
+        password=password,
     )
     mode = _answer_mode(parsed.profile, parsed.answers, answers)
     scored = scoring.score_raw(instrument, parsed.answers, mode=mode, policy=policy)
@@ -207,6 +210,7 @@ def plan_import(
         rows=outcomes,
         mapping=readers.describe_mapping(parsed),
         item_count=len(parsed.item_columns),
+        warnings=list(scored.notes),
     )
 
 
@@ -549,9 +553,9 @@ def rescore_batch(store, batch_ref: str, *, instrument_dirs=None) -> dict:
     return {"batch": batch.id, "rescored": len(responses), "changed": changed, "version": instrument.version}
 
 
-def score_file(path: str | Path, instrument_code: str, *, profile: str = "generic", answers: str = "auto", sheet=None) -> ImportPlan:
+def score_file(path: str | Path, instrument_code: str, *, profile: str = "generic", answers: str = "auto", sheet=None, password: str | None = None) -> ImportPlan:
     """Score a sheet without any store (``survey score``)."""
-    return plan_import(path, instrument_code, profile=profile, answers=answers, sheet=sheet)
+    return plan_import(path, instrument_code, profile=profile, answers=answers, sheet=sheet, password=password)
 
 
 __all__ = ["plan_import", "check_import", "write_import", "ImportPlan", "ImportSummary", "list_batches", "batch_detail", "void_batch", "rescore_batch", "score_file", "NotFound"]

@@ -124,7 +124,7 @@ def usage_for(*flags: str, errors: tuple[type[MhtoolError], ...] = (NotFound,)) 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout (a list is [] when empty).")]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout (cells that could run as formulas are quoted).")]
 LangOpt = Annotated[str, typer.Option("--lang", callback=lang_value, help="Label language: zh (default) or en.")]
-RedactOpt = Annotated[bool, typer.Option("--redact", help="Mask names (张*三) and student numbers (2024****34).")]
+RedactOpt = Annotated[bool, typer.Option("--redact", help="De-identify (脱敏): leave out names, numbers, class, dorm, contacts and clinical fields, mask names and numbers inside text, and withhold rows that would still single someone out (docs/reports.md).")]
 CollegeOpt = Annotated[Optional[str], typer.Option("--college", help="Only this college (学院).")]
 OutFileOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="Write a workbook (.xlsx) here.")]
 ReasonOpt = Annotated[Optional[str], typer.Option("--reason", help="Why (required for every change of level or status).")]

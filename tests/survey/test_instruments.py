@@ -57,7 +57,7 @@ def test_summary_attributes_match_the_design_table():
     upi = inst["upi"]
     assert upi.item_count == 60
     assert upi.optional_items == (61, 62, 63, 64)
-    assert upi.accepted_item_counts == (60, 64)
+    assert upi.accepted_item_counts == (60, 61, 62, 63, 64)  # all, part or none of the supplementary block
     assert upi.items == tuple(range(1, 65))
     assert upi.bands == ("A", "B", "C")
     assert upi.flags == ("item25",) and upi.critical_flags == ("item25",)
@@ -409,8 +409,9 @@ def test_column_layout_errors():
     with pytest.raises(InvalidInput, match="unknown answer mode"):
         phq.decode(pd.DataFrame([[0] * 9], columns=range(1, 10)), mode="label")
     upi = get_instrument("upi")
-    with pytest.raises(InvalidInput, match="62 item columns, but University Personality Inventory takes 60 or 64"):
-        upi.decode(pd.DataFrame([[0] * 62], columns=range(1, 63)))
+    with pytest.raises(InvalidInput, match="no column for item 60"):
+        upi.decode(pd.DataFrame([[0] * 59], columns=range(1, 60)))
+    assert upi.decode(pd.DataFrame([[0] * 62], columns=range(1, 63))).items == tuple(range(1, 63))  # a partial block
     assert upi.decode(pd.DataFrame([[0] * 64], columns=range(1, 65))).items == tuple(range(1, 65))
 
 

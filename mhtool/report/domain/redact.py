@@ -25,16 +25,14 @@ What it cannot do: mask a name the store does not know, or notice that a free
 text identifies someone by what it tells (室友 who found them, the day of an
 event). docs/reports.md ("What --redact guarantees") says so to the reader.
 
-``mask_name`` and ``mask_student_no`` are the partial masks (``张*丰``,
-``2024****34``) the reports used before; :func:`redact_report` no longer uses
-them, because a partial mask still identifies.
+Partial masks (``张*丰``, ``2024****34``) are not used: next to a class or a
+dorm they still identify.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -44,12 +42,6 @@ from mhtool.domain.labels import label, text
 from mhtool.domain.vocabulary import LEVELS
 from mhtool.report.domain import kanon
 from mhtool.report.domain.kanon import K_ANONYMITY, QUASI_IDENTIFIERS
-
-MASK = "*"
-
-# Separators inside a name that carry no identity and keep the shape readable:
-# the middle dot of transliterated names (阿依古丽·买买提), spaces, hyphens.
-_NAME_SEPARATORS = frozenset("·•・.- \u3000'")
 
 # Shorter known strings are not looked for in free text: one character is part of too many words.
 _MIN_KNOWN = 2
@@ -132,46 +124,10 @@ _DORM = re.compile(
 _LONG_NUMBER = re.compile(r"(?<![0-9])\d{8,}(?![0-9])")
 
 
-def _is_cjk(ch: str) -> bool:
-    return unicodedata.east_asian_width(ch) in ("W", "F") and ch.isalpha()
 
 
-def mask_name(name: str | None) -> str | None:
-    """``张三`` → ``张*``, ``张三丰`` → ``张*丰``, ``欧阳娜娜`` → ``欧**娜``, ``Li Na`` → ``L* N*``."""
-    if name is None:
-        return None
-    text_ = str(name).strip()
-    if not text_:
-        return text_
-    if any(_is_cjk(ch) for ch in text_):
-        letters = [i for i, ch in enumerate(text_) if ch not in _NAME_SEPARATORS]
-        if len(letters) <= 1:
-            return MASK * len(text_) if letters else text_
-        keep = {letters[0]} if len(letters) == 2 else {letters[0], letters[-1]}
-        return "".join(ch if (i in keep or ch in _NAME_SEPARATORS) else MASK for i, ch in enumerate(text_))
-    return " ".join(_mask_word(w) for w in text_.split())
 
 
-def _mask_word(word: str) -> str:
-    # Hyphenated parts (Anne-Marie) are masked part by part so each keeps its initial.
-    return "-".join(p[:1] + MASK * (len(p) - 1) for p in word.split("-"))
-
-
-def mask_student_no(number: str | None) -> str | None:
-    """``2024123434`` → ``2024****34``; shorter numbers keep less, down to nothing."""
-    if number is None:
-        return None
-    text_ = str(number).strip()
-    n = len(text_)
-    if n >= 10:
-        head, tail = 4, 2
-    elif n >= 7:
-        head, tail = 2, 1
-    elif n >= 3:
-        head, tail = 0, 1
-    else:
-        head, tail = 0, 0
-    return text_[:head] + MASK * (n - head - tail) + (text_[n - tail:] if tail else "")
 
 
 # ----------------------------------------------------------------------------- what the store knows
@@ -539,4 +495,4 @@ def _scrub_tree(value: Any, scrub: Callable[[Any], Any]) -> Any:
     return value
 
 
-__all__ = ["DROPPED_KEYS", "STAFF_KEYS", "KnownPeople", "Scrubber", "mask_name", "mask_student_no", "redact_report"]
+__all__ = ["DROPPED_KEYS", "STAFF_KEYS", "KnownPeople", "Scrubber", "redact_report"]

@@ -516,6 +516,12 @@ def _write_table(ws: Worksheet, report: Report, sheet: Sheet) -> None:
     for n, row in enumerate(sheet.rows):
         lines = max((_line_count(_shown(cols[i], row[i], lang), widths[i]) for i in wrapped), default=1)
         ws.row_dimensions[FIRST_DATA_ROW + n].height = _row_height(lines)
+        if lines > 1:
+            # The other cells of a tall row line up with the first line of its wrapped text.
+            for i in range(ncols):
+                if i not in wrapped:
+                    cell = ws.cell(FIRST_DATA_ROW + n, i + 1)
+                    cell.alignment = Alignment(horizontal=cell.alignment.horizontal, vertical="top", wrap_text=cell.alignment.wrap_text)
     if total_row is not None:
         lines = max((_line_count(_shown(cols[i], sheet.total_row[i], lang), widths[i]) for i in wrapped), default=1)
         ws.row_dimensions[total_row].height = _row_height(lines)
@@ -759,10 +765,12 @@ def _write_form(ws: Worksheet, report: Report, sheet: Sheet) -> None:
     ws.row_dimensions[TITLE_ROW].height = _title_height(heading, meta)
 
     r = TITLE_ROW
+    sections: list[int] = []
     for item in sheet.form:
         r += 1
         if isinstance(item, FormSection):
             r += 1 if r > TITLE_ROW + 1 else 0
+            sections.append(r)
             cell = ws.cell(r, 1)
             _put_text(cell, item.title(lang))
             cell.font, cell.fill = _HEADING, _SECTION_FILL
@@ -803,8 +811,25 @@ def _write_form(ws: Worksheet, report: Report, sheet: Sheet) -> None:
     if sheet.signatures:
         r = _write_signature_block(ws, r, total_width, 2, lang)
 
+    _keep_sections_with_their_first_row(ws, sections, r)
     _print_setup(ws, landscape=False, lang=lang, unit=report.meta.get("unit"))
     ws.print_area = f"A1:B{max(r, TITLE_ROW)}"
+
+
+def _keep_sections_with_their_first_row(ws: Worksheet, sections: list[int], last: int) -> None:
+    """A page break before a section heading that would otherwise end a page alone."""
+    page = printable_height_pt("portrait")
+    used = 0.0
+    for row in range(1, last + 1):
+        height = ws.row_dimensions[row].height or _ROW_PT
+        if row in sections and used > 0:
+            following = ws.row_dimensions[row + 1].height or _ROW_PT
+            if used + height + following > page:
+                ws.row_breaks.append(Break(id=row - 1))
+                used = 0.0
+        if used + height > page:
+            used = 0.0
+        used += height
 
 
 def _write_signature_block(ws: Worksheet, r: int, width: float, ncols: int, lang: str) -> int:

@@ -568,3 +568,45 @@ def test_monthly_trend_title_fits_and_the_chart_prints_beside_it(tmp_path):
     assert "2026-11-01 至 2026-11-30" in ws["A1"].value
     assert all(s.smooth is False for s in c.series)
     assert [_colour(s, True) for s in c.series[:3]] == [LEVEL_CHART_COLOURS[lv] for lv in WATCH_LEVELS]
+
+
+def test_a_form_section_heading_never_ends_a_page_alone(tmp_path):
+    """A heading that would be the last row of a printed page starts the next page with its first field."""
+    from mhtool.domain.document import FormField, FormSection, Report, Sheet
+    from mhtool.io.xlsx import printable_height_pt, write_report
+
+    items = []
+    for s in range(6):
+        items.append(FormSection(f"s{s}", f"第{s}节", f"Section {s}"))
+        items += [FormField(f"f{s}{i}", "字段", "Field", "很长的内容，" * 30) for i in range(4)]
+    sheet = Sheet("form", "表", "Form", "表", "Form", kind="form", form=items)
+    path = write_report(Report("crisis", "危机事件随时报告", "Crisis", None, datetime(2026, 11, 23, 9, 0), sheets=[sheet]), tmp_path / "form.xlsx")
+    ws = openpyxl.load_workbook(path).active
+    breaks = {b.id for b in ws.row_breaks.brk}
+    page, used = printable_height_pt("portrait"), 0.0
+    headings = [c.row for c in ws["A"] if c.value and str(c.value).startswith("第") and str(c.value).endswith("节")]
+    for row in range(1, ws.max_row + 1):
+        if row - 1 in breaks:
+            used = 0.0
+        height = ws.row_dimensions[row].height or 18.0
+        if used + height > page:
+            assert row not in [h + 1 for h in headings], f"the heading at row {row - 1} ends a page alone"
+            used = 0.0
+        used += height
+    assert breaks, "a break was needed to keep a heading with its first field"
+
+
+def test_cells_beside_wrapped_text_line_up_with_its_first_line(tmp_path):
+    from mhtool.domain.document import Column, Report, Sheet
+    from mhtool.io.xlsx import write_report
+
+    sheet = Sheet(
+        "log", "记录", "Log", "记录", "Log",
+        columns=[Column("on", "日期", "Date", "date"), Column("text", "内容", "Text", "text")],
+        rows=[[datetime(2026, 11, 20).date(), "很长的处置记录，" * 40]],
+    )  # fmt: skip
+    path = write_report(Report("crisis", "危机事件随时报告", "Crisis", None, datetime(2026, 11, 23, 9, 0), sheets=[sheet]), tmp_path / "log.xlsx")
+    ws = openpyxl.load_workbook(path).active
+    date_cell, text_cell = ws.cell(3, 1), ws.cell(3, 2)
+    assert text_cell.alignment.wrap_text and ws.row_dimensions[3].height > 30
+    assert date_cell.alignment.vertical == "top"

@@ -139,7 +139,6 @@ RISK = {"red": "高风险", "orange": "中风险", "yellow": "低风险", "none"
 def _simulate(center, school, census_day: date, today: date, rng: random.Random) -> tuple[str, str, str]:
     """Four weeks of the center's work, recorded through the same use cases as the commands."""
     cases = center.cases
-    me = center.staff.name
     cadence = cases.cadence()
     by_no = {s.student_no: s for s in school.students}
     tasks = sorted((t for t in cases.tasks() if t["kind"] == "interview"), key=lambda t: (t["due"], t["id"]))
@@ -165,9 +164,7 @@ def _simulate(center, school, census_day: date, today: date, rng: random.Random)
             on=on,
         )
         if level != "none":
-            if not task.get("counselor"):
-                cases.edit(no, counselor=me)  # the interviewing counselor takes the case
-            confirmed.append(no)
+            confirmed.append(no)  # the interviewing counselor took the case (负责咨询师)
     # Measures, guardian contacts and follow-ups for the watched students.
     watched = {row["student_no"]: row for row in cases.list()}
     for no in confirmed:

@@ -32,6 +32,9 @@ def test_demo_builds_a_store_exports_and_reports_a_new_user_can_explore(tmp_path
     counselor = Cli(env={"MHTOOL_STORE": str(store), "MHTOOL_KEY_FILE": str(folder / "demo-counselor.key"), "MHTOOL_USER": "demo-counselor"})
     watched = json.loads(counselor.ok("cases", "list", "--json").stdout)
     assert watched and {w["level"] for w in watched} <= {"red", "orange", "yellow"}
+    # The interviewing counselor took each case (负责咨询师), so their follow-ups are theirs.
+    mine = json.loads(counselor.ok("cases", "tasks", "--mine", "--json").stdout)
+    assert {t["kind"] for t in mine} >= {"follow_up"}
     assert json.loads(counselor.ok("survey", "batches", "--json").stdout)[0]["imported"] > 200
     referrals = json.loads(counselor.ok("referral", "list", "--json").stdout)
     assert len(referrals) == 4 and len({r["status"] for r in referrals}) == 4

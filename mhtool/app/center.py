@@ -107,6 +107,20 @@ class Center:
         except MhtoolError:
             return {}
 
+    def erased_pseudonym(self, student_no: str) -> str | None:
+        """The pseudonym an erased student's placeholder carries for ``student_no``; None when no student was ever erased.
+
+        Erasure leaves no lookup by number, only the stable research pseudonym,
+        which governance defines and keys. The dossier sits below governance, so
+        the center, which composes both, hands it down: that is how ``cases
+        show`` can say a dossier was erased (and when, by whom, why).
+        """
+        from mhtool.governance.domain.research import pseudonym
+        from mhtool.governance.usecases.exports import STABLE_KEY
+
+        sealed = self.store.sealed_values.get(STABLE_KEY)
+        return pseudonym(bytes.fromhex(sealed["secret"]), student_no) if sealed else None
+
     # -- the features -----------------------------------------------------------------------
 
     @cached_property

@@ -31,6 +31,10 @@ CorrectsOpt = Annotated[
     typer.Option("--corrects", metavar="ENTRY", help="Record this as a correction of an earlier entry (its id or first 4+ characters, shown by `cases show`); what is not restated comes from that entry."),
 ]
 MultiOpt = Optional[list[str]]
+LateYesOpt = Annotated[
+    bool,
+    typer.Option("--yes", help="A late entry (补录, dated before later entries) that changes the current level: record it without asking (needed when not on a terminal)."),
+]
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -113,13 +117,27 @@ def _maybe(value, message: str, *, choices: list[str] | None = None, correcting:
     return text(message, flag="").strip() or None
 
 
+def _late_ask():
+    """On a terminal, the question a late entry that changes the current level asks; elsewhere None (the use case then names --yes)."""
+    from mhtool.console import prompts
+
+    if not prompts.is_interactive():
+        return None
+    return lambda change: prompts.confirm(f"{change}. 仍然记录 / record it?")
+
+
 def _recorded(recorded) -> None:
     """What recording an event wrote: warnings, a summary and the next tasks on stderr, the new entry ids on stdout."""
     from mhtool.console import output
     from mhtool.domain.labels import label
 
+    if recorded is None:
+        output.info("not confirmed; nothing was recorded")
+        return
     for w in recorded.warnings:
         output.warn(w)
+    for n in recorded.notices:
+        output.info(n)
     kinds = "、".join(label("entry", k) for k in recorded.kinds)
     output.success(f"{recorded.student_no} {recorded.name}: {kinds or 'nothing changed'} ({recorded.on.isoformat()})")
     if recorded.corrects:
@@ -152,6 +170,7 @@ def show(
 
     Clerks see headers, measures and tasks; the content of interviews, notes,
     crises and guardian conversations is for counselors. The read is audited.
+    For an erased student it says when, by whom and why the dossier was erased.
 
     Example: mhtool cases show 2024010203
     """
@@ -160,6 +179,14 @@ def show(
     lang = _lang(lang)
     with session.open_center(ctx) as center:
         d = center.cases.show(student, kinds=kind)
+    if "erased" in d:
+        from mhtool.cases.domain.views import erased_text
+
+        if json:
+            output.emit_json(d)
+        else:
+            output.emit_line(erased_text(d, lang))
+        return
     if json:
         output.emit_json({k: d[k] for k in ("student", "timeline", "tasks", "measures", "missing")})
         return
@@ -282,12 +309,14 @@ def tasks(
         rows = center.cases.tasks(overdue=overdue, mine=mine, due_within=due_within)
     for r in rows:
         r["id_short"] = r["id"][:8]
+        r["proposed_label"] = label("level", r["proposed_level"], lang) if r.get("proposed_level") else ""
     columns = [
         ("due", label("field", "due", lang)),
         ("kind_label", label("field", "task", lang)),
         ("student_no", label("field", "student_no", lang)),
         ("name", label("field", "name", lang)),
         ("college", label("field", "college", lang)),
+        ("proposed_label", label("field", "proposed_level", lang)),
         ("level_label", label("field", "level", lang)),
         ("counselor", label("field", "counselor", lang)),
         ("note", label("dossier", "note", lang)),
@@ -297,6 +326,7 @@ def tasks(
     if json:
         for r in rows:
             r.pop("id_short", None)
+            r.pop("proposed_label", None)
             r.pop("student_id", None)
     _emit_rows(rows, json=json, csv=False, lang=lang, columns=columns)
 
@@ -490,6 +520,7 @@ def interview(
     next_step: Annotated[Optional[str], typer.Option("--next-step", help="What happens next (后续安排).")] = None,
     date: DateOpt = None,
     corrects: CorrectsOpt = None,
+    yes: LateYesOpt = False,
 ) -> None:
     from mhtool.console import session
     from mhtool.domain.vocabulary import LEVELS
@@ -502,7 +533,8 @@ def interview(
     next_step = _maybe(next_step, "下一步 / next step:", correcting=correcting)
     with session.open_center(ctx) as center:
         recorded = center.cases.interview(
-            student, findings=findings, confirm=confirm, mode=mode, duration=duration, risk=risk, next_step=next_step, on=date, corrects=corrects
+            student, findings=findings, confirm=confirm, mode=mode, duration=duration, risk=risk, next_step=next_step, on=date, corrects=corrects,
+            yes=yes, ask=_late_ask(),
         )
     _recorded(recorded)
 
@@ -514,6 +546,7 @@ def level(
     to: Annotated[Optional[str], typer.Argument(metavar="LEVEL", callback=level_value, help="red, orange, yellow or none (红色/橙色/黄色/无).")] = None,
     reason: ReasonOpt = None,
     date: DateOpt = None,
+    yes: LateYesOpt = False,
 ) -> None:
     """Set the watch level (关注等级). Every change needs --reason.
 
@@ -524,7 +557,7 @@ def level(
     to = _ask(to, "关注等级 / level (red/orange/yellow/none):")
     reason = _ask(reason, "原因 / reason:")
     with session.open_center(ctx) as center:
-        recorded = center.cases.level(student, to, reason=reason, on=date)
+        recorded = center.cases.level(student, to, reason=reason, on=date, yes=yes, ask=_late_ask())
     _recorded(recorded)
 
 
@@ -638,6 +671,7 @@ def crisis(
     reason: ReasonOpt = None,
     date: DateOpt = None,
     corrects: CorrectsOpt = None,
+    yes: LateYesOpt = False,
 ) -> None:
     """Record a crisis event (危机事件): what, type, risk, where, actions, who was notified and when, and the report upward.
 
@@ -658,6 +692,7 @@ def crisis(
             student, what=what, where=where, happened_at=happened_at, actions=actions, parents_notified_at=parents_notified_at,
             notified=notified or (), level=level, reason=reason, on=date, corrects=corrects,
             event_type=event_type, risk=risk, reported_to=reported_to, reported_at=reported_at, reported_how=reported_how,
+            yes=yes, ask=_late_ask(),
         )
     _recorded(recorded)
 
@@ -691,6 +726,7 @@ def close(
     student: StudentArg,
     reason: ReasonOpt = None,
     date: DateOpt = None,
+    yes: LateYesOpt = False,
 ) -> None:
     """End the watch (结案): level none, open follow-ups cancelled. Needs --reason.
 
@@ -700,7 +736,7 @@ def close(
 
     reason = _ask(reason, "结案原因 / reason:")
     with session.open_center(ctx) as center:
-        recorded = center.cases.close(student, reason=reason, on=date)
+        recorded = center.cases.close(student, reason=reason, on=date, yes=yes, ask=_late_ask())
     _recorded(recorded)
 
 
@@ -711,6 +747,7 @@ def reopen(
     level: Annotated[Optional[str], typer.Option("--level", callback=level_value, help="The level to watch at: red, orange or yellow.")] = None,
     reason: ReasonOpt = None,
     date: DateOpt = None,
+    yes: LateYesOpt = False,
 ) -> None:
     """Put a student back on the watch list (重新关注). Needs --level and --reason.
 
@@ -721,7 +758,7 @@ def reopen(
     level = _ask(level, "关注等级 / level:")
     reason = _ask(reason, "原因 / reason:")
     with session.open_center(ctx) as center:
-        recorded = center.cases.reopen(student, level=level, reason=reason, on=date)
+        recorded = center.cases.reopen(student, level=level, reason=reason, on=date, yes=yes, ask=_late_ask())
     _recorded(recorded)
 
 
@@ -750,6 +787,7 @@ def status(
     assessed_by: Annotated[Optional[str], typer.Option("--assessed-by", help="return: who assessed the student's fitness to return.")] = None,
     without_certificate: Annotated[bool, typer.Option("--without-certificate", help="return: there is no certificate (needs --reason).")] = False,
     document: Annotated[MultiOpt, typer.Option("--document", help="A supporting document, e.g. 休学审批表 (repeatable).")] = None,
+    yes: LateYesOpt = False,
 ) -> None:
     from mhtool.console import session
 
@@ -760,6 +798,7 @@ def status(
         recorded = center.cases.status(
             student, action, from_=from_, until=until, on=on, reason=reason, certificate=certificate,
             assessed_by=assessed_by, without_certificate=without_certificate, documents=document or (),
+            yes=yes, ask=_late_ask(),
         )
     _recorded(recorded)
 
@@ -813,12 +852,14 @@ def import_interviews(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and show what would happen; write nothing.")] = False,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the good rows and leave out the bad ones (default: all or nothing).")] = False,
     rejects: Annotated[Optional[Path], typer.Option("--rejects", help="With --skip-invalid: write the rejected rows and reasons to this workbook.")] = None,
+    yes: LateYesOpt = False,
     json: JsonOpt = False,
 ) -> None:
     """Import interview records filled in by college advisors; each row becomes an interview entry.
 
     Same rules as survey import: every problem reported at once, all or nothing
-    unless --skip-invalid, and the same sheet imported twice adds nothing.
+    unless --skip-invalid, and the same sheet imported twice adds nothing. A row
+    not filled in yet (no 情况描述 and no 评估等级) is skipped and counted as not yet done.
 
     Example: mhtool cases import-interviews 文学院约谈记录.xlsx --dry-run
     """
@@ -826,7 +867,10 @@ def import_interviews(
 
     sheet_arg = int(sheet) if sheet and sheet.isdigit() else sheet
     with session.open_center(ctx) as center:
-        imported = center.cases.import_interviews(file, sheet=sheet_arg, dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects)
+        imported = center.cases.import_interviews(file, sheet=sheet_arg, dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, yes=yes, ask=_late_ask())
+    if imported is None:
+        output.info("not confirmed; nothing was imported")
+        return
     result = imported.summary
     if imported.problems:
         output.warn(f"{len(imported.problems)} problem(s); {result['rejected']} row(s) left out")
@@ -836,7 +880,7 @@ def import_interviews(
     verb = "would import" if dry_run else "imported"
     output.success(
         f"{result['file']}: {verb} {result['imported']} interview(s), {result['level_changes']} level change(s); "
-        f"{result['duplicates']} already imported, {result['rejected']} rejected"
+        f"{result['duplicates']} already imported, {result['not_yet']} not yet done (blank rows), {result['rejected']} rejected"
     )
     if json:
         output.emit_json(result)
@@ -897,18 +941,30 @@ def import_roster(
 ) -> None:
     """Create or update dossiers in bulk from the school roster.
 
-    Same normalisation as survey import; a stored student whose name differs
-    is reported as a conflict, never overwritten; empty cells never erase.
+    Same normalisation as survey import (grades read 2026级 however written);
+    a stored student whose name differs is reported as a conflict, never
+    overwritten; empty cells never erase. A student number twice in the file:
+    rows that agree are one student (the later row is kept, the earlier
+    reported); rows that disagree are all rejected. A staff member limited to
+    some colleges gets one message for a number outside them, whether it is
+    another college's or nobody's; the refusal is audited, even with
+    --dry-run (the one thing a dry run writes).
 
     Example: mhtool cases import-roster 2026级学生名册.xlsx --dry-run
     """
     from mhtool.console import output, session
+    from mhtool.errors import Problem
 
     from mhtool.io.readers import read_password_file
 
     password = read_password_file(password_file) if password_file is not None else None
     with session.open_center(ctx) as center:
         result = center.cases.import_roster(file, profile=profile, dry_run=dry_run, skip_invalid=skip_invalid, password=password)
+    if result.get("problems"):
+        output.warn(f"{result['rejected']} of {result['rows']} rows have problems and are left out:")
+        output.problems([Problem(**p) for p in result["problems"]])
+    for s in result.get("superseded_rows", ()):
+        output.info(f"row {s['row']}: student {s['student_no']} appears again in row {s['kept_row']}; row {s['kept_row']} (the later) is kept")
     if json:
         output.emit_json(result)
         return
@@ -916,6 +972,7 @@ def import_roster(
     output.success(
         f"{result['file']}: {result['valid']} of {result['rows']} rows valid; {verb} {result['students_created']} dossiers, "
         f"updated {result['students_updated']}; {result['rejected']} rows rejected"
+        + (f", {result['superseded']} superseded by a later row of the same student" if result.get("superseded") else "")
     )
 
 
@@ -930,9 +987,10 @@ def graduate(
 ) -> None:
     """Mark a whole class as graduated (毕业): status change entries, open watches closed, tasks cancelled.
 
-    Students on leave or withdrawn are skipped and listed.
+    Students on leave or withdrawn are skipped and counted. Needs --reason
+    (not with --dry-run).
 
-    Example: mhtool cases graduate --class-of 2022 --date 2026-06-30
+    Example: mhtool cases graduate --class-of 2022 --date 2026-06-30 --reason "2022级毕业，学校下发毕业名单"
     """
     from mhtool.console import output, session
 
@@ -941,5 +999,6 @@ def graduate(
     if json:
         output.emit_json(result)
         return
-    verb = "would graduate" if dry_run else "graduated"
-    output.success(f"class of {class_of}: {verb} {result['graduated']} students; {len(result['skipped']) if isinstance(result['skipped'], list) else result['skipped']} skipped")
+    from mhtool.cases.domain.views import graduation_text
+
+    output.success(graduation_text(result))

@@ -207,6 +207,13 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "ended": ("已结束", "ended"),
         "days": ("天", "d"),
         "file": ("档案", "dossier"),
+        "erased": ("档案已删除", "Dossier erased"),
+        "unchanged": ("不变", "unchanged"),
+    },
+    # Why a dossier was erased, as `cases show` says it for an erased student.
+    "erase_basis": {
+        "request": ("应申请删除", "erased on request"),
+        "retention": ("保存期满删除", "erased at the end of the retention period"),
     },
     # Phrases of a timeline entry's one-line summary (cases show, dossier export); {} is the recorded value.
     "entry_text": {
@@ -440,13 +447,27 @@ _TEXT: dict[str, tuple[str, str]] = {
         "follow-up, guardian contact or crisis record within the follow-up cadence; help measures: an active help measure.",
     ),
     "report_census_note": (
-        "应参与 = 学生名单中与本批次同年级的在读学生（名单外的参与者一并计入）；未导入学生名单时为空。"
+        "应参与 = 学生名单中属于本批次预期年级的在读学生（名单外的参与者一并计入）；未导入学生名单或预期年级未知时为空。"
         "筛查阳性 = 筛查提示关注等级的人数；筛查结果是提示，不是诊断。",
-        "Expected = enrolled students of the roster in the batch's grades (respondents missing from the roster are added); "
-        "empty when no roster was imported. Positive = students the screening proposes a level for; "
+        "Expected = enrolled students of the roster in the batch's expected cohort (respondents missing from the roster are added); "
+        "empty when no roster was imported or the cohort is unknown. Positive = students the screening proposes a level for; "
         "screening results are indications, not diagnoses.",
     ),
+    "report_census_cohort": (
+        "本批次预期参与年级（应参与）：{cohort}（导入时指定，未指定时取导出文件或所匹配学生档案中的年级）。",
+        "Expected cohort of this batch: {cohort} (set at import with --cohort; by default the grades of the export or of the matched dossiers).",
+    ),
+    "report_census_cohort_unknown": (
+        "本批次未确定预期参与年级（导出文件与所匹配学生的档案均无年级），应参与与参与率未计算；"
+        "可作废本批次后在导入时指定预期年级，重新导入。",
+        "This batch has no expected cohort (no grade in the export or in the matched dossiers), so Expected and "
+        "Participation are left empty; void the batch (survey void) and import it again with --cohort.",
+    ),
     "report_census_voided": ("注意：本批次已作废（{reason}）。", "Note: this batch was voided ({reason})."),
+    "dossier_erased": (
+        "学号 {no} 的档案已于 {on} 由 {by} 删除（{basis}；原因：{reason}）。仅保留删除记录（假名 {pseudonym}），不含任何个人信息。",
+        "The dossier of {no} was {basis} on {on} by {by} (reason: {reason}). Only this record of the erasure is kept (pseudonym {pseudonym}); it holds no personal data.",
+    ),
     "report_parents_unrecorded": ("尚未记录家长知悉时间", "parents not yet recorded as notified"),
     "report_parents_no_hour": ("已通知家长（事件时间未记录到时分）", "parents notified (the event time has no hour)"),
     "report_parents_within": ("{limit}小时内已通知家长", "parents notified within {limit} hours"),

@@ -6,6 +6,9 @@ people read for them live in :mod:`mhtool.domain.labels`.
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 # 关注等级, most to least severe. ``none`` means not on the watch list.
 LEVELS: tuple[str, ...] = ("red", "orange", "yellow", "none")
 WATCH_LEVELS: tuple[str, ...] = ("red", "orange", "yellow")
@@ -56,6 +59,23 @@ ROSTER_FIELDS: tuple[str, ...] = (
 # What `cases edit` may change: the roster fields and the responsible counselor.
 HEADER_FIELDS: tuple[str, ...] = (*ROSTER_FIELDS, "counselor")
 
+
+
+def normalise_grade(value) -> str | None:
+    """年级 in its one form, ``2026级``, however a roster or an export writes it.
+
+    ``2026``, ``2026级``, ``2026 级``, ``２０２６``, ``2026年级`` and a number cell's
+    ``2026.0`` are all ``2026级``; anything else (``研一``, ``2026届``) is kept as
+    written, without spaces; empty is None. Roster import, survey import and
+    the reports compare grades only in this form.
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = "".join(unicodedata.normalize("NFKC", str(value)).split())
+    if not text:
+        return None
+    year = re.fullmatch(r"(\d{4})(?:\.0+)?(?:级|年级)?", text)
+    return f"{year.group(1)}级" if year else text
 
 
 def level_rank(level: str | None) -> int:

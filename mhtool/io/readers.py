@@ -507,26 +507,28 @@ def _read_zip_workbook(name: str, data: bytes, sheet: str | int | None) -> RawSh
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         members = zf.namelist()
-        if any(m.startswith("xl/") for m in members):
-            if any(m.lower().endswith(".bin") and m.startswith("xl/workbook") for m in members):
-                raise InvalidInput(
-                    f"{name}: is a binary Excel workbook (.xlsb), which mhtool does not read",
-                    hint="save it as .xlsx (Excel 工作簿) and import again",
-                )
-            fmt = "xlsx"
-        elif "mimetype" in members and b"opendocument.spreadsheet" in zf.read("mimetype")[:200]:
-            fmt = "ods"
-        else:
+        # calamine tries xlsx, then xlsb, then OpenDocument on the same bytes: a workbook that
+        # also carries the parts of one of the others must be refused before it gets there.
+        if "mimetype" in members and b"opendocument" in zf.read("mimetype")[:200]:
+            # Not a survey platform's format, and calamine expands its repeated rows and columns
+            # up to 100 million cells before any check could see them.
+            raise InvalidInput(
+                f"{name}: is an OpenDocument spreadsheet (.ods), which mhtool does not read",
+                hint="save it as .xlsx (Excel 工作簿) in LibreOffice or WPS and import again",
+            )
+        if any(m.lower().endswith("workbook.bin") for m in members):
+            raise InvalidInput(
+                f"{name}: is a binary Excel workbook (.xlsb), which mhtool does not read",
+                hint="save it as .xlsx (Excel 工作簿) and import again",
+            )
+        if not any(m.startswith("xl/") for m in members):
             raise InvalidInput(
                 f"{name}: is a zip archive but not an Excel workbook",
                 hint="export the survey as .xlsx, .xls or .csv",
             )
-        guard = None
-        if fmt == "xlsx":
-            _check_shared_strings(zf, name)
-            guard = _XlsxSheets(zf, name)
-        else:
-            _check_ods(zf, name)
+        fmt = "xlsx"
+        _check_shared_strings(zf, name)
+        guard = _XlsxSheets(zf, name)
     except InvalidInput:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, KeyError, EOFError, NotImplementedError,
@@ -537,28 +539,10 @@ def _read_zip_workbook(name: str, data: bytes, sheet: str | int | None) -> RawSh
     except InvalidInput:
         raise
     except Exception as calamine_error:  # noqa: BLE001 - any calamine failure gets the openpyxl fallback
-        if fmt != "xlsx":
-            raise _damaged(name, calamine_error) from None
         return _read_with_openpyxl(name, data, sheet, calamine_error, guard)
-    if guard is not None and guard.extent(raw.sheet).has_formula:
+    if guard.extent(raw.sheet).has_formula:
         _restore_uncached_formulas(data, raw)
     return raw
-
-
-_ODS_REPEAT = re.compile(rb"number-(?:rows|columns)-repeated\s*=\s*[\"']\s*([0-9]+)")
-
-
-def _check_ods(zf: zipfile.ZipFile, name: str) -> None:
-    """An OpenDocument sheet repeats rows and columns by count; large repeats of anything but blanks are refused."""
-    if "content.xml" not in zf.namelist():
-        raise InvalidInput(f"{name}: the spreadsheet has no content", hint=_DAMAGED_HINT)
-    for body in _xml_chunks(zf, "content.xml", name):
-        for m in _ODS_REPEAT.finditer(body):
-            if int(m.group(1)) > 100_000:
-                raise InvalidInput(
-                    f"{name}: an OpenDocument spreadsheet with rows or columns repeated {int(m.group(1)):,} times",
-                    hint="save it as .xlsx (Excel 工作簿) and import again",
-                )
 
 
 def _read_ole2(name: str, data: bytes, sheet: str | int | None, password: str | None) -> RawSheet:
@@ -646,6 +630,109 @@ def _cfb_header_sane(name: str, data: bytes) -> None:
                            hint=_DAMAGED_HINT)
 
 
+_ENDOFCHAIN = 0xFFFFFFFE
+_DIFSECT = 0xFFFFFFFC
+_RESERVED_SECTORS = 0xFFFFFFFA
+
+
+def _cfb_workbook_stream(name: str, data: bytes) -> tuple[bytes | None, set[str]]:
+    """The Workbook stream of an OLE2 container, read the way calamine reads it, and the stream names.
+
+    calamine follows the container's sector chains without guarding against
+    loops (a DIFAT or directory chain that points back at itself runs until
+    memory is gone) and sizes buffers from lengths the file declares; here the
+    same chains are followed with those guards, and a container that would
+    trip them is refused.
+    """
+    def bad(why: str) -> InvalidInput:
+        return InvalidInput(f"{name}: the workbook is damaged and cannot be read ({why})", hint=_DAMAGED_HINT)
+
+    size = 512 if struct.unpack_from("<H", data, 30)[0] == 9 else 4096
+    body = memoryview(data)[size:] if size == 4096 else memoryview(data)[512:]
+    maxid = len(data) // size
+    version = struct.unpack_from("<H", data, 26)[0]
+
+    def sector(i: int) -> bytes:
+        if i > maxid:
+            raise bad(f"sector {i} points past the end of the file")
+        return bytes(body[i * size: (i + 1) * size])
+
+    def words(chunk: bytes) -> list[int]:
+        if len(chunk) % 4:
+            raise bad("a table sector is cut short")
+        return list(struct.unpack(f"<{len(chunk) // 4}I", chunk))
+
+    difat = list(struct.unpack_from("<109I", data, 76))
+    sid = struct.unpack_from("<I", data, 68)[0]
+    seen: set[int] = set()
+    while sid < _RESERVED_SECTORS:
+        if sid in seen:
+            raise bad("the sector allocation table loops")
+        seen.add(sid)
+        difat.extend(words(sector(sid)))
+        if not difat:
+            raise bad("an empty sector allocation table")
+        sid = difat.pop()
+    fats: list[int] = []
+    for sid in difat:
+        if sid < _DIFSECT:
+            fats.extend(words(sector(sid)))
+
+    def chain(start: int, fat: list[int], get, limit: int | None) -> bytes:
+        out = bytearray()
+        sid = start
+        visited: set[int] = set()
+        while sid != _ENDOFCHAIN:
+            if sid in visited:
+                raise bad("a sector chain loops")
+            visited.add(sid)
+            chunk = get(sid)
+            if limit is not None:
+                out += chunk[: max(0, limit - len(out))]
+                if len(out) >= limit:
+                    break
+            else:
+                out += chunk
+            if sid >= len(fat):
+                raise bad("a sector chain leaves the allocation table")
+            sid = fat[sid]
+        return bytes(out)
+
+    dirs = chain(struct.unpack_from("<I", data, 48)[0], fats, sector, None)
+    if len(dirs) % 128:
+        raise bad("the directory is cut short")
+    entries = []
+    for k in range(0, len(dirs), 128):
+        raw = dirs[k: k + 128]
+        entry_name = raw[:64].decode("utf-16-le", "replace").split("\x00", 1)[0]
+        start = struct.unpack_from("<I", raw, 116)[0]
+        length = struct.unpack_from("<I" if size == 512 else "<Q", raw, 120)[0]
+        entries.append((entry_name, start, length))
+    if not entries or (version != 3 and entries[0][1] == _ENDOFCHAIN):
+        raise bad("the container has no root directory")
+    names = {e[0] for e in entries}
+    wanted = next((e for n in ("Workbook", "Book", "WORKBOOK", "BOOK") for e in entries if e[0] == n), None)
+    if wanted is None:
+        return None, names
+    for label, length in (("root", entries[0][2]), ("workbook", wanted[2])):
+        if length > len(data):
+            raise bad(f"the {label} stream claims {length:,} bytes in a file of {len(data):,}")
+    mini_fat_len = struct.unpack_from("<I", data, 64)[0]
+    if wanted[2] < 4096:
+        if mini_fat_len == 0:
+            return b"", names
+        ministream = chain(entries[0][1], fats, sector, entries[0][2])
+        minifat = words(chain(struct.unpack_from("<I", data, 60)[0], fats, sector, mini_fat_len * size))
+
+        def mini(i: int) -> bytes:
+            if i > maxid * 8:
+                raise bad(f"mini sector {i} points past the end of the file")
+            return ministream[i * 64: (i + 1) * 64]
+
+        return chain(wanted[1], minifat, mini, wanted[2]), names
+    return chain(wanted[1], fats, sector, wanted[2]), names
+
+
 def _scan_xls(name: str, data: bytes) -> _XlsScan:
     """Walk the BIFF records as calamine will, measuring every sheet before it allocates one.
 
@@ -653,26 +740,13 @@ def _scan_xls(name: str, data: bytes) -> _XlsScan:
     reserves room for the rectangle each DIMENSIONS record declares, so every
     sheet is checked here, not only the one to be read.
     """
-    import olefile
-
     _cfb_header_sane(name, data)
     try:
-        ole = olefile.OleFileIO(io.BytesIO(data))
-    except Exception as exc:  # noqa: BLE001 - olefile raises several kinds for damaged containers
+        stream, entries = _cfb_workbook_stream(name, data)
+    except (struct.error, IndexError, ValueError) as exc:
         raise _damaged(name, exc) from None
-    try:
-        entries = {"/".join(e).lower(): e for e in ole.listdir(streams=True, storages=False)}
-        if "encryptedpackage" in entries and "encryptioninfo" in entries:
-            return _XlsScan(encrypted=True)
-        stream = None
-        for candidate in ("workbook", "book"):
-            if candidate in entries:
-                stream = ole.openstream(entries[candidate]).read()
-                break
-    except Exception as exc:  # noqa: BLE001
-        raise _damaged(name, exc) from None
-    finally:
-        ole.close()
+    if "EncryptedPackage" in entries and "EncryptionInfo" in entries:
+        return _XlsScan(encrypted=True)
     if stream is None:
         raise InvalidInput(f"{name}: is an OLE2 file (Word, or another Office document) but not an Excel workbook",
                            hint="export the survey as .xlsx, .xls or .csv")
@@ -736,10 +810,11 @@ def _xls_sheet_extent(stream: bytes, pos: int, where: str) -> _Extent:
             if length >= 6:
                 row, first = unpack("<HH", stream, start)
                 last = unpack("<H", stream, pos - 2)[0]
-                cells += max(0, (length - 6) // 6)
+                count = max(0, (length - 6) // 6)
+                cells += count
                 if row >= max_row:
                     max_row = row + 1
-                top = max(first, last)
+                top = max(first + count - 1, last)
                 if top >= max_col:
                     max_col = top + 1
         elif typ == 0x0200:

@@ -33,6 +33,13 @@ BUSY_TIMEOUT_MS = 30_000
 GENESIS_MAC = b"\x00" * 32
 
 
+# What a college-scoped staff member reads about any record outside their colleges, whether it
+# belongs to another college or does not exist at all (imports put it on the row's problem).
+OUT_OF_SCOPE = "not found in your colleges"
+STUDENT_OUT_OF_SCOPE = f"student number {OUT_OF_SCOPE}"
+SCOPE_HINT = "only records of your own colleges can be reached: check the number, or ask an admin whether your --college scope should cover it"
+
+
 def _utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
@@ -321,20 +328,49 @@ class Store:
     def in_scope(self, college: str | None) -> bool:
         return not self.staff.colleges or (college or "") in self.staff.colleges
 
+    def scope_refusal(self, what: str = "record") -> PermissionDenied:
+        """The one answer a college-scoped staff member gets for a record outside their colleges.
+
+        It names neither the record's college nor anything stored about it, and
+        reads the same for a record of another college and for one that does
+        not exist (:data:`OUT_OF_SCOPE`), so "not yours" tells nothing that "no
+        such student" does not.
+        """
+        return PermissionDenied(f"{what} {OUT_OF_SCOPE} ({self.staff.name!r} is limited to {', '.join(self.staff.colleges)})", hint=SCOPE_HINT)
+
     def require_college(self, college: str | None, *, action: str = "", targets: Iterable[str] = ()) -> None:
         if self.in_scope(college):
             return
         self._deny("scope:college", action, list(targets))
-        raise PermissionDenied(
-            f"{self.staff.name!r} is limited to {', '.join(self.staff.colleges)} and may not see records of {college or 'an unassigned college'}",
-            hint="ask an admin to widen the staff member's --college scope if this is part of their work",
-        )
+        if targets:
+            raise self.scope_refusal("record")
+        # A college the user named (--college): still said without repeating it.
+        raise PermissionDenied(f"that college is not one of yours ({self.staff.name!r} is limited to {', '.join(self.staff.colleges)})", hint=SCOPE_HINT)
+
+    def require_student(self, record: dict | None, student_no: str, *, action: str = "") -> dict:
+        """The stored student ``record`` found for ``student_no``, if a scoped staff member may reach it.
+
+        For a scoped staff member a number of another college and a number
+        nobody has are refused alike (and audited alike); the caller reports a
+        missing number to an unscoped one.
+        """
+        if record is not None and self.in_scope(record.get("college")):
+            return record
+        self._deny("scope:college", action, [f"students/{record['id']}"] if record is not None else [])
+        raise self.scope_refusal(f"student number {student_no}")
+
+    def audit_denial(self, action: str, targets: Iterable[str] = (), *, reason: str = "scope:college", details: dict | None = None) -> None:
+        """A refused attempt as a ``denied`` audit entry (its own transaction, so it survives the refusal).
+
+        Written even by a dry run: the refusal is the one thing a dry run records.
+        """
+        if not self._in_write and not self.readonly:
+            with self.write("denied", targets=list(targets), details={"reason": reason, "attempted": action, **(details or {})}):
+                pass
 
     def _deny(self, reason: str, action: str, targets: list[str]) -> None:
         # Denials are audited in their own transaction so they survive the error.
-        if not self._in_write and not self.readonly:
-            with self.write("denied", targets=targets, details={"reason": reason, "attempted": action}):
-                pass
+        self.audit_denial(action, targets, reason=reason)
 
     # -- reading ----------------------------------------------------------------------------
 

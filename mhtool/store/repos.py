@@ -220,6 +220,10 @@ class Students(_Repository):
         """Erasure: the row keeps its id (links elsewhere stay valid) but loses its number's index."""
         self._update(txn, student_id, placeholder, {"student_no_bi": ERASED_INDEX_PREFIX + os.urandom(16)}, audit=False)
 
+    def placeholders(self) -> list[Student]:
+        """The erased students' placeholders, found by their index's prefix without opening any other row."""
+        return self._rows("substr(student_no_bi, 1, ?) = ?", (len(ERASED_INDEX_PREFIX), ERASED_INDEX_PREFIX))
+
     def seal_headers(self) -> dict[str, str]:
         """Each student row's sealed header (hex) → its id, without opening any row.
 
@@ -368,6 +372,17 @@ class Watches(_PerStudent):
         data = self.sealed(watch)
         data.update(changes)
         self._update(txn, watch["id"], data, {"closed_on": on.isoformat()})
+
+    def reshape(self, txn: Txn, watch: dict, opened_on: str, closed_on: str | None, changes: dict) -> None:
+        """Move an episode's days (a late entry changed when the watch began or ended)."""
+        data = self.sealed(watch)
+        data.update(changes)
+        self._update(txn, watch["id"], data, {"opened_on": opened_on, "closed_on": closed_on})
+
+    def remove(self, txn: Txn, watch: dict) -> None:
+        """Delete an episode the replayed level history no longer has."""
+        txn.execute("DELETE FROM watches WHERE id = ?", (watch["id"],))
+        txn.target(f"{self.table}/{watch['id']}")
 
 
 # -- screening ---------------------------------------------------------------------------------

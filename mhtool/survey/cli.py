@@ -129,8 +129,19 @@ def import_cmd(
     answers: AnswersOpt = "auto",
     sheet: SheetOpt = None,
     batch: Annotated[Optional[str], typer.Option("--batch", help="A name for this batch (default: instrument and date).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the column mapping and what would happen; write nothing.")] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show the column mapping and what would happen; write nothing (except the audit entry of rows refused by your college scope)."),
+    ] = False,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the valid rows; write the rejected ones with reasons to a workbook.")] = False,
+    cohort: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--cohort",
+            help="A grade expected to take part, e.g. 2026级 (repeat for several); 参与率 counts the roster's students of these grades. "
+            "Default: the grades in the export, else those of the matched students' dossiers.",
+        ),
+    ] = None,
     rejects: Annotated[Optional[Path], typer.Option("--rejects", help="Where to write rejected rows (default: next to FILE).")] = None,
     password_file: Annotated[Optional[Path], typer.Option("--password-file", help="A file whose first line is the workbook's password (decrypted in memory, never written out).")] = None,
     json: JsonOpt = False,
@@ -138,6 +149,10 @@ def import_cmd(
     """Import a screening export: dossiers, sealed scored responses, interview tasks.
 
     All or nothing unless --skip-invalid. Importing the same file twice adds nothing.
+    The batch records its expected cohort (--cohort) for the census report's 参与率.
+    Staff limited to some colleges get one message for a number outside them,
+    whether it is another college's or nobody's; the refusal is audited, even
+    with --dry-run.
 
     \b
     Examples:
@@ -152,7 +167,7 @@ def import_cmd(
     with session.open_center(ctx) as center:
         imported = center.survey.import_file(
             file, instrument, profile=profile, answers=answers, sheet=_sheet(sheet), batch_name=batch,
-            dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, progress=output.progress, password=password,
+            dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, progress=output.progress, password=password, cohort=cohort,
         )
     plan, summary = imported.plan, imported.summary
     if dry_run and not json:
@@ -167,6 +182,10 @@ def import_cmd(
     _show_plan_problems(plan)
     if summary.rejects_file:
         output.warn(f"rejected rows written to {summary.rejects_file}")
+    if summary.cohort:
+        output.info(f"expected cohort (应参与): {'、'.join(summary.cohort)}")
+    else:
+        output.warn("expected cohort unknown: no 年级 in the export or in the matched dossiers, so the census report leaves 应参与 and 参与率 empty; pass --cohort 2026级 to set it")
     if json:
         output.emit_json(summary.as_dict())
         return

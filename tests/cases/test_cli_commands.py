@@ -131,7 +131,7 @@ def test_close_and_reopen(school):
     assert d["student"]["level"] == "none" and d["tasks"] == []
     assert json.loads(school.cli.ok("cases", "list", "--json").stdout) == []
     r = school.cli("cases", "close", "2024010001", "--reason", "again")
-    assert r.exit_code == 2 and "not on the watch list" in r.stderr
+    assert r.exit_code == 1 and "not on the watch list" in r.stderr  # a refused state change
     r = school.cli("cases", "reopen", "2024010001", "--level", "none", "--reason", "x")
     assert r.exit_code == 3
     school.cli.ok("cases", "reopen", "2024010001", "--level", "orange", "--reason", "期末压力")
@@ -295,7 +295,7 @@ def test_status_bad_input(school):
     r = school.cli("cases", "status", "2024010001", "expel")
     assert r.exit_code == 2 and "ACTION" in r.stderr
     r = school.cli("cases", "status", "2024010001", "return", "--certificate", "x")
-    assert r.exit_code == 3 and "cannot become returned" in r.stderr
+    assert r.exit_code == 1 and "cannot become returned" in r.stderr
     r = school.cli("cases", "status", "2024010001", "graduate", "--from", day(-1))
     assert r.exit_code == 2
     r = school.cli("cases", "status", "2024010001", "leave", "--from", day(-1), "--until", day(-3), "--reason", "x")
@@ -310,7 +310,7 @@ def test_withdraw_and_graduate(school):
     school.cli.ok("cases", "status", "2024010003", "graduate")
     assert show_json(school.cli, "2024010003")["student"]["status"] == "graduated"
     r = school.cli("cases", "status", "2024010003", "leave", "--reason", "x")
-    assert r.exit_code == 3
+    assert r.exit_code == 1  # a refused state change
 
 
 # -- list and find ----------------------------------------------------------------------------

@@ -129,6 +129,7 @@ def test_missing_columns_and_permissions(school, tmp_path):
     assert clerk("cases", "import-interviews", str(path)).exit_code == 5
     advisor = school.add_staff("advisor_li", "counselor", "理学院")
     r = advisor("cases", "import-interviews", str(path))
-    assert r.exit_code == 3 and "outside your colleges" in r.stderr
+    # Another college's students read like numbers nobody has: no college, no stored name (issue 15 item 6).
+    assert r.exit_code == 3 and "student number not found in your colleges" in r.stderr and "文学院" not in r.stderr
     r = school.cli("cases", "import-interviews", str(path), "--rejects", str(tmp_path / "r.xlsx"))
     assert r.exit_code == 2

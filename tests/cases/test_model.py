@@ -6,7 +6,7 @@ import pytest
 
 from mhtool.cases.domain import model
 from mhtool.cases.domain.views import ListFilters, build_timeline, entry_summary, matches, missing_label
-from mhtool.errors import InvalidInput, UsageError
+from mhtool.errors import InvalidInput, RefusedChange, UsageError
 
 D = date(2026, 11, 23)
 
@@ -138,12 +138,12 @@ def test_close_and_reopen():
     assert closed.student["level"] == "none"
     assert [k for k, _ in closed.entries] == ["level_change", "close"]
     assert set(closed.cancel_task_kinds) >= {"follow_up", "interview", "review", "reminder"}
-    with pytest.raises(UsageError, match="not on the watch list"):
+    with pytest.raises(RefusedChange, match="not on the watch list"):
         model.close_watch(student(), "x", D)
     reopened = model.reopen_watch(student(), "yellow", "期末压力", D)
     assert [k for k, _ in reopened.entries] == ["reopen", "level_change"]
     assert reopened.open_watch
-    with pytest.raises(UsageError, match="already watched"):
+    with pytest.raises(RefusedChange, match="already watched"):
         model.reopen_watch(student(level="red"), "yellow", "x", D)
 
 
@@ -193,9 +193,9 @@ def test_return_without_certificate_is_refused_unless_explicit():
 
 
 def test_invalid_status_transitions():
-    with pytest.raises(InvalidInput, match="cannot become"):
+    with pytest.raises(RefusedChange, match="cannot become"):
         model.change_status(student(), "returned", {"reason": "x", "certificate": "c"}, D)
-    with pytest.raises(InvalidInput, match="cannot become") as exc:
+    with pytest.raises(RefusedChange, match="cannot become") as exc:
         model.change_status(student(status="graduated"), "leave", {"reason": "x"}, D)
     assert "final" in exc.value.hint
     with pytest.raises(UsageError):

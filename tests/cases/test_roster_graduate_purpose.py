@@ -49,7 +49,7 @@ def test_graduate_class_of(store_env):
     store_env.cli.ok("cases", "level", "2022010001", "yellow", "--reason", "约谈确认")
     dry = json.loads(store_env.cli.ok("cases", "graduate", "--class-of", "2022", "--dry-run", "--json").stdout)
     assert dry["graduated"] == 2
-    result = json.loads(store_env.cli.ok("cases", "graduate", "--class-of", "2022", "--date", "yesterday", "--json").stdout)
+    result = json.loads(store_env.cli.ok("cases", "graduate", "--class-of", "2022", "--date", "yesterday", "--reason", "2022级毕业", "--json").stdout)
     assert result["graduated"] == 2
     shown = json.loads(store_env.cli.ok("cases", "show", "2022010001", "--json").stdout)
     assert shown["student"]["status"] == "graduated"

@@ -73,7 +73,7 @@ def test_census_workbook(census, tmp_path):
     by = {(r["维度"], r["分组"]): r for r in groups}
     assert (by[("性别", "女")]["人数"], by[("性别", "男")]["人数"]) == (2, 3)
     assert (by[("学院", "理学院")]["分级：A类"], by[("学院", "理学院")]["分级：C类"]) == (1, 2)
-    assert by[("年级", "2026")]["筛查阳性"] == 3
+    assert by[("年级", "2026级")]["筛查阳性"] == 3  # grades in their one form (issue 15 item 7)
     interviews = _rows(wb["约谈名单"])
     assert [r["学号"] for r in interviews] == ["2026010101", "2026020201", "2026010102"]
     # The critical item's wording from the instrument definition (issue 13), not its code item25.

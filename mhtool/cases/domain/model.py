@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from difflib import SequenceMatcher
 
 from mhtool.domain import rules
 from mhtool.domain.labels import code_from_label, label
 from mhtool.domain.rules import DEFAULT_CADENCE, GUARDIAN_NOTICE_HOURS, INTERVIEW_DUE_DAYS, RETURN_REVIEW_DAYS, REVIEW_WINDOW_DAYS  # noqa: F401
 from mhtool.domain.vocabulary import CONSENT, GROUPS, HEADER_FIELDS, LEVEL_RANK, LEVELS, STATUSES, highest  # noqa: F401
-from mhtool.errors import InvalidInput, UsageError
+from mhtool.errors import InvalidInput, RefusedChange, UsageError
 
 # Required fields per timeline entry kind: what a counselor must say for the
 # entry to be useful later (有据可查). Other fields are optional.
@@ -25,7 +26,9 @@ ENTRY_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("findings",),
         ("mode", "duration", "risk", "confirmed_level", "next_step", "task_id", "interviewer", "source", "source_key"),
     ),
-    "level_change": (("from", "to", "reason"), ()),
+    # ``for_entry``: the earlier entry whose level change this one records, when
+    # it was written after the fact (a 补录 put a confirmation back in force).
+    "level_change": (("from", "to", "reason"), ("for_entry",)),
     "note": (("text",), ()),
     "measure": (("measure_kind", "description"), ("responsible", "start", "end")),
     "guardian_contact": (("guardian", "content"), ("channel", "consent")),
@@ -183,6 +186,13 @@ def record_interview(student: dict, fields: dict, on: date, *, cadence: dict | N
     return changed
 
 
+def take_case(effects: Effects, staff: str | None) -> Effects:
+    """The staff member who interviewed a student without a counselor (负责咨询师) becomes it, so the tasks that follow are theirs."""
+    if staff and not (effects.student.get("counselor") or "").strip():
+        effects.student["counselor"] = staff
+    return effects
+
+
 def record_follow_up(student: dict, fields: dict, on: date, *, cadence: dict | None = None) -> Effects:
     fields = validate_entry("follow_up", fields)
     level = student.get("level") or "none"
@@ -201,7 +211,7 @@ def record_follow_up(student: dict, fields: dict, on: date, *, cadence: dict | N
 
 def close_watch(student: dict, reason: str, on: date) -> Effects:
     if (student.get("level") or "none") == "none":
-        raise UsageError(f"{student.get('student_no')} is not on the watch list; nothing to close")
+        raise RefusedChange(f"{student.get('student_no')} is not on the watch list; nothing to close")
     effects = change_level(student, "none", reason, on)
     effects.entries.append(("close", {"reason": reason}))
     effects.cancel_task_kinds = ("follow_up", "interview", "review", "reminder")
@@ -210,7 +220,7 @@ def close_watch(student: dict, reason: str, on: date) -> Effects:
 
 def reopen_watch(student: dict, level: str, reason: str, on: date, *, cadence: dict | None = None) -> Effects:
     if (student.get("level") or "none") != "none":
-        raise UsageError(f"{student.get('student_no')} is already watched at {student['level']}; use `cases level` to change it")
+        raise RefusedChange(f"{student.get('student_no')} is already watched at {student['level']}; use `cases level` to change it")
     effects = change_level(student, level, reason, on, cadence=cadence)
     effects.entries.insert(0, ("reopen", {"reason": reason, "level": level}))
     return effects
@@ -239,7 +249,7 @@ def change_status(student: dict, to: str, fields: dict, on: date) -> Effects:
         raise UsageError(f"{to!r} is not a status", hint=f"one of {', '.join(STATUSES)}")
     if to not in STATUS_TRANSITIONS.get(old, ()):
         allowed = STATUS_TRANSITIONS.get(old, ())
-        raise InvalidInput(
+        raise RefusedChange(
             f"a student who is {old} cannot become {to}",
             hint=f"valid next statuses: {', '.join(allowed) if allowed else 'none (final)'}",
         )
@@ -265,6 +275,357 @@ def change_status(student: dict, to: str, fields: dict, on: date) -> Effects:
             effects.entries += ended.entries + [("close", {"reason": ended.student["level_reason"]})]
             effects.close_watch = True
     return effects
+
+
+# -- the level history, replayed in date order (补录) -------------------------------------------
+#
+# A level is set by level-bearing entries: every ``level_change`` (its ``to``)
+# and every interview that confirmed a level (a correction of an interview
+# changes no level: the original's confirmation stands). Replayed by their
+# effective dates, whatever order they were recorded in, they give the level,
+# since when and why, every change (from → to) and the watch episodes. The
+# ``level_change`` entries of a dossier are the record of those changes: when
+# an entry recorded late (补录) makes one of them say the wrong ``from``, the
+# use case writes a correction of it, never an edit.
+
+# Entries whose meaning depends on the level at their date: a new entry dated
+# before one of these is a late entry (补录).
+LEVEL_DEPENDENT_KINDS = STATE_KINDS | {"level_change", "close", "reopen", "status_change"}
+
+
+@dataclass(frozen=True)
+class LevelStep:
+    """One level-bearing entry: on ``date`` the level was set to ``to``."""
+
+    entry_id: str
+    kind: str  # level_change or interview
+    date: str
+    to: str
+    reason: str
+
+
+@dataclass
+class LevelChange:
+    """A change of level the replay finds: on ``date``, ``before`` → ``to``."""
+
+    date: str
+    before: str
+    to: str
+    reason: str
+    carrier: str | None  # the level_change entry recording it; None when none does yet
+    source: str  # the first entry of the run that set it
+
+
+@dataclass
+class Episode:
+    """A watch episode (关注期): from the day a level was first set until the day it went back to none."""
+
+    opened_on: str
+    closed_on: str | None
+    level: str  # the level it opened at
+    reason: str
+
+
+@dataclass
+class LevelHistory:
+    level: str = "none"
+    since: str | None = None
+    reason: str | None = None
+    steps: int = 0  # how many level-bearing entries there are
+    changes: list[LevelChange] = field(default_factory=list)
+    episodes: list[Episode] = field(default_factory=list)
+    # The ``from`` each effective level_change entry should say, by entry id
+    # (its own ``to`` where the replay finds it changed nothing).
+    froms: dict[str, str] = field(default_factory=dict)
+
+    def at(self, day: str) -> tuple[str, str | None]:
+        """(level, since) at the end of ``day`` (ISO)."""
+        level, since = "none", None
+        for change in self.changes:
+            if change.date > day:
+                break
+            level, since = change.to, change.date
+        return level, since
+
+
+def changes_level(fields: dict) -> bool:
+    """Whether a level_change entry's fields change the level (a correction may say it changed nothing)."""
+    return (fields.get("from") or "none") != (fields.get("to") or "none")
+
+
+def interview_reason(on: date | str) -> str:
+    return f"约谈确认 ({on if isinstance(on, str) else on.isoformat()})"
+
+
+def level_steps(entries: list[dict]) -> list[LevelStep]:
+    """The level-bearing entries of a timeline in effective order.
+
+    ``entries`` come in recorded order within a day (the store's order: date,
+    then the order written; new entries appended last). A correction keeps the
+    place of the entry it corrects, and a level_change written for an earlier
+    entry (``for_entry``) the place of that entry, so the order is (date, the
+    position of what it records, its own position).
+    """
+    by_id = {e.get("id"): e for e in entries}
+    position = {e.get("id"): i for i, e in enumerate(entries)}
+    gone = superseded_ids(entries)
+
+    def anchor(e: dict) -> dict:
+        seen = set()
+        while e.get("corrects") in by_id and e["id"] not in seen:
+            seen.add(e["id"])
+            e = by_id[e["corrects"]]
+        target = (e.get("fields") or {}).get("for_entry")
+        return by_id.get(target, e)
+
+    keyed = []
+    for i, e in enumerate(entries):
+        f = e.get("fields") or {}
+        if e.get("kind") == "level_change" and e.get("id") not in gone and f.get("to") in LEVELS:
+            root = anchor(e)
+            step = LevelStep(e["id"], "level_change", root["date"], f["to"], f.get("reason") or "")
+            keyed.append(((root["date"], position[root.get("id")], i), step))
+        elif e.get("kind") == "interview" and not e.get("corrects") and f.get("confirmed_level") in LEVELS:
+            step = LevelStep(e["id"], "interview", e["date"], f["confirmed_level"], interview_reason(e["date"]))
+            keyed.append(((e["date"], i, i), step))
+    keyed.sort(key=lambda k: k[0])
+    return [step for _, step in keyed]
+
+
+def replay_levels(steps: list[LevelStep]) -> LevelHistory:
+    """The level history the steps (in effective order) give.
+
+    Consecutive steps of one day that set the same level are one change (an
+    interview and the level_change it wrote); the first level_change among
+    them records it, any other records no change.
+    """
+    history = LevelHistory(steps=len(steps))
+    runs: list[list[LevelStep]] = []
+    for step in steps:
+        if runs and runs[-1][0].date == step.date and runs[-1][0].to == step.to:
+            runs[-1].append(step)
+        else:
+            runs.append([step])
+    level = "none"
+    for run in runs:
+        to, day = run[0].to, run[0].date
+        carriers = [s for s in run if s.kind == "level_change"]
+        if to == level:
+            history.froms.update({s.entry_id: to for s in carriers})
+            continue
+        carrier = carriers[0] if carriers else None
+        why = (carrier or run[0]).reason
+        history.froms.update({s.entry_id: level if s is carrier else to for s in carriers})
+        history.changes.append(LevelChange(day, level, to, why, carrier.entry_id if carrier else None, run[0].entry_id))
+        if level == "none":
+            history.episodes.append(Episode(day, None, to, why))
+        elif to == "none" and history.episodes:
+            history.episodes[-1].closed_on = day
+        level = to
+        history.level, history.since, history.reason = to, day, why
+    return history
+
+
+def level_history(entries: list[dict], *, until: date | None = None) -> LevelHistory:
+    """The level history of a timeline (up to the end of ``until``)."""
+    steps = level_steps(entries)
+    if until is not None:
+        steps = [s for s in steps if s.date <= until.isoformat()]
+    return replay_levels(steps)
+
+
+def is_late(entries: list[dict], on: date) -> bool:
+    """Whether an entry dated ``on`` comes after the fact (补录): the timeline already holds a level-dependent entry dated later."""
+    day = on.isoformat()
+    gone = superseded_ids(entries)
+    return any(e["kind"] in LEVEL_DEPENDENT_KINDS and e["date"] > day and e.get("id") not in gone for e in entries)
+
+
+def as_of(student: dict, history: LevelHistory) -> dict:
+    """The student as the history leaves them: the record an entry dated then is built on."""
+    return dict(student, level=history.level, level_since=history.since, level_reason=history.reason)
+
+
+@dataclass
+class LevelRepair:
+    """A level_change entry the history needs: a correction of a stored one, or one for a change nothing records yet."""
+
+    date: str
+    fields: dict
+    corrects: str | None = None
+
+
+def level_repairs(entries: list[dict], history: LevelHistory) -> list[LevelRepair]:
+    """What makes the dossier's level_change entries say what the replay finds."""
+    by_id = {e.get("id"): e for e in entries}
+    repairs = []
+    for entry_id, before in history.froms.items():
+        e = by_id[entry_id]
+        f = e.get("fields") or {}
+        if (f.get("from") or "none") != before:
+            repairs.append(LevelRepair(e["date"], {**f, "from": before}, corrects=entry_id))
+    for change in history.changes:
+        if change.carrier is None:
+            fields = {"from": change.before, "to": change.to, "reason": change.reason, "for_entry": change.source}
+            repairs.append(LevelRepair(change.date, fields))
+    return repairs
+
+
+@dataclass
+class WatchRepair:
+    """Make one stored watch episode (``watch``: None for a new one) match ``episode`` (None: remove it)."""
+
+    watch: dict | None
+    episode: Episode | None
+
+
+def watch_repairs(watches: list[dict], episodes: list[Episode]) -> list[WatchRepair]:
+    """The stored watch episodes (oldest first) matched in order with the replayed ones; what differs."""
+    out = []
+    for i in range(max(len(watches), len(episodes))):
+        w = watches[i] if i < len(watches) else None
+        ep = episodes[i] if i < len(episodes) else None
+        if w is not None and ep is not None:
+            if (w.get("opened_on"), w.get("closed_on"), w.get("level")) == (ep.opened_on, ep.closed_on, ep.level):
+                continue
+        out.append(WatchRepair(w, ep))
+    return out
+
+
+def late_effects(effects: Effects) -> Effects:
+    """A late entry's effects on tasks and watches.
+
+    The follow-up schedule belongs to the latest contact, which is after this
+    entry: it is left alone (see :func:`rescheduled` when the current level
+    changes), and the watch episodes come from the replayed history.
+    """
+    effects.complete_task_kinds = tuple(k for k in effects.complete_task_kinds if k != "follow_up")
+    effects.cancel_task_kinds = ()
+    effects.new_tasks = [t for t in effects.new_tasks if t["kind"] != "follow_up"]
+    effects.open_watch = effects.close_watch = False
+    return effects
+
+
+def rescheduled(level: str, last_contact: date, cadence: dict | None = None) -> list[dict]:
+    """The follow-up task for a current level changed by a late entry, due a cadence after the last contact."""
+    due = next_due(level, last_contact, cadence)
+    return [{"kind": "follow_up", "due": due, "level": level}] if due else []
+
+
+def last_contact(entries: list[dict], fallback: date) -> date:
+    """The latest contact (interview, follow-up, guardian contact, crisis) of a timeline, or ``fallback``."""
+    gone = superseded_ids(entries)
+    days = [e["date"] for e in entries if e["kind"] in STATE_KINDS and e.get("id") not in gone]
+    return max([fallback, *(date.fromisoformat(d) for d in days)])
+
+
+def late_change_text(before: LevelHistory, after: LevelHistory, on: date) -> str:
+    """What recording a late entry dated ``on`` does to the current level, in a sentence."""
+    old = f"{before.level} {label('level', before.level)}" + (f" since {before.since}" if before.since else "")
+    new = f"{after.level} {label('level', after.level)}" + (f" since {after.since}" if after.since else "")
+    return f"this entry dated {on.isoformat()} comes before later entries (补录); it changes the current level from {old} to {new}"
+
+
+def history_text(after: LevelHistory, on: date) -> str:
+    """The level history from ``on`` on, as a late entry leaves it: ``none → red on 11-28, red → yellow on 12-01; now yellow since 12-01``."""
+    day = on.isoformat()
+    steps = [f"{c.before} → {c.to} on {c.date}" for c in after.changes if c.date >= day]
+    now = f"now {after.level}" + (f" since {after.since}" if after.since else "")
+    return f"late entry (补录) dated {day}: " + (", ".join(steps) + "; " if steps else "no change of level; ") + now
+
+
+# -- order of dates ---------------------------------------------------------------------------
+
+
+def status_began(entry: dict) -> str:
+    """The day a recorded status change took effect: a leave's first day, else its ``on``, else its date."""
+    f = entry.get("fields") or {}
+    return f.get("from_date") or f.get("on") or entry["date"]
+
+
+def check_status_order(entries: list[dict], to: str, on: date, option: str) -> None:
+    """A status change cannot be dated before the one it follows took effect (a 复学 before the 休学 began)."""
+    gone = superseded_ids(entries)
+    changes = [e for e in entries if e["kind"] == "status_change" and e.get("id") not in gone]
+    if not changes:
+        return
+    last = max(changes, key=status_began)
+    began = status_began(last)
+    if on.isoformat() < began:
+        prev = (last.get("fields") or {}).get("to")
+        raise InvalidInput(
+            f"{option} {on.isoformat()}: the {label('status', prev)} ({prev}) recorded for this student began on {began}; "
+            f"a change to {label('status', to)} ({to}) cannot be dated before it",
+            hint=f"pass {option} {began} or later",
+        )
+
+
+def check_follow_up_date(history: LevelHistory, on: date) -> None:
+    """A follow-up (回访) cannot be dated before the student's watch began."""
+    if not history.episodes:
+        return
+    began = history.episodes[0].opened_on
+    if on.isoformat() < began:
+        raise InvalidInput(
+            f"--date {on.isoformat()}: the watch began on {began}; a follow-up cannot be dated before it",
+            hint=f"pass --date {began} or later, or record what happened before the watch as a note",
+        )
+
+
+# -- the same crisis twice ----------------------------------------------------------------------
+
+DUPLICATE_CRISIS_MINUTES = 10
+
+
+def _minutes_apart(a: str | None, b: str | None) -> float | None:
+    if not a or not b:
+        return None
+    try:
+        x, y = datetime.fromisoformat(a.replace(" ", "T")), datetime.fromisoformat(b.replace(" ", "T"))
+    except ValueError:
+        return None
+    if (x.tzinfo is None) != (y.tzinfo is None):
+        x, y = x.replace(tzinfo=None), y.replace(tzinfo=None)
+    return abs((x - y).total_seconds()) / 60
+
+
+def _similar(a: str, b: str) -> bool:
+    a, b = "".join((a or "").split()), "".join((b or "").split())
+    if not a or not b:
+        return False
+    return a in b or b in a or SequenceMatcher(None, a, b).ratio() >= 0.6
+
+
+def similar_crises(entries: list[dict], fields: dict, now: str) -> list[dict]:
+    """Crisis entries already in the timeline that look like this one: the same moment (or within minutes) and similar words.
+
+    The moment is ``happened_at`` when both have one, else when each was
+    recorded (``now`` for this one).
+    """
+    gone = superseded_ids(entries)
+    out = []
+    for e in entries:
+        if e["kind"] != "crisis" or e.get("id") in gone:
+            continue
+        f = e.get("fields") or {}
+        apart = _minutes_apart(f.get("happened_at"), fields.get("happened_at"))
+        if apart is None:
+            apart = _minutes_apart(e.get("recorded_at"), now)
+        if apart is not None and apart <= DUPLICATE_CRISIS_MINUTES and _similar(f.get("what"), fields.get("what")):
+            out.append(e)
+    return out
+
+
+def duplicate_crisis_warning(similar: list[dict]) -> str | None:
+    if not similar:
+        return None
+    e = similar[-1]
+    f = e.get("fields") or {}
+    when = f.get("happened_at") or e["date"]
+    return (
+        f"this looks like the crisis already recorded as entry {e['id'][:8]} ({when}: {f.get('what')!r}); it was recorded again. "
+        f"If it is the same event, correct that entry with --corrects {e['id'][:8]} instead"
+    )
 
 
 # -- three clarities (三个明确) ---------------------------------------------------------------

@@ -54,15 +54,19 @@ def moment(value: datetime | str | None, *, today: date, option: str) -> str | N
 # -- the timeline's entries -------------------------------------------------------------------
 
 
-def interview(student: dict, given: dict, on: date, *, cadence: dict | None = None, base: dict | None = None) -> Effects | dict:
-    """An interview (约谈); a confirmed level (``confirmed_level``, code or label) may change the watch."""
+def interview(student: dict, given: dict, on: date, *, cadence: dict | None = None, base: dict | None = None, interviewer: str | None = None) -> Effects | dict:
+    """An interview (约谈); a confirmed level (``confirmed_level``, code or label) may change the watch.
+
+    ``interviewer``, the staff member who held it, becomes the student's
+    counselor (负责咨询师) when there is none.
+    """
     fields = _merge(base, given, INTERVIEW_FORM)
     required(fields["findings"], "--findings")
     if given.get("confirmed_level") not in (None, ""):
         fields["confirmed_level"] = model.parse_level(given["confirmed_level"], option="--confirm")
     if base is not None:
         return model.validate_entry("interview", fields)
-    return model.record_interview(student, fields, on, cadence=cadence)
+    return model.take_case(model.record_interview(student, fields, on, cadence=cadence), interviewer)
 
 
 def level_change(student: dict, to: str | None, reason: str | None, on: date, *, cadence: dict | None = None) -> Effects:

@@ -34,6 +34,42 @@ def public_student(record: dict, *, clinical: bool) -> dict:
     return out
 
 
+def erased_view(student_no: str, mark: dict, tz: str) -> dict:
+    """An erased student's dossier as ``cases show`` gives it: the placeholder's record of the erasure, nothing personal.
+
+    ``on`` is the day of the erasure in the store's time zone ``tz``.
+    """
+    from zoneinfo import ZoneInfo
+
+    try:
+        on = datetime.fromisoformat(str(mark.get("at"))).astimezone(ZoneInfo(tz)).date().isoformat()
+    except ValueError:
+        on = str(mark.get("at") or "")[:10] or None
+    return {
+        "student_no": student_no,
+        "erased": {
+            "on": on,
+            "at": mark.get("at"),
+            "by": mark.get("by"),
+            "basis": mark.get("basis"),
+            "reason": mark.get("reason"),
+            "pseudonym": mark.get("pseudonym"),
+            "dossier_opened_on": mark.get("dossier_opened_on"),
+            "left_status": mark.get("left_status"),
+            "left_on": mark.get("left_on"),
+        },
+    }
+
+
+def erased_text(view: dict, lang: str = "zh") -> str:
+    """The sentence ``cases show`` prints for an erased dossier: when, by whom, on what basis, why."""
+    e = view["erased"]
+    return text(
+        "dossier_erased", lang, no=view["student_no"], on=e.get("on") or "?", by=e.get("by") or "?",
+        basis=label("erase_basis", e.get("basis"), lang), reason=e.get("reason") or "", pseudonym=e.get("pseudonym") or "",
+    )
+
+
 # -- timeline ---------------------------------------------------------------------------------
 
 
@@ -138,7 +174,8 @@ def task_item(task: dict, today: date) -> dict:
         "overdue_days": model.days_overdue(due, today) if not task.get("done_on") else 0,
         "note": task.get("note"),
         "assigned_to": task.get("assigned_to"),
-        "proposed_level": task.get("proposed_level") or task.get("level"),
+        # The level a screening proposed (an interview task's), not the watch level a follow-up was scheduled at.
+        "proposed_level": task.get("proposed_level"),
     }
 
 
@@ -321,6 +358,10 @@ def entry_summary(item: dict, lang: str = "zh") -> str:
             ]
         )
     if kind == "level_change":
+        if not model.changes_level(f):
+            # Corrected after a late entry (补录) set this level earlier: it records no change.
+            same = label("dossier", "unchanged", lang)
+            return _colon(f"{lv(f.get('to'))}（{same}）" if lang == "zh" else f"{lv(f.get('to'))} ({same})", f.get("reason"), lang)
         return _colon(f"{lv(f.get('from'))} → {lv(f.get('to'))}", f.get("reason"), lang)
     if kind == "note":
         return f.get("text") or ""
@@ -361,6 +402,26 @@ def entry_summary(item: dict, lang: str = "zh") -> str:
     if kind == "referral":
         return join([label("referral_status", f.get("status"), lang), f.get("hospital"), f.get("summary")])
     return ", ".join(f"{k}={v}" for k, v in f.items())
+
+
+def graduation_text(result: dict) -> str:
+    """What ``cases graduate`` did, in a sentence: ``class of 2022 (2022级): graduated 2 students on 2026-06-30; skipped 1 (1 on leave 休学)``."""
+    verb = "would graduate" if result.get("dry_run") else "graduated"
+    n = result.get("graduated", 0)
+    line = f"class of {result['class_of']} ({result['class_of']}级): {verb} {n} student{'s' if n != 1 else ''} on {result['on']}"
+    skipped = result.get("skipped") or {}
+    if skipped:
+        parts = ", ".join(f"{count} {status_word(status)}" for status, count in sorted(skipped.items()))
+        line += f"; skipped {sum(skipped.values())} ({parts})"
+    if result.get("out_of_scope"):
+        line += f"; {result['out_of_scope']} outside your colleges left alone"
+    return line
+
+
+def status_word(status: str) -> str:
+    """A status as a phrase after a count: ``on leave 休学``, ``withdrawn 退学``."""
+    words = {"leave": "on leave", "withdrawn": "withdrawn", "graduated": "graduated", "returned": "returned", "enrolled": "enrolled"}
+    return f"{words.get(status, status)} {label('status', status)}"
 
 
 def missing_label(code: str, lang: str = "zh") -> str:

@@ -20,7 +20,7 @@ from mhtool.cases.domain import model, recording, views
 from mhtool.cases.usecases import dossier, interviews, roster, service
 from mhtool.domain import dates
 from mhtool.domain.labels import label
-from mhtool.errors import Problem, UsageError
+from mhtool.errors import ChangedMeanwhile, NotFound, Problem, UsageError
 
 if TYPE_CHECKING:
     from mhtool.app.center import Center
@@ -38,6 +38,8 @@ class Recorded:
     corrects: str | None = None  # the id of the entry this one corrects
     next_tasks: list[tuple[str, date]] = field(default_factory=list)  # (kind, due) of the tasks scheduled
     warnings: list[str] = field(default_factory=list)  # what the record lacks against the norms
+    notices: list[str] = field(default_factory=list)  # what a late entry (补录) changed in the level history
+    level: str | None = None  # the current level after it, when it bore on the level
 
 
 @dataclass
@@ -87,8 +89,17 @@ class Cases:
     # -- reading --------------------------------------------------------------------------------
 
     def show(self, student_no: str, *, kinds: Iterable[str] | None = None) -> dict:
-        """One student's dossier as the caller may see it (clinical content for counselors only); audited."""
-        shown = dossier.dossier(self.store, student_no, kinds=set(kinds) if kinds else None)
+        """One student's dossier as the caller may see it (clinical content for counselors only); audited.
+
+        For an erased student: ``{"student_no", "erased": {when, by whom, basis, reason, pseudonym}}`` and nothing personal.
+        """
+        try:
+            shown = dossier.dossier(self.store, student_no, kinds=set(kinds) if kinds else None)
+        except NotFound:
+            gone = dossier.erased(self.store, student_no, self.center.erased_pseudonym(student_no))
+            if gone is None:
+                raise
+            return gone
         views.name_screening(shown["timeline"], self.center.instrument_names())
         return shown
 
@@ -201,18 +212,29 @@ class Cases:
         next_step: str | None = None,
         on: date | str | None = None,
         corrects: str | None = None,
-    ) -> Recorded:
-        """Record an interview (约谈): completes the open interview task; ``confirm`` sets the watch level."""
+        yes: bool = False,
+        ask: Callable[[str], bool] | None = None,
+    ) -> Recorded | None:
+        """Record an interview (约谈): completes the open interview task; ``confirm`` sets the watch level.
+
+        The interviewing staff member becomes the student's counselor (负责咨询师) when there is none.
+        ``yes``/``ask``: see :meth:`_record` (a late entry that changes the current level).
+        """
         given = {"findings": findings, "confirmed_level": confirm, "mode": mode, "duration": duration, "risk": risk, "next_step": next_step}
+        me = self.store.staff.name
         return self._record(
             "cases.interview", student_no,
-            lambda st, day, base: recording.interview(st, given, day, cadence=self._cadence(), base=base),
-            kind="interview", on=on, corrects=corrects,
+            lambda st, day, base: recording.interview(st, given, day, cadence=self._cadence(), base=base, interviewer=me),
+            kind="interview", on=on, corrects=corrects, yes=yes, ask=ask,
         )
 
-    def level(self, student_no: str, to: str | None, *, reason: str | None = None, on: date | str | None = None) -> Recorded:
-        """Set the watch level (关注等级), with a reason."""
-        return self._record("cases.level", student_no, lambda st, day, base: recording.level_change(st, to, reason, day, cadence=self._cadence()), on=on)
+    def level(
+        self, student_no: str, to: str | None, *, reason: str | None = None, on: date | str | None = None, yes: bool = False, ask: Callable[[str], bool] | None = None
+    ) -> Recorded | None:
+        """Set the watch level (关注等级), with a reason. ``yes``/``ask``: see :meth:`_record` (a late entry that changes the current level)."""
+        return self._record(
+            "cases.level", student_no, lambda st, day, base: recording.level_change(st, to, reason, day, cadence=self._cadence()), on=on, yes=yes, ask=ask
+        )
 
     def note(self, student_no: str, text: str | None = None, *, on: date | str | None = None, corrects: str | None = None) -> Recorded:
         """Add a note (记录) to the timeline, exactly as typed."""
@@ -276,12 +298,16 @@ class Cases:
         reported_to: str | None = None,
         reported_at: datetime | str | None = None,
         reported_how: str | None = None,
-    ) -> Recorded:
+        yes: bool = False,
+        ask: Callable[[str], bool] | None = None,
+    ) -> Recorded | None:
         """Record a crisis event (危机事件); ``level`` also sets the watch level. Warns when parents were not told in time.
 
         ``event_type`` (事件类型: ``self_harm`` or 自伤行为 …) and ``risk`` (风险等级:
         ``high``/高风险 …) classify it; ``reported_to``, ``reported_at`` and
         ``reported_how`` record the report upward (学生工作部, when, 电话).
+        The same crisis recorded twice within minutes (the same moment, similar
+        words) is recorded again with a warning. ``yes``/``ask``: see :meth:`_record` (a late entry that changes the current level).
         """
         given = {
             "what": what, "where": where, "happened_at": happened_at, "actions": actions, "parents_notified_at": parents_notified_at,
@@ -295,26 +321,45 @@ class Cases:
             warnings.extend(found)
             return built
 
-        recorded = self._record("cases.crisis", student_no, build, kind="crisis", on=recording.crisis_day(on, happened_at), corrects=corrects)
-        recorded.warnings = warnings
+        def check(timeline, effects, day):
+            fields = next(f for k, f in effects.entries if k == "crisis")
+            found = model.duplicate_crisis_warning(model.similar_crises(timeline, fields, service.now_text()))
+            return [found] if found else []
+
+        recorded = self._record(
+            "cases.crisis", student_no, build, kind="crisis", on=recording.crisis_day(on, happened_at), corrects=corrects, check=check, yes=yes, ask=ask
+        )
+        if recorded is not None:
+            recorded.warnings = warnings + recorded.warnings
         return recorded
 
     def follow_up(self, student_no: str, *, content: str | None = None, mode: str | None = None, on: date | str | None = None, corrects: str | None = None) -> Recorded:
-        """Record a follow-up (回访): completes the due one and schedules the next from the level's cadence."""
+        """Record a follow-up (回访): completes the due one and schedules the next from the level's cadence.
+
+        A follow-up cannot be dated before the student's watch began.
+        """
         given = {"content": content, "mode": mode}
+
+        def check(timeline, effects, day):
+            model.check_follow_up_date(model.level_history(timeline), day)
+
         return self._record(
             "cases.follow-up", student_no,
             lambda st, day, base: recording.follow_up(st, given, day, cadence=self._cadence(), base=base),
-            kind="follow_up", on=on, corrects=corrects,
+            kind="follow_up", on=on, corrects=corrects, check=check,
         )
 
-    def close(self, student_no: str, *, reason: str | None = None, on: date | str | None = None) -> Recorded:
-        """End the watch (结案): level none, open follow-ups cancelled."""
-        return self._record("cases.close", student_no, lambda st, day, base: recording.close(st, reason, day), on=on)
+    def close(self, student_no: str, *, reason: str | None = None, on: date | str | None = None, yes: bool = False, ask: Callable[[str], bool] | None = None) -> Recorded | None:
+        """End the watch (结案): level none, open follow-ups cancelled. ``yes``/``ask``: see :meth:`_record` (a late entry that changes the current level)."""
+        return self._record("cases.close", student_no, lambda st, day, base: recording.close(st, reason, day), on=on, yes=yes, ask=ask)
 
-    def reopen(self, student_no: str, *, level: str | None = None, reason: str | None = None, on: date | str | None = None) -> Recorded:
-        """Put a student back on the watch list (重新关注) at ``level``."""
-        return self._record("cases.reopen", student_no, lambda st, day, base: recording.reopen(st, level, reason, day, cadence=self._cadence()), on=on)
+    def reopen(
+        self, student_no: str, *, level: str | None = None, reason: str | None = None, on: date | str | None = None, yes: bool = False, ask: Callable[[str], bool] | None = None
+    ) -> Recorded | None:
+        """Put a student back on the watch list (重新关注) at ``level``. ``yes``/``ask``: see :meth:`_record` (a late entry that changes the current level)."""
+        return self._record(
+            "cases.reopen", student_no, lambda st, day, base: recording.reopen(st, level, reason, day, cadence=self._cadence()), on=on, yes=yes, ask=ask
+        )
 
     def status(
         self,
@@ -329,8 +374,14 @@ class Cases:
         assessed_by: str | None = None,
         without_certificate: bool = False,
         documents: Iterable[str] = (),
-    ) -> Recorded:
-        """Change the status: ``leave`` (休学, from ``from_`` until ``until``), ``return`` (复学), ``withdraw`` (退学), ``graduate`` (毕业)."""
+        yes: bool = False,
+        ask: Callable[[str], bool] | None = None,
+    ) -> Recorded | None:
+        """Change the status: ``leave`` (休学, from ``from_`` until ``until``), ``return`` (复学), ``withdraw`` (退学), ``graduate`` (毕业).
+
+        A status change cannot be dated before the one it follows took effect
+        (a 复学 before the 休学 began). ``yes``/``ask``: see :meth:`_record` (a late entry that changes the current level).
+        """
         act, day, option = recording.status_action(
             action, from_=from_, until=until, on=on, certificate=certificate, assessed_by=assessed_by, without_certificate=without_certificate
         )
@@ -341,19 +392,51 @@ class Cases:
                 assessed_by=assessed_by, without_certificate=without_certificate, documents=documents,
             )
 
-        return self._record("cases.status", student_no, build, on=day, on_option=option, details={"to": model.STATUS_ACTIONS[act]})
+        def check(timeline, effects, when):
+            model.check_status_order(timeline, model.STATUS_ACTIONS[act], when, option)
+
+        return self._record(
+            "cases.status", student_no, build, on=day, on_option=option, details={"to": model.STATUS_ACTIONS[act]}, check=check, yes=yes, ask=ask
+        )
 
     def graduate(self, class_of: int, *, on: date | str | None = None, reason: str | None = None, dry_run: bool = False) -> dict:
-        """Mark a whole class (``class_of`` 2022 → 2022级) as graduated; students on leave or withdrawn are skipped and counted."""
+        """Mark a whole class (``class_of`` 2022 → 2022级) as graduated; students on leave or withdrawn are skipped and counted.
+
+        Like every status change it needs a ``reason`` (not for a ``dry_run``, which only counts).
+        """
+        if not dry_run and not " ".join((reason or "").split()):
+            self.store.require("record", action="cases.graduate")
+            raise UsageError("a graduation needs --reason", hint=f'say why, e.g. --reason "{class_of}级毕业，学校下发毕业名单"')
         return roster.graduate_class(self.store, class_of, on=on, reason=reason, dry_run=dry_run)
 
     def import_interviews(
-        self, path: str | Path, *, sheet: str | int | None = None, dry_run: bool = False, skip_invalid: bool = False, rejects: str | Path | None = None
-    ) -> InterviewImport:
-        """Import the interview-record sheets advisors fill in; each row is recorded as an interview. All or nothing unless ``skip_invalid``."""
+        self,
+        path: str | Path,
+        *,
+        sheet: str | int | None = None,
+        dry_run: bool = False,
+        skip_invalid: bool = False,
+        rejects: str | Path | None = None,
+        yes: bool = False,
+        ask: Callable[[str], bool] | None = None,
+    ) -> InterviewImport | None:
+        """Import the interview-record sheets advisors fill in; each row is recorded as an interview. All or nothing unless ``skip_invalid``.
+
+        Rows not filled in yet (no findings, no level) are skipped and counted
+        (``not_yet``). A row dated before a dossier's later entries (补录) that
+        would change its current level needs ``yes`` or ``ask(text)``; a "no"
+        imports nothing (returns None).
+        """
         if rejects and not skip_invalid:
             raise UsageError("--rejects goes with --skip-invalid")
-        plan, summary = interviews.import_interviews(self.store, Path(path), sheet=sheet, dry_run=dry_run, skip_invalid=skip_invalid)
+        try:
+            plan, summary = interviews.import_interviews(self.store, Path(path), sheet=sheet, dry_run=dry_run, skip_invalid=skip_invalid, yes=yes)
+        except service.NeedsConfirmation as asked:
+            if ask is None:
+                raise UsageError(f"{asked.text}; nothing was imported without --yes", hint="check the row's date; pass --yes to import it all the same") from None
+            if not ask(asked.text):
+                return None
+            plan, summary = interviews.import_interviews(self.store, Path(path), sheet=sheet, dry_run=dry_run, skip_invalid=skip_invalid, yes=True)
         written = None
         if plan.problems and rejects:
             from mhtool.io.xlsx import out_path_for
@@ -431,12 +514,52 @@ class Cases:
         on_option: str = "--date",
         corrects: str | None = None,
         details: dict | None = None,
-    ) -> Recorded:
+        check: Callable[[list[dict], model.Effects, date], list[str] | None] | None = None,
+        yes: bool = False,
+        ask: Callable[[str], bool] | None = None,
+    ) -> Recorded | None:
         """Check role and scope, build the event's effects, write them in one transaction.
 
         ``build(student, day, base)`` returns the effects; for a correction
-        (``base``: the corrected entry's fields) the new entry's fields.
+        (``base``: the corrected entry's fields) the new entry's fields. An
+        entry dated before later ones (补录) is built on the level of its day,
+        and the level history is replayed in date order; if that changes the
+        current level, ``ask(text)`` is asked (outside the write lock) unless
+        ``yes``; without either the change is refused naming ``--yes``, and a
+        "no" records nothing (returns None).
         """
+        try:
+            return self._record_once(action, student_no, build, kind=kind, on=on, on_option=on_option, corrects=corrects,
+                                     details=details, check=check, yes=yes)  # fmt: skip
+        except service.NeedsConfirmation as asked:
+            if ask is None:
+                raise UsageError(f"{asked.text}; nothing was recorded without --yes", hint="check the date; pass --yes to record it all the same") from None
+            if not ask(asked.text):
+                return None
+            confirmed = asked.text
+        try:
+            return self._record_once(action, student_no, build, kind=kind, on=on, on_option=on_option, corrects=corrects,
+                                     details=details, check=check, confirmed=confirmed)  # fmt: skip
+        except service.NeedsConfirmation:
+            raise ChangedMeanwhile(
+                f"{student_no}'s dossier changed while the late entry was being confirmed; nothing was recorded", hint="run the command again"
+            ) from None
+
+    def _record_once(
+        self,
+        action: str,
+        student_no: str,
+        build: Callable[[dict, date, dict | None], model.Effects | dict],
+        *,
+        kind: str | None,
+        on: date | str | None,
+        on_option: str,
+        corrects: str | None,
+        details: dict | None,
+        check=None,
+        yes: bool = False,
+        confirmed: str | None = None,
+    ) -> Recorded:
         store = self.store
         store.require("record", action=action)
         student = service.load_student(store, student_no, action=action)
@@ -453,15 +576,27 @@ class Cases:
         with store.write(action, targets=[f"students/{student['id']}"], details=details) as txn:
             # The rule is applied to the dossier as it is under the write lock, never to an earlier read.
             student = service.reread(txn, student, action=action)
-            built = build(student, day, dict(original["fields"]) if original is not None else None)
-            effects = model.correction(student, original, built) if original is not None else built
-            ids = service.apply_effects(txn, student, effects, day, corrects=original["id"] if original is not None else None)
+            if original is not None:
+                # A correction changes no level and no task: it restates an entry.
+                effects = model.correction(student, original, build(student, day, dict(original["fields"])))
+                written = service.Written(service.apply_effects(txn, student, effects, day, corrects=original["id"]), effects)
+            else:
+                written = service.record_event(
+                    txn, student, lambda basis: build(basis, day, None), day,
+                    cadence=self._cadence(), check=check, yes=yes, confirmed=confirmed,
+                )  # fmt: skip
+            if written.late:
+                txn.details["late"] = True
+        effects = written.effects
         return Recorded(
             student_no=student["student_no"],
             name=student.get("name") or "",
             on=day,
             kinds=[k for k, _ in effects.entries],
-            entry_ids=ids,
+            entry_ids=written.entry_ids,
             corrects=original["id"] if original is not None else None,
-            next_tasks=[(t["kind"], t["due"]) for t in effects.new_tasks],
+            next_tasks=[(t["kind"], t["due"]) for t in written.new_tasks],
+            notices=written.notices,
+            warnings=written.warnings,
+            level=written.history.level if written.history is not None else None,
         )

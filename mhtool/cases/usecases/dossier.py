@@ -65,6 +65,23 @@ def dossier(store, student_no: str, *, action: str = "cases.show", kinds: set[st
     return d
 
 
+def erased(store, student_no: str, pseudonym: str | None, *, action: str = "cases.show") -> dict | None:
+    """What is left of an erased student's dossier: the fact of the erasure (when, by whom, why), no personal data.
+
+    ``pseudonym`` is the one the placeholder carries for ``student_no`` (see
+    :meth:`mhtool.app.center.Center.erased_pseudonym`); None, or no
+    placeholder carrying it, gives None. The read is audited.
+    """
+    store.require("dossier", action=action)
+    if not pseudonym:
+        return None
+    holder = next((s for s in store.students.placeholders() if (s.get("erased") or {}).get("pseudonym") == pseudonym), None)
+    if holder is None:
+        return None
+    store.audit_read(action, targets=[f"students/{holder['id']}"], details={"erased": True})
+    return views.erased_view(student_no, holder["erased"], store.tz)
+
+
 # -- lists ------------------------------------------------------------------------------------
 
 

@@ -31,6 +31,9 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+now_text = _now  # when an entry is recorded, as its ``recorded_at`` says
+
+
 def new_student_record(student_no: str, fields: dict, *, source: str) -> dict:
     record = {
         "student_no": student_no,
@@ -122,10 +125,10 @@ def upsert_students(
 def load_student(store, student_no: str, *, action: str) -> dict:
     """The student with this number, checked against the staff member's college scope."""
     record = store.students.find(student_no)
-    if record is None:
+    if record is None and not store.staff.scoped():
         raise NotFound(f"no student with number {student_no!r}", hint="search by name or part of the number with `mhtool cases find TEXT`")
-    store.require_college(record.get("college"), action=action, targets=[f"students/{record['id']}"])
-    return record
+    # A scoped member hears the same about another college's number and a number nobody has.
+    return store.require_student(record, student_no, action=action)
 
 
 def reread(txn, student: dict, *, action: str) -> dict:
@@ -310,6 +313,130 @@ def apply_effects(txn, student: dict, effects: model.Effects, on: date, *, corre
         data = {k: v for k, v in task.items() if k not in ("kind", "due")}
         open_task(txn, sid, task["kind"], task["due"], source_entry=first, **data)
     return entry_ids
+
+
+class NeedsConfirmation(Exception):
+    """A late entry would change the current level: the use case asks (outside the write transaction) or refuses."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self.text = text
+
+
+@dataclass
+class Written:
+    """What recording one event wrote."""
+
+    entry_ids: list[str]
+    effects: model.Effects
+    late: bool = False
+    history: model.LevelHistory | None = None  # the level history after it, when it bore on the level
+    new_tasks: list[dict] = field(default_factory=list)  # every task it scheduled
+    notices: list[str] = field(default_factory=list)  # what a late entry changed in the history
+    warnings: list[str] = field(default_factory=list)  # what the timeline says against it (the same crisis twice)
+
+
+def bears_on_level(effects: model.Effects) -> bool:
+    return any(kind == "level_change" or (kind == "interview" and fields.get("confirmed_level")) for kind, fields in effects.entries)
+
+
+def record_event(
+    txn,
+    student: dict,
+    build,
+    on: date,
+    *,
+    cadence: dict | None = None,
+    check=None,
+    yes: bool = False,
+    confirmed: str | None = None,
+) -> Written:
+    """Record one event dated ``on`` in the caller's checked transaction, whatever order events are recorded in.
+
+    ``build(basis)`` returns the event's effects, built on the student as they
+    were on ``on``: for a late entry (补录: the timeline already holds a
+    level-dependent entry dated later) that is the replayed level then, not
+    the current one. Levels and watch episodes are then replayed from the
+    whole timeline in date order (:func:`reconcile_levels`). A late entry that
+    changes the *current* level raises :class:`NeedsConfirmation` unless
+    ``yes`` or the text of the change was ``confirmed``. ``check(timeline,
+    effects, on)`` refuses what the timeline does not allow, or returns warnings.
+    """
+    store = txn.store
+    sid = student["id"]
+    timeline = entries_for(store, sid)
+    late = model.is_late(timeline, on)
+    before = model.level_history(timeline) if late else None
+    basis = student
+    if late and before.steps:
+        basis = model.as_of(student, model.level_history(timeline, until=on))
+    effects = build(basis)
+    warnings = list(check(timeline, effects, on) or ()) if check else []
+    levelled = bears_on_level(effects)
+    current = student.get("level") or "none"
+    if late:
+        model.late_effects(effects)
+        # The header's level comes from the replayed history, below; the rest of the event's changes stay.
+        effects.student = {**effects.student, **{k: student.get(k) for k in ("level", "level_since", "level_reason")}}
+    if late and levelled:
+        pending = timeline + [{"id": f"new:{i}", "kind": k, "date": on.isoformat(), "fields": f} for i, (k, f) in enumerate(effects.entries)]
+        after = model.level_history(pending)
+        if after.level != current:
+            text = model.late_change_text(before, after, on)
+            if not yes and confirmed != text:
+                raise NeedsConfirmation(text)
+    ids = apply_effects(txn, student, effects, on)
+    written = Written(ids, effects, late=late, new_tasks=list(effects.new_tasks), warnings=warnings)
+    if levelled:
+        written.history = reconcile_levels(txn, sid)
+    if late and written.history is not None:
+        written.notices.append(model.history_text(written.history, on))
+        if written.history.level != current:
+            now = entries_for(store, sid)
+            finish_tasks(txn, sid, ("follow_up",), on, entry_id=ids[0] if ids else None, cancelled=True, reason="superseded")
+            for task in model.rescheduled(written.history.level, model.last_contact(now, on), cadence):
+                data = {k: v for k, v in task.items() if k not in ("kind", "due")}
+                open_task(txn, sid, task["kind"], task["due"], source_entry=ids[0] if ids else None, **data)
+                written.new_tasks.append(task)
+    return written
+
+
+def reconcile_levels(txn, student_id: str) -> model.LevelHistory | None:
+    """Make the dossier say what its level-bearing entries, replayed in date order, give; returns that history.
+
+    Writes only the difference: a correction of each level_change entry whose
+    ``from`` the replay contradicts, a level_change for a change no entry
+    records yet, the header's level, since and reason, and the watch episodes.
+    A timeline without level-bearing entries (a record older than them) is
+    left as it is.
+    """
+    store = txn.store
+    entries = entries_for(store, student_id)
+    history = model.level_history(entries)
+    if not history.steps:
+        return None
+    for repair in model.level_repairs(entries, history):
+        add_entry(txn, student_id, "level_change", repair.fields, date.fromisoformat(repair.date), corrects=repair.corrects)
+    current = store.students.get(student_id)
+    header = {"level": history.level, "level_since": history.since, "level_reason": history.reason}
+    if any((current.get(k) or None) != (v or None) for k, v in header.items()):
+        save_student(txn, {**current, **header})
+    who = store.staff.name
+    for repair in model.watch_repairs(store.watches.for_student(student_id), history.episodes):
+        ep = repair.episode
+        if ep is None:
+            store.watches.remove(txn, repair.watch)
+            continue
+        data = {"level": ep.level, "reason": ep.reason}
+        if ep.closed_on is not None and (repair.watch is None or repair.watch.get("closed_on") != ep.closed_on):
+            data.update(closed_by=who, close_reason="level history replayed in date order")
+        if repair.watch is None:
+            wid = store.watches.open(txn, student_id, date.fromisoformat(ep.opened_on), {**data, "opened_by": who})
+            if ep.closed_on is not None:
+                store.watches.reshape(txn, store.watches.get(wid), ep.opened_on, ep.closed_on, {})
+        else:
+            store.watches.reshape(txn, repair.watch, ep.opened_on, ep.closed_on, data)
+    return history
 
 
 def record_effects(store, action: str, student: dict, effects: model.Effects, on: date, *, corrects: str | None = None, details: dict | None = None) -> list[str]:

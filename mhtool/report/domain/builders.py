@@ -130,8 +130,11 @@ class CensusData:
 
     ``bands``: ``(code, zh, en)`` of the instrument's bands in order;
     ``flags`` the same of its flags (critical items), as people read them.
-    ``roster``: college → ids of the students the roster expects to take part
-    (``None`` when no roster was imported). ``students``: dossiers of the
+    ``roster``: college → ids of the students the roster expects to take part:
+    those on roll in a grade of ``cohort`` (``None`` when no roster was
+    imported, or when ``roster_imported`` but the cohort is unknown).
+    ``cohort``: the grades the batch expects (``2026级``), as stored at import;
+    empty when unknown. ``students``: dossiers of the
     students the batch proposes for an interview. ``tasks``: student id → the
     student's interview task due since the import (this batch's, unless a later
     screening took it over). ``interviews``: student id → the day of the first
@@ -150,6 +153,8 @@ class CensusData:
     tasks: dict[str, dict] = field(default_factory=dict)
     interviews: dict[str, str] = field(default_factory=dict)
     college: str | None = None
+    cohort: tuple[str, ...] = ()
+    roster_imported: bool = False
 
 
 @dataclass
@@ -209,7 +214,8 @@ class Timelines:
         """The days of the student's level changes and the level each one left, oldest first."""
         found = self._changes.get(sid)
         if found is None:
-            changes = [e for e in self.entries.get(sid, ()) if e["kind"] == "level_change"]
+            # A level_change corrected to change nothing (a late entry set that level earlier) is no change.
+            changes = [e for e in self.entries.get(sid, ()) if e["kind"] == "level_change" and cases_model.changes_level(e["fields"])]
             found = self._changes[sid] = ([e["date"] for e in changes], [e["fields"].get("from") or "none" for e in changes])
         return found
 
@@ -1004,6 +1010,10 @@ def _census_college_sheet(data: CensusData, lang: str) -> Sheet:
         rates={"participation": ("respondents", "roster"), "positive_rate": ("positive", "respondents")},
     )
     notes = [text("report_census_note", lang)]
+    if data.roster is not None and data.cohort:
+        notes.append(text("report_census_cohort", lang, cohort="、".join(data.cohort)))
+    elif data.roster_imported and not data.cohort:
+        notes.append(text("report_census_cohort_unknown", lang))
     if data.batch.get("voided"):
         notes.append(text("report_census_voided", lang, reason=data.batch.get("void_reason") or ""))
     return Sheet(
@@ -1141,6 +1151,8 @@ def _census_title(data: CensusData) -> tuple[str, str]:
 
 def _census_meta(data: CensusData) -> dict:
     meta = {"batch": data.batch["id"], "batch_name": data.batch.get("name"), "instrument": data.batch.get("instrument")}
+    if data.cohort:
+        meta["cohort"] = list(data.cohort)
     if data.college:
         meta["college"] = data.college
     return meta

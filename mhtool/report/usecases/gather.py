@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from mhtool.cases.domain import model as cases_model
 from mhtool.cases.usecases import service as cases
 from mhtool.domain.periods import Period, months_back
-from mhtool.domain.vocabulary import ON_ROLL_STATUSES
+from mhtool.domain.vocabulary import ON_ROLL_STATUSES, normalise_grade
 from mhtool.errors import MhtoolError, NotFound, UsageError
 from mhtool.referral.usecases import service as referral_service
 from mhtool.report.domain import figures
@@ -287,16 +287,18 @@ def census_data(store, batch: dict, *, today: date, college: str | None = None) 
     responses = [r for r in responses if keep(r.get("college"))]
     for r in responses:
         r.pop("answers", None)
+        if r.get("grade"):
+            r["grade"] = normalise_grade(r["grade"])
 
+    cohort = expected_cohort(batch, responses)
     roster = None
-    grades = {str(r.get("grade")).strip() for r in responses if r.get("grade")}
     on_roll = [s for s in everyone.values() if s.get("source") == "roster"]
-    if on_roll:
+    if on_roll and cohort:
         roster = {}
         for s in on_roll:
             if (s.get("status") or "enrolled") not in ON_ROLL_STATUSES or not keep(s.get("college")):
                 continue
-            if grades and str(s.get("grade") or "").strip() not in grades:
+            if normalise_grade(s.get("grade")) not in cohort:
                 continue
             roster.setdefault(s.get("college") or "", set()).add(s["id"])
 
@@ -324,7 +326,20 @@ def census_data(store, batch: dict, *, today: date, college: str | None = None) 
         tasks=tasks,
         interviews=interviews,
         college=college,
+        cohort=cohort,
+        roster_imported=bool(on_roll),
     )
+
+
+def expected_cohort(batch: dict, responses: list[dict]) -> tuple[str, ...]:
+    """The grades the batch expects to take part: as stored at import (``--cohort`` or its default).
+
+    A batch imported before cohorts were stored expects the grades its
+    respondents are in (their dossiers' where known). Empty: unknown.
+    """
+    if "cohort" in batch:
+        return tuple(normalise_grade(g) for g in batch.get("cohort") or () if normalise_grade(g))
+    return tuple(sorted({r["grade"] for r in responses if r.get("grade")}))
 
 
 def interviewed_students(data: CensusData, *, college: str | None = None) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -151,6 +151,7 @@ class Survey:
         on: date | None = None,
         progress: Progress = no_progress,
         password: str | None = None,
+        cohort: Iterable[str] | None = None,
     ) -> Imported:
         """Import a screening export: dossiers, sealed scored responses and interview tasks, all or nothing.
 
@@ -159,13 +160,21 @@ class Survey:
         beside the export). ``on`` back-dates the import to the day the export
         arrived. Importing the same file twice adds nothing. ``password`` opens a
         password-protected workbook (decrypted in memory; a wrong one is invalid input).
+
+        ``cohort``: the grades expected to take part (``["2026级"]``), stored on
+        the batch for the census report's 参与率; by default the grades of the
+        export, else of the matched students' dossiers (empty: unknown).
+        Rows of numbers outside the caller's colleges are refused with one
+        message that names nothing stored; the refusal is audited even when
+        ``dry_run`` (the one write a dry run makes).
         """
         store = self.store
         store.require("import", action="survey.import")
+        requested = importer.cohort_option(cohort)
         with progress(None, f"reading {Path(file).name}"):
             plan = importer.plan_import(file, instrument, profile=profile, answers=answers, sheet=sheet, policy=store.setting("screening_policy"), password=password)
         with progress(len(plan.accepted), "importing") as advance:
-            check = importer.check_import(store, plan, skip_invalid=skip_invalid, dry_run=dry_run)
+            check = importer.check_import(store, plan, skip_invalid=skip_invalid, dry_run=dry_run, cohort=requested)
             summary = check.summary
             if not dry_run and not summary.already_imported:
                 if plan.rejected:

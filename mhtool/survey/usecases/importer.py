@@ -6,7 +6,10 @@ Two halves, beangulp-style:
   resolves duplicate submissions and collects every problem as data. Nothing
   touches the store.
 * :func:`check_import` holds a plan against the store (an earlier import of
-  the same file, stored names, college scope) without writing, and
+  the same file, stored names, college scope) and settles the batch's
+  expected cohort (:func:`expected_cohort`) without writing — except the
+  ``denied`` audit entry of rows refused by college scope, which even a dry
+  run records — and
   :func:`write_import` writes it in one transaction — batch, dossiers, sealed
   responses, interview tasks and the audit entry — or writes nothing.
 
@@ -23,9 +26,9 @@ from datetime import date, datetime
 from datetime import time as dtime
 from pathlib import Path
 
-from mhtool.cases.usecases.roster import stored_student_problems
+from mhtool.cases.usecases.roster import audit_scope_refusals, out_of_scope, stored_student_problems
 from mhtool.domain import dates
-from mhtool.domain.vocabulary import WATCH_LEVELS
+from mhtool.domain.vocabulary import WATCH_LEVELS, normalise_grade
 from mhtool.errors import InvalidInput, NotFound, Problem, UsageError
 
 ROSTER_KEYS = ("name", "gender", "college", "major", "grade", "class_name", "dorm", "phone")
@@ -174,6 +177,8 @@ def plan_import(
     outcomes: list[RowOutcome] = []
     for row, raw_fields in roster_rows.items():
         fields = {k: (None if (v is None or (isinstance(v, float) and v != v) or v == "") else str(v)) for k, v in raw_fields.items()}
+        if "grade" in fields:
+            fields["grade"] = normalise_grade(fields["grade"])
         student_no = fields.pop("student_no", None)
         problems = by_row.get(row, [])
         if not student_no and not any(p.column and "学号" in str(p.column) for p in problems):
@@ -298,6 +303,7 @@ class ImportSummary:
     rejects_file: str | None = None
     superseded_rows: list[dict] = field(default_factory=list)
     conflicts: list[Problem] = field(default_factory=list)
+    cohort: list[str] = field(default_factory=list)  # the grades expected to take part (empty: unknown)
 
     def as_dict(self) -> dict:
         out = {
@@ -309,6 +315,7 @@ class ImportSummary:
             "students_created": self.students_created,
             "students_updated": self.students_updated,
             "proposed": self.proposed,
+            "cohort": self.cohort,
         }
         if self.already_imported:
             out["already_imported"] = self.already_imported
@@ -344,23 +351,57 @@ class ImportCheck:
     read_version: int | None = None  # the store's data_version when ``existing`` was read
 
 
-def check_import(store, plan: ImportPlan, *, skip_invalid: bool = False, dry_run: bool = False) -> ImportCheck:
-    """What importing ``plan`` would do; refuses (writing nothing) when rows have problems and ``skip_invalid`` is off."""
+def cohort_option(values) -> list[str]:
+    """``--cohort`` values in the grades' one form (``2026`` → ``2026级``), each once."""
+    out = []
+    for value in values or ():
+        grade = normalise_grade(value)
+        if grade is None:
+            raise UsageError("--cohort is empty", hint="name a grade, e.g. --cohort 2026级 (repeat it for several grades)")
+        out.append(grade)
+    return sorted(set(out))
+
+
+def expected_cohort(plan: ImportPlan, existing: dict[str, dict], requested: list[str] | None = None) -> list[str]:
+    """The grades a batch expects to take part (参与率's denominator): ``requested`` (``--cohort``) when given,
+    else the grades of the export's accepted rows, else (no 年级 column) those of the matched students' dossiers.
+
+    Empty when none of these names a grade: the cohort is unknown, never "every grade".
+    """
+    if requested:
+        return sorted(set(requested))
+    found = {normalise_grade(o.roster.get("grade")) for o in plan.accepted} - {None}
+    if not found:
+        found = {normalise_grade(existing[o.student_no].get("grade")) for o in plan.accepted if o.student_no in existing} - {None}
+    return sorted(found)
+
+
+def check_import(store, plan: ImportPlan, *, skip_invalid: bool = False, dry_run: bool = False, cohort: list[str] | None = None) -> ImportCheck:
+    """What importing ``plan`` would do; refuses (writing nothing) when rows have problems and ``skip_invalid`` is off.
+
+    Rows whose numbers lie outside the user's colleges are refused with one
+    message that names nothing stored, and the refusal is audited (on a dry
+    run too: the one write a dry run makes).
+    """
     previous = find_existing_batch(store, plan.content_key)
     if previous is not None:
         summary = ImportSummary(
             batch=previous["id"], rows=len(plan.rows), imported=0, superseded=0, rejected=0,
             students_created=0, students_updated=0, proposed=dict.fromkeys(WATCH_LEVELS, 0),
-            already_imported=previous["id"], dry_run=dry_run,
+            already_imported=previous["id"], dry_run=dry_run, cohort=list(previous.get("cohort") or []),
         )
         return ImportCheck(summary)
     read_version = store.data_version()
     existing = store.students.by_numbers(o.student_no for o in plan.accepted)
+    refused = []
     for o in plan.accepted:
+        if out_of_scope(store, o.student_no, o.roster.get("college"), existing):
+            refused.append(o.student_no)
         found = stored_student_problems(store, o.row, o.student_no, o.roster.get("name"), o.roster.get("college"), existing, file=plan.file, sheet=plan.sheet)
         if found:
             o.status = "rejected"
             o.problems.extend(found)
+    audit_scope_refusals(store, "survey.import", refused, existing, dry_run=dry_run)
     summary = ImportSummary(
         batch=None,
         rows=len(plan.rows),
@@ -372,6 +413,7 @@ def check_import(store, plan: ImportPlan, *, skip_invalid: bool = False, dry_run
         proposed=plan.proposed_counts(),
         dry_run=dry_run,
         superseded_rows=[{"row": o.row, "student_no": o.student_no, "kept_row": o.superseded_by} for o in plan.superseded],
+        cohort=expected_cohort(plan, existing, cohort),
     )
     if plan.rejected and not skip_invalid:
         raise InvalidInput(
@@ -413,6 +455,7 @@ def write_import(store, plan: ImportPlan, check: ImportCheck, *, today: date, ba
             "superseded": summary.superseded,
             "rejected": summary.rejected,
             "proposed": summary.proposed,
+            "cohort": summary.cohort,
             "voided": False,
         }
         batch_id = store.batches.add(txn, batch_record, plan.content_key, today)
@@ -474,6 +517,7 @@ def list_batches(store) -> list[dict]:
             "rows": b["rows"],
             "imported": b["imported"],
             "rejected": b.get("rejected", 0),
+            "cohort": b.get("cohort"),
             "voided": bool(b.get("voided")),
         }
         for b in store.batches.all()

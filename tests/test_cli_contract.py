@@ -369,3 +369,18 @@ def test_the_readme_cron_line_runs_under_crons_path_and_is_silent_on_success(sto
         ["/bin/sh", "-c", line.replace(f"{reports}/", f"{tmp_path}/missing/")], env=cron_env, stdin=subprocess.DEVNULL, capture_output=True, text=True
     )
     assert failed.returncode != 0 and failed.stdout == "" and "error:" in failed.stderr, "a failure is what cron mails"
+
+
+@pytest.mark.parametrize("number", ["0", "../x", "学号", "9" * 5000, "2024\n0001"])
+def test_a_flag_that_is_not_a_student_number_is_a_usage_error(store_env, number):
+    for command in (("cases", "show", number), ("cases", "add", number, "--name", "测试", "--college", "文学院")):
+        result = store_env.cli(*command)
+        assert result.exit_code == 2, (command, result.stderr)
+        assert "student number" in result.stderr and "unexpected" not in result.stderr
+
+
+@pytest.mark.parametrize("when", ["0001-01-01", "2206-11-23", "1899-12-30"])
+def test_an_implausible_date_flag_is_a_usage_error(store_env, when):
+    store_env.cli.ok("cases", "add", "2024010001", "--name", "测试", "--college", "文学院")
+    result = store_env.cli("cases", "note", "2024010001", "--text", "x", "--date", when)
+    assert result.exit_code == 2 and "--date" in result.stderr and "plausible" in result.stderr

@@ -19,13 +19,13 @@ import typer
 
 from mhtool.console.apps import make_subapp
 from mhtool.console.options import CollegeOpt, CsvOpt, DateOpt, JsonOpt, LangOpt, OutFileOpt, PurposeOpt, ReasonOpt
-from mhtool.console.options import check_datetime, checked, date_value, datetime_value, profile_value
+from mhtool.console.options import check_datetime, checked, date_value, datetime_value, profile_value, student_no_value
 from mhtool.domain import rules
 from mhtool.domain.vocabulary import CRISIS_RISKS, CRISIS_TYPES, GROUPS, STATUSES
 
 app = make_subapp()
 
-StudentArg = Annotated[str, typer.Argument(metavar="STUDENT", help="Student number (学号).")]
+StudentArg = Annotated[str, typer.Argument(metavar="STUDENT", help="Student number (学号).", callback=checked(student_no_value))]
 CorrectsOpt = Annotated[
     Optional[str],
     typer.Option("--corrects", metavar="ENTRY", help="Record this as a correction of an earlier entry (its id or first 4+ characters, shown by `cases show`); what is not restated comes from that entry."),

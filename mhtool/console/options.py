@@ -63,6 +63,15 @@ def checked(parse: Callable[..., Any], *, pass_flag: bool = False):
     return callback
 
 
+def student_no_value(value: str) -> None:
+    """Refuse what cannot be a student number (``0``, ``../x``, ``学号``, 5,000 digits)."""
+    from mhtool.domain import student_no
+
+    problem = student_no.shape_problem(student_no.normalise(value))
+    if problem:
+        raise InvalidInput(problem)
+
+
 def _lang(value: str) -> None:
     if value not in LANGS:
         raise UsageError(f"--lang {value!r}: use zh or en")

@@ -25,6 +25,12 @@ def today(tz: str = DEFAULT_TZ) -> date:
     return now(tz).date()
 
 
+# Dates the center's records can sensibly hold. Outside this a date is a typing
+# or conversion error (0001-01-01, 2206 for 2026), never a fact to store.
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+
+
 def parse_date(text: str, *, today: date, option: str = "--date", allow_future: bool = True) -> date:
     """Parse ``2026-11-23``, ``2026/11/23``, ``20261123``, ``2026年11月23日``, ``today``, ``yesterday``.
 
@@ -56,6 +62,11 @@ def parse_date(text: str, *, today: date, option: str = "--date", allow_future: 
                 f"{option}: cannot read {raw!r} as a date",
                 hint="use 2026-11-23, 2026/11/23, 20261123, today or yesterday",
             )
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise InvalidInput(
+            f"{option}: {value.isoformat()} is not a plausible date",
+            hint=f"give a date between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}",
+        )
     if not allow_future and value > today:
         raise InvalidInput(
             f"{option}: {value.isoformat()} is in the future, but this records something that already happened",

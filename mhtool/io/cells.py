@@ -16,6 +16,7 @@ import re
 import unicodedata
 from datetime import date, datetime, time, timedelta
 
+from mhtool.domain.dates import EARLIEST_DATE, LATEST_DATE
 from mhtool.domain.student_no import shape_problem
 
 __all__ = [
@@ -233,10 +234,6 @@ def parse_cell_date(cell: object) -> datetime | None:
         return None
 
 
-# Dates a screening export, roster or interview sheet can sensibly hold. Outside this a date is a
-# typing or conversion error (0001-01-01, 2206 for 2026), never a fact to store.
-EARLIEST_DATE = date(1990, 1, 1)
-LATEST_DATE = date(2100, 12, 31)
 
 
 def date_problem(value: datetime | date) -> str | None:

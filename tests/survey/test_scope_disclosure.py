@@ -132,3 +132,13 @@ def test_scope_denials_name_no_other_college_and_read_like_a_missing_number(scho
     with school.open("liqing", school.tmp / "liqing.key") as store, pytest.raises(PermissionDenied) as denied:
         store.require_college(OTHER_COLLEGE, action="test.scope", targets=[f"students/{school.other_id}"])
     assert OTHER_COLLEGE not in denied.value.message and OTHER_COLLEGE not in (denied.value.hint or "")
+
+
+def test_adding_a_number_another_college_holds_reveals_nothing_about_it(store_env):
+    from tests.cases.casekit import add_student
+
+    add_student(store_env.cli, "2026990001", "黄娴瑗", "计算机学院", "计科2601")
+    clerk = store_env.add_staff("liqing", "clerk", "法学院")
+    result = clerk("cases", "add", "2026990001", "--name", "别人", "--college", "法学院")
+    assert result.exit_code == 5
+    assert "计算机学院" not in result.stderr and "黄娴瑗" not in result.stderr and "already" not in result.stderr

@@ -168,6 +168,10 @@ class Cases:
         model.required(header.get("college"), "--college")
         fields = model.header_changes(header)
         store.require_college(fields["college"], action="cases.add")
+        existing = store.students.find(student_no)
+        if existing is not None:
+            # Another college's student: the scoped refusal, never that college or that name.
+            store.require_student(existing, student_no, action="cases.add")
         with store.write("cases.add") as txn:
             record = service.create_student(txn, student_no, fields)
         return Saved(record["student_no"], record.get("name") or "", sorted(fields), self._unknown(fields.get("counselor")))

@@ -30,14 +30,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NoReturn
 
-import numpy as np
-import pandas as pd
-from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 from mhtool.domain.labels import text as label_text
 from mhtool.domain.vocabulary import WATCH_LEVELS
 from mhtool.errors import InvalidInput, NotFound, Problem
 from mhtool.survey.domain import psqi
+
+# numpy and pandas are imported inside the functions that decode answers: loading a
+# definition to show its names (a dossier's timeline) must not pay 0.2 s for them.
 
 BUILTIN_DIR = Path(__file__).with_name("instruments")
 ENV_VAR = "MHTOOL_INSTRUMENTS"
@@ -472,6 +472,9 @@ class Instrument:
         scoring); anything else that cannot be read is NaN *and* a :class:`Problem`.
         Free-answer items (PSQI times and durations) are read the same way in every mode.
         """
+        import numpy as np
+        import pandas as pd
+
         if mode not in MODES:
             raise InvalidInput(f"unknown answer mode {mode!r}", hint="use one of: " + ", ".join(MODES))
         if not isinstance(raw, pd.DataFrame):
@@ -517,6 +520,8 @@ class Instrument:
 
     def _match_columns(self, raw: pd.DataFrame) -> list[tuple[int, int]]:
         """(item, column position) for every item column, in instrument order."""
+        import numpy as np
+
         found: dict[int, int] = {}
         for pos, col in enumerate(raw.columns):
             if isinstance(col, (bool, np.bool_)) or not isinstance(col, (int, np.integer)):
@@ -570,6 +575,9 @@ class Decoded:
 
 
 def _row_numbers(raw: pd.DataFrame, code: str) -> list[int]:
+    import numpy as np
+    import pandas as pd
+
     idx = raw.index
     if len(idx) and not (pd.api.types.is_integer_dtype(idx.dtype) or all(isinstance(r, (int, np.integer)) for r in idx)):
         raise InvalidInput(f"{code}: the answer table's index must be sheet row numbers")
@@ -583,6 +591,8 @@ class _CellReader:
     """Reads the cells of items answered the same way; remembers each distinct cell value."""
 
     def __init__(self, spec: ItemSpec, mode: str):
+        import numpy as np
+
         self.spec = spec
         self.mode = mode
         self.cache: dict[Any, tuple[float, bool]] = {}
@@ -609,7 +619,10 @@ class _CellReader:
             self.expected = f"expected a number of {spec.unit} from {_num(spec.min)} to {_num(spec.max)}"
 
     def column(self, s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        if is_numeric_dtype(s.dtype) and not is_bool_dtype(s.dtype):
+        import numpy as np
+        import pandas as pd
+
+        if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
             return self.numbers(s.to_numpy(dtype=float, na_value=np.nan))
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
         m = len(uniques)
@@ -622,6 +635,8 @@ class _CellReader:
 
     def numbers(self, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Vectorised reading of numeric cells: (values, unreadable)."""
+        import numpy as np
+
         missing = np.isnan(arr) | np.isin(arr, MISSING_NUMBERS)
         kind = self.spec.kind
         with np.errstate(invalid="ignore"):
@@ -655,6 +670,8 @@ class _CellReader:
         return round(minutes * 60) / 86400, False
 
     def _number(self, x: float) -> tuple[float, bool]:
+        import numpy as np
+
         v, b = self.numbers(np.array([x], dtype=float))
         return float(v[0]), bool(b[0])
 
@@ -671,6 +688,9 @@ class _CellReader:
         return hit
 
     def _read(self, u: Any) -> tuple[float, bool]:
+        import numpy as np
+        import pandas as pd
+
         NAN = math.nan
         if u is None or u is pd.NA or u is pd.NaT:
             return NAN, False

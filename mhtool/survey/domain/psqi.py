@@ -33,7 +33,6 @@ import re
 import unicodedata
 from collections.abc import Mapping
 
-import numpy as np
 
 ITEM_COUNT = 18
 BEDTIME, LATENCY, GET_UP, SLEEP_HOURS = 1, 2, 3, 4
@@ -103,6 +102,8 @@ def parse_clock(value: object) -> float | None:
     (a number in [0, 1)). A bare number of 1 or more is refused: ``11`` could be
     11:00 or 23:00, and guessing would silently change a component.
     """
+    import numpy as np
+
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, dt.datetime):  # also pandas.Timestamp
@@ -160,6 +161,8 @@ def _fraction_to_minutes(x: float) -> float | None:
 
 def parse_quantity(value: object, unit: str) -> float | None:
     """A duration in ``unit`` ("minutes" or "hours"): ``30``, ``30分钟``, ``7.5小时``, ``7h``."""
+    import numpy as np
+
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float, np.integer, np.floating)):
@@ -179,6 +182,8 @@ def parse_quantity(value: object, unit: str) -> float | None:
 
 def _steps(x: np.ndarray, upper_bounds: tuple[float, ...]) -> np.ndarray:
     """0 for x ≤ upper_bounds[0], 1 for x ≤ upper_bounds[1], … len(upper_bounds) above all."""
+    import numpy as np
+
     return np.searchsorted(np.asarray(upper_bounds, dtype=float), x, side="left").astype(np.int64)
 
 
@@ -190,6 +195,8 @@ def components(values: Mapping[int, np.ndarray]) -> dict[str, np.ndarray]:
     "75–85 %" belongs to the lower-scoring range named first in the published
     table, except where the table says ">": more than 7 h and more than 85 %.
     """
+    import numpy as np
+
     col = {k: np.asarray(v, dtype=float) for k, v in values.items()}
 
     c1 = col[QUALITY]

@@ -6,7 +6,7 @@
   as one class.
 * :mod:`mhtool.governance.usecases.exports` — the store-facing research export.
 * :mod:`mhtool.governance.usecases.purpose` — the ``--purpose`` policy for identifiable
-  exports, governance settings, and bulk graduation of a class.
+  exports and the governance settings.
 * :mod:`mhtool.governance.usecases.retention` — retention plan and apply, erasure on
   request, and the scrub that keeps erased data out of the file.
 * :mod:`mhtool.governance.cli` — ``mhtool export research``, ``mhtool retention …``

@@ -8,8 +8,8 @@ The pieces are kept apart so that most of the work stays pure and testable:
 - :mod:`mhtool.domain.document` — the report as data (sheets, columns, charts,
   printable forms), independent of any file format; ``Report.to_json()`` gives
   the same figures as the workbook.
-- :mod:`mhtool.report.domain.redact` — masking of names and student numbers for
-  reports that leave the center.
+- :mod:`mhtool.report.domain.redact` and :mod:`mhtool.report.domain.kanon` — the
+  de-identified copy (脱敏) of a report that leaves the center.
 - :mod:`mhtool.io.xlsx` — the only module that writes workbooks. It writes
   atomically and never lets user text become a formula.
 

@@ -384,3 +384,10 @@ def test_an_implausible_date_flag_is_a_usage_error(store_env, when):
     store_env.cli.ok("cases", "add", "2024010001", "--name", "测试", "--college", "文学院")
     result = store_env.cli("cases", "note", "2024010001", "--text", "x", "--date", when)
     assert result.exit_code == 2 and "--date" in result.stderr and "plausible" in result.stderr
+
+
+def test_a_college_that_is_not_on_the_roster_is_a_usage_error(store_env):
+    store_env.cli.ok("cases", "add", "2024010001", "--name", "测试", "--college", "文学院")
+    result = store_env.cli("report", "weekly", "--college", "文学学院", "--json")
+    assert result.exit_code == 2 and "--college" in result.stderr and "文学院" in result.stderr
+    assert store_env.cli("report", "weekly", "--college", "文学院", "--json").exit_code == 0

@@ -161,7 +161,7 @@ def read_sheet(path: str | Path, sheet: str | int | None = None, *, password: st
         raise InvalidInput(f"{name}: the file is empty", hint="export the survey again")
     try:
         return _read_bytes(name, data, sheet, password)
-    except InvalidInput:
+    except (InvalidInput, UsageError):
         raise
     except MemoryError:
         raise InvalidInput(f"{name}: the file is too large to read", hint=_DAMAGED_HINT) from None
@@ -529,14 +529,14 @@ def _read_zip_workbook(name: str, data: bytes, sheet: str | int | None) -> RawSh
         fmt = "xlsx"
         _check_shared_strings(zf, name)
         guard = _XlsxSheets(zf, name)
-    except InvalidInput:
+    except (InvalidInput, UsageError):
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, KeyError, EOFError, NotImplementedError,
             RuntimeError, ValueError, struct.error) as exc:
         raise _damaged(name, exc) from None
     try:
         raw = _read_with_calamine(name, data, sheet, fmt, guard)
-    except InvalidInput:
+    except (InvalidInput, UsageError):
         raise
     except Exception as calamine_error:  # noqa: BLE001 - any calamine failure gets the openpyxl fallback
         return _read_with_openpyxl(name, data, sheet, calamine_error, guard)
@@ -560,7 +560,7 @@ def _read_ole2(name: str, data: bytes, sheet: str | int | None, password: str | 
         return _read_ole2(name, plain, sheet, None)
     try:
         return _read_with_calamine(name, data, sheet, "xls", None)
-    except InvalidInput:
+    except (InvalidInput, UsageError):
         raise
     except Exception as exc:  # noqa: BLE001
         if "password" in str(exc).lower() or type(exc).__name__ == "PasswordError":
@@ -852,16 +852,15 @@ def _pick_sheet(name: str, names: list[str], sheet: str | int | None, has_data) 
     if isinstance(sheet, int):
         if 0 <= sheet < len(names):
             return names[sheet]
-        raise InvalidInput(
-            f"{name}: there is no sheet number {sheet} (0-based); the workbook has {len(names)}: {', '.join(names)}"
-        )
+        # The flag is what is wrong, not the file: a usage error (exit 2) naming it.
+        raise UsageError(f"--sheet {sheet}: {name} has no sheet number {sheet} (0-based); it has {len(names)}: {', '.join(names)}")
     if sheet in names:
         return sheet
     wanted = " ".join(sheet.split()).casefold()
     for n in names:
         if " ".join(n.split()).casefold() == wanted:
             return n
-    raise InvalidInput(f"{name}: there is no sheet named {sheet!r}; the sheets are: {', '.join(names)}")
+    raise UsageError(f"--sheet {sheet!r}: {name} has no sheet of that name; its sheets are: {', '.join(names)}")
 
 
 @contextmanager
@@ -988,7 +987,7 @@ def _read_with_openpyxl(name: str, data: bytes, sheet: str | int | None, calamin
         # The bounds come from the cells measured, never from the <dimension> the file declares.
         rows = [list(r) for r in wb[chosen].iter_rows(min_row=1, max_row=max(ext.rows, 1), min_col=1,
                                                       max_col=max(ext.cols, 1), values_only=True)]
-    except InvalidInput:
+    except (InvalidInput, UsageError):
         raise
     except Exception:  # noqa: BLE001
         raise _damaged(name, calamine_error) from None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mhtool.errors import InvalidInput
+from mhtool.errors import InvalidInput, UsageError
 from mhtool.io.cells import SCIENTIFIC_NOTATION_MESSAGE, is_missing
 from mhtool.io.readers import (
     RawSheet,
@@ -222,9 +222,10 @@ def test_sheet_selection_and_positions(tmp_path):
     assert first.rows == [[None, None], [None, "学号"], [None, "2026"]]  # leading empty row and column kept
     assert read_sheet(path, "数据").rows == [["学号", "1"], ["0012", 1.0]]
     assert read_sheet(path, 1).sheet == "数据"
-    with pytest.raises(InvalidInput, match="no sheet named '名单'; the sheets are: 说明, 数据"):
+    # A sheet the file does not have is a wrong --sheet (exit 2), not bad file data.
+    with pytest.raises(UsageError, match="--sheet '名单': two.xlsx has no sheet of that name; its sheets are: 说明, 数据"):
         read_sheet(path, "名单")
-    with pytest.raises(InvalidInput, match="no sheet number 5"):
+    with pytest.raises(UsageError, match="--sheet 5: two.xlsx has no sheet number 5"):
         read_sheet(path, 5)
 
 

@@ -291,6 +291,11 @@ class Reports:
         self.store.require("report", action=action)
         if college is not None:
             self.store.require_college(college, action=action)
+            known = gather.roster_summary(self.store)
+            if known and college not in known:
+                # A misspelt college would otherwise give an all-zero report that looks like a 零报告.
+                yours = sorted(c for c in known if c and self.store.in_scope(c))
+                raise UsageError(f"--college {college!r}: no student of the roster is in this college", hint="one of: " + "、".join(yours))
 
     def _stamp(self, report: Report) -> None:
         """The center's name (setting ``center_name``) for the page header of every report."""

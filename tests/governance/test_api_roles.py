@@ -131,3 +131,9 @@ def test_only_admin_changes_the_policies(school_env, center_as):
     admin = center_as("admin")
     assert admin.governance.set_policy(retention_years=7) == {"retention_years": 7}
     assert counselor.governance.policy()["retention_years"] == 7
+
+
+def test_an_unknown_instrument_is_a_usage_error_not_an_empty_export(store_env, tmp_path):
+    result = store_env.cli("export", "research", "--out", tmp_path / "r.csv", "--instrument", "scl-91", "--purpose", "研究")
+    assert result.exit_code == 2 and "--instrument" in result.stderr and "scl90" in result.stderr
+    assert not (tmp_path / "r.csv").exists()

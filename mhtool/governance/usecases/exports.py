@@ -96,6 +96,12 @@ def gather(store, *, batches: Sequence[str] = (), instruments: Sequence[str] = (
     chosen = _batches(store, batches)
     codes = {c.strip().lower() for c in instruments if c.strip()}
     if codes:
+        from mhtool.survey.usecases import registry
+
+        known = registry.all_instruments()
+        unknown = sorted(codes - set(known))
+        if unknown:
+            raise UsageError(f"--instrument {unknown[0]!r}: no such instrument", hint="one of: " + ", ".join(sorted(known)))
         chosen = {bid: b for bid, b in chosen.items() if (b.get("instrument") or "").lower() in codes}
     if not chosen:
         return []

@@ -391,3 +391,14 @@ def test_a_college_that_is_not_on_the_roster_is_a_usage_error(store_env):
     result = store_env.cli("report", "weekly", "--college", "文学学院", "--json")
     assert result.exit_code == 2 and "--college" in result.stderr and "文学院" in result.stderr
     assert store_env.cli("report", "weekly", "--college", "文学院", "--json").exit_code == 0
+
+
+def test_the_python_api_reads_key_files_as_the_command_line_does(tmp_path):
+    from mhtool.app import credential_from_key_file
+    from mhtool.errors import AuthenticationFailed
+
+    with pytest.raises(AuthenticationFailed, match="directory"):
+        credential_from_key_file(tmp_path)
+    (tmp_path / "short.key").write_text("abcd\n")
+    with pytest.raises(AuthenticationFailed, match="not an mhtool key file"):
+        credential_from_key_file(tmp_path / "short.key")

@@ -20,33 +20,13 @@ def settings(ctx: typer.Context | None = None) -> config.Settings:
     return config.resolve()
 
 
-def _read_credential_file(path: Path, variable: str, *, limit: int = 64 * 1024) -> bytes:
-    """The bytes of a passphrase or key file; any problem with the file is an authentication failure (exit 4).
-
-    The file must be a regular file (not a directory, a pipe or a device); one
-    that group or others may read or write is used, with a warning.
-    """
+def _read_credential_file(path: Path, variable: str) -> bytes:
+    """The bytes of a passphrase or key file (see :func:`mhtool.store.crypto.read_secret_file`); one that group or others may read is used, with a warning."""
     from mhtool.console import output
+    from mhtool.store import crypto
 
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        raise AuthenticationFailed(f"{variable} names {path}, which does not exist", hint=f"check {variable}") from None
-    except OSError as exc:
-        raise AuthenticationFailed(f"cannot read the {variable} file {path}: {exc.strerror or exc}", hint=f"check {variable}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            what = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-            raise AuthenticationFailed(f"{variable} names {path}, which is {what}", hint=f"set {variable} to the file itself")
-        data = os.read(fd, limit + 1)
-    except OSError as exc:
-        raise AuthenticationFailed(f"cannot read the {variable} file {path}: {exc.strerror or exc}", hint=f"check {variable}") from None
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise AuthenticationFailed(f"the {variable} file {path} is far too large to hold a passphrase or key")
-    if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+    data, mode = crypto.read_secret_file(path, variable)
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
         output.warn(f"{path} can be read by other users; restrict it with `chmod 600 {path}`")
     return data
 
@@ -68,20 +48,10 @@ def _read_secret_file(path: Path, variable: str) -> str:
 
 
 def _read_key_file(path: Path) -> bytes:
-    """The key material of a key file as :func:`mhtool.store.crypto.write_key_file` writes it (hex on one line)."""
+    """The key material of the MHTOOL_KEY_FILE, as :func:`mhtool.store.crypto.write_key_file` writes it."""
     from mhtool.store import crypto
 
-    data = _read_credential_file(path, "MHTOOL_KEY_FILE")
-    try:
-        material = bytes.fromhex(data.decode("ascii").strip())
-    except (UnicodeDecodeError, ValueError):
-        material = b""
-    if len(material) != crypto.KEY_BYTES:
-        raise AuthenticationFailed(
-            f"MHTOOL_KEY_FILE {path} is not an mhtool key file ({crypto.KEY_BYTES * 2} hex digits expected)",
-            hint="use the file `mhtool init --key-file` or `mhtool staff add --key-file` wrote",
-        )
-    return material
+    return crypto.key_material(_read_credential_file(path, "MHTOOL_KEY_FILE"), path, "MHTOOL_KEY_FILE")
 
 
 def credential(st: config.Settings):

@@ -487,6 +487,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     # Between the clauses of a one-line summary, and between a head and its detail (一级 → 二级：原因).
     "clause_separator": ("；", "; "),
     "clause_colon": ("：", ": "),
+    "level_unchanged": ("{level}（{same}）", "{level} ({same})"),
     "report_unit_default": ("心理健康教育与咨询中心", "Mental-health education and counseling center"),
     "report_upward_unrecorded": ("尚未记录向上级报告情况", "not yet recorded as reported upward"),
     "report_crisis_note": ("本报告含学生敏感信息，仅限危机处置相关人员知悉，不得外传。", "This report holds sensitive data: for the people handling the crisis only."),

@@ -205,20 +205,55 @@ class Credential:
         return "keyfile" if self.key_material is not None else "passphrase"
 
 
-def read_key_file(path) -> bytes:
+def read_secret_file(path, what: str, *, limit: int = 64 * 1024) -> tuple[bytes, int]:
+    """The bytes of a passphrase or key file and its mode; any problem with the file is an authentication failure (exit 4).
+
+    The file must be a regular file (not a directory, a pipe or a device);
+    ``what`` names it in messages (``MHTOOL_KEY_FILE``, ``key file``).
+    """
+    import stat
     from pathlib import Path
 
     p = Path(path)
     try:
-        text = p.read_text("ascii").strip()
-        material = bytes.fromhex(text)
+        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise AuthenticationFailed(f"key file {p} does not exist", hint="check MHTOOL_KEY_FILE") from None
-    except (ValueError, UnicodeDecodeError):
-        raise AuthenticationFailed(f"key file {p} is not an mhtool key file (64 hex digits expected)") from None
+        raise AuthenticationFailed(f"{what} names {p}, which does not exist", hint=f"check {what}") from None
+    except OSError as exc:
+        raise AuthenticationFailed(f"cannot read the {what} file {p}: {exc.strerror or exc}", hint=f"check {what}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+            raise AuthenticationFailed(f"{what} names {p}, which is {kind}", hint=f"set {what} to the file itself")
+        data = os.read(fd, limit + 1)
+    except OSError as exc:
+        raise AuthenticationFailed(f"cannot read the {what} file {p}: {exc.strerror or exc}", hint=f"check {what}") from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise AuthenticationFailed(f"the {what} file {p} is far too large to hold a passphrase or key")
+    return data, info.st_mode
+
+
+def key_material(data: bytes, path, what: str = "key file") -> bytes:
+    """The key a key file holds, as :func:`write_key_file` writes it (hex on one line)."""
+    try:
+        material = bytes.fromhex(data.decode("ascii").strip())
+    except (UnicodeDecodeError, ValueError):
+        material = b""
     if len(material) != KEY_BYTES:
-        raise AuthenticationFailed(f"key file {p} is not an mhtool key file (64 hex digits expected)")
+        raise AuthenticationFailed(
+            f"{what} {path} is not an mhtool key file ({KEY_BYTES * 2} hex digits expected)",
+            hint="use the file `mhtool init --key-file` or `mhtool staff add --key-file` wrote",
+        )
     return material
+
+
+def read_key_file(path, what: str = "key file") -> bytes:
+    """The key material of a key file; a missing, unreadable or malformed file is an authentication failure."""
+    data, _ = read_secret_file(path, what)
+    return key_material(data, path, what)
 
 
 def write_key_file(path) -> bytes:

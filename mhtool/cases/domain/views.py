@@ -361,7 +361,7 @@ def entry_summary(item: dict, lang: str = "zh") -> str:
         if not model.changes_level(f):
             # Corrected after a late entry (补录) set this level earlier: it records no change.
             same = label("dossier", "unchanged", lang)
-            return _colon(f"{lv(f.get('to'))}（{same}）" if lang == "zh" else f"{lv(f.get('to'))} ({same})", f.get("reason"), lang)
+            return _colon(text("level_unchanged", lang, level=lv(f.get("to")), same=same), f.get("reason"), lang)
         return _colon(f"{lv(f.get('from'))} → {lv(f.get('to'))}", f.get("reason"), lang)
     if kind == "note":
         return f.get("text") or ""

@@ -1,4 +1,4 @@
-"""k-anonymity of the rows a redacted report lists: coarsen, or refuse.
+"""k-anonymity of what a redacted report shows: coarsen, withhold a row, or refuse a form.
 
 Pure. A redacted table that lists persons keeps no name and no number, but a
 row can still single someone out by what is left: the only 二级 student of
@@ -73,7 +73,7 @@ def small_groups(rows: Iterable[Sequence], idx: Sequence[int], k: int = K_ANONYM
     return sorted((key for key, n in counts.items() if n < k), key=repr)
 
 
-def anonymise_rows(keys: Sequence[str], rows: Sequence[Sequence], *, k: int = K_ANONYMITY, what: str = "a table") -> Coarsened:
+def anonymise_rows(keys: Sequence[str], rows: Sequence[Sequence], *, k: int = K_ANONYMITY) -> Coarsened:
     """Coarsen ``rows`` (cells in the order of ``keys``) until every row has ``k - 1`` look-alikes.
 
     Only the columns of :data:`QUASI_IDENTIFIERS` are compared and changed;

@@ -17,9 +17,10 @@ Pure. :func:`redact_report` turns a report into one that names nobody:
   (``[学生]``, ``[家长]``), a staff member their role title (``咨询师``).
 - **Left out of free text**: the segments of a timeline summary that carry a
   diagnosis, medication, the hospital's advice or a hospital (``是否服药：是``).
-- **Coarsened, or refused**: a table that lists persons must be k-anonymous
-  on what is left (:mod:`mhtool.report.domain.kanon`); a form about one
-  person must resemble at least k students of the store.
+- **Coarsened, withheld or refused**: a table that lists persons must be
+  k-anonymous on what is left (:mod:`mhtool.report.domain.kanon`), rows that
+  cannot be are withheld; a form about one person must resemble at least k
+  students of the store, or the report is refused.
 
 What it cannot do: mask a name the store does not know, or notice that a free
 text identifies someone by what it tells (室友 who found them, the day of an
@@ -38,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from mhtool.domain.document import Column, FormField, FormText, Report, Sheet
-from mhtool.domain.labels import label, text
+from mhtool.domain.labels import label, pick, text
 from mhtool.domain.vocabulary import LEVELS
 from mhtool.report.domain import kanon
 from mhtool.report.domain.kanon import K_ANONYMITY, QUASI_IDENTIFIERS
@@ -390,8 +391,7 @@ def _redact_table(sheet: Sheet, scrub: Scrubber, is_pii: Callable[[str, str | No
 
     if lists_persons:
         keys = [c.key for c in columns]
-        what = f"sheet {_pick_name(lang, name_zh, name_en)!r}"
-        coarse = kanon.anonymise_rows(keys, rows, k=k, what=what)
+        coarse = kanon.anonymise_rows(keys, rows, k=k)
         rows = [[_shown(v, lang) for v in r] for r in coarse.rows]
         if "level" in keys and any(r[keys.index("level")] == kanon.WATCHED for r in rows):
             j = keys.index("level")
@@ -446,7 +446,7 @@ def _redact_form(sheet: Sheet, scrub: Scrubber, is_pii: Callable[[str, str | Non
     notes = [scrub(n) for n in sheet.notes]
     name_zh, name_en = scrub(sheet.name_zh), scrub(sheet.name_en)
     if identifiers:
-        coarse = kanon.anonymise_person(identifiers, population, k=k, what=f"sheet {_pick_name(lang, name_zh, name_en)!r}")
+        coarse = kanon.anonymise_person(identifiers, population, k=k, what=f"sheet {pick(lang, name_zh, name_en)!r}")
         shown = dict(zip(QUASI_IDENTIFIERS, coarse.rows[0]))
         out = []
         for item in items:
@@ -460,10 +460,6 @@ def _redact_form(sheet: Sheet, scrub: Scrubber, is_pii: Callable[[str, str | Non
         if coarse.rungs:
             notes.append(_coarsened_note(coarse.rungs, k, lang))
     return dataclasses.replace(sheet, name_zh=name_zh, name_en=name_en, title_zh=scrub(sheet.title_zh), title_en=scrub(sheet.title_en), form=items, notes=notes)
-
-
-def _pick_name(lang: str, zh: str, en: str) -> str:
-    return zh if lang == "zh" else en
 
 
 def _shown(value: Any, lang: str) -> Any:

@@ -143,12 +143,12 @@ class Reports:
     def _case_report(self, kind: str, *, week, month, date_from, date_to, out: Out, lang: str, redact: bool, college: str | None, purpose: str | None) -> Delivered:
         store, action, what = self.store, f"report.{kind}", f"a {kind} report without --redact"
         _check_lang(lang)
-        self._require(action, college)
+        roster = self._require(action, college)
         today = self.center.today()
         period = resolve_period(kind, week=week, month=month, date_from=date_from, date_to=date_to, today=today)
         # Refused before the costly reading, not only when the file is published.
         self.center.exports.purpose(purpose, what=what, identifiable=not redact)
-        data = gather.case_data(store, period, today=today, college=college, monthly=kind == "monthly")
+        data = gather.case_data(store, period, today=today, college=college, monthly=kind == "monthly", roster=roster)
         build = builders.monthly_report if kind == "monthly" else builders.weekly_report
         report = build(data, period, generated_at=self._now(), lang=lang)
         scrub = None
@@ -287,15 +287,18 @@ class Reports:
 
     # -- shared -------------------------------------------------------------------------------
 
-    def _require(self, action: str, college: str | None) -> None:
+    def _require(self, action: str, college: str | None) -> dict[str, dict] | None:
+        """Role and scope; with ``college``, also that the roster has it. Returns the roster summary when it was read."""
         self.store.require("report", action=action)
-        if college is not None:
-            self.store.require_college(college, action=action)
-            known = gather.roster_summary(self.store)
-            if known and college not in known:
-                # A misspelt college would otherwise give an all-zero report that looks like a 零报告.
-                yours = sorted(c for c in known if c and self.store.in_scope(c))
-                raise UsageError(f"--college {college!r}: no student of the roster is in this college", hint="one of: " + "、".join(yours))
+        if college is None:
+            return None
+        self.store.require_college(college, action=action)
+        known = gather.roster_summary(self.store)
+        if known and college not in known:
+            # A misspelt college would otherwise give an all-zero report that looks like a 零报告.
+            yours = sorted(c for c in known if c and self.store.in_scope(c))
+            raise UsageError(f"--college {college!r}: no student of the roster is in this college", hint="one of: " + "、".join(yours))
+        return known
 
     def _stamp(self, report: Report) -> None:
         """The center's name (setting ``center_name``) for the page header of every report."""

@@ -74,8 +74,10 @@ def _task(t: dict, tz: ZoneInfo, entry_days: dict[str, str] | None = None) -> di
 # --------------------------------------------------------------------------- weekly / monthly
 
 
-def case_data(store, period: Period, *, today: date, college: str | None = None, monthly: bool = False, trend_months: int = 6) -> CaseData:
-    """The students, timelines, tasks and referrals a weekly (or monthly) report of ``period`` needs."""
+def case_data(
+    store, period: Period, *, today: date, college: str | None = None, monthly: bool = False, trend_months: int = 6, roster: dict[str, dict] | None = None
+) -> CaseData:
+    """The students, timelines, tasks and referrals a weekly (or monthly) report of ``period`` needs (``roster``: :func:`roster_summary`, if already read)."""
     tz = ZoneInfo(store.tz)
     asof = min(period.end, today)
     first = months_back(period, trend_months)[0].start if monthly else period.start
@@ -112,7 +114,7 @@ def case_data(store, period: Period, *, today: date, college: str | None = None,
         batch_tasks=screening.tasks,
         batch_responses=screening.responses,
         interviews=screening.interviews,
-        roster={c: v for c, v in roster_summary(store).items() if keep(c)},
+        roster={c: v for c, v in (roster if roster is not None else roster_summary(store)).items() if keep(c)},
         term_first_monday=term_first_monday(store),
         college=college,
         clinical=store.can("clinical"),

@@ -101,13 +101,6 @@ def new_credential(key_file: Path | None, *, who: str, env_var: str = "MHTOOL_NE
     return crypto.Credential(passphrase=secret, source=env_var if path else "the prompt")
 
 
-def open_store(ctx: typer.Context | None = None, *, readonly: bool = False):
-    from mhtool.store.core import Store
-
-    st = settings(ctx)
-    return Store.open(st.store, credential(st), st.user, readonly=readonly)
-
-
 def open_center(ctx: typer.Context | None = None, *, readonly: bool = False):
     """The use-case layer, opened as the person running the command."""
     from mhtool.app.center import Center

@@ -35,6 +35,3 @@ def shape_problem(text: str) -> str | None:
         return f"not a student number: a student number has {SHAPE_TEXT}"
     return None
 
-
-def is_student_no(text: str) -> bool:
-    return shape_problem(text) is None

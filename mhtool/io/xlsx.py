@@ -904,12 +904,6 @@ def _title_height(heading: list[str], meta: list[str]) -> float:
     return len(heading) * _TITLE_LINE_PT + len(meta) * _LINE_PT + _ROW_PAD + 2
 
 
-def _title_text(report: Report, sheet: Sheet | None) -> str:
-    """The title as one string (what a reader of the workbook's cell A1 gets)."""
-    heading, meta, _ = _title_lines(report, sheet, float("inf"))
-    return "\n".join(heading + meta)
-
-
 # --------------------------------------------------------------------------- page setup
 
 

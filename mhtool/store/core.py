@@ -121,10 +121,6 @@ class Txn:
         if audit:
             self.targets.append(f"{table}/{record_id}")
 
-    def set_columns(self, table: str, record_id: str, **columns) -> None:
-        sets = ", ".join(f"{name} = ?" for name in columns)
-        self.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*columns.values(), record_id])
-
     def target(self, *ids: str) -> None:
         self.targets.extend(ids)
 

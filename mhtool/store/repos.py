@@ -309,9 +309,6 @@ class Tasks(_PerStudent):
             return self._rows("done_on IS NULL AND student_id = ?", (student_id,), order="due_on, rowid")
         return self._rows("done_on IS NULL", order="due_on, rowid")
 
-    def open_for_students(self, student_ids: Iterable[str]) -> list[Task]:
-        return self._by_column("student_id", student_ids, "done_on IS NULL", order="due_on, rowid")
-
     def next_due(self, *, watched_only: bool = False) -> dict[str, str]:
         """Each student's earliest open due date, from the plaintext columns alone (no record opened)."""
         where = "done_on IS NULL"
@@ -327,13 +324,6 @@ class Tasks(_PerStudent):
         """Tasks still open at the end of ``asof`` for the students a report concerns."""
         concerned, cparams = _concerned(first, start, end, asof)
         return self._rows(f"(done_on IS NULL OR done_on > ?) AND student_id IN ({concerned})", (asof.isoformat(), *cparams))
-
-    def count_open(self) -> int:
-        return self.store._count(self.table, "done_on IS NULL")
-
-    def due_since(self, first: date) -> list[Task]:
-        """Tasks (open or done) due on ``first`` or later."""
-        return self._rows("due_on >= ?", (first.isoformat(),))
 
     def add(self, txn: Txn, student_id: str, kind: str, due: date, data: dict, *, audit: bool = True) -> str:
         return self._insert(txn, {"kind": kind, **data}, {"student_id": student_id, "due_on": due.isoformat(), "done_on": None}, audit=audit)
@@ -361,9 +351,6 @@ class Watches(_PerStudent):
     def during(self, first: date, asof: date) -> list[Watch]:
         """Watch episodes open at some moment from the day before ``first`` to ``asof``."""
         return self._rows("opened_on <= ? AND (closed_on IS NULL OR closed_on > ?)", (asof.isoformat(), _day_before(first)))
-
-    def count_open(self) -> int:
-        return self.store._count(self.table, "closed_on IS NULL")
 
     def open(self, txn: Txn, student_id: str, on: date, data: dict) -> str:
         return self._insert(txn, data, {"student_id": student_id, "opened_on": on.isoformat(), "closed_on": None})

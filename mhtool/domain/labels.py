@@ -7,11 +7,10 @@ Labels are only for people: tables, workbooks and messages.
 
 from __future__ import annotations
 
+from mhtool.domain.rules import GUARDIAN_NOTICE_HOURS, REFERRAL_ATTEND_DAYS
+
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
-
-from mhtool.domain.vocabulary import LEVEL_COLOURS, LEVELS  # noqa: F401
-from mhtool.domain.rules import GUARDIAN_NOTICE_HOURS, REFERRAL_ATTEND_DAYS  # noqa: E402
 
 _LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "level": {

@@ -49,7 +49,8 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from mhtool.errors import MhtoolError, UsageError
-from mhtool.domain.labels import LEVEL_COLOURS, codes, label, pick, text
+from mhtool.domain.labels import codes, label, pick, text
+from mhtool.domain.vocabulary import LEVEL_COLOURS
 from mhtool.domain.document import (
     Chart,
     FormField,

@@ -6,6 +6,7 @@ import pytest
 
 from mhtool.cases.domain import model
 from mhtool.cases.domain.views import ListFilters, build_timeline, entry_summary, matches, missing_label
+from mhtool.domain.vocabulary import highest
 from mhtool.errors import InvalidInput, RefusedChange, UsageError
 
 D = date(2026, 11, 23)
@@ -84,7 +85,7 @@ def test_compare_levels():
     assert model.compare_levels("yellow", "red") == "raised"
     assert model.compare_levels("red", "orange") == "lowered"
     assert model.compare_levels("none", "none") == "same"
-    assert model.highest(["yellow", "red", "none"]) == "red"
+    assert highest(["yellow", "red", "none"]) == "red"
 
 
 # -- interviews and follow-ups ---------------------------------------------------------------

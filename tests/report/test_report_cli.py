@@ -14,7 +14,7 @@ import pytest
 from openpyxl.chart import BarChart, LineChart
 
 from mhtool.domain import dates
-from mhtool.domain.labels import LEVEL_COLOURS
+from mhtool.domain.vocabulary import LEVEL_COLOURS
 from mhtool.domain.periods import week_of
 from tests.report import report_data as rd
 

@@ -11,7 +11,8 @@ from openpyxl.chart import BarChart, LineChart
 from openpyxl.workbook.workbook import Workbook
 
 from mhtool.errors import MhtoolError, UsageError
-from mhtool.domain.labels import LEVEL_COLOURS, label
+from mhtool.domain.labels import label
+from mhtool.domain.vocabulary import LEVEL_COLOURS
 from mhtool.io import xlsx
 from mhtool.domain.document import (
     Chart,

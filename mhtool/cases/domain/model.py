@@ -15,8 +15,8 @@ from difflib import SequenceMatcher
 
 from mhtool.domain import rules
 from mhtool.domain.labels import code_from_label, label
-from mhtool.domain.rules import DEFAULT_CADENCE, GUARDIAN_NOTICE_HOURS, INTERVIEW_DUE_DAYS, RETURN_REVIEW_DAYS, REVIEW_WINDOW_DAYS  # noqa: F401
-from mhtool.domain.vocabulary import CONSENT, GROUPS, HEADER_FIELDS, LEVEL_RANK, LEVELS, STATUSES, highest  # noqa: F401
+from mhtool.domain.rules import DEFAULT_CADENCE, GUARDIAN_NOTICE_HOURS, RETURN_REVIEW_DAYS, REVIEW_WINDOW_DAYS
+from mhtool.domain.vocabulary import CONSENT, GROUPS, HEADER_FIELDS, LEVEL_RANK, LEVELS, STATUSES
 from mhtool.errors import InvalidInput, RefusedChange, UsageError
 
 # Required fields per timeline entry kind: what a counselor must say for the

@@ -28,13 +28,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 
 from mhtool.domain.labels import text as label_text
 from mhtool.domain.vocabulary import WATCH_LEVELS
 from mhtool.errors import InvalidInput, NotFound, Problem
 from mhtool.survey.domain import psqi
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 # numpy and pandas are imported inside the functions that decode answers: loading a
 # definition to show its names (a dossier's timeline) must not pay 0.2 s for them.

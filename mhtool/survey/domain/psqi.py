@@ -32,7 +32,12 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
+if TYPE_CHECKING:
+    import numpy as np
+
+# numpy is imported inside the functions that compute: see instruments.py.
 
 ITEM_COUNT = 18
 BEDTIME, LATENCY, GET_UP, SLEEP_HOURS = 1, 2, 3, 4

@@ -110,6 +110,10 @@ class PermissionDenied(MhtoolError):
     exit_code = EXIT_PERMISSION_DENIED
 
 
+class KeyUnavailable(PermissionDenied):
+    """The session's key slot does not hold the key a record part is sealed under (a clerk's key and clinical content)."""
+
+
 class NotFound(MhtoolError):
     """A student, batch, referral, hospital or staff member that does not exist."""
 

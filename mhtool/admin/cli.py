@@ -30,6 +30,7 @@ def register(app: typer.Typer) -> None:
     app.command("info")(info)
     app.command("backup")(backup)
     app.command("restore")(restore)
+    app.command("check")(check)
 
 
 def _parse_timezone(value: str) -> None:
@@ -103,15 +104,75 @@ def restore(
     ctx: typer.Context,
     source: Annotated[Path, typer.Argument(help="A backup made by `mhtool backup`.")],
     force: Annotated[bool, typer.Option("--force", help="Replace an existing store.")] = False,
+    reenable_removed: Annotated[
+        bool, typer.Option("--reenable-removed", help="Restore a backup older than the store even though it gives back access to staff removed since.")
+    ] = False,
 ) -> None:
-    """Restore the store from a backup, after checking that the backup opens and is intact."""
+    """Restore the store from a backup, after checking that the backup opens and is intact.
+
+    A backup from before a `staff remove` would let the removed member in
+    again; it is refused unless --reenable-removed is given, and then the
+    names are listed so they can be removed again.
+
+    Example: mhtool restore /backup/store-2026-11-30.db --force
+    """
     from mhtool.admin.usecases.api import Admin
     from mhtool.console import output, session
 
     st = session.settings(ctx)
     # Not through an open store: the store being replaced may be damaged or gone.
-    result = Admin.restore_store(source, st.store, session.credential(st), st.user, force=force)
+    result = Admin.restore_store(source, st.store, session.credential(st), st.user, force=force, reenable_removed=reenable_removed)
     output.success(f"restored {result['restored']} from {result['from']}")
+    if result["reenabled"]:
+        output.warn(f"access given back to staff removed since the backup: {', '.join(result['reenabled'])}")
+        output.warn("remove them again with `mhtool staff remove NAME`")
+
+
+def check(
+    ctx: typer.Context,
+    head_file: Annotated[
+        Optional[Path],
+        typer.Option("--head-file", help="Keep the audit chain's head in this file (outside the store): compare with it, then update it."),
+    ] = None,
+    json: JsonOpt = False,
+) -> None:
+    """The weekly integrity check: the audit chain, every record against its last recorded version, SQLite's own check.
+
+    Exit 0 when everything matches, 1 with one line per problem (table and
+    record) otherwise. Needs no record key: an auditor's key file is enough
+    for a cron job.
+
+    Example: mhtool check --head-file /var/lib/mhtool/audit.head
+    """
+    from mhtool.console import output, session
+
+    saved = head_file.read_text(encoding="utf-8").strip() if head_file is not None and head_file.is_file() else None
+    with session.open_center(ctx) as center:
+        report = center.admin.audit_verify(saved or None, deep=True)
+        head = center.admin.audit_head() if report.ok else None
+    _report_deep(report, json)
+    if head_file is not None and head:
+        tmp = head_file.with_name(head_file.name + ".tmp")
+        tmp.write_text(head + "\n", encoding="utf-8")
+        tmp.replace(head_file)
+
+
+def _report_deep(report, json: bool) -> None:
+    from mhtool.console import output
+
+    if json:
+        output.emit_json(report.as_dict())
+    if report.ok:
+        output.success(f"audit chain intact: {report.entries} entries; {report.records_checked} records match their last recorded version")
+        if not json:
+            output.emit_line(f"ok {report.entries} {report.records_checked}")
+        return
+    if report.problems:
+        output.problems(report.problems)
+        output.error(f"{len(report.problems)} problem(s) found", "restore from a backup; keep the store as it is for inspection")
+    else:
+        output.error(f"audit chain broken at entry {report.broken_at}: {report.reason}", "restore from a backup and compare with a saved `audit head`")
+    raise typer.Exit(1)
 
 
 # -- staff ------------------------------------------------------------------------------------
@@ -253,13 +314,25 @@ def audit_log(
 def audit_verify(
     ctx: typer.Context,
     head: Annotated[Optional[str], typer.Option("--head", help="A head saved earlier with `mhtool audit head` (SEQ:MAC).")] = None,
+    deep: Annotated[
+        bool, typer.Option("--deep", help="Also check every record against the version the chain last recorded, and run SQLite's integrity check.")
+    ] = False,
     json: JsonOpt = False,
 ) -> None:
-    """Recompute the audit chain and report the first broken entry (exit 1 when broken)."""
+    """Recompute the audit chain and report the first broken entry (exit 1 when broken).
+
+    With --deep, also find records edited, rolled back or deleted outside
+    mhtool and a damaged database, each named by table and record.
+
+    Example: mhtool audit verify --deep
+    """
     from mhtool.console import output, session
 
     with session.open_center(ctx) as center:
-        report = center.admin.audit_verify(head)
+        report = center.admin.audit_verify(head, deep=deep)
+    if deep:
+        _report_deep(report, json)
+        return
     if json:
         output.emit_json(report.as_dict())
     if report.ok:

@@ -82,6 +82,11 @@ class Center:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @property
+    def tampering(self) -> list[str]:
+        """Changes to the staff directory or key slots made outside mhtool, found when the store was opened (empty normally)."""
+        return list(self.store.tampering)
+
     # -- who and when -----------------------------------------------------------------------
 
     @property

@@ -106,4 +106,19 @@ def open_center(ctx: typer.Context | None = None, *, readonly: bool = False):
     from mhtool.app.center import Center
 
     st = settings(ctx)
-    return Center.open(st.store, credential(st), st.user, readonly=readonly)
+    center = Center.open(st.store, credential(st), st.user, readonly=readonly)
+    _warn_of_tampering(center.tampering)
+    return center
+
+
+def _warn_of_tampering(found: list[str]) -> None:
+    """Every command says so while the staff directory or key slots hold changes made outside mhtool."""
+    if not found:
+        return
+    from mhtool.console import output
+
+    for line in found[:5]:
+        output.warn(f"tampering: {line}")
+    if len(found) > 5:
+        output.warn(f"tampering: and {len(found) - 5} more")
+    output.warn("an admin should run `mhtool audit verify --deep`; `mhtool staff rotate-key` drops untrusted key slots")

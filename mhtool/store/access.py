@@ -20,6 +20,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "auditor": frozenset({"audit"}),
 }
 
+# The key tiers each role's slot holds (docs/design.md, "Keys per role"): what its key can
+# decrypt whatever code runs. ``clinical`` content needs the clinical tier; the staff
+# directory is authenticated with the admin tier; everyone writes the audit chain.
+ROLE_TIERS: dict[str, tuple[str, ...]] = {
+    "admin": ("common", "roster", "clinical", "admin"),
+    "counselor": ("common", "roster", "clinical"),
+    "clerk": ("common", "roster"),
+    "auditor": ("common",),
+}
+
 PERMISSION_TEXT = {
     "staff": "manage staff and keys",
     "audit": "read the audit log",

@@ -19,7 +19,7 @@ from pathlib import Path
 from mhtool.errors import ConflictError, IntegrityError, Interrupted, NotFound, RefusedChange, StoreError, UsageError
 from mhtool.store import crypto, schema
 from mhtool.store.access import ROLES
-from mhtool.store.core import GENESIS_MAC, Store, _add_slot, _connect, _utcnow
+from mhtool.store.core import GENESIS_MAC, Store, Txn, _connect, _utcnow, add_slot, bound_columns, ledger_digest, publish_directory, seal_own_bundles
 
 ROTATION_BATCH = 2000
 
@@ -80,7 +80,7 @@ def add_staff(
     shown = _display_name(display_name)
     if store.conn.execute("SELECT 1 FROM staff WHERE name = ?", (name,)).fetchone():
         raise ConflictError(f"a staff member named {name!r} already exists", hint="choose another name, or `mhtool staff passwd`")
-    masters = _live_masters(store)
+    private = crypto.new_staff_key()
     with store.write("staff.add", details={"name": name, "role": role}) as txn:
         staff_id = txn.insert(
             "staff",
@@ -91,12 +91,22 @@ def add_staff(
                 "display_name": shown or name,
                 "created_at": _utcnow(),
                 "created_by": store.staff.name,
+                "public_key": crypto.public_bytes(private).hex(),
                 **({"standing_purpose": standing_purpose.strip()} if standing_purpose and standing_purpose.strip() else {}),
             },
             columns={"name": name, "active": 1},
         )
-        _add_slot(store.conn, store.store_id, staff_id, credential, masters)
+        add_slot(txn, staff_id, credential, private)
+        _publish(txn)
     return staff_id
+
+
+def _publish(txn: Txn) -> None:
+    """Re-authenticate the directory; slots found planted or re-pointed are dropped and the drop is audited."""
+    dropped = publish_directory(txn)
+    if dropped:
+        txn.details["untrusted_slots_dropped"] = dropped
+    txn.store.tampering = []
 
 
 def edit_staff(store: Store, name: str, *, display_name: str | None = None) -> dict:
@@ -104,11 +114,11 @@ def edit_staff(store: Store, name: str, *, display_name: str | None = None) -> d
     shown = _display_name(display_name)
     if shown is None:
         raise UsageError("nothing to change", hint="pass --display-name, e.g. --display-name 张华")
-    row = store.conn.execute("SELECT id, data FROM staff WHERE name = ?", (name,)).fetchone()
-    if row is None:
+    record = _staff_by_name(store, name)
+    if record is None:
         raise NotFound(f"no staff member named {name!r}", hint="see `mhtool staff list`")
-    staff_id = row[0]
-    record = store.unseal("staff", staff_id, row[1])
+    staff_id = record["id"]
+    record = store.staff_rows.sealed(record)
     # The audit entry says what changed, not the new value (the staff record holds it, sealed).
     with store.write("staff.edit", targets=[f"staff/{staff_id}"], details={"name": name, "fields": ["display_name"]}) as txn:
         record = {**record, "display_name": shown, "edited_at": _utcnow(), "edited_by": store.staff.name}
@@ -116,42 +126,67 @@ def edit_staff(store: Store, name: str, *, display_name: str | None = None) -> d
     return {"name": name, "display_name": shown, "role": record.get("role")}
 
 
-def _live_masters(store: Store) -> dict[int, bytes]:
-    """Master keys by generation, recovered through this session's slot."""
-    # The keyring holds derived keys only; to seal masters to a new slot we reopen
-    # them through the session's own slot, which the session proved it can open.
-    return dict(store._masters)
+def _staff_by_name(store: Store, name: str, *, active_only: bool = False) -> dict | None:
+    for row in store.staff_rows.all():
+        if row["name"] == name and (row["active"] or not active_only):
+            return row
+    return None
 
 
 def change_credential(store: Store, credential: crypto.Credential, name: str | None = None) -> None:
-    """Replace a staff member's slot of the same kind (own slot, or anyone's for an admin)."""
+    """Replace a staff member's slot of the credential's kind.
+
+    One's own: the same key pair is wrapped under the new passphrase or key
+    file, so no admin is needed and the directory is unchanged. Someone
+    else's (an admin resetting a forgotten passphrase): the admin cannot know
+    their key, so the member gets a new key pair and this one slot, every
+    other slot of theirs is removed, and the directory is re-authenticated.
+    """
     target = name or store.staff.name
-    row = store.conn.execute("SELECT id FROM staff WHERE name = ? AND active = 1", (target,)).fetchone()
+    row = _staff_by_name(store, target, active_only=True)
     if row is None:
         raise NotFound(f"no active staff member named {target!r}")
-    staff_id = row[0]
-    masters = _live_masters(store)
-    kind = "keyfile" if credential.kind == "keyfile" else None
-    with store.write("staff.passwd", targets=[f"staff/{staff_id}"], details={"kind": credential.kind}):
-        for slot_id, params in store.conn.execute("SELECT id, params FROM keyslots WHERE staff_id = ?", (staff_id,)).fetchall():
-            if (json.loads(params).get("kdf") == "keyfile") == (kind == "keyfile"):
-                store.conn.execute("DELETE FROM keyslots WHERE id = ?", (slot_id,))
-        _add_slot(store.conn, store.store_id, staff_id, credential, masters)
+    staff_id = row["id"]
+    is_keyfile = credential.kind == "keyfile"
+    with store.write("staff.passwd", targets=[f"staff/{staff_id}"], details={"kind": credential.kind, "own": staff_id == store.staff.id}) as txn:
+        if staff_id == store.staff.id:
+            for slot_id, params in txn.execute("SELECT id, params FROM keyslots WHERE staff_id = ?", (staff_id,)).fetchall():
+                if (json.loads(params).get("kdf") == "keyfile") == is_keyfile and slot_id != store.slot_id:
+                    txn.execute("DELETE FROM slot_masters WHERE slot_id = ?", (slot_id,))
+                    txn.execute("DELETE FROM keyslots WHERE id = ?", (slot_id,))
+            current = txn.execute("SELECT params FROM keyslots WHERE id = ?", (store.slot_id,)).fetchone()
+            if current and (json.loads(current[0]).get("kdf") == "keyfile") == is_keyfile:
+                material = crypto.make_slot(credential, store.store_id, store.slot_id, store.private_key)
+                txn.execute(
+                    "UPDATE keyslots SET params = ?, wrapped_private = ? WHERE id = ?",
+                    (json.dumps(material.params), material.wrapped_private, store.slot_id),
+                )
+            else:
+                seal_own_bundles(txn, add_slot(txn, staff_id, credential, store.private_key))
+            return
+        private = crypto.new_staff_key()
+        txn.execute("DELETE FROM slot_masters WHERE slot_id IN (SELECT id FROM keyslots WHERE staff_id = ?)", (staff_id,))
+        txn.execute("DELETE FROM keyslots WHERE staff_id = ?", (staff_id,))
+        record = store.staff_rows.sealed(row)
+        record["public_key"] = crypto.public_bytes(private).hex()
+        txn.update("staff", staff_id, record, audit=False)
+        add_slot(txn, staff_id, credential, private)
+        _publish(txn)
 
 
 def remove_staff(store: Store, name: str, progress: Callable[[int, int], None] | None = None) -> dict:
-    """Remove a staff member's slots and rotate the master key so they can read nothing new."""
+    """Remove a staff member's slots and rotate every key so they can read nothing new."""
     if name == store.staff.name:
         raise RefusedChange("you cannot remove yourself; ask another admin")
-    row = store.conn.execute("SELECT id, data FROM staff WHERE name = ? AND active = 1", (name,)).fetchone()
+    row = _staff_by_name(store, name, active_only=True)
     if row is None:
         raise NotFound(f"no active staff member named {name!r}")
-    staff_id = row[0]
-    record = store.unseal("staff", staff_id, row[1])
-    if record["role"] == "admin":
+    staff_id = row["id"]
+    if row["role"] == "admin":
         admins = [r for r in store.staff_rows.all() if r["active"] and r["role"] == "admin" and r["id"] != staff_id]
         if not admins:
             raise RefusedChange("this is the last admin; add another admin before removing this one")
+    record = store.staff_rows.sealed(row)
     record.update(removed_at=_utcnow(), removed_by=store.staff.name)
     return rotate_master_key(store, remove=(staff_id, record), progress=progress)
 
@@ -170,25 +205,20 @@ def rotate_master_key(store: Store, remove: tuple[str, dict] | None = None, prog
     if target is None:
         old = int(store.meta("generation"))
         new = old + 1
-        master = crypto.new_master_key()
-        store.keyring[new] = crypto.derive_keys(master, new, store.store_id)
-        store._masters[new] = master
+        store.keyring[new] = crypto.derive_keys(crypto.new_generation_secrets(), new, store.store_id)
         try:
             with store.write("staff.rotate-key.start", details={"from": old, "to": new, "removed": remove[0] if remove else None}) as txn:
+                txn.execute("UPDATE meta SET value = ? WHERE key = 'rotation_target'", (str(new),))
                 if remove:
                     staff_id, record = remove
+                    txn.execute("DELETE FROM slot_masters WHERE slot_id IN (SELECT id FROM keyslots WHERE staff_id = ?)", (staff_id,))
                     txn.execute("DELETE FROM keyslots WHERE staff_id = ?", (staff_id,))
                     txn.update("staff", staff_id, record, columns={"active": 0})
-                for slot_id, public in txn.execute("SELECT id, public_key FROM keyslots").fetchall():
-                    txn.execute(
-                        "INSERT INTO slot_masters (slot_id, generation, sealed) VALUES (?, ?, ?)",
-                        (slot_id, new, crypto.seal_master_to_slot(master, new, public, store.store_id, slot_id)),
-                    )
-                txn.execute("UPDATE meta SET value = ? WHERE key = 'rotation_target'", (str(new),))
+                # Only slots the directory trusts get the new keys; a planted one is dropped here.
+                _publish(txn)
         except KeyboardInterrupt:
             if store.meta("rotation_target") is None:
                 store.keyring.pop(new, None)
-                store._masters.pop(new, None)
                 kept = f"; {removed} is still a staff member with their key slot" if removed else ""
                 raise Interrupted(f"interrupted before the key rotation began; nothing was changed{kept}", hint="run the command again") from None
             message, hint = _rotation_state(store, new, removed)
@@ -231,51 +261,74 @@ def _reencrypt(store: Store, new: int, progress: Callable[[int, int], None] | No
     """Re-encrypt every row still sealed with an older generation, batch by batch, then retire the old generations."""
     total = sum(_stale_count(store, table, new) for table in schema.SEALED_TABLES)
     done = 0
-    for table, key_col in schema.SEALED_TABLES.items():
+    for table in schema.SEALED_TABLES:
         while _stale_count(store, table, new):
-            with store.write("staff.rotate-key.batch", details={"table": table}):
-                rows = store.conn.execute(
-                    f"SELECT {key_col}, data FROM {table} WHERE substr(data, 2, 4) != ? LIMIT ?",
-                    (new.to_bytes(4, "big"), ROTATION_BATCH),
-                ).fetchall()
-                for key, blob in rows:
-                    value = store.unseal(table, key, blob)
-                    sets = {"data": store.seal(table, key, value)}
-                    # An erased student's placeholder keeps its random index: it must stay unfindable.
-                    if table == "students" and not value.get("erased"):
-                        sets["student_no_bi"] = store.blind_index(crypto.normalise_student_no(value["student_no"]))
-                    elif table == "batches":
-                        sets["content_bi"] = store.blind_index(value["content_key"], "batch")
-                    assignments = ", ".join(f"{c} = ?" for c in sets)
-                    store.conn.execute(f"UPDATE {table} SET {assignments} WHERE {key_col} = ?", (*sets.values(), key))
-            done += len(rows)
+            with store.write("staff.rotate-key.batch", details={"table": table}) as txn:
+                rows = _reseal_batch(txn, table, new)
+            done += rows
             if progress:
                 progress(done, total)
-    with store.write("staff.rotate-key.finish", details={"generation": new}):
-        archive = {}
-        row = store.conn.execute("SELECT data FROM sealed_meta WHERE key = 'audit_keys'").fetchone()
-        if row:
-            archive = store.unseal("sealed_meta", "audit_keys", row[0])
+    with store.write("staff.rotate-key.finish", details={"generation": new}) as txn:
+        archive = store.sealed_values.get("audit_keys") or {}
         for gen, keys in store.keyring.items():
             if gen != new:
                 archive[str(gen)] = keys.audit_key.hex()
-        store.conn.execute(
-            "INSERT OR REPLACE INTO sealed_meta (key, data) VALUES ('audit_keys', ?)",
-            (store.seal("sealed_meta", "audit_keys", archive),),
-        )
+        txn.put_value("audit_keys", archive)
         store.conn.execute("DELETE FROM slot_masters WHERE generation != ?", (new,))
         store.conn.execute("UPDATE meta SET value = ? WHERE key = 'generation'", (str(new),))
         store.conn.execute("UPDATE meta SET value = NULL WHERE key = 'rotation_target'")
+    # Retired keys must not be sealed into slots added later in this session.
     for gen in [g for g in store.keyring if g != new]:
         del store.keyring[gen]
-    # Retired master keys must not be sealed into slots added later in this session.
-    for gen in [g for g in store._masters if g != new]:
-        del store._masters[gen]
-    return {"generation": new, "records_reencrypted": done}
+    # No copy of a record sealed with a retired key may survive in free pages or the WAL.
+    scrubbed = scrub(store)
+    return {"generation": new, "records_reencrypted": done, "scrubbed": scrubbed["complete"]}
+
+
+def _reseal_batch(txn: Txn, table: str, new: int) -> int:
+    """Re-seal up to ROTATION_BATCH rows of ``table`` with generation ``new``; returns how many."""
+    store = txn.store
+    key_col = schema.SEALED_TABLES[table]
+    plain = schema.PLAIN_COLUMNS[table]
+    has_clin = table in schema.CLINICAL_TABLES
+    cols = (key_col, "data", *(("clin",) if has_clin else ()), *plain)
+    stale = _stale_condition(table)
+    rows = store.conn.execute(f"SELECT {', '.join(cols)} FROM {table} WHERE {stale} LIMIT ?", (*_stale_params(table, new), ROTATION_BATCH)).fetchall()
+    for row in rows:
+        values = dict(zip(cols, row))
+        key = values[key_col]
+        bound = bound_columns(table, values)
+        value = store.unseal(table, key, values["data"], bound)
+        clinical = store.unseal(table, key, values["clin"], bound, tier="clinical") if has_clin and values["clin"] is not None else None
+        sets: dict = {}
+        # An erased student's placeholder keeps its random index: it must stay unfindable.
+        if table == "students" and not value.get("erased"):
+            sets["student_no_bi"] = store.blind_index(crypto.normalise_student_no(value["student_no"]))
+        elif table == "batches":
+            sets["content_bi"] = store.blind_index(value["content_key"], "batch")
+        bound = bound_columns(table, {**values, **sets})
+        sets["data"] = store.seal(table, key, value, bound)
+        if clinical is not None:
+            sets["clin"] = crypto.seal(store.write_keys, store.store_id, table, str(key), clinical, "clinical", bound)
+        assignments = ", ".join(f"{c} = ?" for c in sets)
+        store.conn.execute(f"UPDATE {table} SET {assignments} WHERE {key_col} = ?", (*sets.values(), key))
+        txn.remember(table, key, bound, sets["data"], sets.get("clin"))
+    return len(rows)
+
+
+def _stale_condition(table: str) -> str:
+    if table in schema.CLINICAL_TABLES:
+        return "(substr(data, 2, 4) != ? OR (clin IS NOT NULL AND substr(clin, 2, 4) != ?))"
+    return "substr(data, 2, 4) != ?"
+
+
+def _stale_params(table: str, generation: int) -> tuple:
+    marker = generation.to_bytes(4, "big")
+    return (marker, marker) if table in schema.CLINICAL_TABLES else (marker,)
 
 
 def _stale_count(store: Store, table: str, generation: int) -> int:
-    return store.conn.execute(f"SELECT count(*) FROM {table} WHERE substr(data, 2, 4) != ?", (generation.to_bytes(4, "big"),)).fetchone()[0]
+    return store.conn.execute(f"SELECT count(*) FROM {table} WHERE {_stale_condition(table)}", _stale_params(table, generation)).fetchone()[0]
 
 
 # -- audit ----------------------------------------------------------------------------------------
@@ -289,15 +342,21 @@ class AuditReport:
     head_mac: str
     broken_at: int | None = None
     reason: str = ""
+    # With --deep: each finding names its table and record (empty when everything matches).
+    problems: list[str] | None = None
+    records_checked: int = 0
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "ok": self.ok,
             "entries": self.entries,
             "head": f"{self.head_seq}:{self.head_mac}",
             "broken_at": self.broken_at,
             "reason": self.reason,
         }
+        if self.problems is not None:
+            out.update(deep=True, records_checked=self.records_checked, problems=self.problems)
+        return out
 
 
 def audit_entries(store: Store, limit: int | None = None) -> list[dict]:
@@ -308,12 +367,81 @@ def audit_entries(store: Store, limit: int | None = None) -> list[dict]:
     return entries
 
 
-def verify_audit(store: Store, expected_head: str | None = None, *, record: bool = True) -> AuditReport:
+def verify_audit(store: Store, expected_head: str | None = None, *, record: bool = True, deep: bool = False) -> AuditReport:
     """Recompute the chain; report the first broken position.
 
     ``expected_head`` (``SEQ:MAC`` from an earlier `audit head`, kept outside the
     store) catches what the chain alone cannot: a truncated tail or an older copy.
+    ``deep`` also checks every record against the version the chain last
+    committed to (:func:`verify_records`) and runs SQLite's integrity check.
     """
+    report = _verify_chain(store, expected_head)
+    if deep and report.ok:
+        report.problems, report.records_checked = verify_records(store)
+        if report.problems:
+            report.ok = False
+            report.reason = f"{len(report.problems)} record problem(s): {report.problems[0]}"
+    elif deep:
+        report.problems = [report.reason]
+    if record:
+        store.audit_read("audit.verify", details={"ok": report.ok, "deep": deep})
+    return report
+
+
+def verify_records(store: Store) -> tuple[list[str], int]:
+    """Every record present is the latest version the audit chain committed to, and none it knows is missing.
+
+    Needs no record key: the chain's ledger holds a digest of each version's
+    plaintext columns and sealed bytes. Finds rows edited with sqlite3, rolled
+    back to an older sealed copy, deleted, planted, and SQLite-level damage
+    (a corrupt index answers queries wrongly without a sealed byte changing).
+    """
+    problems = list(store.tampering)
+    check = [row[0] for row in store.conn.execute("PRAGMA integrity_check(20)").fetchall()]
+    if check != ["ok"]:
+        problems += [f"SQLite integrity check: {line}" for line in check]
+    latest: dict[tuple[str, str], tuple[bytes | None, int]] = {}
+    versions: dict[tuple[str, str], dict[bytes, int]] = {}
+    for seq, table, rid, digest in store.conn.execute("SELECT seq, tbl, rid, digest FROM ledger ORDER BY seq, rowid"):
+        key = (table, rid)
+        if digest is not None:
+            versions.setdefault(key, {})[bytes(digest)] = seq
+        latest[key] = (bytes(digest) if digest is not None else None, seq)
+    seen: set[tuple[str, str]] = set()
+    checked = 0
+    for table in schema.LEDGER_TABLES:
+        key_col = schema.SEALED_TABLES[table]
+        has_clin = table in schema.CLINICAL_TABLES
+        cols = (key_col, "data", *(("clin",) if has_clin else ()), *schema.PLAIN_COLUMNS[table])
+        # A full scan, not an index: a damaged index must not hide rows from the check.
+        for row in store.conn.execute(f"SELECT {', '.join(cols)} FROM {table} NOT INDEXED"):
+            values = dict(zip(cols, row))
+            rid = str(values[key_col])
+            key = (table, rid)
+            seen.add(key)
+            checked += 1
+            digest = crypto.record_digest(table, rid, bound_columns(table, values), values["data"], values.get("clin"))
+            known = latest.get(key)
+            if known is None:
+                problems.append(f"{table}/{rid}: present, but no audit entry ever wrote it (planted, or copied from another store)")
+            elif known[0] is None:
+                problems.append(f"{table}/{rid}: deleted by audit entry {known[1]}, but present again (restored from an older copy)")
+            elif digest != known[0]:
+                older = versions.get(key, {}).get(digest)
+                if older is not None:
+                    problems.append(f"{table}/{rid}: an older version (written by audit entry {older}) replaced the latest (entry {known[1]}): rolled back")
+                else:
+                    problems.append(f"{table}/{rid}: differs from the version audit entry {known[1]} wrote (edited outside mhtool)")
+    for key, (digest, seq) in latest.items():
+        if digest is not None and key not in seen:
+            problems.append(f"{key[0]}/{key[1]}: written by audit entry {seq} but missing (deleted outside mhtool)")
+    return problems, checked
+
+
+def _verify_chain(store: Store, expected_head: str | None) -> AuditReport:
+    ledger: dict[int, list[tuple[str, str, bytes | None]]] = {}
+    for seq, table, rid, digest in store.conn.execute("SELECT seq, tbl, rid, digest FROM ledger ORDER BY seq, rowid"):
+        ledger.setdefault(seq, []).append((table, rid, bytes(digest) if digest is not None else None))
     keys = store.audit_keys()
     previous = GENESIS_MAC
     count = 0
@@ -335,9 +463,16 @@ def verify_audit(store: Store, expected_head: str | None = None, *, record: bool
         expected = hmac.new(key, previous + b"|" + crypto.canonical_json(entry), hashlib.sha256).digest()
         if not hmac.compare_digest(expected, bytes(mac)):
             return AuditReport(False, count, last_seq, previous.hex(), position, f"entry {position} does not follow from entry {position - 1}")
+        writes = entry.get("writes") or {}
+        rows = ledger.pop(seq, [])
+        if len(rows) != (writes.get("count") or 0) or (rows and ledger_digest(rows) != writes.get("digest")):
+            return AuditReport(False, count, last_seq, previous.hex(), position, f"the record digests entry {position} committed to were altered")
         previous = bytes(mac)
         last_seq = seq
         macs[seq] = previous.hex()
+    if ledger:
+        first = min(ledger)
+        return AuditReport(False, count, last_seq, previous.hex(), first, f"record digests name audit entry {first}, which the chain does not hold")
     report = AuditReport(True, count, last_seq, previous.hex())
     if expected_head:
         try:
@@ -350,8 +485,6 @@ def verify_audit(store: Store, expected_head: str | None = None, *, record: bool
                                  f"the saved head is entry {head_seq} but the chain ends at {last_seq}: entries were removed from the end or an older copy was restored")
         elif macs.get(head_seq) != mac_text.lower():
             report = AuditReport(False, count, last_seq, previous.hex(), head_seq, f"entry {head_seq} differs from the saved head")
-    if record:
-        store.audit_read("audit.verify", details={"ok": report.ok})
     return report
 
 
@@ -392,30 +525,33 @@ def backup(store: Store, out: str | os.PathLike) -> Path:
     return out
 
 
-def restore(source: str | os.PathLike, target: str | os.PathLike, credential: crypto.Credential, user: str | None, *, force: bool = False) -> dict:
+def restore(
+    source: str | os.PathLike,
+    target: str | os.PathLike,
+    credential: crypto.Credential,
+    user: str | None,
+    *,
+    force: bool = False,
+    reenable_removed: bool = False,
+) -> dict:
     """Replace (or create) the store at ``target`` with the backup ``source``.
 
     The backup must open with the given credential and pass SQLite's integrity
-    check and the audit-chain verification before anything at ``target`` changes.
+    check, the audit-chain verification and the record check of ``audit verify
+    --deep`` before anything at ``target`` changes. A backup older than the
+    store it replaces must not quietly bring back staff removed since: that
+    needs ``reenable_removed``, and the result lists who.
     """
     source, target = Path(source), Path(target)
     try:
         copy = Store.open(source, credential, user, readonly=True)
         try:
             copy.require("backup", action="restore")
-            check = copy.conn.execute("PRAGMA integrity_check").fetchone()[0]
-            if check != "ok":
-                raise IntegrityError(f"backup {source} fails SQLite's integrity check: {' '.join(check.split())}")
-            chain = verify_audit(copy, record=False)
+            chain = verify_audit(copy, record=False, deep=True)
             if not chain.ok:
-                raise IntegrityError(f"backup {source}: audit chain broken at entry {chain.broken_at}: {chain.reason}")
-            # SQLite's check cannot see inside sealed values: open every one of them.
-            for table, key_col in schema.SEALED_TABLES.items():
-                for key, blob in copy.conn.execute(f"SELECT {key_col}, data FROM {table}"):
-                    try:
-                        copy.unseal(table, key, blob)
-                    except IntegrityError as exc:
-                        raise IntegrityError(f"backup {source} is damaged: {exc.message}") from None
+                raise IntegrityError(f"backup {source} is damaged: {chain.reason}; nothing was restored")
+            backup_staff = {r["id"]: (r["name"], bool(r["active"])) for r in copy.staff_rows.all()}
+            backup_generation = int(copy.meta("generation"))
         finally:
             copy.close()
     except sqlite3.DatabaseError as exc:
@@ -424,6 +560,13 @@ def restore(source: str | os.PathLike, target: str | os.PathLike, credential: cr
         raise StoreError(f"{target} is a symbolic link; mhtool never writes a store through one", hint="pass the real path with --store")
     if target.exists() and not force:
         raise StoreError(f"{target} exists; pass --force to replace it with {source}", hint="make a backup of it first with `mhtool backup`")
+    reenabled, current_generation = _reenabled_by(target, backup_staff)
+    if reenabled and not reenable_removed:
+        raise RefusedChange(
+            f"backup {source} is older than the store: restoring it would give back access to {', '.join(reenabled)}, "
+            f"removed since (key generation {backup_generation} in the backup, {current_generation} now); nothing was restored",
+            hint="pass --reenable-removed to restore it anyway, then remove them again with `mhtool staff remove`",
+        )
     if not target.exists():
         # Created readable by its owner only from the start, never through a link.
         try:
@@ -441,11 +584,29 @@ def restore(source: str | os.PathLike, target: str | os.PathLike, credential: cr
     os.chmod(target, 0o600)
     restored = Store.open(target, credential, user)
     try:
-        with restored.write("restore", details={"from": source.name}):
+        with restored.write("restore", details={"from": source.name, "reenabled": reenabled}):
             pass
     finally:
         restored.close()
-    return {"restored": str(target), "from": str(source), "audit_entries": chain.entries}
+    return {"restored": str(target), "from": str(source), "audit_entries": chain.entries, "reenabled": reenabled}
+
+
+def _reenabled_by(target: Path, backup_staff: dict[str, tuple[str, bool]]) -> tuple[list[str], int | None]:
+    """Staff active in the backup but removed in the store at ``target`` (read without a key: names and flags only)."""
+    if not target.exists():
+        return [], None
+    try:
+        conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+        try:
+            current = {sid: bool(active) for sid, active in conn.execute("SELECT id, active FROM staff")}
+            generation = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        # A damaged or foreign store has nothing to compare; --force already said to replace it.
+        return [], None
+    names = sorted(name for sid, (name, active) in backup_staff.items() if active and current.get(sid) is False)
+    return names, int(generation[0]) if generation and generation[0] else None
 
 
 # -- erasure support -----------------------------------------------------------------------------

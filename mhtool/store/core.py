@@ -15,6 +15,8 @@ Other packages use the small API here:
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import sqlite3
@@ -25,9 +27,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mhtool.errors import AuthenticationFailed, IntegrityError, NotFound, PermissionDenied, StoreError, UsageError
+from mhtool.domain import sensitivity
+from mhtool.errors import AuthenticationFailed, IntegrityError, KeyUnavailable, NotFound, PermissionDenied, StoreError, UsageError
 from mhtool.store import crypto, repos, schema
-from mhtool.store.access import PERMISSION_TEXT, ROLES, allowed, roles_with
+from mhtool.store.access import PERMISSION_TEXT, ROLE_TIERS, ROLES, allowed, roles_with
 
 BUSY_TIMEOUT_MS = 30_000
 GENESIS_MAC = b"\x00" * 32
@@ -86,13 +89,31 @@ class StaffMember:
         return bool(self.colleges)
 
 
+def _column_value(value):
+    return "x:" + bytes(value).hex() if isinstance(value, (bytes, bytearray, memoryview)) else value
+
+
+def bound_columns(table: str, values: dict) -> bytes:
+    """The plaintext columns of a row as the bytes its seal authenticates (:data:`schema.PLAIN_COLUMNS`)."""
+    columns = schema.PLAIN_COLUMNS.get(table, ())
+    if not columns:
+        return b""
+    return crypto.canonical_json([_column_value(values.get(c)) for c in columns])
+
+
+# A session without the clinical key rewriting a record leaves its clinical part as it is.
+_KEEP = object()
+
+
 class Txn:
-    """A write transaction in progress; collects the record ids it touches for the audit entry."""
+    """A write transaction in progress; collects the record ids it touches and the digest of each version it writes."""
 
     def __init__(self, store: Store):
         self.store = store
         self.targets: list[str] = []
         self.details: dict = {}
+        # (table, record id, digest or None for a deletion): what the audit entry commits to.
+        self.writes: list[tuple[str, str, bytes | None]] = []
         # Run after the audit entry is appended and before COMMIT: publishing a
         # file here means a file exists only if its audit entry commits.
         self.before_commit: list = []
@@ -100,26 +121,71 @@ class Txn:
     def execute(self, sql: str, params: Sequence = ()) -> sqlite3.Cursor:
         return self.store.conn.execute(sql, params)
 
+    def remember(self, table: str, record_id: str, bound: bytes, data: bytes | None, clinical: bytes | None = None, *, deleted: bool = False) -> None:
+        if table in schema.LEDGER_TABLES:
+            self.writes.append((table, str(record_id), None if deleted else crypto.record_digest(table, record_id, bound, data, clinical)))
+
     def insert(self, table: str, record: dict, *, columns: dict | None = None, record_id: str | None = None, audit: bool = True) -> str:
         rid = record_id or crypto.random_id()
-        cols = {"id": rid, **(columns or {})}
-        cols["data"] = self.store.seal(table, rid, record)
+        key_col = schema.SEALED_TABLES[table]
+        cols = {key_col: rid, **(columns or {})}
+        bound = bound_columns(table, cols)
+        data, clinical = self.store._seal_parts(table, rid, record, bound)
+        cols["data"] = data
+        if table in schema.CLINICAL_TABLES:
+            cols["clin"] = None if clinical is _KEEP else clinical
         names = ", ".join(cols)
         marks = ", ".join("?" for _ in cols)
         self.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(cols.values()))
+        self.remember(table, rid, bound, data, cols.get("clin"))
         if audit:
             self.targets.append(f"{table}/{rid}")
         return rid
 
     def update(self, table: str, record_id: str, record: dict, *, columns: dict | None = None, audit: bool = True) -> None:
-        cols = dict(columns or {})
-        cols["data"] = self.store.seal(table, record_id, record)
-        sets = ", ".join(f"{name} = ?" for name in cols)
-        cur = self.execute(f"UPDATE {table} SET {sets} WHERE id = ?", [*cols.values(), record_id])
-        if cur.rowcount != 1:
+        key_col = schema.SEALED_TABLES[table]
+        plain = schema.PLAIN_COLUMNS.get(table, ())
+        has_clin = table in schema.CLINICAL_TABLES
+        current = self.execute(
+            f"SELECT {', '.join((key_col, *plain, *(('clin',) if has_clin else ())))} FROM {table} WHERE {key_col} = ?", (record_id,)
+        ).fetchone()
+        if current is None:
             raise NotFound(f"no {table} record {record_id}")
+        before = dict(zip(plain, current[1 : 1 + len(plain)]))
+        cols = dict(columns or {})
+        after = {**before, **cols}
+        bound = bound_columns(table, after)
+        data, clinical = self.store._seal_parts(table, record_id, record, bound)
+        if has_clin:
+            if clinical is _KEEP:
+                clinical = current[-1]
+                if clinical is not None and bound != bound_columns(table, before):
+                    raise KeyUnavailable(
+                        f"{table}/{record_id} has clinical content that this key slot cannot re-seal, so its dates and links cannot change here",
+                        hint="ask a counselor or an admin to make this change",
+                    )
+            cols["clin"] = clinical
+        cols["data"] = data
+        sets = ", ".join(f"{name} = ?" for name in cols)
+        self.execute(f"UPDATE {table} SET {sets} WHERE {key_col} = ?", [*cols.values(), record_id])
+        self.remember(table, record_id, bound, data, cols.get("clin"))
         if audit:
             self.targets.append(f"{table}/{record_id}")
+
+    def delete(self, table: str, record_id: str, *, audit: bool = True) -> None:
+        key_col = schema.SEALED_TABLES[table]
+        if self.execute(f"DELETE FROM {table} WHERE {key_col} = ?", (record_id,)).rowcount:
+            self.remember(table, record_id, b"", None, deleted=True)
+            if audit:
+                self.targets.append(f"{table}/{record_id}")
+
+    def put_value(self, key: str, value) -> None:
+        """Create or replace the named sealed value ``key`` (settings, caches, export keys)."""
+        exists = self.execute("SELECT 1 FROM sealed_meta WHERE key = ?", (key,)).fetchone()
+        if exists:
+            self.update("sealed_meta", key, value, audit=False)
+        else:
+            self.insert("sealed_meta", value, record_id=key, audit=False)
 
     def target(self, *ids: str) -> None:
         self.targets.extend(ids)
@@ -136,9 +202,13 @@ class Store:
         self.staff = staff
         self.tz = tz
         self._in_write = False
-        self._masters: dict[int, bytes] = {}
         self.readonly = False
         self._plain_columns: dict[str, set[str]] = {}
+        # The session's own slot and key pair: a member re-wraps their own key with a new passphrase.
+        self.slot_id: str | None = None
+        self.private_key = None
+        # What the open found changed outside mhtool in the staff directory and key slots (warned of by every command).
+        self.tampering: list[str] = []
 
     # -- opening --------------------------------------------------------------------------
 
@@ -147,7 +217,10 @@ class Store:
         """Open the store at ``path`` as ``user``.
 
         Nothing is written before the credential has opened a key slot: a wrong
-        passphrase leaves the file byte-for-byte as it was.
+        passphrase leaves the file byte-for-byte as it was. The slot's keys must
+        be bound to the staff member the tables name, with their role and
+        colleges; anything else in the staff directory or the key slots that
+        was changed outside mhtool is listed in :attr:`tampering`.
         """
         path = Path(path)
         if not path.exists():
@@ -156,11 +229,17 @@ class Store:
         try:
             conn = _connect_to_inspect(path)
             meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+            version = schema.current_version(conn)
         except sqlite3.DatabaseError as exc:
             if conn is not None:
                 conn.close()
             raise StoreError(f"{path} is not an mhtool store ({exc})") from None
         try:
+            if version < schema.FIRST_FORMAT_2_VERSION:
+                raise StoreError(
+                    f"{path} was written by an earlier mhtool that sealed every record with one key for all roles",
+                    hint="this version keeps a key per role; move the data with the earlier mhtool's exports and `mhtool import`",
+                )
             store_id = meta["store_id"]
             slots = _candidate_slots(conn, user, credential)
             private = None
@@ -177,39 +256,68 @@ class Store:
                 who = f"staff member {user!r}" if user else "any key-file slot"
                 raise AuthenticationFailed(
                     f"the {credential.kind} from {credential.source or 'input'} does not open {who}",
-                    hint="check MHTOOL_USER/--user and the passphrase or key file; nothing was changed",
+                    hint="check MHTOOL_USER/--user and the passphrase or key file; nothing was changed "
+                    "(if they are right, the staff table may have been edited: ask an admin to run `mhtool audit verify --deep`)",
                 ) from last_error
-            keyring = {}
-            masters: dict[int, bytes] = {}
-            for generation, sealed in conn.execute(
-                "SELECT generation, sealed FROM slot_masters WHERE slot_id = ?", (chosen["id"],)
-            ).fetchall():
-                master = crypto.open_master_from_slot(private, sealed, generation, store_id, chosen["id"])
-                masters[generation] = master
-                keyring[generation] = crypto.derive_keys(master, generation, store_id)
+            keyring: dict[int, crypto.GenerationKeys] = {}
+            bindings: dict[int, dict] = {}
+            for generation, sealed in conn.execute("SELECT generation, sealed FROM slot_masters WHERE slot_id = ?", (chosen["id"],)).fetchall():
+                secrets, binding = crypto.open_bundle(private, sealed, generation, store_id, chosen["id"])
+                keyring[generation] = crypto.derive_keys(secrets, generation, store_id)
+                bindings[generation] = binding
             if not keyring:
                 raise AuthenticationFailed("this key slot no longer holds a key to the store (access was revoked)")
-            staff_row = conn.execute("SELECT id, name, active, data FROM staff WHERE id = ?", (chosen["staff_id"],)).fetchone()
+            staff_rows = conn.execute("SELECT id, name, active, data FROM staff").fetchall()
+            all_slots = conn.execute("SELECT id, staff_id, public_key FROM keyslots").fetchall()
+            trusted_json = meta.get("directory")
+            directory_mac = meta.get("directory_mac")
         finally:
             conn.close()
-        if staff_row is None or not staff_row[2]:
+        directory = {}
+        damaged: list[str] = []
+        damaged_ids: set[str] = set()
+        mine: dict = {}
+        for staff_id, name, active, data in staff_rows:
+            try:
+                record = crypto.unseal(keyring, store_id, "staff", staff_id, data, bound_columns("staff", {"name": name, "active": active}))
+            except IntegrityError as exc:
+                if staff_id == chosen["staff_id"]:
+                    raise
+                # Someone else's damaged record must not lock the whole center out: it is reported, and trusted for nothing.
+                damaged.append(exc.message)
+                damaged_ids.add(staff_id)
+                continue
+            directory[staff_id] = crypto.directory_entry(staff_id, name, active, record.get("role"), record.get("colleges"), record.get("public_key") or "")
+            if staff_id == chosen["staff_id"]:
+                mine = record
+        newest = max(keyring)
+        binding = bindings[newest]
+        entry = directory.get(chosen["staff_id"])
+        if entry is None:
+            raise IntegrityError(f"key slot {chosen['id']} names staff record {chosen['staff_id']}, which does not exist (the key-slot table was edited)")
+        _check_binding(chosen, entry, binding, private, set(keyring[newest].secrets))
+        if not entry["active"]:
             raise AuthenticationFailed("this staff member has been removed from the store")
-        staff_data = crypto.unseal(keyring, store_id, "staff", staff_row[0], staff_row[3])
         staff = StaffMember(
-            id=staff_row[0],
-            name=staff_row[1],
-            role=staff_data["role"],
-            colleges=list(staff_data.get("colleges") or []),
-            display_name=staff_data.get("display_name") or staff_row[1],
-            standing_purpose=staff_data.get("standing_purpose") or "",
+            id=entry["id"],
+            name=entry["name"],
+            role=entry["role"],
+            colleges=list(entry["colleges"]),
+            display_name=mine.get("display_name") or entry["name"],
+            standing_purpose=mine.get("standing_purpose") or "",
         )
         conn = _connect(path, readonly=readonly)
         store = cls(path, conn, store_id, keyring, staff, meta.get("timezone") or "Asia/Shanghai")
-        store._masters = masters
         store.readonly = readonly
-        if not readonly and schema.current_version(conn) < schema.LATEST:
+        store.slot_id, store.private_key = chosen["id"], private
+        store.tampering = damaged + directory_changes(list(directory.values()), binding.get("directory"), trusted_json, all_slots, skip=damaged_ids)
+        if keyring[newest].directory_key is not None and not damaged_ids:
+            digest = crypto.directory_digest(list(directory.values()))
+            if not directory_mac or not hmac.compare_digest(directory_mac, crypto.directory_mac(keyring[newest], digest)):
+                store.tampering.append("the staff directory does not carry the admins' authentication (staff or key records were edited outside mhtool)")
+        if not readonly and schema.current_version(store.conn) < schema.LATEST:
             with store.write("store.migrate", details={"to": schema.LATEST}):
-                schema.migrate(conn)
+                schema.migrate(store.conn)
         return store
 
     def close(self) -> None:
@@ -240,11 +348,29 @@ class Store:
             raise StoreError("a key rotation is in progress that this session cannot take part in; reopen the store")
         return self.keyring[gen]
 
-    def seal(self, table: str, record_id: str, value) -> bytes:
-        return crypto.seal(self.write_keys, self.store_id, table, str(record_id), value)
+    def holds(self, tier: str) -> bool:
+        """Whether this session's key slot holds ``tier`` (clinical content needs the clinical tier)."""
+        return self.write_keys.holds(tier)
 
-    def unseal(self, table: str, record_id: str, blob: bytes):
-        return crypto.unseal(self.keyring, self.store_id, table, str(record_id), blob)
+    def seal(self, table: str, record_id: str, value, bound: bytes = b"") -> bytes:
+        return crypto.seal(self.write_keys, self.store_id, table, str(record_id), value, schema.tier_of(table, str(record_id)), bound)
+
+    def _seal_parts(self, table: str, record_id: str, record: dict, bound: bytes):
+        """The sealed administrative part and the sealed clinical part (None, or ``_KEEP`` without the clinical key)."""
+        keys = self.write_keys
+        if table not in schema.CLINICAL_TABLES:
+            return self.seal(table, record_id, record, bound), None
+        admin, clinical = sensitivity.split(table, record)
+        data = self.seal(table, record_id, admin, bound)
+        if clinical:
+            return data, crypto.seal(keys, self.store_id, table, str(record_id), clinical, "clinical", bound)
+        return data, (None if keys.holds("clinical") else _KEEP)
+
+    def unseal(self, table: str, record_id: str, blob: bytes, bound: bytes = b"", *, tier: str | None = None):
+        expected = tier or schema.tier_of(table, str(record_id))
+        if isinstance(blob, (bytes, bytearray)) and crypto.sealed_tier(bytes(blob)) not in (None, expected):
+            raise IntegrityError(f"sealed record {table}/{record_id} holds a part sealed for another tier (its columns were swapped)")
+        return crypto.unseal(self.keyring, self.store_id, table, str(record_id), blob, bound)
 
     def blind_index(self, value: str, kind: str = "student_no") -> bytes:
         return crypto.blind_index(self.write_keys, value, kind)
@@ -265,7 +391,7 @@ class Store:
         try:
             yield txn
             merged = {**(details or {}), **txn.details}
-            self._append_audit(action, [*targets, *txn.targets], merged)
+            self._append_audit(action, [*targets, *txn.targets], merged, txn.writes)
             for publish in txn.before_commit:
                 publish()
             self.conn.execute("COMMIT")
@@ -286,25 +412,28 @@ class Store:
         with self.write(action, targets=targets, details=details):
             pass
 
-    def _append_audit(self, action: str, targets: list[str], details: dict) -> None:
+    def _append_audit(self, action: str, targets: list[str], details: dict, writes: list[tuple[str, str, bytes | None]] = ()) -> None:
         row = self.conn.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         seq, previous = (row[0] + 1, row[1]) if row else (1, GENESIS_MAC)
         at = _utcnow()
         entry = {"seq": seq, "at": at, "staff": self.staff.name, "action": action, "targets": targets, "details": details}
+        if writes:
+            # The chain commits to every version written: `audit verify --deep` finds rows edited, rolled back or deleted since.
+            entry["writes"] = {"count": len(writes), "digest": ledger_digest(writes)}
+            self.conn.executemany("INSERT INTO ledger (seq, tbl, rid, digest) VALUES (?, ?, ?, ?)", [(seq, t, r, d) for t, r, d in writes])
         keys = self.write_keys
         mac = crypto.audit_mac(keys, previous, entry)
         self.conn.execute(
             "INSERT INTO audit (seq, at, generation, data, mac) VALUES (?, ?, ?, ?, ?)",
-            (seq, at, keys.generation, crypto.seal(keys, self.store_id, "audit", str(seq), entry), mac),
+            (seq, at, keys.generation, crypto.seal(keys, self.store_id, "audit", str(seq), entry, "common"), mac),
         )
 
     def audit_keys(self) -> dict[int, crypto.GenerationKeys | bytes]:
         """Audit MAC keys by generation: live generations plus archived old ones."""
         keys: dict[int, bytes] = {gen: k.audit_key for gen, k in self.keyring.items()}
-        row = self.conn.execute("SELECT data FROM sealed_meta WHERE key = 'audit_keys'").fetchone()
-        if row:
-            for gen, hexkey in self.unseal("sealed_meta", "audit_keys", row[0]).items():
-                keys.setdefault(int(gen), bytes.fromhex(hexkey))
+        archive = self.sealed_values.get("audit_keys") or {}
+        for gen, hexkey in archive.items():
+            keys.setdefault(int(gen), bytes.fromhex(hexkey))
         return keys
 
     # -- permissions ------------------------------------------------------------------------
@@ -399,16 +528,25 @@ class Store:
         return self.conn.execute(sql, params).fetchone()[0]
 
     def _plain(self, table: str, columns: Sequence[str], where: str = "", params: Sequence = ()) -> list[tuple]:
-        """Plaintext columns only (ids, foreign keys, dates), without opening the sealed data.
+        """Plaintext columns only (ids, foreign keys, dates), checked against each row's seal but not parsed.
 
         For lists that need, say, each student's earliest due date over
-        thousands of rows: unsealing rows that only answer a date question is
-        most of the cost.
+        thousands of rows: parsing records that only answer a date question is
+        most of the cost, but an edited date must still fail, not answer.
         """
         if "data" in columns:
             raise StoreError("plain() reads plaintext columns only; use select() for sealed data")
-        sql = f"SELECT {', '.join(columns)} FROM {table}" + (f" WHERE {where}" if where else "")
-        return self.conn.execute(sql, params).fetchall()
+        key_col = schema.SEALED_TABLES[table]
+        bound_cols = schema.PLAIN_COLUMNS[table]
+        sql = f"SELECT {', '.join((key_col, 'data', *bound_cols, *columns))} FROM {table}" + (f" WHERE {where}" if where else "")
+        out = []
+        width = len(bound_cols)
+        for row in self.conn.execute(sql, params):
+            key, blob, values = row[0], row[1], row[2 : 2 + width]
+            bound = crypto.canonical_json([_column_value(v) for v in values]) if width else b""
+            crypto.unseal(self.keyring, self.store_id, table, str(key), blob, bound, parse=False)
+            out.append(row[2 + width :])
+        return out
 
     def _resolve_id(self, table: str, prefix: str, what: str) -> str:
         """Accept a full record id or an unambiguous prefix of at least 4 characters."""
@@ -426,8 +564,16 @@ class Store:
         names = [d[0] for d in desc]
         values = dict(zip(names, row))
         blob = values.pop("data")
+        clinical = values.pop("clin", None)
         key = values[schema.SEALED_TABLES.get(table, "id")]
-        record = self.unseal(table, key, blob)
+        bound = bound_columns(table, values)
+        record = self.unseal(table, key, blob, bound)
+        if clinical is not None:
+            try:
+                record = sensitivity.merge(record, self.unseal(table, key, clinical, bound, tier="clinical"))
+            except KeyUnavailable:
+                # A clerk's or cron's key: the record is read without its clinical part, which it cannot decrypt.
+                pass
         record.update(values)
         return record
 
@@ -490,22 +636,17 @@ class Store:
 
     def settings(self) -> dict:
         """Every store setting (policies, cadence); they live sealed like any record."""
-        row = self.conn.execute("SELECT data FROM sealed_meta WHERE key = 'settings'").fetchone()
-        return self.unseal("sealed_meta", "settings", row[0]) if row else {}
+        return self.sealed_values.get("settings") or {}
 
     def update_settings(self, txn: Txn, changes: dict) -> dict:
         """Merge ``changes`` into the sealed settings inside the caller's transaction; return the result."""
-        row = txn.execute("SELECT data FROM sealed_meta WHERE key = 'settings'").fetchone()
-        settings = self.unseal("sealed_meta", "settings", row[0]) if row else {}
+        settings = self.settings()
         for key, value in changes.items():
             if value is None:
                 settings.pop(key, None)
             else:
                 settings[key] = value
-        txn.execute(
-            "INSERT INTO sealed_meta (key, data) VALUES ('settings', ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data",
-            (self.seal("sealed_meta", "settings", settings),),
-        )
+        txn.put_value("settings", settings)
         return settings
 
     def setting(self, key: str, default=None):
@@ -550,6 +691,68 @@ def _candidate_slots(conn: sqlite3.Connection, user: str | None, credential: cry
     return matching
 
 
+def _check_binding(slot: dict, entry: dict, binding: dict, private, tiers: set[str]) -> None:
+    """The slot's keys must be bound to the staff member, role and colleges the tables name, and hold exactly that role's tiers."""
+    where = f"key slot {slot['id']} (staff member {entry['name']!r})"
+    if binding.get("staff_id") != slot["staff_id"]:
+        raise IntegrityError(
+            f"{where} holds keys issued to another staff record: the key-slot table was edited outside mhtool",
+            hint="do not use this store until an admin has run `mhtool audit verify --deep`",
+        )
+    if binding.get("name") != entry["name"] or binding.get("role") != entry["role"] or sorted(binding.get("colleges") or []) != entry["colleges"]:
+        raise IntegrityError(
+            f"{where} holds keys issued to {binding.get('name')!r} as {binding.get('role')}: the staff table was edited outside mhtool",
+            hint="do not use this store until an admin has run `mhtool audit verify --deep`",
+        )
+    if crypto.public_bytes(private).hex() != entry["public_key"]:
+        raise IntegrityError(f"{where} does not hold this staff member's key: the slot was planted or moved outside mhtool")
+    if tiers != set(ROLE_TIERS.get(entry["role"], ())):
+        raise IntegrityError(f"{where} holds the keys of another role than {entry['role']}")
+
+
+def directory_changes(entries: list[dict], bound_digest: str | None, trusted_json: str | None, slots: list[tuple], *, skip: set[str] = frozenset()) -> list[str]:
+    """What differs between the staff directory and key slots as stored and as the session's key was issued with them.
+
+    ``skip``: staff records already reported as damaged, whose slots and absence need no second line.
+    """
+    found: list[str] = []
+    by_id = {e["id"]: e for e in entries}
+    if crypto.directory_digest(entries) != bound_digest:
+        trusted: list[dict] = []
+        try:
+            trusted = json.loads(trusted_json or "[]")
+        except ValueError:
+            pass
+        if crypto.directory_digest(trusted) != bound_digest:
+            found.append("the staff directory differs from the one this key was issued with, and its record was edited too")
+        else:
+            was = {e["id"]: e for e in trusted}
+            for sid in sorted((set(was) | set(by_id)) - skip):
+                old, new = was.get(sid), by_id.get(sid)
+                if old != new:
+                    name = (new or old)["name"]
+                    what = "added" if old is None else "deleted" if new is None else "changed"
+                    found.append(f"staff record {sid} ({name!r}) was {what} outside mhtool")
+    for slot_id, staff_id, public_key in slots:
+        if staff_id in skip:
+            continue
+        entry = by_id.get(staff_id)
+        if entry is None or not entry["active"] or bytes(public_key).hex() != entry["public_key"]:
+            owner = f"{entry['name']!r}'s row" if entry else f"staff record {staff_id}"
+            found.append(f"key slot {slot_id} on {owner} was added or re-pointed outside mhtool; it is not trusted and gets no new keys")
+    return found
+
+
+def ledger_digest(writes: Iterable[tuple[str, str, bytes | None]]) -> str:
+    """One digest of a transaction's writes, in order: what its audit entry commits to."""
+    h = hashlib.blake2b(digest_size=16)
+    for table, record_id, digest in writes:
+        h.update(f"{table}|{record_id}|".encode())
+        h.update(digest if digest is not None else b"deleted")
+        h.update(b";")
+    return h.hexdigest()
+
+
 def create_store(path: str | os.PathLike, admin: str, credential: crypto.Credential, *, timezone_name: str = "Asia/Shanghai") -> Path:
     """Create a new store with one admin. Refuses to overwrite anything."""
     path = Path(path)
@@ -558,8 +761,7 @@ def create_store(path: str | os.PathLike, admin: str, credential: crypto.Credent
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o700)
     store_id = crypto.random_id(16)
-    master = crypto.new_master_key()
-    keys = crypto.derive_keys(master, 1, store_id)
+    keys = crypto.derive_keys(crypto.new_generation_secrets(), 1, store_id)
     tmp = path.with_name(path.name + ".creating")
     if tmp.exists() or tmp.is_symlink():
         tmp.unlink()
@@ -574,23 +776,19 @@ def create_store(path: str | os.PathLike, admin: str, credential: crypto.Credent
         for key, value in (("store_id", store_id), ("generation", "1"), ("created_at", created), ("timezone", timezone_name)):
             conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, value))
         conn.execute("INSERT INTO meta (key, value) VALUES ('rotation_target', NULL)")
-        staff_id = crypto.random_id()
-        staff_data = {"role": "admin", "colleges": [], "display_name": admin, "created_at": created, "created_by": admin}
-        conn.execute(
-            "INSERT INTO staff (id, name, active, data) VALUES (?, ?, 1, ?)",
-            (staff_id, admin, crypto.seal(keys, store_id, "staff", staff_id, staff_data)),
-        )
-        _add_slot(conn, store_id, staff_id, credential, {1: master})
-        conn.execute(
-            "INSERT INTO sealed_meta (key, data) VALUES ('settings', ?)",
-            (crypto.seal(keys, store_id, "sealed_meta", "settings", {}),),
-        )
-        entry = {"seq": 1, "at": created, "staff": admin, "action": "store.init", "targets": [f"staff/{staff_id}"], "details": {}}
-        conn.execute(
-            "INSERT INTO audit (seq, at, generation, data, mac) VALUES (1, ?, 1, ?, ?)",
-            (created, crypto.seal(keys, store_id, "audit", "1", entry), crypto.audit_mac(keys, GENESIS_MAC, entry)),
-        )
         conn.execute("COMMIT")
+        private = crypto.new_staff_key()
+        founder = StaffMember(id=crypto.random_id(), name=admin, role="admin", display_name=admin)
+        store = Store(tmp, conn, store_id, {1: keys}, founder, timezone_name)
+        with store.write("store.init") as txn:
+            staff_data = {
+                "role": "admin", "colleges": [], "display_name": admin, "created_at": created, "created_by": admin,
+                "public_key": crypto.public_bytes(private).hex(),
+            }
+            txn.insert("staff", staff_data, columns={"name": admin, "active": 1}, record_id=founder.id)
+            add_slot(txn, founder.id, credential, private)
+            txn.put_value("settings", {})
+            publish_directory(txn)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     except BaseException:
         conn.close()
@@ -609,19 +807,68 @@ def create_store(path: str | os.PathLike, admin: str, credential: crypto.Credent
     return path
 
 
-def _add_slot(conn: sqlite3.Connection, store_id: str, staff_id: str, credential: crypto.Credential, masters: dict[int, bytes]) -> str:
+def add_slot(txn: Txn, staff_id: str, credential: crypto.Credential, private) -> str:
+    """A new key slot wrapping the staff member's key; :func:`publish_directory` (or :func:`seal_own_bundles`) gives it keys."""
+    store = txn.store
     slot_id = crypto.random_id()
-    material, _ = crypto.make_slot(credential, store_id, slot_id)
-    conn.execute(
+    material = crypto.make_slot(credential, store.store_id, slot_id, private)
+    txn.execute(
         "INSERT INTO keyslots (id, staff_id, params, public_key, wrapped_private) VALUES (?, ?, ?, ?, ?)",
         (slot_id, staff_id, json.dumps(material.params), material.public_key, material.wrapped_private),
     )
-    for generation, master in masters.items():
-        conn.execute(
-            "INSERT INTO slot_masters (slot_id, generation, sealed) VALUES (?, ?, ?)",
-            (slot_id, generation, crypto.seal_master_to_slot(master, generation, material.public_key, store_id, slot_id)),
-        )
     return slot_id
+
+
+def directory_entries(store: Store) -> list[dict]:
+    return [
+        crypto.directory_entry(r["id"], r["name"], r["active"], r["role"], r.get("colleges"), r.get("public_key") or "")
+        for r in store.staff_rows.all()
+    ]
+
+
+def publish_directory(txn: Txn) -> list[str]:
+    """Authenticate the staff directory as it now stands and seal every generation's keys to each trusted slot (admins only).
+
+    A slot is trusted when its staff member is active and it holds that
+    member's key; any other slot (planted or re-pointed outside mhtool) is
+    deleted, and its id returned, so it can never receive a key.
+    """
+    store = txn.store
+    newest = store.write_keys
+    entries = directory_entries(store)
+    digest = crypto.directory_digest(entries)
+    mac = crypto.directory_mac(newest, digest)
+    by_id = {e["id"]: e for e in entries}
+    dropped = []
+    txn.execute("DELETE FROM slot_masters")
+    for slot_id, staff_id, public_key in txn.execute("SELECT id, staff_id, public_key FROM keyslots").fetchall():
+        entry = by_id.get(staff_id)
+        if entry is None or not entry["active"] or bytes(public_key).hex() != entry["public_key"]:
+            txn.execute("DELETE FROM keyslots WHERE id = ?", (slot_id,))
+            dropped.append(slot_id)
+            continue
+        binding = {"staff_id": staff_id, "name": entry["name"], "role": entry["role"], "colleges": entry["colleges"], "directory": digest}
+        tiers = ROLE_TIERS[entry["role"]]
+        for generation, keys in store.keyring.items():
+            secrets = {t: keys.secrets[t] for t in tiers}
+            txn.execute(
+                "INSERT INTO slot_masters (slot_id, generation, sealed) VALUES (?, ?, ?)",
+                (slot_id, generation, crypto.seal_bundle(secrets, binding, generation, bytes(public_key), store.store_id, slot_id)),
+            )
+    for key, value in (("directory", crypto.canonical_json(sorted(entries, key=lambda e: e["id"])).decode()), ("directory_mac", mac)):
+        txn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+    return dropped
+
+
+def seal_own_bundles(txn: Txn, slot_id: str) -> None:
+    """Give a member's new slot the keys their current slot holds, with the same binding (no admin needed)."""
+    store = txn.store
+    for generation, sealed in txn.execute("SELECT generation, sealed FROM slot_masters WHERE slot_id = ?", (store.slot_id,)).fetchall():
+        secrets, binding = crypto.open_bundle(store.private_key, sealed, generation, store.store_id, store.slot_id)
+        txn.execute(
+            "INSERT INTO slot_masters (slot_id, generation, sealed) VALUES (?, ?, ?)",
+            (slot_id, generation, crypto.seal_bundle(secrets, binding, generation, crypto.public_bytes(store.private_key), store.store_id, slot_id)),
+        )
 
 
 def store_info(path: str | os.PathLike) -> dict:

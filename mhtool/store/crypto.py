@@ -2,19 +2,23 @@
 
 Format of a sealed value (see docs/design.md, "The store")::
 
-    version(1) | key generation(4, big-endian) | nonce(12) | AES-256-GCM(ciphertext + tag)
+    version(1)=2 | key generation(4, big-endian) | tier(1) | nonce(12) | AES-256-GCM(ciphertext + tag)
 
-with associated data ``store id | table | record id``, so a ciphertext moved to
-another row or table fails to open.
+with associated data ``store id | table | record id | tier | plaintext columns``,
+so a ciphertext moved to another row or table, or a row whose foreign key,
+date, blind index or flag was edited, fails to open.
 
-Key slots follow the LUKS model with one twist that makes rotation possible
-without knowing every staff member's passphrase: each slot owns an X25519 key
-pair. The private half is wrapped by the slot's key-encryption key (Argon2id of
-the passphrase, or the raw key file); the public half is stored in the clear,
-and every generation of the master key is sealed *to* that public key. An admin
-can therefore seal a new master key to every remaining slot, and a removed
-member, even with an old copy of their slot, cannot read what is written after
-the rotation.
+Every generation has one independent key per tier (common, roster, clinical,
+admin); a slot holds only its role's tiers. Key slots follow the LUKS model
+with one twist that makes rotation possible without knowing every staff
+member's passphrase: each staff member owns an X25519 key pair. The private
+half is wrapped by each of their slots' key-encryption key (Argon2id of the
+passphrase, or the raw key file); the public half is in the authenticated
+staff directory, and each generation's tier keys are sealed *to* it together
+with the binding they are for (staff id, name, role, colleges and the
+directory's digest). An admin can therefore seal new keys to every remaining
+member, and a removed member, even with an old copy of their slot, cannot read
+what is written after the rotation.
 """
 
 from __future__ import annotations
@@ -32,10 +36,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from mhtool.domain import student_no
-from mhtool.errors import AuthenticationFailed, IntegrityError, StoreError
+from mhtool.errors import AuthenticationFailed, IntegrityError, KeyUnavailable, StoreError
 
-SEAL_VERSION = 1
-_HEADER = 1 + 4 + 12
+SEAL_VERSION = 2
+_HEADER = 1 + 4 + 1 + 12
 KEY_BYTES = 32
 
 # Argon2id defaults: 64 MiB, 3 passes, 4 lanes (≈0.1 s here). The bounds are
@@ -55,66 +59,110 @@ def canonical_json(obj) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str).encode("utf-8")
 
 
+# The keys of one generation, one per tier (docs/design.md, "Keys per role"). A key
+# slot holds only the tiers its role needs (:data:`mhtool.store.access.ROLE_TIERS`),
+# so what a clerk's or cron's key cannot open is enforced by the cipher, not by code.
+TIERS: dict[str, int] = {"common": 1, "roster": 2, "clinical": 3, "admin": 4}
+_TIER_NAMES = {code: name for name, code in TIERS.items()}
+
+
 @dataclass(frozen=True)
 class GenerationKeys:
-    """The three sub-keys HKDF derives from one generation of the master key."""
+    """What one generation's tier keys give: a cipher per tier held, the blind-index, audit and directory keys."""
 
     generation: int
-    record: AESGCM
-    index_key: bytes
+    secrets: dict[str, bytes]
+    ciphers: dict[str, AESGCM]
+    index_key: bytes | None
     audit_key: bytes
+    directory_key: bytes | None
+
+    def holds(self, tier: str) -> bool:
+        return tier in self.ciphers
 
 
-def derive_keys(master: bytes, generation: int, store_id: str) -> GenerationKeys:
-    def sub(info: bytes) -> bytes:
-        return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=store_id.encode(), info=info).derive(master)
+def _sub(secret: bytes, store_id: str, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=store_id.encode(), info=info).derive(secret)
 
+
+def derive_keys(secrets: dict[str, bytes], generation: int, store_id: str) -> GenerationKeys:
+    if "common" not in secrets:
+        raise IntegrityError(f"key generation {generation} of this slot lacks the common key every role holds")
     return GenerationKeys(
         generation=generation,
-        record=AESGCM(sub(b"mhtool/record/v1")),
-        index_key=sub(b"mhtool/blind-index/v1"),
-        audit_key=sub(b"mhtool/audit/v1"),
+        secrets=dict(secrets),
+        ciphers={tier: AESGCM(_sub(key, store_id, f"mhtool/record/{tier}/v2".encode())) for tier, key in secrets.items()},
+        index_key=_sub(secrets["roster"], store_id, b"mhtool/blind-index/v2") if "roster" in secrets else None,
+        audit_key=_sub(secrets["common"], store_id, b"mhtool/audit/v2"),
+        directory_key=_sub(secrets["admin"], store_id, b"mhtool/directory/v2") if "admin" in secrets else None,
     )
 
 
-def new_master_key() -> bytes:
-    return AESGCM.generate_key(bit_length=256)
+def new_generation_secrets() -> dict[str, bytes]:
+    """Fresh, independent keys for every tier: no tier's key can be derived from another's."""
+    return {tier: AESGCM.generate_key(bit_length=256) for tier in TIERS}
 
 
 # -- sealed records ---------------------------------------------------------------------------
 
 
-def _aad(store_id: str, table: str, record_id: str) -> bytes:
-    return f"{store_id}|{table}|{record_id}".encode()
+def _aad(store_id: str, table: str, record_id: str, tier: str, bound: bytes) -> bytes:
+    return f"{store_id}|{table}|{record_id}|{tier}|".encode() + bound
 
 
-def seal(keys: GenerationKeys, store_id: str, table: str, record_id: str, value) -> bytes:
+def seal(keys: GenerationKeys, store_id: str, table: str, record_id: str, value, tier: str, bound: bytes = b"") -> bytes:
+    """Seal ``value`` under ``tier``; ``bound`` (the row's plaintext columns) is authenticated with it."""
+    cipher = keys.ciphers.get(tier)
+    if cipher is None:
+        raise KeyUnavailable(f"this key slot does not hold the {tier} key, so it cannot write {table} records")
     nonce = os.urandom(12)
-    header = bytes([SEAL_VERSION]) + keys.generation.to_bytes(4, "big") + nonce
-    return header + keys.record.encrypt(nonce, canonical_json(value), _aad(store_id, table, record_id))
+    header = bytes([SEAL_VERSION]) + keys.generation.to_bytes(4, "big") + bytes([TIERS[tier]]) + nonce
+    return header + cipher.encrypt(nonce, canonical_json(value), _aad(store_id, table, record_id, tier, bound))
 
 
 def sealed_generation(blob: bytes) -> int:
     return int.from_bytes(blob[1:5], "big")
 
 
-def unseal(keyring: dict[int, GenerationKeys], store_id: str, table: str, record_id: str, blob: bytes):
-    """Open a sealed value; any tampering raises :class:`IntegrityError` naming the record."""
-    if not isinstance(blob, (bytes, bytearray)) or len(blob) < _HEADER + 16 or blob[0] != SEAL_VERSION:
+def sealed_tier(blob: bytes) -> str | None:
+    return _TIER_NAMES.get(blob[5]) if len(blob) > 5 else None
+
+
+def unseal(keyring: dict[int, GenerationKeys], store_id: str, table: str, record_id: str, blob: bytes, bound: bytes = b"", *, parse: bool = True):
+    """Open a sealed value; any tampering (of it or of the columns in ``bound``) raises :class:`IntegrityError` naming the record.
+
+    A part sealed under a tier this slot does not hold raises
+    :class:`~mhtool.errors.KeyUnavailable`. ``parse=False`` only verifies.
+    """
+    if not isinstance(blob, (bytes, bytearray)) or len(blob) < _HEADER + 16 or blob[0] != SEAL_VERSION or sealed_tier(blob) is None:
         raise IntegrityError(f"sealed record {table}/{record_id} is malformed (tampered or corrupt)")
     keys = keyring.get(sealed_generation(blob))
     if keys is None:
         raise IntegrityError(
             f"sealed record {table}/{record_id} names key generation {sealed_generation(blob)}, which this store does not hold"
         )
+    tier = sealed_tier(blob)
+    cipher = keys.ciphers.get(tier)
+    if cipher is None:
+        raise KeyUnavailable(f"this key slot does not hold the {tier} key that {table}/{record_id} is sealed under")
     try:
-        plain = keys.record.decrypt(bytes(blob[5:17]), bytes(blob[17:]), _aad(store_id, table, record_id))
+        plain = cipher.decrypt(bytes(blob[6:_HEADER]), bytes(blob[_HEADER:]), _aad(store_id, table, record_id, tier, bound))
     except InvalidTag:
         raise IntegrityError(
-            f"sealed record {table}/{record_id} failed its integrity check (tampered, corrupt or moved from another row)",
-            hint="restore the store from a backup and run `mhtool audit verify`",
+            f"sealed record {table}/{record_id} failed its integrity check (tampered, corrupt, moved from another row, "
+            "or one of its columns was edited)",
+            hint="restore the store from a backup and run `mhtool audit verify --deep`",
         ) from None
-    return json.loads(plain)
+    return json.loads(plain) if parse else None
+
+
+def record_digest(table: str, record_id: str, bound: bytes, data: bytes | None, clinical: bytes | None) -> bytes:
+    """What the audit chain remembers of one written version of a record: its columns and sealed bytes, hashed."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in (table.encode(), str(record_id).encode(), bound, bytes(data or b""), bytes(clinical or b"")):
+        h.update(len(part).to_bytes(4, "big"))
+        h.update(part)
+    return h.digest()
 
 
 # -- blind indexes ----------------------------------------------------------------------------
@@ -124,6 +172,8 @@ normalise_student_no = student_no.normalise
 
 
 def blind_index(keys: GenerationKeys, value: str, kind: str = "student_no") -> bytes:
+    if keys.index_key is None:
+        raise KeyUnavailable("this key slot does not hold the roster key, so it cannot look up students")
     return hmac.new(keys.index_key, f"{kind}|{value}".encode("utf-8"), hashlib.sha256).digest()
 
 
@@ -291,15 +341,23 @@ def _slot_aad(store_id: str, slot_id: str) -> bytes:
     return f"{store_id}|slot|{slot_id}".encode()
 
 
-def make_slot(credential: Credential, store_id: str, slot_id: str) -> tuple[SlotMaterial, X25519PrivateKey]:
+def new_staff_key() -> X25519PrivateKey:
+    """A staff member's key pair: every slot of theirs wraps the same private half."""
+    return X25519PrivateKey.generate()
+
+
+def public_bytes(private: X25519PrivateKey) -> bytes:
+    return private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def make_slot(credential: Credential, store_id: str, slot_id: str, private: X25519PrivateKey) -> SlotMaterial:
+    """A key slot wrapping ``private`` (the staff member's key) under the credential's key-encryption key."""
     params = key_file_slot_params() if credential.kind == "keyfile" else passphrase_slot_params()
     kek = derive_kek(credential, params)
-    private = X25519PrivateKey.generate()
     raw_private = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
     nonce = os.urandom(12)
     wrapped = nonce + AESGCM(kek).encrypt(nonce, raw_private, _slot_aad(store_id, slot_id))
-    public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return SlotMaterial(params, public, wrapped), private
+    return SlotMaterial(params, public_bytes(private), wrapped)
 
 
 def unlock_slot(credential: Credential, store_id: str, slot_id: str, params: dict, wrapped_private: bytes) -> X25519PrivateKey:
@@ -313,24 +371,50 @@ def unlock_slot(credential: Credential, store_id: str, slot_id: str, params: dic
 
 
 def _share_key(shared: bytes, store_id: str, slot_id: str, generation: int) -> bytes:
-    info = f"mhtool/slot-master/{store_id}/{slot_id}/{generation}".encode()
+    info = f"mhtool/slot-bundle/{store_id}/{slot_id}/{generation}".encode()
     return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info).derive(shared)
 
 
-def seal_master_to_slot(master: bytes, generation: int, public_key: bytes, store_id: str, slot_id: str) -> bytes:
+def _bundle_aad(store_id: str, slot_id: str, generation: int) -> bytes:
+    return _slot_aad(store_id, slot_id) + b"|" + str(generation).encode()
+
+
+def seal_bundle(secrets: dict[str, bytes], binding: dict, generation: int, public_key: bytes, store_id: str, slot_id: str) -> bytes:
+    """Seal one generation's tier keys to a slot, with the binding (staff id, name, role, colleges, directory digest) they are for."""
+    payload = canonical_json({"keys": {tier: key.hex() for tier, key in secrets.items()}, "binding": binding})
     ephemeral = X25519PrivateKey.generate()
     shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(public_key))
     key = _share_key(shared, store_id, slot_id, generation)
     nonce = os.urandom(12)
-    eph_pub = ephemeral.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return eph_pub + nonce + AESGCM(key).encrypt(nonce, master, _slot_aad(store_id, slot_id) + b"|" + str(generation).encode())
+    return public_bytes(ephemeral) + nonce + AESGCM(key).encrypt(nonce, payload, _bundle_aad(store_id, slot_id, generation))
 
 
-def open_master_from_slot(private: X25519PrivateKey, sealed: bytes, generation: int, store_id: str, slot_id: str) -> bytes:
+def open_bundle(private: X25519PrivateKey, sealed: bytes, generation: int, store_id: str, slot_id: str) -> tuple[dict[str, bytes], dict]:
+    """The tier keys and the binding a slot holds for ``generation``."""
     eph_pub, nonce, body = sealed[:32], sealed[32:44], sealed[44:]
-    shared = private.exchange(X25519PublicKey.from_public_bytes(eph_pub))
-    key = _share_key(shared, store_id, slot_id, generation)
     try:
-        return AESGCM(key).decrypt(nonce, body, _slot_aad(store_id, slot_id) + b"|" + str(generation).encode())
-    except InvalidTag:
-        raise IntegrityError(f"key slot {slot_id} holds a damaged copy of master key generation {generation}") from None
+        shared = private.exchange(X25519PublicKey.from_public_bytes(eph_pub))
+        payload = json.loads(AESGCM(_share_key(shared, store_id, slot_id, generation)).decrypt(nonce, body, _bundle_aad(store_id, slot_id, generation)))
+        secrets = {tier: bytes.fromhex(key) for tier, key in payload["keys"].items() if tier in TIERS}
+        binding = payload["binding"]
+    except (InvalidTag, ValueError, KeyError, TypeError):
+        raise IntegrityError(f"key slot {slot_id} holds a damaged or foreign copy of key generation {generation}") from None
+    return secrets, binding
+
+
+# -- the staff directory ------------------------------------------------------------------------
+
+
+def directory_entry(staff_id: str, name: str, active: bool, role: str, colleges, public_key: str) -> dict:
+    """What the directory authenticates of one staff member: who, which role and scope, which key."""
+    return {"id": staff_id, "name": name, "active": bool(active), "role": role, "colleges": sorted(colleges or []), "public_key": public_key}
+
+
+def directory_digest(entries: list[dict]) -> str:
+    return hashlib.sha256(canonical_json(sorted(entries, key=lambda e: e["id"]))).hexdigest()
+
+
+def directory_mac(keys: GenerationKeys, digest: str) -> str:
+    if keys.directory_key is None:
+        raise KeyUnavailable("only an admin's key slot holds the key that authenticates the staff directory")
+    return hmac.new(keys.directory_key, digest.encode(), hashlib.sha256).hexdigest()

@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from mhtool.store.core import Store, Txn
 
 _CHUNK = 500
-# The sealed bytes' header: version (1), key generation (4) and the seal's random nonce (12).
-_SEAL_HEADER = 17
+# The sealed bytes' header: version (1), key generation (4), tier (1) and the seal's random nonce (12).
+_SEAL_HEADER = 18
 # The blind index an erased student's row gets: random, so the number no longer finds it.
 ERASED_INDEX_PREFIX = b"erased:"
 
@@ -162,7 +162,10 @@ class _PerStudent(_Repository):
         return self._by_column("student_id", student_ids, order=f"{self._date_column}, rowid")
 
     def delete_for_student(self, txn: Txn, student_id: str) -> int:
-        return txn.execute(f"DELETE FROM {self.table} WHERE student_id = ?", (student_id,)).rowcount
+        ids = [row[0] for row in txn.execute(f"SELECT id FROM {self.table} WHERE student_id = ?", (student_id,)).fetchall()]
+        for record_id in ids:
+            txn.delete(self.table, record_id, audit=False)
+        return len(ids)
 
 
 # -- students --------------------------------------------------------------------------------
@@ -368,8 +371,7 @@ class Watches(_PerStudent):
 
     def remove(self, txn: Txn, watch: dict) -> None:
         """Delete an episode the replayed level history no longer has."""
-        txn.execute("DELETE FROM watches WHERE id = ?", (watch["id"],))
-        txn.target(f"{self.table}/{watch['id']}")
+        txn.delete(self.table, watch["id"])
 
 
 # -- screening ---------------------------------------------------------------------------------
@@ -471,10 +473,7 @@ class SealedValues:
         return None if row is None else self.store.unseal("sealed_meta", key, row[0])
 
     def put(self, txn: Txn, key: str, value) -> None:
-        txn.execute(
-            "INSERT INTO sealed_meta (key, data) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET data = excluded.data",
-            (key, self.store.seal("sealed_meta", key, value)),
-        )
+        txn.put_value(key, value)
 
 
 # The tables that hold a student's own records, erased with the student.

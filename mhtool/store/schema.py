@@ -30,6 +30,39 @@ SEALED_TABLES: dict[str, str] = {
 }
 
 
+# The plaintext columns SQL filters on, per sealed table (besides the record id). Each
+# is authenticated with the row's seal, so an edited column is an integrity error
+# when the row is read, and the audit chain's record digests cover them too.
+PLAIN_COLUMNS: dict[str, tuple[str, ...]] = {
+    "sealed_meta": (),
+    "staff": ("name", "active"),
+    "audit": (),
+    "students": ("student_no_bi",),
+    "watches": ("student_id", "opened_on", "closed_on"),
+    "entries": ("student_id", "on_date"),
+    "tasks": ("student_id", "due_on", "done_on"),
+    "batches": ("content_bi", "imported_on"),
+    "responses": ("batch_id", "student_id", "on_date"),
+    "hospitals": (),
+    "referrals": ("student_id", "hospital_id", "referred_on"),
+}
+# Tables whose rows may carry a clinical part (the ``clin`` column, sealed under the clinical key).
+CLINICAL_TABLES: frozenset[str] = frozenset({"students", "watches", "entries", "referrals"})
+# Tables every written version of which the audit chain remembers (the audit table is the chain itself).
+LEDGER_TABLES: tuple[str, ...] = tuple(t for t in SEALED_TABLES if t != "audit")
+# The tier each table's administrative part is sealed under; sealed_meta values name their own.
+TABLE_TIER: dict[str, str] = {"staff": "common", "audit": "common", "sealed_meta": "common"}
+DEFAULT_TIER = "roster"
+# Named sealed values every role reads (the others hold roster data, e.g. report caches).
+COMMON_META_KEYS: frozenset[str] = frozenset({"settings", "audit_keys"})
+
+
+def tier_of(table: str, record_id: str) -> str:
+    if table == "sealed_meta":
+        return "common" if record_id in COMMON_META_KEYS else DEFAULT_TIER
+    return TABLE_TIER.get(table, DEFAULT_TIER)
+
+
 def _run(conn: sqlite3.Connection, script: str) -> None:
     # Not executescript(): it commits first, which would break the caller's
     # transaction. Statements are split on ";" (the scripts have none in comments).
@@ -134,7 +167,28 @@ def _v1(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1]
+def _v2(conn: sqlite3.Connection) -> None:
+    # Keys per role: clinical parts, the ledger of record digests the audit chain commits to.
+    _run(
+        conn,
+        """
+        ALTER TABLE students ADD COLUMN clin BLOB;
+        ALTER TABLE watches ADD COLUMN clin BLOB;
+        ALTER TABLE entries ADD COLUMN clin BLOB;
+        ALTER TABLE referrals ADD COLUMN clin BLOB;
+        CREATE TABLE ledger (
+            seq INTEGER NOT NULL,
+            tbl TEXT NOT NULL,
+            rid TEXT NOT NULL,
+            digest BLOB
+        )
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+# Stores of an earlier format seal with one master key for every role; they are upgraded, not migrated in place.
+FIRST_FORMAT_2_VERSION = 2
 LATEST = len(MIGRATIONS)
 
 

@@ -123,9 +123,18 @@ def test_truncated_tail_passes_plain_verify_but_not_the_saved_head(chain):
 
     conn = raw(chain.path)
     conn.execute("DELETE FROM audit WHERE seq >= ?", (WRITES,))
+    conn.commit()
     conn.close()
+    # The record digests those entries committed to still name them: the cut shows without a saved head.
+    result, report = _verify(chain)
+    assert result.exit_code == 1 and report["ok"] is False
+    assert f"audit entry {WRITES}, which the chain does not hold" in report["reason"]
 
-    # The remaining chain is internally consistent...
+    # An attacker who also removes those digests leaves a chain that is internally consistent...
+    conn = raw(chain.path)
+    conn.execute("DELETE FROM ledger WHERE seq >= ?", (WRITES,))
+    conn.commit()
+    conn.close()
     result, report = _verify(chain)
     assert result.exit_code == 0 and report["ok"]
     # ...but the head kept outside the store shows that entries are gone.

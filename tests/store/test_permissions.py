@@ -189,8 +189,8 @@ def test_removed_member_with_a_copy_of_their_old_slot_cannot_read_new_data(store
     private = crypto.unlock_slot(key_credential(bob_key), store_id, slot_id, json.loads(params), wrapped)
     keyring = {}
     for _, generation, sealed in kept_masters:
-        master = crypto.open_master_from_slot(private, sealed, generation, store_id, slot_id)
-        keyring[generation] = crypto.derive_keys(master, generation, store_id)
+        secrets, _binding = crypto.open_bundle(private, sealed, generation, store_id, slot_id)
+        keyring[generation] = crypto.derive_keys(secrets, generation, store_id)
     assert list(keyring) == [1]
     with pytest.raises(IntegrityError):
         crypto.unseal(keyring, store_id, "students", after["id"], new_blob)

@@ -96,7 +96,11 @@ def test_cli_reports_a_damaged_record_in_one_line_with_exit_1(store_env):
     errors = error_lines(result.stderr)
     assert len(errors) == 1 and f"staff/{bob_id}" in errors[0], result.stderr
     assert "unexpected" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) <= 2  # the message and its hint
+    # The message and its hint, after the warning every command gives while a staff record is damaged.
+    lines = result.stderr.strip().splitlines()
+    warnings = [line for line in lines if line.startswith("warning: tampering")]
+    assert len(warnings) == 1 and f"staff/{bob_id}" in warnings[0]
+    assert len([line for line in lines if not line.startswith("warning:")]) <= 2
 
     # The same for a damaged audit entry read by `audit log`.
     conn = raw(store_env.path)

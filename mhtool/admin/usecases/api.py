@@ -103,10 +103,10 @@ class Admin:
         self.store.require("audit", action="audit.log")
         return store_admin.audit_entries(self.store, limit or None)
 
-    def audit_verify(self, head: str | None = None) -> AuditReport:
+    def audit_verify(self, head: str | None = None, *, deep: bool = False) -> AuditReport:
         """Recompute the audit chain, against a head saved earlier if given (auditor or admin)."""
         self.store.require("audit", action="audit.verify")
-        return store_admin.verify_audit(self.store, head)
+        return store_admin.verify_audit(self.store, head, deep=deep)
 
     def audit_head(self) -> str:
         """The chain's head as ``SEQ:MAC``, to keep outside the store (auditor or admin)."""
@@ -135,21 +135,29 @@ class Admin:
         self.store.require("backup", action="backup")
         return store_admin.backup(self.store, out)
 
-    def restore(self, source: str | os.PathLike, credential: Credential, *, force: bool = False) -> dict:
+    def restore(self, source: str | os.PathLike, credential: Credential, *, force: bool = False, reenable_removed: bool = False) -> dict:
         """Replace this store with a checked backup (admin); close the center afterwards and open it again."""
         self.store.require("backup", action="restore")
-        return store_admin.restore(source, self.store.path, credential, self.store.staff.name, force=force)
+        return store_admin.restore(source, self.store.path, credential, self.store.staff.name, force=force, reenable_removed=reenable_removed)
 
     @staticmethod
     def restore_store(
-        source: str | os.PathLike, target: str | os.PathLike, credential: Credential, user: str | None, *, force: bool = False
+        source: str | os.PathLike,
+        target: str | os.PathLike,
+        credential: Credential,
+        user: str | None,
+        *,
+        force: bool = False,
+        reenable_removed: bool = False,
     ) -> dict:
         """Restore the store at ``target`` from a backup without opening ``target``, which may be damaged or missing.
 
         The role is checked in the backup itself: ``credential`` must open it
-        as a staff member allowed to restore.
+        as a staff member allowed to restore. A backup that would give back
+        access to staff removed from ``target`` since is refused unless
+        ``reenable_removed``; the result's ``reenabled`` lists them.
         """
-        return store_admin.restore(source, target, credential, user, force=force)
+        return store_admin.restore(source, target, credential, user, force=force, reenable_removed=reenable_removed)
 
     # -- the store's policies ---------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from mhtool.domain import rules
 from mhtool.domain.labels import code_from_label, label
 from mhtool.domain.rules import DEFAULT_CADENCE, GUARDIAN_NOTICE_HOURS, RETURN_REVIEW_DAYS, REVIEW_WINDOW_DAYS
 from mhtool.domain.vocabulary import CONSENT, GROUPS, HEADER_FIELDS, LEVEL_RANK, LEVELS, STATUSES
+from mhtool.domain.sensitivity import CLINICAL_KINDS
 from mhtool.errors import InvalidInput, RefusedChange, UsageError
 
 # Required fields per timeline entry kind: what a counselor must say for the
@@ -49,9 +50,6 @@ ENTRY_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "referral": (("referral_id", "status"), ("from_status", "hospital", "summary")),
 }
 ENTRY_KINDS = tuple(ENTRY_FIELDS)
-# Entries whose content a clerk may not see (interview findings, notes, crises,
-# guardian conversations, referral details). Clerks see that they exist.
-CLINICAL_KINDS = frozenset({"interview", "note", "guardian_contact", "crisis", "referral", "follow_up", "level_change", "close", "reopen"})
 # Entries that count as "current state recorded" for the three clarities.
 STATE_KINDS = frozenset({"interview", "follow_up", "guardian_contact", "crisis"})
 

@@ -13,15 +13,11 @@ from datetime import date, datetime
 
 from mhtool.cases.domain import model
 from mhtool.domain.labels import codes, label, text
+from mhtool.domain.sensitivity import ENTRY_PUBLIC_FIELDS, STUDENT_CLINICAL_FIELDS
 from mhtool.domain.vocabulary import LEVELS, ROSTER_FIELDS
 
-# Header fields a clerk may not see: why a student is watched is clinical.
-CLINICAL_HEADER_FIELDS = ("level_reason",)
 _INTERNAL = ("student_no_bi",)
 
-# What a clerk sees of a status change: the administrative facts, not the
-# medical reason or the certificate's conclusion.
-STATUS_PUBLIC_FIELDS = ("from", "to", "from_date", "until", "on", "documents")
 
 
 def public_student(record: dict, *, clinical: bool) -> dict:
@@ -29,7 +25,7 @@ def public_student(record: dict, *, clinical: bool) -> dict:
     out.setdefault("level", "none")
     out.setdefault("status", "enrolled")
     if not clinical:
-        for key in CLINICAL_HEADER_FIELDS:
+        for key in STUDENT_CLINICAL_FIELDS:
             out.pop(key, None)
     return out
 
@@ -77,7 +73,7 @@ def entry_item(entry: dict, *, clinical: bool, corrected_by: str | None = None) 
     restricted = entry["kind"] in model.CLINICAL_KINDS and not clinical
     fields = None if restricted else dict(entry.get("fields") or {})
     if fields is not None and entry["kind"] == "status_change" and not clinical:
-        fields = {k: v for k, v in fields.items() if k in STATUS_PUBLIC_FIELDS}
+        fields = {k: v for k, v in fields.items() if k in ENTRY_PUBLIC_FIELDS["status_change"]}
     return {
         "id": entry["id"],
         "kind": entry["kind"],

@@ -312,7 +312,7 @@ def _reseal_batch(txn: Txn, table: str, new: int) -> int:
             sets["clin"] = crypto.seal(store.write_keys, store.store_id, table, str(key), clinical, "clinical", bound)
         assignments = ", ".join(f"{c} = ?" for c in sets)
         store.conn.execute(f"UPDATE {table} SET {assignments} WHERE {key_col} = ?", (*sets.values(), key))
-        txn.remember(table, key, bound, sets["data"], sets.get("clin"))
+        txn.remember(table, key, bound, sets["data"], sets.get("clin") if clinical is not None else None, plain={**values, **sets})
     return len(rows)
 
 

@@ -114,6 +114,8 @@ class Txn:
         self.details: dict = {}
         # (table, record id, digest or None for a deletion): what the audit entry commits to.
         self.writes: list[tuple[str, str, bytes | None]] = []
+        # Table → record id → open now (True), closed (False) or deleted (None): kept in the sealed open lists.
+        self.opened: dict[str, dict[str, bool | None]] = {}
         # Run after the audit entry is appended and before COMMIT: publishing a
         # file here means a file exists only if its audit entry commits.
         self.before_commit: list = []
@@ -121,9 +123,14 @@ class Txn:
     def execute(self, sql: str, params: Sequence = ()) -> sqlite3.Cursor:
         return self.store.conn.execute(sql, params)
 
-    def remember(self, table: str, record_id: str, bound: bytes, data: bytes | None, clinical: bytes | None = None, *, deleted: bool = False) -> None:
+    def remember(
+        self, table: str, record_id: str, bound: bytes, data: bytes | None, clinical: bytes | None = None, *, deleted: bool = False, plain: dict | None = None
+    ) -> None:
         if table in schema.LEDGER_TABLES:
             self.writes.append((table, str(record_id), None if deleted else crypto.record_digest(table, record_id, bound, data, clinical)))
+        flag = schema.OPEN_FLAGS.get(table)
+        if flag:
+            self.opened.setdefault(table, {})[str(record_id)] = None if deleted else (plain or {}).get(flag) is None
 
     def insert(self, table: str, record: dict, *, columns: dict | None = None, record_id: str | None = None, audit: bool = True) -> str:
         rid = record_id or crypto.random_id()
@@ -137,7 +144,7 @@ class Txn:
         names = ", ".join(cols)
         marks = ", ".join("?" for _ in cols)
         self.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(cols.values()))
-        self.remember(table, rid, bound, data, cols.get("clin"))
+        self.remember(table, rid, bound, data, cols.get("clin"), plain=cols)
         if audit:
             self.targets.append(f"{table}/{rid}")
         return rid
@@ -168,7 +175,7 @@ class Txn:
         cols["data"] = data
         sets = ", ".join(f"{name} = ?" for name in cols)
         self.execute(f"UPDATE {table} SET {sets} WHERE {key_col} = ?", [*cols.values(), record_id])
-        self.remember(table, record_id, bound, data, cols.get("clin"))
+        self.remember(table, record_id, bound, data, cols.get("clin"), plain=after)
         if audit:
             self.targets.append(f"{table}/{record_id}")
 
@@ -204,6 +211,8 @@ class Store:
         self._in_write = False
         self.readonly = False
         self._plain_columns: dict[str, set[str]] = {}
+        self._open_checked: dict[str, int] = {}
+        self._txn: Txn | None = None
         # The session's own slot and key pair: a member re-wraps their own key with a new passphrase.
         self.slot_id: str | None = None
         self.private_key = None
@@ -388,9 +397,11 @@ class Store:
         self._in_write = True
         self.conn.execute("BEGIN IMMEDIATE")
         txn = Txn(self)
+        self._txn = txn
         try:
             yield txn
             merged = {**(details or {}), **txn.details}
+            self._save_open_lists(txn)
             self._append_audit(action, [*targets, *txn.targets], merged, txn.writes)
             for publish in txn.before_commit:
                 publish()
@@ -402,6 +413,58 @@ class Store:
             raise
         finally:
             self._in_write = False
+            self._txn = None
+
+    def _save_open_lists(self, txn: Txn) -> None:
+        for table, changes in txn.opened.items():
+            ids = set(self.open_list(table))
+            for record_id, is_open in changes.items():
+                if is_open:
+                    ids.add(record_id)
+                else:
+                    ids.discard(record_id)
+            txn.put_value(f"open:{table}", {"ids": sorted(ids)})
+        txn.opened = {}
+
+    def open_list(self, table: str) -> list[str]:
+        """The sealed list of ``table``'s open rows (tasks not done, watch episodes not closed)."""
+        return list((self.sealed_values.get(f"open:{table}") or {}).get("ids") or [])
+
+    def check_open(self, table: str) -> None:
+        """The rows SQL finds open must be the sealed list's: a row closed, reopened or deleted outside mhtool is named.
+
+        Checked once per change of the database (``data_version``), so a
+        command that asks several questions of the open tasks pays once.
+        """
+        version = self.data_version()
+        if not self._in_write and self._open_checked.get(table) == version:
+            return
+        flag = schema.OPEN_FLAGS[table]
+        found = {row[0] for row in self.conn.execute(f"SELECT id FROM {table} WHERE {flag} IS NULL")}
+        sealed = set(self.open_list(table))
+        # Inside a write, this transaction's own changes are not in the sealed list until it commits.
+        for record_id, is_open in (self._txn.opened.get(table, {}) if self._txn is not None else {}).items():
+            if is_open:
+                sealed.add(record_id)
+            else:
+                sealed.discard(record_id)
+        if found != sealed:
+            what = {"tasks": ("task", "done"), "watches": ("watch episode", "closed")}[table]
+            odd = sorted(sealed - found)
+            if odd:
+                rid = odd[0]
+                exists = self.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (rid,)).fetchone()
+                how = f"marked {what[1]}" if exists else "deleted"
+                message = f"{table}/{rid}: an open {what[0]} was {how} outside mhtool"
+            else:
+                message = f"{table}/{sorted(found - sealed)[0]}: a {what[0]} was reopened or added outside mhtool"
+            more = len(sealed ^ found) - 1
+            raise IntegrityError(
+                message + (f" (and {more} more)" if more else ""),
+                hint="restore the store from a backup and run `mhtool audit verify --deep`",
+            )
+        if not self._in_write:
+            self._open_checked[table] = version
 
     def data_version(self) -> int:
         """A number that changes whenever another connection commits: records read before a write are stale if it moved."""

@@ -197,9 +197,11 @@ class Students(_Repository):
 
     def watched(self) -> list[Student]:
         """Students with an open watch episode."""
+        self.store.check_open("watches")
         return self._rows("id IN (SELECT student_id FROM watches WHERE closed_on IS NULL)")
 
     def with_open_tasks(self) -> dict[str, Student]:
+        self.store.check_open("tasks")
         return {s["id"]: s for s in self._rows("id IN (SELECT student_id FROM tasks WHERE done_on IS NULL)")}
 
     def concerned_by(self, first: date, start: date, end: date, asof: date) -> list[Student]:
@@ -209,6 +211,8 @@ class Students(_Repository):
         entry inside the period, or with a task due before ``asof`` that was
         still open then.
         """
+        self.store.check_open("watches")
+        self.store.check_open("tasks")
         sql, params = _concerned(first, start, end, asof)
         return self._rows(f"id IN ({sql})", params)
 
@@ -281,6 +285,7 @@ class Entries(_PerStudent):
 
     def of_watched(self) -> list[Entry]:
         """The timelines of every student with an open watch episode."""
+        self.store.check_open("watches")
         return self._rows("student_id IN (SELECT student_id FROM watches WHERE closed_on IS NULL)", order="on_date, rowid")
 
     def for_students_since(self, student_ids: Iterable[str], first: date) -> list[Entry]:
@@ -289,6 +294,8 @@ class Entries(_PerStudent):
 
     def for_report(self, first: date, start: date, end: date, asof: date) -> list[Entry]:
         """Whole timelines of students watched during the report, and recent entries of the others it concerns."""
+        self.store.check_open("watches")
+        self.store.check_open("tasks")
         watched, wparams = _watched_between(first, asof)
         concerned, cparams = _concerned(first, start, end, asof)
         out = self._rows(f"student_id IN ({watched})", wparams, order="on_date, rowid")
@@ -308,14 +315,17 @@ class Tasks(_PerStudent):
 
     def open(self, student_id: str | None = None) -> list[Task]:
         """Open tasks (of one student, or everyone's), earliest due first."""
+        self.store.check_open("tasks")
         if student_id:
             return self._rows("done_on IS NULL AND student_id = ?", (student_id,), order="due_on, rowid")
         return self._rows("done_on IS NULL", order="due_on, rowid")
 
     def next_due(self, *, watched_only: bool = False) -> dict[str, str]:
         """Each student's earliest open due date, from the plaintext columns alone (no record opened)."""
+        self.store.check_open("tasks")
         where = "done_on IS NULL"
         if watched_only:
+            self.store.check_open("watches")
             where += " AND student_id IN (SELECT student_id FROM watches WHERE closed_on IS NULL)"
         out: dict[str, str] = {}
         for student_id, due in self.store._plain(self.table, ("student_id", "due_on"), where):
@@ -325,6 +335,7 @@ class Tasks(_PerStudent):
 
     def open_at(self, asof: date, first: date, start: date, end: date) -> list[Task]:
         """Tasks still open at the end of ``asof`` for the students a report concerns."""
+        self.store.check_open("tasks")
         concerned, cparams = _concerned(first, start, end, asof)
         return self._rows(f"(done_on IS NULL OR done_on > ?) AND student_id IN ({concerned})", (asof.isoformat(), *cparams))
 
@@ -349,10 +360,12 @@ class Watches(_PerStudent):
     _date_column = "opened_on"
 
     def open_for(self, student_id: str) -> list[Watch]:
+        self.store.check_open("watches")
         return self._rows("student_id = ? AND closed_on IS NULL", (student_id,))
 
     def during(self, first: date, asof: date) -> list[Watch]:
         """Watch episodes open at some moment from the day before ``first`` to ``asof``."""
+        self.store.check_open("watches")
         return self._rows("opened_on <= ? AND (closed_on IS NULL OR closed_on > ?)", (asof.isoformat(), _day_before(first)))
 
     def open(self, txn: Txn, student_id: str, on: date, data: dict) -> str:

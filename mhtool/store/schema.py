@@ -50,6 +50,10 @@ PLAIN_COLUMNS: dict[str, tuple[str, ...]] = {
 CLINICAL_TABLES: frozenset[str] = frozenset({"students", "watches", "entries", "referrals"})
 # Tables every written version of which the audit chain remembers (the audit table is the chain itself).
 LEDGER_TABLES: tuple[str, ...] = tuple(t for t in SEALED_TABLES if t != "audit")
+# Tables with an "open" state SQL filters on (a task not done, a watch episode not closed): the ids
+# of the open rows are also kept sealed, so a row closed outside mhtool is caught by the lists that
+# leave it out, not only when it is read.
+OPEN_FLAGS: dict[str, str] = {"tasks": "done_on", "watches": "closed_on"}
 # The tier each table's administrative part is sealed under; sealed_meta values name their own.
 TABLE_TIER: dict[str, str] = {"staff": "common", "audit": "common", "sealed_meta": "common"}
 DEFAULT_TIER = "roster"

@@ -31,6 +31,7 @@ def register(app: typer.Typer) -> None:
     app.command("backup")(backup)
     app.command("restore")(restore)
     app.command("check")(check)
+    app.command("upgrade")(upgrade)
 
 
 def _parse_timezone(value: str) -> None:
@@ -126,6 +127,24 @@ def restore(
     if result["reenabled"]:
         output.warn(f"access given back to staff removed since the backup: {', '.join(result['reenabled'])}")
         output.warn("remove them again with `mhtool staff remove NAME`")
+
+
+def upgrade(ctx: typer.Context) -> None:
+    """Upgrade a store written by an earlier mhtool (one key for every role) to keys per role (admin, once).
+
+    Every staff member's passphrase or key file keeps working. A copy of the
+    store as it was is written beside it (STORE.format1-backup) first; the
+    upgrade itself is one transaction.
+
+    Example: MHTOOL_USER=wangli mhtool upgrade
+    """
+    from mhtool.admin.usecases.api import Admin
+    from mhtool.console import output, session
+
+    st = session.settings(ctx)
+    result = Admin.upgrade_store(st.store, session.credential(st), st.user)
+    output.success(f"upgraded {result['store']}: {sum(result['records'].values())} records re-sealed with keys per role (generation {result['generation']})")
+    output.info(f"the store as it was: {result['backup']} (remove it once you have checked the upgrade with `mhtool check`)")
 
 
 def check(

@@ -247,7 +247,7 @@ class Store:
             if version < schema.FIRST_FORMAT_2_VERSION:
                 raise StoreError(
                     f"{path} was written by an earlier mhtool that sealed every record with one key for all roles",
-                    hint="this version keeps a key per role; move the data with the earlier mhtool's exports and `mhtool import`",
+                    hint="this version keeps a key per role: an admin upgrades the store once with `mhtool upgrade` (a copy is kept beside it)",
                 )
             store_id = meta["store_id"]
             slots = _candidate_slots(conn, user, credential)

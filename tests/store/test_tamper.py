@@ -374,3 +374,22 @@ def test_bound_columns_cover_every_plain_column_of_the_sealed_tables(school_copy
     assert bound_columns("tasks", {"student_id": "a", "due_on": "2026-01-01", "done_on": None}) != bound_columns(
         "tasks", {"student_id": "a", "due_on": "2026-01-01", "done_on": "2026-01-02"}
     )
+
+
+def test_the_weekly_check_keeps_the_head_outside_and_catches_a_cut_history(school_copy):
+    s = school_copy
+    s.as_(ADMIN).ok("staff", "add", "checker", "--role", "auditor", "--key-file", s.folder / "checker.key")
+    head_file = s.folder / "audit.head"
+    first = s.as_("checker").ok("check", "--head-file", head_file)
+    assert first.stdout.startswith("ok ") and head_file.read_text().count(":") == 1
+    s.as_(COUNSELOR).ok("cases", "list")
+    s.as_("checker").ok("check", "--head-file", head_file)
+    saved = head_file.read_text().strip()
+    # Someone removes the newest entries together with the digests they committed to: the chain alone looks whole.
+    last = int(saved.split(":")[0])
+    s.sql("DELETE FROM audit WHERE seq >= ?", (last - 1,))
+    s.sql("DELETE FROM ledger WHERE seq >= ?", (last - 1,))
+    assert s.as_("checker").ok("audit", "verify").stdout.startswith("ok ")
+    cut = s.as_("checker")("check", "--head-file", head_file)
+    assert cut.exit_code == 1 and "removed from the end" in cut.stderr
+    assert head_file.read_text().strip() == saved, "a failed check must not overwrite the head it was compared with"

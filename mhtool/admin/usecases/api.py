@@ -141,6 +141,16 @@ class Admin:
         return store_admin.restore(source, self.store.path, credential, self.store.staff.name, force=force, reenable_removed=reenable_removed)
 
     @staticmethod
+    def upgrade_store(path: str | os.PathLike, credential: Credential, user: str | None) -> dict:
+        """Upgrade a first-format store (one key for every role) to keys per role, as an admin; see :mod:`mhtool.store.upgrade`."""
+        from mhtool.errors import UsageError
+        from mhtool.store.upgrade import upgrade
+
+        if not user:
+            raise UsageError("which admin? pass --user NAME or set MHTOOL_USER")
+        return upgrade(path, credential, user)
+
+    @staticmethod
     def restore_store(
         source: str | os.PathLike,
         target: str | os.PathLike,

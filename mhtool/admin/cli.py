@@ -272,7 +272,17 @@ def staff_passwd(
     name: Annotated[Optional[str], typer.Argument(help="Whose slot (default: yourself; others need admin).")] = None,
     key_file: KeyFileOpt = None,
 ) -> None:
-    """Change a passphrase (or issue a new key file); the master key is rewrapped, nothing re-encrypted."""
+    """Change a passphrase (or issue a new key file); nothing is re-encrypted.
+
+    Your own: your key is wrapped under the new passphrase or key file, and
+    your other slots keep working. Someone else's (an admin resetting a
+    forgotten passphrase): they get a new key and this one slot; their other
+    slots stop working.
+
+    Example: mhtool staff passwd
+
+    Example: mhtool staff passwd zhanghua --key-file /etc/mhtool/zhanghua.key
+    """
     from mhtool.console import output, session
 
     with session.open_center(ctx) as center:
@@ -283,7 +293,13 @@ def staff_passwd(
 
 @staff_app.command("remove")
 def staff_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The staff member to remove.")]) -> None:
-    """Remove a staff member: delete their slot and rotate the master key (re-encrypts everything, resumably)."""
+    """Remove a staff member: delete their slots and rotate every key (re-encrypts everything, resumably).
+
+    Only key slots the staff directory trusts receive the new keys: a slot
+    added or moved outside mhtool is dropped, and the drop is audited.
+
+    Example: mhtool staff remove zhanghua
+    """
     from mhtool.console import output, session
 
     with session.open_center(ctx) as center, output.progress(None, "re-encrypting") as advance:
@@ -294,17 +310,20 @@ def staff_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="T
             state["done"] = done
 
         result = center.admin.staff_remove(name, progress=tick)
-    output.success(f"removed {name}; master key is now generation {result['generation']} ({result['records_reencrypted']} records re-encrypted)")
+    output.success(f"removed {name}; the keys are now generation {result['generation']} ({result['records_reencrypted']} records re-encrypted)")
 
 
 @staff_app.command("rotate-key")
 def staff_rotate(ctx: typer.Context) -> None:
-    """Rotate the master key and re-encrypt every record; also resumes an interrupted rotation."""
+    """Rotate every key (a new generation of each tier) and re-encrypt every record; also resumes an interrupted rotation.
+
+    Example: mhtool staff rotate-key
+    """
     from mhtool.console import output, session
 
     with session.open_center(ctx) as center:
         result = center.admin.rotate_key()
-    output.success(f"master key is now generation {result['generation']} ({result['records_reencrypted']} records re-encrypted)")
+    output.success(f"the keys are now generation {result['generation']} ({result['records_reencrypted']} records re-encrypted)")
 
 
 # -- audit ------------------------------------------------------------------------------------

@@ -97,13 +97,14 @@ def add_staff(
             columns={"name": name, "active": 1},
         )
         add_slot(txn, staff_id, credential, private)
-        _publish(txn)
+        entry = crypto.directory_entry(staff_id, name, True, role, colleges, crypto.public_bytes(private).hex())
+        _publish(txn, lambda directory: directory.__setitem__(staff_id, entry))
     return staff_id
 
 
-def _publish(txn: Txn) -> None:
-    """Re-authenticate the directory; slots found planted or re-pointed are dropped and the drop is audited."""
-    dropped = publish_directory(txn)
+def _publish(txn: Txn, change=None) -> None:
+    """Re-authenticate the directory with ``change``; slots found planted or re-pointed are dropped and the drop is audited."""
+    dropped = publish_directory(txn, change)
     if dropped:
         txn.details["untrusted_slots_dropped"] = dropped
     txn.store.tampering = []
@@ -171,7 +172,7 @@ def change_credential(store: Store, credential: crypto.Credential, name: str | N
         record["public_key"] = crypto.public_bytes(private).hex()
         txn.update("staff", staff_id, record, audit=False)
         add_slot(txn, staff_id, credential, private)
-        _publish(txn)
+        _publish(txn, lambda directory: directory[staff_id].update(public_key=record["public_key"]))
 
 
 def remove_staff(store: Store, name: str, progress: Callable[[int, int], None] | None = None) -> dict:
@@ -192,7 +193,7 @@ def remove_staff(store: Store, name: str, progress: Callable[[int, int], None] |
 
 
 def rotate_master_key(store: Store, remove: tuple[str, dict] | None = None, progress: Callable[[int, int], None] | None = None) -> dict:
-    """Start (or resume) a rotation to a new master key generation and re-encrypt every record.
+    """Start (or resume) a rotation to a new key generation and re-encrypt every record.
 
     Resumable: each batch commits on its own, and rows already sealed with the
     new generation are skipped, so an interrupted rotation continues where it
@@ -215,7 +216,7 @@ def rotate_master_key(store: Store, remove: tuple[str, dict] | None = None, prog
                     txn.execute("DELETE FROM keyslots WHERE staff_id = ?", (staff_id,))
                     txn.update("staff", staff_id, record, columns={"active": 0})
                 # Only slots the directory trusts get the new keys; a planted one is dropped here.
-                _publish(txn)
+                _publish(txn, (lambda directory: directory[remove[0]].update(active=False)) if remove else None)
         except KeyboardInterrupt:
             if store.meta("rotation_target") is None:
                 store.keyring.pop(new, None)
@@ -244,13 +245,13 @@ def _rotation_state(store: Store, new: int, removed: str | None) -> tuple[str, s
     """What an interrupted rotation left, as a message and a hint: what is done, what is not, how to finish."""
     gone = f"{removed} was removed (their key slot is deleted, so they can no longer open this store); " if removed else ""
     if store.meta("rotation_target") is None:
-        return f"interrupted as the key rotation ended: {gone}it is complete and the master key is now generation {store.meta('generation')}", None
+        return f"interrupted as the key rotation ended: {gone}it is complete and the keys are now generation {store.meta('generation')}", None
     old = int(store.meta("generation"))
     stale = sum(_stale_count(store, table, new) for table in schema.SEALED_TABLES)
     total = sum(store.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in schema.SEALED_TABLES)
     copy = f"; until then, a copy of {removed}'s old key slot (in an earlier backup) still opens the {stale} records not yet re-encrypted" if removed else ""
     return (
-        f"interrupted during the key rotation: {gone}the master key is being changed from generation {old} to {new}, "
+        f"interrupted during the key rotation: {gone}the keys are being changed from generation {old} to {new}, "
         f"and {total - stale} of {total} records are sealed with generation {new}, {stale} still with generation {old}. "
         "Every committed batch is kept; the store is consistent and usable meanwhile, and new records are sealed with the new key",
         f"finish it with `mhtool staff rotate-key` (it resumes where it stopped){copy}",

@@ -278,7 +278,7 @@ class Store:
                 raise AuthenticationFailed("this key slot no longer holds a key to the store (access was revoked)")
             staff_rows = conn.execute("SELECT id, name, active, data FROM staff").fetchall()
             all_slots = conn.execute("SELECT id, staff_id, public_key FROM keyslots").fetchall()
-            trusted_json = meta.get("directory")
+            saved_directory = conn.execute("SELECT data FROM sealed_meta WHERE key = 'directory'").fetchone()
             directory_mac = meta.get("directory_mac")
         finally:
             conn.close()
@@ -319,11 +319,17 @@ class Store:
         store = cls(path, conn, store_id, keyring, staff, meta.get("timezone") or "Asia/Shanghai")
         store.readonly = readonly
         store.slot_id, store.private_key = chosen["id"], private
-        store.tampering = damaged + directory_changes(list(directory.values()), binding.get("directory"), trusted_json, all_slots, skip=damaged_ids)
-        if keyring[newest].directory_key is not None and not damaged_ids:
-            digest = crypto.directory_digest(list(directory.values()))
-            if not directory_mac or not hmac.compare_digest(directory_mac, crypto.directory_mac(keyring[newest], digest)):
-                store.tampering.append("the staff directory does not carry the admins' authentication (staff or key records were edited outside mhtool)")
+        trusted: list[dict] | None = None
+        try:
+            trusted = crypto.unseal(keyring, store_id, "sealed_meta", "directory", saved_directory[0])["entries"] if saved_directory else None
+        except (IntegrityError, KeyError, TypeError):
+            trusted = None
+        store.tampering = damaged + directory_changes(list(directory.values()), binding.get("directory"), trusted, all_slots, skip=damaged_ids)
+        if keyring[newest].directory_key is not None:
+            try:
+                trusted_directory(store)
+            except IntegrityError as exc:
+                store.tampering.append(exc.message)
         if not readonly and schema.current_version(store.conn) < schema.LATEST:
             with store.write("store.migrate", details={"to": schema.LATEST}):
                 schema.migrate(store.conn)
@@ -631,6 +637,10 @@ class Store:
         key = values[schema.SEALED_TABLES.get(table, "id")]
         bound = bound_columns(table, values)
         record = self.unseal(table, key, blob, bound)
+        if table in schema.CLINICAL_TABLES:
+            # The administrative part is sealed under a key clerks hold: whatever clinical-looking
+            # fields someone put there are not read as clinical content.
+            record = sensitivity.split(table, record)[0]
         if clinical is not None:
             try:
                 record = sensitivity.merge(record, self.unseal(table, key, clinical, bound, tier="clinical"))
@@ -773,7 +783,7 @@ def _check_binding(slot: dict, entry: dict, binding: dict, private, tiers: set[s
         raise IntegrityError(f"{where} holds the keys of another role than {entry['role']}")
 
 
-def directory_changes(entries: list[dict], bound_digest: str | None, trusted_json: str | None, slots: list[tuple], *, skip: set[str] = frozenset()) -> list[str]:
+def directory_changes(entries: list[dict], bound_digest: str | None, trusted: list[dict] | None, slots: list[tuple], *, skip: set[str] = frozenset()) -> list[str]:
     """What differs between the staff directory and key slots as stored and as the session's key was issued with them.
 
     ``skip``: staff records already reported as damaged, whose slots and absence need no second line.
@@ -781,11 +791,7 @@ def directory_changes(entries: list[dict], bound_digest: str | None, trusted_jso
     found: list[str] = []
     by_id = {e["id"]: e for e in entries}
     if crypto.directory_digest(entries) != bound_digest:
-        trusted: list[dict] = []
-        try:
-            trusted = json.loads(trusted_json or "[]")
-        except ValueError:
-            pass
+        trusted = trusted or []
         if crypto.directory_digest(trusted) != bound_digest:
             found.append("the staff directory differs from the one this key was issued with, and its record was edited too")
         else:
@@ -851,7 +857,7 @@ def create_store(path: str | os.PathLike, admin: str, credential: crypto.Credent
             txn.insert("staff", staff_data, columns={"name": admin, "active": 1}, record_id=founder.id)
             add_slot(txn, founder.id, credential, private)
             txn.put_value("settings", {})
-            publish_directory(txn)
+            publish_directory(txn, initial=True)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     except BaseException:
         conn.close()
@@ -889,19 +895,46 @@ def directory_entries(store: Store) -> list[dict]:
     ]
 
 
-def publish_directory(txn: Txn) -> list[str]:
-    """Authenticate the staff directory as it now stands and seal every generation's keys to each trusted slot (admins only).
+def trusted_directory(store: Store) -> dict[str, dict]:
+    """The staff directory as admins last authenticated it, by staff id; an IntegrityError if its authentication fails.
 
-    A slot is trusted when its staff member is active and it holds that
-    member's key; any other slot (planted or re-pointed outside mhtool) is
-    deleted, and its id returned, so it can never receive a key.
+    This, not the staff table, says who holds which role: a staff record
+    re-sealed by someone who holds the common key must not become trusted.
+    """
+    saved = store.sealed_values.get("directory") or {}
+    entries = list(saved.get("entries") or [])
+    generation, _, mac = (store.meta("directory_mac") or "").partition(":")
+    keys = store.keyring.get(int(generation)) if generation.isdigit() else None
+    if keys is None or not hmac.compare_digest(mac, crypto.directory_mac(keys, crypto.directory_digest(entries))):
+        raise IntegrityError(
+            "the staff directory's authentication does not verify: staff or key records were edited outside mhtool",
+            hint="restore the last backup that passes `mhtool audit verify --deep`",
+        )
+    return {e["id"]: e for e in entries}
+
+
+def publish_directory(txn: Txn, change=None, *, initial: bool = False) -> list[str]:
+    """Authenticate the staff directory and seal every generation's keys to each trusted slot (admins only).
+
+    The new directory is the trusted one (:func:`trusted_directory`) with
+    ``change`` applied (a function that edits the entries by staff id), or,
+    for a new store (``initial``), the staff table. Staff records that differ
+    from it are re-sealed to match and reported; a slot is trusted when its
+    member is active and it holds that member's key, and any other slot
+    (planted or re-pointed outside mhtool) is deleted and its id returned, so
+    it can never receive a key.
     """
     store = txn.store
     newest = store.write_keys
-    entries = directory_entries(store)
+    if initial:
+        by_id = {e["id"]: e for e in directory_entries(store)}
+    else:
+        by_id = trusted_directory(store)
+        if change is not None:
+            change(by_id)
+        _match_staff_records(txn, by_id)
+    entries = sorted(by_id.values(), key=lambda e: e["id"])
     digest = crypto.directory_digest(entries)
-    mac = crypto.directory_mac(newest, digest)
-    by_id = {e["id"]: e for e in entries}
     dropped = []
     txn.execute("DELETE FROM slot_masters")
     for slot_id, staff_id, public_key in txn.execute("SELECT id, staff_id, public_key FROM keyslots").fetchall():
@@ -918,9 +951,41 @@ def publish_directory(txn: Txn) -> list[str]:
                 "INSERT INTO slot_masters (slot_id, generation, sealed) VALUES (?, ?, ?)",
                 (slot_id, generation, crypto.seal_bundle(secrets, binding, generation, bytes(public_key), store.store_id, slot_id)),
             )
-    for key, value in (("directory", crypto.canonical_json(sorted(entries, key=lambda e: e["id"])).decode()), ("directory_mac", mac)):
-        txn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+    txn.put_value("directory", {"entries": entries})
+    txn.execute(
+        "INSERT INTO meta (key, value) VALUES ('directory_mac', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        (f"{newest.generation}:{crypto.directory_mac(newest, digest)}",),
+    )
     return dropped
+
+
+def _match_staff_records(txn: Txn, by_id: dict[str, dict]) -> None:
+    """Re-seal staff records that differ from the directory (a forged role, scope, name or key) to what it says."""
+    store = txn.store
+    rows = {r["id"]: r for r in store.staff_rows.all()}
+    repaired, untrusted = [], []
+    wrong = []
+    for staff_id, row in rows.items():
+        want = by_id.get(staff_id)
+        have = crypto.directory_entry(staff_id, row["name"], row["active"], row["role"], row.get("colleges"), row.get("public_key") or "")
+        if want is None:
+            if row["active"]:
+                untrusted.append(staff_id)
+                wrong.append((row, {**have, "active": False}))
+        elif have != want:
+            repaired.append(staff_id)
+            wrong.append((row, want))
+    # Names are unique: move every name being changed out of the way first (a swap would collide).
+    for row, want in wrong:
+        if row["name"] != want["name"]:
+            txn.update("staff", row["id"], store.staff_rows.sealed(row), columns={"name": f"~{row['id']}"}, audit=False)
+    for row, want in wrong:
+        record = {**store.staff_rows.sealed(row), "role": want["role"], "colleges": list(want["colleges"]), "public_key": want["public_key"]}
+        txn.update("staff", row["id"], record, columns={"name": want["name"], "active": int(want["active"])}, audit=False)
+    if repaired:
+        txn.details["staff_records_repaired"] = repaired
+    if untrusted:
+        txn.details["staff_records_untrusted"] = untrusted
 
 
 def seal_own_bundles(txn: Txn, slot_id: str) -> None:

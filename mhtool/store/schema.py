@@ -58,7 +58,7 @@ OPEN_FLAGS: dict[str, str] = {"tasks": "done_on", "watches": "closed_on"}
 TABLE_TIER: dict[str, str] = {"staff": "common", "audit": "common", "sealed_meta": "common"}
 DEFAULT_TIER = "roster"
 # Named sealed values every role reads (the others hold roster data, e.g. report caches).
-COMMON_META_KEYS: frozenset[str] = frozenset({"settings", "audit_keys"})
+COMMON_META_KEYS: frozenset[str] = frozenset({"settings", "audit_keys", "directory"})
 
 
 def tier_of(table: str, record_id: str) -> str:
@@ -191,7 +191,7 @@ def _v2(conn: sqlite3.Connection) -> None:
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
-# Stores of an earlier format seal with one master key for every role; they are upgraded, not migrated in place.
+# Stores of the first format sealed with one master key for every role: `mhtool upgrade` (store/upgrade.py) re-seals them.
 FIRST_FORMAT_2_VERSION = 2
 LATEST = len(MIGRATIONS)
 

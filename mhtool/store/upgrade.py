@@ -173,7 +173,7 @@ def _reseal_everything(store: Store, old: _FirstFormat, generation: int) -> dict
             entry = old.unseal("audit", str(seq), blob)
             conn.execute("UPDATE audit SET data = ? WHERE seq = ?", (crypto.seal(store.write_keys, store.store_id, "audit", str(seq), entry, "common"), seq))
         counts["audit"] = len(audit_rows)
-        dropped = publish_directory(txn)
+        dropped = publish_directory(txn, initial=True)
         txn.details["upgraded_at"] = _utcnow()
         if dropped:
             txn.details["slots_not_kept"] = dropped

@@ -393,3 +393,39 @@ def test_the_weekly_check_keeps_the_head_outside_and_catches_a_cut_history(schoo
     cut = s.as_("checker")("check", "--head-file", head_file)
     assert cut.exit_code == 1 and "removed from the end" in cut.stderr
     assert head_file.read_text().strip() == saved, "a failed check must not overwrite the head it was compared with"
+
+
+def test_a_staff_record_resealed_by_a_clerk_as_counselor_never_gets_the_clinical_key(school_copy):
+    s = school_copy
+    clerk_id = staff_id(s, CLERK)
+    # Staff records are sealed under the common key every role holds: the clerk can re-seal their own.
+    with s.open(CLERK) as clerk:
+        row = clerk.staff_rows.get(clerk_id)
+        forged = {**clerk.staff_rows.sealed(row), "role": "counselor"}
+        bound = bound_columns("staff", {"name": CLERK, "active": 1})
+        blob = crypto.seal(clerk.write_keys, clerk.store_id, "staff", clerk_id, forged, "common", bound)
+    s.sql("UPDATE staff SET data = ? WHERE id = ?", (blob, clerk_id))
+    assert "tampering" in s.as_(ADMIN).ok("staff", "list").stderr
+    # An admin who rotates (or adds or removes someone) publishes the directory admins authenticated, not the table.
+    s.as_(ADMIN).ok("staff", "rotate-key")
+    with s.open(CLERK) as clerk:
+        assert clerk.staff.role == "clerk" and "clinical" not in clerk.write_keys.secrets
+        assert clerk.staff_rows.get(clerk_id)["role"] == "clerk"
+    log = json.loads(s.as_(ADMIN).ok("audit", "log", "--json").stdout)
+    assert any(clerk_id in (e["details"].get("staff_records_repaired") or []) for e in log)
+    assert "tampering" not in s.as_(ADMIN).ok("staff", "list").stderr
+
+
+def test_clinical_text_forged_into_the_administrative_part_is_not_read_as_clinical(school_copy):
+    s = school_copy
+    with s.open(CLERK) as clerk:
+        entry = next(e for e in clerk.entries.all() if e["kind"] == "interview")
+        forged = clerk.entries.sealed(entry)
+        forged["fields"] = {**forged["fields"], "findings": "FORGED FINDINGS"}
+        values = {"student_id": entry["student_id"], "on_date": entry["on_date"]}
+        blob = crypto.seal(clerk.write_keys, clerk.store_id, "entries", entry["id"], forged, "roster", bound_columns("entries", values))
+    s.sql("UPDATE entries SET data = ?, clin = NULL WHERE id = ?", (blob, entry["id"]))
+    with s.open(COUNSELOR) as counselor:
+        assert "findings" not in counselor.entries.get(entry["id"])["fields"]
+    code, report = s.deep()
+    assert code == 1 and any(f"entries/{entry['id']}" in p for p in report["problems"])

@@ -87,12 +87,12 @@ class Admin:
         return who
 
     def staff_remove(self, name: str, *, progress: Progress | None = None) -> dict:
-        """Remove a staff member and rotate the master key (admin); returns the new generation and records re-encrypted."""
+        """Remove a staff member and rotate every key (admin); returns the new generation and records re-encrypted."""
         self.store.require("staff", action="staff.remove")
         return store_admin.remove_staff(self.store, name, progress=progress)
 
     def rotate_key(self, *, progress: Progress | None = None) -> dict:
-        """Rotate the master key and re-encrypt every record, or resume an interrupted rotation (admin)."""
+        """Rotate every key and re-encrypt every record, or resume an interrupted rotation (admin)."""
         self.store.require("staff", action="staff.rotate-key")
         return store_admin.rotate_master_key(self.store, progress=progress)
 

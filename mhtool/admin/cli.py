@@ -132,7 +132,9 @@ def restore(
 def upgrade(ctx: typer.Context) -> None:
     """Upgrade a store written by an earlier mhtool (one key for every role) to keys per role (admin, once).
 
-    Every staff member's passphrase or key file keeps working. A copy of the
+    Each staff member's first key slot keeps working (their passphrase or key
+    file); a second slot of theirs, which held a key of its own, is dropped and
+    listed, and is issued again with `mhtool staff passwd`. A copy of the
     store as it was is written beside it (STORE.format1-backup) first; the
     upgrade itself is one transaction.
 
@@ -144,6 +146,8 @@ def upgrade(ctx: typer.Context) -> None:
     st = session.settings(ctx)
     result = Admin.upgrade_store(st.store, session.credential(st), st.user)
     output.success(f"upgraded {result['store']}: {sum(result['records'].values())} records re-sealed with keys per role (generation {result['generation']})")
+    for who in result["slots_not_kept"]:
+        output.warn(f"a second key slot of {who} was not kept: issue it again with `mhtool staff passwd {who}` (as an admin)")
     output.info(f"the store as it was: {result['backup']} (remove it once you have checked the upgrade with `mhtool check`)")
 
 

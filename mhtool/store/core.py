@@ -89,8 +89,19 @@ class StaffMember:
         return bool(self.colleges)
 
 
-def _column_value(value):
-    return "x:" + bytes(value).hex() if isinstance(value, (bytes, bytearray, memoryview)) else value
+def _column_value(value) -> str:
+    # Typed, so NULL, "None", 1 and "1" stay distinct; ids, dates and hex never contain the separator.
+    if value is None:
+        return "n"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "x" + bytes(value).hex()
+    if isinstance(value, int):
+        return f"i{value}"
+    return f"s{value}"
+
+
+def _bound(values) -> bytes:
+    return "\x1f".join(["s" + v if type(v) is str else _column_value(v) for v in values]).encode()
 
 
 def bound_columns(table: str, values: dict) -> bytes:
@@ -98,7 +109,7 @@ def bound_columns(table: str, values: dict) -> bytes:
     columns = schema.PLAIN_COLUMNS.get(table, ())
     if not columns:
         return b""
-    return crypto.canonical_json([_column_value(values.get(c)) for c in columns])
+    return _bound(values.get(c) for c in columns)
 
 
 # A session without the clinical key rewriting a record leaves its clinical part as it is.
@@ -383,9 +394,7 @@ class Store:
 
     def unseal(self, table: str, record_id: str, blob: bytes, bound: bytes = b"", *, tier: str | None = None):
         expected = tier or schema.tier_of(table, str(record_id))
-        if isinstance(blob, (bytes, bytearray)) and crypto.sealed_tier(bytes(blob)) not in (None, expected):
-            raise IntegrityError(f"sealed record {table}/{record_id} holds a part sealed for another tier (its columns were swapped)")
-        return crypto.unseal(self.keyring, self.store_id, table, str(record_id), blob, bound)
+        return crypto.unseal(self.keyring, self.store_id, table, str(record_id), blob, bound, tier=expected)
 
     def blind_index(self, value: str, kind: str = "student_no") -> bytes:
         return crypto.blind_index(self.write_keys, value, kind)
@@ -581,8 +590,8 @@ class Store:
         if order:
             sql += f" ORDER BY {order}"
         cur = self.conn.execute(sql, params)
-        desc = cur.description
-        return [self._row_to_record(table, row, desc) for row in cur]
+        read = self._reader(table, cur.description)
+        return [read(row) for row in cur]
 
     def sealed_part(self, table: str, record: dict) -> dict:
         """A record read with :meth:`get`/:meth:`select`, without its plaintext columns: what goes back into ``data``."""
@@ -612,7 +621,7 @@ class Store:
         width = len(bound_cols)
         for row in self.conn.execute(sql, params):
             key, blob, values = row[0], row[1], row[2 : 2 + width]
-            bound = crypto.canonical_json([_column_value(v) for v in values]) if width else b""
+            bound = _bound(values) if width else b""
             crypto.unseal(self.keyring, self.store_id, table, str(key), blob, bound, parse=False)
             out.append(row[2 + width :])
         return out
@@ -630,25 +639,41 @@ class Store:
         return rows[0][0]
 
     def _row_to_record(self, table: str, row: tuple, desc) -> dict:
+        return self._reader(table, desc)(row)
+
+    def _reader(self, table: str, desc):
+        """A function turning one row of ``SELECT *`` into its record: the columns' places are worked out once per query."""
         names = [d[0] for d in desc]
-        values = dict(zip(names, row))
-        blob = values.pop("data")
-        clinical = values.pop("clin", None)
-        key = values[schema.SEALED_TABLES.get(table, "id")]
-        bound = bound_columns(table, values)
-        record = self.unseal(table, key, blob, bound)
-        if table in schema.CLINICAL_TABLES:
-            # The administrative part is sealed under a key clerks hold: whatever clinical-looking
-            # fields someone put there are not read as clinical content.
-            record = sensitivity.split(table, record)[0]
-        if clinical is not None:
-            try:
-                record = sensitivity.merge(record, self.unseal(table, key, clinical, bound, tier="clinical"))
-            except KeyUnavailable:
-                # A clerk's or cron's key: the record is read without its clinical part, which it cannot decrypt.
-                pass
-        record.update(values)
-        return record
+        data_at = names.index("data")
+        clin_at = names.index("clin") if "clin" in names else None
+        key_at = names.index(schema.SEALED_TABLES.get(table, "id"))
+        plain_at = [names.index(c) for c in schema.PLAIN_COLUMNS.get(table, ())]
+        keep = [(i, n) for i, n in enumerate(names) if i != data_at and i != clin_at]
+        tier = schema.tier_of(table, "") if table != "sealed_meta" else None
+        clinical_table = table in schema.CLINICAL_TABLES
+        keyring, store_id = self.keyring, self.store_id
+        unseal = crypto.unseal
+
+        def read(row: tuple) -> dict:
+            key = str(row[key_at])
+            bound = _bound([row[i] for i in plain_at]) if plain_at else b""
+            record = unseal(keyring, store_id, table, key, row[data_at], bound, tier=tier or schema.tier_of(table, key))
+            if clinical_table:
+                # The administrative part is sealed under a key clerks hold: whatever clinical-looking
+                # fields someone put there are not read as clinical content.
+                record = sensitivity.split(table, record)[0]
+                clinical = row[clin_at]
+                if clinical is not None:
+                    try:
+                        record = sensitivity.merge(record, unseal(keyring, store_id, table, key, clinical, bound, tier="clinical"))
+                    except KeyUnavailable:
+                        # A clerk's or cron's key: the record is read without its clinical part, which it cannot decrypt.
+                        pass
+            for i, name in keep:
+                record[name] = row[i]
+            return record
+
+        return read
 
     # -- repositories: the tables as the rest of mhtool sees them ---------------------------
 

@@ -128,32 +128,39 @@ def sealed_tier(blob: bytes) -> str | None:
     return _TIER_NAMES.get(blob[5]) if len(blob) > 5 else None
 
 
-def unseal(keyring: dict[int, GenerationKeys], store_id: str, table: str, record_id: str, blob: bytes, bound: bytes = b"", *, parse: bool = True):
+def unseal(
+    keyring: dict[int, GenerationKeys], store_id: str, table: str, record_id: str, blob: bytes, bound: bytes = b"", *, parse: bool = True, tier: str | None = None
+):
     """Open a sealed value; any tampering (of it or of the columns in ``bound``) raises :class:`IntegrityError` naming the record.
 
     A part sealed under a tier this slot does not hold raises
-    :class:`~mhtool.errors.KeyUnavailable`. ``parse=False`` only verifies.
+    :class:`~mhtool.errors.KeyUnavailable`; ``tier``, when given, is the tier
+    the part must be sealed under. ``parse=False`` only verifies.
     """
-    if not isinstance(blob, (bytes, bytearray)) or len(blob) < _HEADER + 16 or blob[0] != SEAL_VERSION or sealed_tier(blob) is None:
+    if type(blob) is not bytes:
+        blob = bytes(blob) if isinstance(blob, (bytearray, memoryview)) else b""
+    sealed_as = _TIER_NAMES.get(blob[5]) if len(blob) >= _HEADER + 16 and blob[0] == SEAL_VERSION else None
+    if sealed_as is None:
         raise IntegrityError(f"sealed record {table}/{record_id} is malformed (tampered or corrupt)")
-    keys = keyring.get(sealed_generation(blob))
+    if tier is not None and sealed_as != tier:
+        raise IntegrityError(f"sealed record {table}/{record_id} holds a part sealed for another tier (its columns were swapped)")
+    generation = int.from_bytes(blob[1:5], "big")
+    keys = keyring.get(generation)
     if keys is None:
-        raise IntegrityError(
-            f"sealed record {table}/{record_id} names key generation {sealed_generation(blob)}, which this store does not hold"
-        )
-    tier = sealed_tier(blob)
-    cipher = keys.ciphers.get(tier)
+        raise IntegrityError(f"sealed record {table}/{record_id} names key generation {generation}, which this store does not hold")
+    cipher = keys.ciphers.get(sealed_as)
     if cipher is None:
-        raise KeyUnavailable(f"this key slot does not hold the {tier} key that {table}/{record_id} is sealed under")
+        raise KeyUnavailable(f"this key slot does not hold the {sealed_as} key that {table}/{record_id} is sealed under")
     try:
-        plain = cipher.decrypt(bytes(blob[6:_HEADER]), bytes(blob[_HEADER:]), _aad(store_id, table, record_id, tier, bound))
+        plain = cipher.decrypt(blob[6:_HEADER], blob[_HEADER:], _aad(store_id, table, record_id, sealed_as, bound))
     except InvalidTag:
         raise IntegrityError(
             f"sealed record {table}/{record_id} failed its integrity check (tampered, corrupt, moved from another row, "
             "or one of its columns was edited)",
             hint="restore the store from a backup and run `mhtool audit verify --deep`",
         ) from None
-    return json.loads(plain) if parse else None
+    # A str, not bytes: json would first guess the bytes' encoding.
+    return json.loads(plain.decode("utf-8")) if parse else None
 
 
 def record_digest(table: str, record_id: str, bound: bytes, data: bytes | None, clinical: bytes | None) -> bytes:

@@ -106,7 +106,7 @@ def upgrade(path: str | os.PathLike, credential: crypto.Credential, user: str) -
         scrub(store)
     finally:
         conn.close()
-    return {"store": str(path), "generation": generation, "records": counts, "backup": str(backup)}
+    return {"store": str(path), "generation": generation, "records": counts, "backup": str(backup), "slots_not_kept": counts.pop("_dropped")}
 
 
 def _unlock(conn, store_id: str, credential: crypto.Credential, user: str) -> tuple[_FirstFormat, dict[int, bytes], StaffMember]:
@@ -173,8 +173,10 @@ def _reseal_everything(store: Store, old: _FirstFormat, generation: int) -> dict
             entry = old.unseal("audit", str(seq), blob)
             conn.execute("UPDATE audit SET data = ? WHERE seq = ?", (crypto.seal(store.write_keys, store.store_id, "audit", str(seq), entry, "common"), seq))
         counts["audit"] = len(audit_rows)
+        owners = dict(conn.execute("SELECT k.id, s.name FROM keyslots k JOIN staff s ON s.id = k.staff_id").fetchall())
         dropped = publish_directory(txn, initial=True)
         txn.details["upgraded_at"] = _utcnow()
         if dropped:
             txn.details["slots_not_kept"] = dropped
+    counts["_dropped"] = sorted({owners.get(slot, slot) for slot in dropped})
     return counts

@@ -161,9 +161,10 @@ def check(
 ) -> None:
     """The weekly integrity check: the audit chain, every record against its last recorded version, SQLite's own check.
 
-    Exit 0 when everything matches, 1 with one line per problem (table and
-    record) otherwise. Needs no record key: an auditor's key file is enough
-    for a cron job.
+    Exit 0 and silent when everything matches (a summary on a terminal, the
+    report with --json), 1 with one line per problem (table and record)
+    otherwise, so cron mails only problems. Needs no record key: an
+    auditor's key file is enough for a cron job.
 
     Example: mhtool check --head-file /var/lib/mhtool/audit.head
     """
@@ -173,20 +174,25 @@ def check(
     with session.open_center(ctx) as center:
         report = center.admin.audit_verify(saved or None, deep=True)
         head = center.admin.audit_head() if report.ok else None
-    _report_deep(report, json)
+    _report_deep(report, json, quiet=True)
     if head_file is not None and head:
         tmp = head_file.with_name(head_file.name + ".tmp")
         tmp.write_text(head + "\n", encoding="utf-8")
         tmp.replace(head_file)
 
 
-def _report_deep(report, json: bool) -> None:
+def _report_deep(report, json: bool, *, quiet: bool = False) -> None:
+    """The deep check's verdict; ``quiet``: nothing on success outside a terminal, so cron mails only problems."""
     from mhtool.console import output
 
     if json:
         output.emit_json(report.as_dict())
     if report.ok:
-        output.success(f"audit chain intact: {report.entries} entries; {report.records_checked} records match their last recorded version")
+        summary = f"audit chain intact: {report.entries} entries; {report.records_checked} records match their last recorded version"
+        if quiet:
+            output.done(summary)
+            return
+        output.success(summary)
         if not json:
             output.emit_line(f"ok {report.entries} {report.records_checked}")
         return

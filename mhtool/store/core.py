@@ -583,14 +583,14 @@ class Store:
             raise NotFound(f"no {table} record {record_id}")
         return self._row_to_record(table, row, self.conn.execute(f"SELECT * FROM {table} LIMIT 0").description)
 
-    def _select(self, table: str, where: str = "", params: Sequence = (), order: str = "") -> list[dict]:
+    def _select(self, table: str, where: str = "", params: Sequence = (), order: str = "", *, clinical: bool = True) -> list[dict]:
         sql = f"SELECT * FROM {table}"
         if where:
             sql += f" WHERE {where}"
         if order:
             sql += f" ORDER BY {order}"
         cur = self.conn.execute(sql, params)
-        read = self._reader(table, cur.description)
+        read = self._reader(table, cur.description, clinical=clinical)
         return [read(row) for row in cur]
 
     def sealed_part(self, table: str, record: dict) -> dict:
@@ -641,8 +641,11 @@ class Store:
     def _row_to_record(self, table: str, row: tuple, desc) -> dict:
         return self._reader(table, desc)(row)
 
-    def _reader(self, table: str, desc):
-        """A function turning one row of ``SELECT *`` into its record: the columns' places are worked out once per query."""
+    def _reader(self, table: str, desc, *, clinical: bool = True):
+        """A function turning one row of ``SELECT *`` into its record: the columns' places are worked out once per query.
+
+        ``clinical=False`` leaves the clinical part sealed, as for a key without the clinical tier.
+        """
         names = [d[0] for d in desc]
         data_at = names.index("data")
         clin_at = names.index("clin") if "clin" in names else None
@@ -651,6 +654,7 @@ class Store:
         keep = [(i, n) for i, n in enumerate(names) if i != data_at and i != clin_at]
         tier = schema.tier_of(table, "") if table != "sealed_meta" else None
         clinical_table = table in schema.CLINICAL_TABLES
+        open_clinical = clinical
         keyring, store_id = self.keyring, self.store_id
         unseal = crypto.unseal
 
@@ -662,7 +666,7 @@ class Store:
                 # The administrative part is sealed under a key clerks hold: whatever clinical-looking
                 # fields someone put there are not read as clinical content.
                 record = sensitivity.split(table, record)[0]
-                clinical = row[clin_at]
+                clinical = row[clin_at] if open_clinical else None
                 if clinical is not None:
                     try:
                         record = sensitivity.merge(record, unseal(keyring, store_id, table, key, clinical, bound, tier="clinical"))

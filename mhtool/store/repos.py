@@ -112,8 +112,8 @@ class _Repository:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def _rows(self, where: str = "", params: Sequence = (), order: str = "") -> list[Record]:
-        return [self.record(r) for r in self.store._select(self.table, where, params, order)]
+    def _rows(self, where: str = "", params: Sequence = (), order: str = "", *, clinical: bool = True) -> list[Record]:
+        return [self.record(r) for r in self.store._select(self.table, where, params, order, clinical=clinical)]
 
     def _by_column(self, column: str, values: Iterable, where: str = "", params: Sequence = (), order: str = "") -> list[Record]:
         out: list[Record] = []
@@ -125,8 +125,9 @@ class _Repository:
     def get(self, record_id: str) -> Record:
         return self.record(self.store._get(self.table, record_id))
 
-    def all(self) -> list[Record]:
-        return self._rows(order=self._order)
+    def all(self, *, clinical: bool = True) -> list[Record]:
+        """Every record; ``clinical=False`` leaves clinical parts sealed, for lists that show none (faster)."""
+        return self._rows(order=self._order, clinical=clinical)
 
     def count(self) -> int:
         return self.store._count(self.table)
@@ -195,10 +196,10 @@ class Students(_Repository):
     def by_ids(self, ids: Iterable[str]) -> dict[str, Student]:
         return {s["id"]: s for s in self._by_column("id", ids)}
 
-    def watched(self) -> list[Student]:
-        """Students with an open watch episode."""
+    def watched(self, *, clinical: bool = True) -> list[Student]:
+        """Students with an open watch episode (``clinical=False``: without the clinical part, see :meth:`all`)."""
         self.store.check_open("watches")
-        return self._rows("id IN (SELECT student_id FROM watches WHERE closed_on IS NULL)")
+        return self._rows("id IN (SELECT student_id FROM watches WHERE closed_on IS NULL)", clinical=clinical)
 
     def with_open_tasks(self) -> dict[str, Student]:
         self.store.check_open("tasks")

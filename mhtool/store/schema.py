@@ -1,8 +1,10 @@
 """Numbered schema migrations.
 
 Each table keeps in plaintext only what SQL must see: a random record id,
-foreign keys, date columns for period queries, and blind indexes. Everything
-else is the sealed ``data`` BLOB. ``PRAGMA user_version`` is the schema version.
+foreign keys, date columns for period queries, and blind indexes, each bound
+to the row's seal. Everything else is sealed: the ``data`` BLOB under the
+table's tier, and for dossier tables the clinical part in ``clin`` under the
+clinical tier. ``PRAGMA user_version`` is the schema version.
 
 Migrations run inside the caller's write transaction, so a failed migration
 leaves the store at its previous version.

@@ -96,10 +96,11 @@ def list_students(store, f: views.ListFilters) -> list[dict]:
     store.require("dossier", action="cases.list")
     if f.college:
         store.require_college(f.college, action="cases.list")
+    # A list row shows no clinical field: their parts stay sealed.
     if f.include_unwatched:
-        students = store.students.all()
+        students = store.students.all(clinical=False)
     else:
-        students = store.students.watched()
+        students = store.students.watched(clinical=False)
     dues = store.tasks.next_due(watched_only=not f.include_unwatched)
     today = service.today(store)
     rows = []

@@ -29,6 +29,7 @@ import json
 import os
 from dataclasses import dataclass
 
+import orjson
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -159,8 +160,13 @@ def unseal(
             "or one of its columns was edited)",
             hint="restore the store from a backup and run `mhtool audit verify --deep`",
         ) from None
-    # A str, not bytes: json would first guess the bytes' encoding.
-    return json.loads(plain.decode("utf-8")) if parse else None
+    if not parse:
+        return None
+    try:
+        return orjson.loads(plain)
+    except orjson.JSONDecodeError:
+        # NaN, or an integer beyond 64 bits: json.dumps writes them, orjson does not read them.
+        return json.loads(plain.decode("utf-8"))
 
 
 def record_digest(table: str, record_id: str, bound: bytes, data: bytes | None, clinical: bytes | None) -> bytes:

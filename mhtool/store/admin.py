@@ -19,6 +19,7 @@ from pathlib import Path
 from mhtool.errors import ConflictError, IntegrityError, Interrupted, NotFound, RefusedChange, StoreError, UsageError
 from mhtool.store import crypto, schema
 from mhtool.store.access import ROLES
+from mhtool.store.repos import index_columns
 from mhtool.store.core import GENESIS_MAC, Store, Txn, _connect, _utcnow, add_slot, bound_columns, ledger_digest, publish_directory, seal_own_bundles
 
 ROTATION_BATCH = 2000
@@ -301,12 +302,7 @@ def _reseal_batch(txn: Txn, table: str, new: int) -> int:
         bound = bound_columns(table, values)
         value = store.unseal(table, key, values["data"], bound)
         clinical = store.unseal(table, key, values["clin"], bound, tier="clinical") if has_clin and values["clin"] is not None else None
-        sets: dict = {}
-        # An erased student's placeholder keeps its random index: it must stay unfindable.
-        if table == "students" and not value.get("erased"):
-            sets["student_no_bi"] = store.blind_index(crypto.normalise_student_no(value["student_no"]))
-        elif table == "batches":
-            sets["content_bi"] = store.blind_index(value["content_key"], "batch")
+        sets = index_columns(store, table, value)
         bound = bound_columns(table, {**values, **sets})
         sets["data"] = store.seal(table, key, value, bound)
         if clinical is not None:

@@ -374,10 +374,6 @@ class Store:
             raise StoreError("a key rotation is in progress that this session cannot take part in; reopen the store")
         return self.keyring[gen]
 
-    def holds(self, tier: str) -> bool:
-        """Whether this session's key slot holds ``tier`` (clinical content needs the clinical tier)."""
-        return self.write_keys.holds(tier)
-
     def seal(self, table: str, record_id: str, value, bound: bytes = b"") -> bytes:
         return crypto.seal(self.write_keys, self.store_id, table, str(record_id), value, schema.tier_of(table, str(record_id)), bound)
 
@@ -432,13 +428,7 @@ class Store:
 
     def _save_open_lists(self, txn: Txn) -> None:
         for table, changes in txn.opened.items():
-            ids = set(self.open_list(table))
-            for record_id, is_open in changes.items():
-                if is_open:
-                    ids.add(record_id)
-                else:
-                    ids.discard(record_id)
-            txn.put_value(f"open:{table}", {"ids": sorted(ids)})
+            txn.put_value(f"open:{table}", {"ids": sorted(_with_changes(self.open_list(table), changes))})
         txn.opened = {}
 
     def open_list(self, table: str) -> list[str]:
@@ -456,13 +446,8 @@ class Store:
             return
         flag = schema.OPEN_FLAGS[table]
         found = {row[0] for row in self.conn.execute(f"SELECT id FROM {table} WHERE {flag} IS NULL")}
-        sealed = set(self.open_list(table))
         # Inside a write, this transaction's own changes are not in the sealed list until it commits.
-        for record_id, is_open in (self._txn.opened.get(table, {}) if self._txn is not None else {}).items():
-            if is_open:
-                sealed.add(record_id)
-            else:
-                sealed.discard(record_id)
+        sealed = _with_changes(self.open_list(table), self._txn.opened.get(table, {}) if self._txn is not None else {})
         if found != sealed:
             what = {"tasks": ("task", "done"), "watches": ("watch episode", "closed")}[table]
             odd = sorted(sealed - found)
@@ -578,10 +563,11 @@ class Store:
     # -- reading ----------------------------------------------------------------------------
 
     def _get(self, table: str, record_id: str) -> dict:
-        row = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (record_id,)).fetchone()
+        cur = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (record_id,))
+        row = cur.fetchone()
         if row is None:
             raise NotFound(f"no {table} record {record_id}")
-        return self._row_to_record(table, row, self.conn.execute(f"SELECT * FROM {table} LIMIT 0").description)
+        return self._reader(table, cur.description)(row)
 
     def _select(self, table: str, where: str = "", params: Sequence = (), order: str = "", *, clinical: bool = True) -> list[dict]:
         sql = f"SELECT * FROM {table}"
@@ -637,9 +623,6 @@ class Store:
         if len(rows) > 1:
             raise UsageError(f"{what} id {prefix!r} is ambiguous; give more characters")
         return rows[0][0]
-
-    def _row_to_record(self, table: str, row: tuple, desc) -> dict:
-        return self._reader(table, desc)(row)
 
     def _reader(self, table: str, desc, *, clinical: bool = True):
         """A function turning one row of ``SELECT *`` into its record: the columns' places are worked out once per query.
@@ -723,13 +706,7 @@ class Store:
 
     def find_student(self, student_no: str) -> dict | None:
         """The student record for a student number, or None."""
-        normalised = crypto.normalise_student_no(student_no)
-        candidates = self.blind_candidates(normalised)
-        marks = ",".join("?" for _ in candidates)
-        row = self.conn.execute(f"SELECT * FROM students WHERE student_no_bi IN ({marks})", candidates).fetchone()
-        if row is None:
-            return None
-        return self._row_to_record("students", row, self.conn.execute("SELECT * FROM students LIMIT 0").description)
+        return self.students.find(student_no)
 
     def student_no_index(self, student_no: str) -> bytes:
         return self.blind_index(crypto.normalise_student_no(student_no))
@@ -793,6 +770,22 @@ def _candidate_slots(conn: sqlite3.Connection, user: str | None, credential: cry
     return matching
 
 
+def _with_changes(ids, changes: dict[str, bool | None]) -> set[str]:
+    """An open list with a transaction's changes applied (record id → open now, or closed or deleted)."""
+    out = set(ids)
+    for record_id, is_open in changes.items():
+        if is_open:
+            out.add(record_id)
+        else:
+            out.discard(record_id)
+    return out
+
+
+def _trusted_slot(entry: dict | None, public_key: bytes) -> bool:
+    """A slot is trusted when its staff member is active in the directory and it holds that member's key."""
+    return entry is not None and entry["active"] and bytes(public_key).hex() == entry["public_key"]
+
+
 def _check_binding(slot: dict, entry: dict, binding: dict, private, tiers: set[str]) -> None:
     """The slot's keys must be bound to the staff member, role and colleges the tables name, and hold exactly that role's tiers."""
     where = f"key slot {slot['id']} (staff member {entry['name']!r})"
@@ -835,7 +828,7 @@ def directory_changes(entries: list[dict], bound_digest: str | None, trusted: li
         if staff_id in skip:
             continue
         entry = by_id.get(staff_id)
-        if entry is None or not entry["active"] or bytes(public_key).hex() != entry["public_key"]:
+        if not _trusted_slot(entry, public_key):
             owner = f"{entry['name']!r}'s row" if entry else f"staff record {staff_id}"
             found.append(f"key slot {slot_id} on {owner} was added or re-pointed outside mhtool; it is not trusted and gets no new keys")
     return found
@@ -968,7 +961,7 @@ def publish_directory(txn: Txn, change=None, *, initial: bool = False) -> list[s
     txn.execute("DELETE FROM slot_masters")
     for slot_id, staff_id, public_key in txn.execute("SELECT id, staff_id, public_key FROM keyslots").fetchall():
         entry = by_id.get(staff_id)
-        if entry is None or not entry["active"] or bytes(public_key).hex() != entry["public_key"]:
+        if not _trusted_slot(entry, public_key):
             txn.execute("DELETE FROM keyslots WHERE id = ?", (slot_id,))
             dropped.append(slot_id)
             continue

@@ -490,5 +490,17 @@ class SealedValues:
         txn.put_value(key, value)
 
 
+def index_columns(store: Store, table: str, value: dict) -> dict:
+    """The blind-index columns a record's sealed value determines, computed with the current keys (for re-sealing).
+
+    An erased student's placeholder keeps its random index: it must stay unfindable.
+    """
+    if table == "students" and not value.get("erased"):
+        return {"student_no_bi": store.blind_index(student_numbers.normalise(value["student_no"]))}
+    if table == "batches":
+        return {"content_bi": store.blind_index(value["content_key"], "batch")}
+    return {}
+
+
 # The tables that hold a student's own records, erased with the student.
 STUDENT_TABLES: tuple[type[_PerStudent], ...] = (Entries, Tasks, Watches, Responses, Referrals)

@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from mhtool.errors import AuthenticationFailed, IntegrityError, PermissionDenied, StoreError
 from mhtool.store import crypto, schema
-from mhtool.store.core import Store, StaffMember, _connect, _slot_params, _utcnow, bound_columns, publish_directory
+from mhtool.store.core import Store, StaffMember, _connect, _slot_params, _utcnow, publish_directory
+from mhtool.store.repos import index_columns
 
 _V1_HEADER = 1 + 4 + 12
 
@@ -150,12 +151,8 @@ def _reseal_everything(store: Store, old: _FirstFormat, generation: int) -> dict
             for row in rows:
                 rid, blob = row[0], row[1]
                 value = old.unseal(table, rid, blob)
-                columns = {}
-                if table == "students" and not value.get("erased"):
-                    columns["student_no_bi"] = store.student_no_index(value["student_no"])
-                elif table == "batches":
-                    columns["content_bi"] = store.blind_index(value["content_key"], "batch")
-                elif table == "staff":
+                columns = index_columns(store, table, value)
+                if table == "staff":
                     value["public_key"] = member_key.get(rid, b"").hex()
                 elif table == "sealed_meta" and rid == "audit_keys":
                     value = {**value, **{str(g): k.hex() for g, k in old.audit_keys.items()}}

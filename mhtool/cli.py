@@ -14,11 +14,11 @@ from typing import Annotated, Optional
 
 import typer
 import typer.main
-from typer.core import TyperGroup
-
 from mhtool import __version__
 from mhtool.console.apps import make_subapp
-from mhtool.errors import EXIT_ERROR, EXIT_INTERRUPTED, MhtoolError
+from mhtool.console.help import HelpGroup
+from mhtool.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, MhtoolError
+from mhtool.i18n import N_, _, current
 
 
 def _is_cli_control(exc: BaseException) -> bool:
@@ -27,22 +27,28 @@ def _is_cli_control(exc: BaseException) -> bool:
     return any(cls.__name__ in ("ClickException", "Exit", "Abort") for cls in type(exc).__mro__)
 
 
+def _is_usage_mistake(exc: BaseException) -> bool:
+    """A Typer usage error to say in Chinese (the page a bare group prints is help, not a mistake)."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return "UsageError" in names and "NoArgsIsHelpError" not in names and current() == "zh"
+
+
 # Command groups load their module only when used, so `mhtool --help` and a
 # command of one group never pay for importing the others.
 LAZY_GROUPS: dict[str, tuple[str, str, str]] = {
-    "survey": ("mhtool.survey.cli", "app", "Instruments, scoring and import of screening exports (心理普查)."),
-    "cases": ("mhtool.cases.cli", "app", "One dossier per student (一人一档): levels, interviews, follow-ups, tasks."),
-    "referral": ("mhtool.referral.cli", "app", "Referrals to hospitals (转介) and the hospitals directory."),
-    "report": ("mhtool.report.cli", "app", "Weekly, monthly, census and crisis reports (周报/月报/普查/随时报告)."),
-    "staff": ("mhtool.admin.cli", "staff_app", "Staff members, their roles and key slots (admin)."),
-    "audit": ("mhtool.admin.cli", "audit_app", "The tamper-evident audit log."),
-    "settings": ("mhtool.admin.cli", "settings_app", "The store's policies: screening, cadence, purpose, retention."),
-    "export": ("mhtool.governance.cli", "export_app", "De-identified exports for research (科研数据导出)."),
-    "retention": ("mhtool.governance.cli", "retention_app", "Erase records past the retention period (default 5 years after leaving)."),
+    "survey": ("mhtool.survey.cli", "app", N_("Instruments, scoring and import of screening exports (心理普查).")),
+    "cases": ("mhtool.cases.cli", "app", N_("One dossier per student (一人一档): levels, interviews, follow-ups, tasks.")),
+    "referral": ("mhtool.referral.cli", "app", N_("Referrals to hospitals (转介) and the hospitals directory.")),
+    "report": ("mhtool.report.cli", "app", N_("Weekly, monthly, census and crisis reports (周报/月报/普查/随时报告).")),
+    "staff": ("mhtool.admin.cli", "staff_app", N_("Staff members, their roles and key slots (admin).")),
+    "audit": ("mhtool.admin.cli", "audit_app", N_("The tamper-evident audit log.")),
+    "settings": ("mhtool.admin.cli", "settings_app", N_("The store's policies: screening, cadence, purpose, retention.")),
+    "export": ("mhtool.governance.cli", "export_app", N_("De-identified exports for research (科研数据导出).")),
+    "retention": ("mhtool.governance.cli", "retention_app", N_("Erase records past the retention period (default 5 years after leaving).")),
 }
 
 
-class MhtoolGroup(TyperGroup):
+class MhtoolGroup(HelpGroup):
     """The root group: lazy sub-groups, and every mhtool error turned into a one-line message and its exit code."""
 
     def list_commands(self, ctx) -> list[str]:
@@ -60,7 +66,7 @@ class MhtoolGroup(TyperGroup):
             self.commands[cmd_name] = group
         return self.commands.get(cmd_name)
 
-    def format_commands(self, ctx, formatter) -> None:
+    def command_rows(self, ctx, formatter) -> list[tuple[str, str]]:
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max(len(n) for n in names)
         rows = []
@@ -70,9 +76,19 @@ class MhtoolGroup(TyperGroup):
                 if not cmd.hidden:
                     rows.append((name, cmd.get_short_help_str(limit)))
             else:
-                rows.append((name, LAZY_GROUPS[name][2]))
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+                rows.append((name, _(LAZY_GROUPS[name][2])))
+        return rows
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except Exception as exc:
+            if _is_usage_mistake(exc):
+                from mhtool.console.help import show_usage_error
+
+                show_usage_error(exc)
+                raise typer.Exit(EXIT_USAGE) from None
+            raise
 
     def invoke(self, ctx):
         from mhtool.console import output
@@ -82,13 +98,19 @@ class MhtoolGroup(TyperGroup):
         except MhtoolError as exc:
             if os.environ.get("MHTOOL_DEBUG") == "1":
                 raise
-            output.error(exc.message, exc.hint)
+            hint = exc.hint
+            if hint is None and exc.exit_code == EXIT_INTERRUPTED:
+                hint = _("run the command again to start over")
+            output.error(exc.message, hint)
             problems = getattr(exc, "problems", None)
             if problems:
                 output.problems(problems)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            output.error("interrupted; the transaction in progress was rolled back, nothing partial was saved")
+            output.error(
+                _("interrupted; the transaction in progress was rolled back, nothing partial was saved"),
+                _("run the command again to start over"),
+            )
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except BrokenPipeError:
             # The reader (e.g. `| head`) went away: stop quietly, as Unix tools do.
@@ -96,9 +118,17 @@ class MhtoolGroup(TyperGroup):
             os.dup2(devnull, sys.stdout.fileno())
             raise typer.Exit(EXIT_ERROR) from None
         except Exception as exc:
+            if _is_usage_mistake(exc):
+                from mhtool.console.help import show_usage_error
+
+                show_usage_error(exc)
+                raise typer.Exit(EXIT_USAGE) from None
             if _is_cli_control(exc) or os.environ.get("MHTOOL_DEBUG") == "1":
                 raise
-            output.error(f"unexpected {type(exc).__name__}: {exc}", "run again with MHTOOL_DEBUG=1 to see the traceback")
+            output.error(
+                _("unexpected {kind}: {problem}").format(kind=type(exc).__name__, problem=exc),
+                _("run again with MHTOOL_DEBUG=1 to see the traceback"),
+            )
             raise typer.Exit(EXIT_ERROR) from None
 
 

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from mhtool.errors import UsageError
+from mhtool.i18n import N_, _
 
 ADMIN = "demo-admin"
 COUNSELOR = "demo-counselor"
@@ -60,7 +61,10 @@ def build_demo(folder: Path, *, students: int = 3000, seed: int = 2026, today: d
     folder = Path(folder)
     store_path = folder / STORE_NAME
     if store_path.exists():
-        raise UsageError(f"{folder} already holds a demo store", hint=f"remove the folder or choose another --dir (e.g. --dir {folder}-2)")
+        raise UsageError(
+            _("{folder} already holds a demo store").format(folder=folder),
+            hint=_("remove the folder or choose another --dir (e.g. --dir {folder}-2)").format(folder=folder),
+        )
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "exports").mkdir(exist_ok=True)
     (folder / "reports").mkdir(exist_ok=True)
@@ -278,23 +282,40 @@ def _reports(center, out: Path, today: date, student_no: str, crisis_id: str) ->
     return written
 
 
+# What `mhtool demo` says while it works, one line per step of :func:`build_demo`.
+STEPS = {
+    "school": N_("… building the school and the exports"),
+    "import": N_("… importing the census exports"),
+    "four weeks": N_("… simulating four weeks of interviews, follow-ups, crises and referrals"),
+    "reports": N_("… writing the reports"),
+}
+
+
 def run_demo(folder: Path, *, students: int = 3000, seed: int = 2026) -> None:
     """The `mhtool demo` command: build, then tell the user what was made and what to try."""
     from mhtool.console import output
 
-    steps = {"school": "building the school and the exports", "import": "importing the census exports",
-             "four weeks": "simulating four weeks of interviews, follow-ups, crises and referrals", "reports": "writing the reports"}
-    result = build_demo(folder, students=students, seed=seed, progress=lambda step: output.info(f"… {steps[step]}"))
+    result = build_demo(folder, students=students, seed=seed, progress=lambda step: output.info(_(STEPS[step])))
     env = f"MHTOOL_STORE={result.store} MHTOOL_KEY_FILE={result.keys[COUNSELOR]} MHTOOL_USER={COUNSELOR}"
+    counts = result.counts
     output.success(
-        f"demo ready in {result.seconds:.0f} s: {result.counts['students']} made-up students, {result.counts['responses']} screening responses, "
-        f"{result.counts['watched']} on the watch list, {result.counts['referrals']} referrals, {result.counts['open_tasks']} open tasks"
+        _(
+            "demo ready in {seconds} s: {students} made-up students, {responses} screening responses, "
+            "{watched} on the watch list, {referrals} referrals, {open_tasks} open tasks"
+        ).format(
+            seconds=f"{result.seconds:.0f}",
+            students=counts["students"],
+            responses=counts["responses"],
+            watched=counts["watched"],
+            referrals=counts["referrals"],
+            open_tasks=counts["open_tasks"],
+        )
     )
-    output.info(f"folder: {result.folder} (a DEMO store with synthetic data; keys are the *.key files beside it)")
-    output.info("files:")
+    output.info(_("folder: {folder} (a DEMO store with synthetic data; keys are the *.key files beside it)").format(folder=result.folder))
+    output.info(_("files:"))
     for path in result.files:
         output.info(f"  {path}")
-    output.info("\nnext, try (as the demo counselor):")
+    output.info("\n" + _("next, try (as the demo counselor):"))
     for cmd in (
         f"export {env}",
         "mhtool cases tasks --overdue",
@@ -304,7 +325,9 @@ def run_demo(folder: Path, *, students: int = 3000, seed: int = 2026) -> None:
         f"mhtool referral show {result.sample_referral}",
         "mhtool survey batches",
         "mhtool report weekly --out " + str(result.folder / "reports"),
-        f"MHTOOL_KEY_FILE={result.keys[CLERK]} MHTOOL_USER={CLERK} mhtool cases show {result.sample_student}   # a clerk sees no clinical detail",
+        _("{command}   # a clerk sees no clinical detail").format(
+            command=f"MHTOOL_KEY_FILE={result.keys[CLERK]} MHTOOL_USER={CLERK} mhtool cases show {result.sample_student}"
+        ),
         f"MHTOOL_KEY_FILE={result.keys[ADMIN]} MHTOOL_USER={ADMIN} mhtool audit verify",
     ):
         output.info(f"  {cmd}")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mhtool.i18n import _
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -44,17 +46,20 @@ class Problem:
         if self.file:
             parts.append(self.file)
         if self.sheet:
-            parts.append(f"sheet {self.sheet}")
+            parts.append(_("sheet {sheet}").format(sheet=self.sheet))
         if self.row is not None:
-            parts.append(f"row {self.row}")
+            parts.append(_("row {row}").format(row=self.row))
         if self.column:
-            parts.append(f"column {self.column}")
-        return ", ".join(parts)
+            parts.append(_("column {column}").format(column=self.column))
+        # Translators: separates the parts of a place in a file: "名册.xlsx, sheet 名册, row 3, column 学号".
+        return _(", ").join(parts)
 
     def __str__(self) -> str:
         loc = self.location
-        val = f" (value {self.value!r})" if self.value is not None else ""
-        return f"{loc}: {self.message}{val}" if loc else f"{self.message}{val}"
+        text = self.message
+        if self.value is not None:
+            text = _("{message} (value {value!r})").format(message=text, value=self.value)
+        return _("{location}: {message}").format(location=loc, message=text) if loc else text
 
     def as_dict(self) -> dict:
         return {

@@ -23,7 +23,7 @@ class Cli:
 
     def __call__(self, *args: str, input: str | None = None, env: dict | None = None):
         runner = CliRunner()
-        full_env = {"COLUMNS": "120", "NO_COLOR": "1", **{k: None for k in _CLEARED}, **self.env, **(env or {})}
+        full_env = {"COLUMNS": "120", "NO_COLOR": "1", **{k: None for k in _CLEARED}, "MHTOOL_LANG": "en", **self.env, **(env or {})}
         return runner.invoke(app, [str(a) for a in args], input=input, env=full_env, catch_exceptions=True)
 
     def ok(self, *args: str, **kw):
@@ -37,6 +37,8 @@ def _clean_env(monkeypatch, tmp_path):
     for key in _CLEARED:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    # The suite reads English messages; tests of the Chinese interface ask for it (tests/test_i18n.py).
+    monkeypatch.setenv("MHTOOL_LANG", "en")
 
 
 @dataclass

@@ -10,6 +10,7 @@ import typer
 from mhtool.console.apps import make_subapp
 from mhtool.domain.labels import columns, label
 from mhtool.console.options import JsonOpt, checked
+from mhtool.i18n import _
 
 staff_app = make_subapp()
 audit_app = make_subapp()
@@ -42,7 +43,7 @@ def _parse_timezone(value: str) -> None:
     try:
         ZoneInfo(value)
     except (KeyError, ValueError, OSError):  # ZoneInfoNotFoundError is a KeyError
-        raise UsageError(f"--timezone {value!r} is not a time zone", hint="an IANA name, e.g. Asia/Shanghai") from None
+        raise UsageError(_("--timezone {value!r} is not a time zone").format(value=value), hint=_("an IANA name, e.g. Asia/Shanghai")) from None
 
 
 def init(
@@ -65,12 +66,12 @@ def init(
     if st.store.exists():
         from mhtool.errors import StoreError
 
-        raise StoreError(f"{st.store} already exists; mhtool never overwrites a store", hint="choose another --store path")
+        raise StoreError(_("{path} already exists; mhtool never overwrites a store").format(path=st.store), hint=_("choose another --store path"))
     credential = session.new_credential(key_file, who=admin, env_var="MHTOOL_PASSPHRASE_FILE")
     path = Admin.create_store(st.store, admin, credential, timezone_name=timezone)
-    output.success(f"created store {path} with admin {admin}")
+    output.success(_("created store {path} with admin {admin}").format(path=path, admin=admin))
     if key_file:
-        output.info(f"key file: {key_file} (keep it secret; MHTOOL_KEY_FILE={key_file} MHTOOL_USER={admin})")
+        output.info(_("key file: {key_file} (keep it secret; MHTOOL_KEY_FILE={key_file} MHTOOL_USER={admin})").format(key_file=key_file, admin=admin))
     output.emit_line(str(path))
 
 
@@ -85,7 +86,7 @@ def info(ctx: typer.Context, json: JsonOpt = False) -> None:
         return
     rows = [{"k": k, "v": v} for k, v in facts.items() if k != "records"]
     rows += [{"k": f"records.{k}", "v": v} for k, v in facts["records"].items()]
-    output.emit_table(rows, [("k", "item"), ("v", "value")], title="mhtool store")
+    output.emit_table(rows, [("k", _("item")), ("v", _("value"))], title="mhtool store")
 
 
 def backup(ctx: typer.Context, out: Annotated[Path, typer.Argument(help="The backup file to create.")]) -> None:
@@ -97,7 +98,7 @@ def backup(ctx: typer.Context, out: Annotated[Path, typer.Argument(help="The bac
 
     with session.open_center(ctx) as center:
         path = center.admin.backup(out)
-    output.success(f"backup written: {path}")
+    output.success(_("backup written: {path}").format(path=path))
     output.emit_line(str(path))
 
 
@@ -123,10 +124,10 @@ def restore(
     st = session.settings(ctx)
     # Not through an open store: the store being replaced may be damaged or gone.
     result = Admin.restore_store(source, st.store, session.credential(st), st.user, force=force, reenable_removed=reenable_removed)
-    output.success(f"restored {result['restored']} from {result['from']}")
+    output.success(_("restored {store} from {backup}").format(store=result["restored"], backup=result["from"]))
     if result["reenabled"]:
-        output.warn(f"access given back to staff removed since the backup: {', '.join(result['reenabled'])}")
-        output.warn("remove them again with `mhtool staff remove NAME`")
+        output.warn(_("access given back to staff removed since the backup: {names}").format(names=", ".join(result["reenabled"])))
+        output.warn(_("remove them again with `mhtool staff remove NAME`"))
 
 
 def upgrade(ctx: typer.Context) -> None:
@@ -145,10 +146,14 @@ def upgrade(ctx: typer.Context) -> None:
 
     st = session.settings(ctx)
     result = Admin.upgrade_store(st.store, session.credential(st), st.user)
-    output.success(f"upgraded {result['store']}: {sum(result['records'].values())} records re-sealed with keys per role (generation {result['generation']})")
+    output.success(
+        _("upgraded {store}: {count} records re-sealed with keys per role (generation {generation})").format(
+            store=result["store"], count=sum(result["records"].values()), generation=result["generation"]
+        )
+    )
     for who in result["slots_not_kept"]:
-        output.warn(f"a second key slot of {who} was not kept: issue it again with `mhtool staff passwd {who}` (as an admin)")
-    output.info(f"the store as it was: {result['backup']} (remove it once you have checked the upgrade with `mhtool check`)")
+        output.warn(_("a second key slot of {who} was not kept: issue it again with `mhtool staff passwd {who}` (as an admin)").format(who=who))
+    output.info(_("the store as it was: {backup} (remove it once you have checked the upgrade with `mhtool check`)").format(backup=result["backup"]))
 
 
 def check(
@@ -188,7 +193,9 @@ def _report_deep(report, json: bool, *, quiet: bool = False) -> None:
     if json:
         output.emit_json(report.as_dict())
     if report.ok:
-        summary = f"audit chain intact: {report.entries} entries; {report.records_checked} records match their last recorded version"
+        summary = _("audit chain intact: {entries} entries; {records} records match their last recorded version").format(
+            entries=report.entries, records=report.records_checked
+        )
         if quiet:
             output.done(summary)
             return
@@ -198,9 +205,12 @@ def _report_deep(report, json: bool, *, quiet: bool = False) -> None:
         return
     if report.problems:
         output.problems(report.problems)
-        output.error(f"{len(report.problems)} problem(s) found", "restore from a backup; keep the store as it is for inspection")
+        output.error(_("{count} problem(s) found").format(count=len(report.problems)), _("restore from a backup; keep the store as it is for inspection"))
     else:
-        output.error(f"audit chain broken at entry {report.broken_at}: {report.reason}", "restore from a backup and compare with a saved `audit head`")
+        output.error(
+            _("audit chain broken at entry {entry}: {reason}").format(entry=report.broken_at, reason=report.reason),
+            _("restore from a backup and compare with a saved `audit head`"),
+        )
     raise typer.Exit(1)
 
 
@@ -237,8 +247,10 @@ def staff_add(
             name, role, lambda: session.new_credential(key_file, who=name), college or [], standing_purpose=standing_purpose,
             display_name=display_name,
         )
-    shown = f" as {added['display_name']}" if added["display_name"] != added["name"] else ""
-    output.success(f"added {name} ({role}){shown}")
+    if added["display_name"] != added["name"]:
+        output.success(_("added {name} ({role}) as {display_name}").format(name=name, role=role, display_name=added["display_name"]))
+    else:
+        output.success(_("added {name} ({role})").format(name=name, role=role))
 
 
 @staff_app.command("edit")
@@ -255,7 +267,7 @@ def staff_edit(
 
     with session.open_center(ctx) as center:
         edited = center.admin.staff_edit(name, display_name=display_name)
-    output.success(f"{name} is now shown as {edited['display_name']}")
+    output.success(_("{name} is now shown as {display_name}").format(name=name, display_name=edited["display_name"]))
 
 
 @staff_app.command("list")
@@ -298,7 +310,7 @@ def staff_passwd(
     with session.open_center(ctx) as center:
         who = name or center.staff.name
         center.admin.staff_passwd(lambda: session.new_credential(key_file, who=who), who)
-    output.success(f"credential changed for {who}")
+    output.success(_("credential changed for {who}").format(who=who))
 
 
 @staff_app.command("remove")
@@ -312,7 +324,7 @@ def staff_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="T
     """
     from mhtool.console import output, session
 
-    with session.open_center(ctx) as center, output.progress(None, "re-encrypting") as advance:
+    with session.open_center(ctx) as center, output.progress(None, _("re-encrypting")) as advance:
         state = {"done": 0}
 
         def tick(done: int, total: int) -> None:
@@ -320,7 +332,11 @@ def staff_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="T
             state["done"] = done
 
         result = center.admin.staff_remove(name, progress=tick)
-    output.success(f"removed {name}; the keys are now generation {result['generation']} ({result['records_reencrypted']} records re-encrypted)")
+    output.success(
+        _("removed {name}; the keys are now generation {generation} ({count} records re-encrypted)").format(
+            name=name, generation=result["generation"], count=result["records_reencrypted"]
+        )
+    )
 
 
 @staff_app.command("rotate-key")
@@ -333,7 +349,11 @@ def staff_rotate(ctx: typer.Context) -> None:
 
     with session.open_center(ctx) as center:
         result = center.admin.rotate_key()
-    output.success(f"the keys are now generation {result['generation']} ({result['records_reencrypted']} records re-encrypted)")
+    output.success(
+        _("the keys are now generation {generation} ({count} records re-encrypted)").format(
+            generation=result["generation"], count=result["records_reencrypted"]
+        )
+    )
 
 
 # -- audit ------------------------------------------------------------------------------------
@@ -355,7 +375,9 @@ def audit_log(
         return
     for e in entries:
         e["target_list"] = ", ".join(e.get("targets") or [])[:80]
-    output.emit_table(entries, [("seq", "#"), ("at", "time (UTC)"), ("staff", "staff"), ("action", "action"), ("target_list", "targets")])
+    output.emit_table(
+        entries, [("seq", "#"), ("at", _("time (UTC)")), ("staff", _("staff")), ("action", _("action")), ("target_list", _("targets"))]
+    )
 
 
 @audit_app.command("verify")
@@ -384,11 +406,14 @@ def audit_verify(
     if json:
         output.emit_json(report.as_dict())
     if report.ok:
-        output.success(f"audit chain intact: {report.entries} entries")
+        output.success(_("audit chain intact: {entries} entries").format(entries=report.entries))
         if not json:
             output.emit_line(f"ok {report.entries}")
         return
-    output.error(f"audit chain broken at entry {report.broken_at}: {report.reason}", "restore from a backup and compare with a saved `audit head`")
+    output.error(
+        _("audit chain broken at entry {entry}: {reason}").format(entry=report.broken_at, reason=report.reason),
+        _("restore from a backup and compare with a saved `audit head`"),
+    )
     raise typer.Exit(1)
 
 
@@ -461,7 +486,7 @@ def settings_screening_policy(
     from mhtool.errors import UsageError
 
     if reset == (file is not None):
-        raise UsageError("give either a policy FILE or --reset")
+        raise UsageError(_("give either a policy FILE or --reset"))
     with session.open_center(ctx) as center:
         center.admin.set_screening_policy(file=file)
-    output.success("screening policy reset to the default" if reset else f"screening policy updated from {file}")
+    output.success(_("screening policy reset to the default") if reset else _("screening policy updated from {file}").format(file=file))

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from mhtool.errors import MhtoolError, UsageError
 from mhtool.governance.usecases.purpose import require_purpose
+from mhtool.i18n import _
 
 if TYPE_CHECKING:
     from mhtool.store.core import Store
@@ -57,7 +58,10 @@ class ExportGateway:
         path = Path(path)
         if path.is_symlink():
             # Never through a link: whoever placed it would choose where the data goes.
-            raise UsageError(f"cannot write {path}: it is a symbolic link; mhtool never writes through one", hint="remove the link or choose another file name")
+            raise UsageError(
+                _("cannot write {path}: it is a symbolic link; mhtool never writes through one").format(path=path),
+                hint=_("remove the link or choose another file name"),
+            )
         tmp: Path | None = None
         published = False
         try:
@@ -77,7 +81,9 @@ class ExportGateway:
         except OSError as exc:
             if published:
                 path.unlink(missing_ok=True)
-            raise MhtoolError(f"cannot write {path}: {exc.strerror or exc}", hint="check that the folder is writable and has free space") from exc
+            raise MhtoolError(
+                _("cannot write {path}: {error}").format(path=path, error=exc.strerror or exc), hint=_("check that the folder is writable and has free space")
+            ) from exc
         except BaseException:
             if published:
                 path.unlink(missing_ok=True)

@@ -18,14 +18,20 @@ from typing import Annotated, Optional
 import typer
 
 from mhtool.console.apps import make_subapp
+from mhtool.console.completion import watched_students
+from mhtool.console.forms import LEVEL_STYLES, RISK_STYLES, Field
 from mhtool.console.options import CollegeOpt, CsvOpt, DateOpt, JsonOpt, LangOpt, OutFileOpt, PurposeOpt, ReasonOpt
 from mhtool.console.options import check_datetime, checked, date_value, datetime_value, profile_value, student_no_value
 from mhtool.domain import rules
-from mhtool.domain.vocabulary import CRISIS_RISKS, CRISIS_TYPES, GROUPS, STATUSES
+from mhtool.domain.vocabulary import CRISIS_RISKS, CRISIS_TYPES, GROUPS, LEVELS, STATUSES, WATCH_LEVELS
+from mhtool.i18n import N_, _
 
 app = make_subapp()
 
-StudentArg = Annotated[str, typer.Argument(metavar="STUDENT", help="Student number (学号).", callback=checked(student_no_value))]
+StudentArg = Annotated[
+    str,
+    typer.Argument(metavar="STUDENT", help="Student number (学号).", callback=checked(student_no_value), autocompletion=watched_students),
+]
 CorrectsOpt = Annotated[
     Optional[str],
     typer.Option("--corrects", metavar="ENTRY", help="Record this as a correction of an earlier entry (its id or first 4+ characters, shown by `cases show`); what is not restated comes from that entry."),
@@ -40,12 +46,11 @@ LateYesOpt = Annotated[
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def _lang(lang: str) -> str:
-    from mhtool.errors import UsageError
+def _shown(lang: Optional[str]) -> str:
+    """The label language of what is read on the terminal: --lang, else the reader's language."""
+    from mhtool.i18n import in_language
 
-    if lang not in ("zh", "en"):
-        raise UsageError(f"--lang {lang!r}: use zh or en")
-    return lang
+    return in_language(lang)
 
 
 # Flag values checked while the command line is parsed (a refused value is exit 2, naming the
@@ -82,39 +87,131 @@ def _parse_notified(value: str) -> None:
 
     who, sep, at = value.partition("@")
     if not sep or not who.strip():
-        raise UsageError(f"--notified {value!r}: expected WHO@WHEN", hint='e.g. --notified "学院书记@2026-11-23 22:30"')
+        raise UsageError(_("--notified {value!r}: expected WHO@WHEN").format(value=value), hint=_('e.g. --notified "学院书记@2026-11-23 22:30"'))
     check_datetime(at, "--notified")
 
 
 level_value = checked(_parse_level, pass_flag=True)
 
 
-def _ask(value, message: str, *, correcting: bool = False):
-    """The given value, or on a terminal the answer to a question.
+# -- forms: what a command asks on a terminal when a required value is missing ----------------
+# (mhtool.console.forms; off a terminal the use case names the missing flag instead)
 
-    Off a terminal, and in a correction (the corrected entry supplies what is
-    not restated), nothing is asked: the use case names a flag still missing.
-    """
-    from mhtool.console import prompts
+# How a conversation was held: stored as the center writes it (面谈, 电话 …).
+MODES = ("面谈", "电话", "视频", "其他")
+CHANNELS = ("电话", "面谈", "微信", "其他")
+WAYS = {
+    "面谈": N_("面谈 (in person)"),
+    "电话": N_("电话 (phone)"),
+    "视频": N_("视频 (video)"),
+    "微信": N_("微信 (WeChat)"),
+    "其他": N_("其他 (other)"),
+}
+# An interview's risk assessment is free text; the form offers the center's words for the three risks.
+INTERVIEW_RISKS = ("高风险", "中风险", "低风险")
 
-    if value not in (None, "") or correcting or not prompts.is_interactive():
-        return value
-    return prompts.text(message, flag="").strip() or None
+_STUDENT = Field("student", "STUDENT", N_("Student number:"), ask=False)
+_DATE = Field("date", "--date", N_("Date:"), kind="date", default="today")
+_REASON = Field("reason", "--reason", N_("Reason:"), required=True)
 
-
-SKIP = "（跳过 / skip）"
-
-
-def _maybe(value, message: str, *, choices: list[str] | None = None, correcting: bool = False):
-    """An optional value: asked only on a terminal, and left empty when the answer is empty."""
-    from mhtool.console.prompts import is_interactive, select, text
-
-    if value not in (None, "") or correcting or not is_interactive():
-        return value
-    if choices:
-        answer = select(message, [*choices, SKIP], flag="")
-        return None if answer == SKIP else answer
-    return text(message, flag="").strip() or None
+ADD_FORM = (
+    _STUDENT,
+    Field("name", "--name", N_("Name:"), required=True),
+    Field("college", "--college", N_("College:"), required=True),
+    Field("gender", "--gender", N_("Gender:"), kind="choice", choices=("男", "女")),
+    Field("major", "--major", N_("Major:"), ask=False),
+    Field("grade", "--grade", N_("Grade:"), ask=False),
+    Field("class_name", "--class", N_("Class:")),
+    Field("dorm", "--dorm", N_("Dorm:"), ask=False),
+    Field("phone", "--phone", N_("Phone:")),
+    Field("advisor", "--advisor", N_("Advisor:")),
+    Field("advisor_phone", "--advisor-phone", N_("Advisor's phone:"), ask=False),
+    Field("guardian", "--guardian", N_("Guardians:"), ask=False),
+    Field("group", "--group", N_("Special groups:"), labels="group", ask=False),
+    Field("tag", "--tag", N_("Tags:"), ask=False),
+    Field("counselor", "--counselor", N_("Counselor:"), ask=False),
+)
+INTERVIEW_FORM = (
+    _STUDENT,
+    Field("findings", "--findings", N_("Findings:"), required=True),
+    Field("confirm", "--confirm", N_("Confirmed level:"), kind="choice", choices=LEVELS, labels="level", styles=LEVEL_STYLES),
+    Field("risk", "--risk", N_("Risk assessment:"), kind="choice", choices=INTERVIEW_RISKS, labels="crisis_risk", styles=RISK_STYLES),
+    Field("mode", "--mode", N_("Mode:"), kind="choice", choices=MODES, titles=WAYS),
+    Field("duration", "--duration", N_("Duration (minutes):"), kind="int", ask=False),
+    Field("next_step", "--next-step", N_("Next step:")),
+    _DATE,
+)
+LEVEL_FORM = (
+    _STUDENT,
+    Field("to", "LEVEL", N_("Watch level:"), kind="choice", choices=LEVELS, labels="level", styles=LEVEL_STYLES, required=True),
+    _REASON,
+    _DATE,
+)
+NOTE_FORM = (_STUDENT, Field("text", "--text", N_("What to note:"), required=True), _DATE)
+MEASURE_FORM = (
+    _STUDENT,
+    Field("kind", "--kind", N_("Kind of measure:"), required=True),
+    Field("description", "--description", N_("What is done:"), required=True),
+    Field("responsible", "--responsible", N_("Responsible:")),
+    Field("start", "--start", N_("Start:"), kind="date", future=True, ask=False),
+    Field("end", "--end", N_("End:"), kind="date", future=True, ask=False),
+    _DATE,
+)
+GUARDIAN_FORM = (
+    _STUDENT,
+    Field("who", "--who", N_("Guardian:"), required=True),
+    Field("content", "--content", N_("What was said:"), required=True),
+    Field("channel", "--channel", N_("Channel:"), kind="choice", choices=CHANNELS, titles=WAYS),
+    Field("consent", "--consent", N_("Consent form:"), kind="choice", choices=("signed", "refused", "not_needed"), labels="consent"),
+    _DATE,
+)
+CRISIS_FORM = (
+    _STUDENT,
+    Field("what", "--what", N_("What happened:"), required=True),
+    Field("event_type", "--type", N_("Type of event:"), kind="choice", choices=CRISIS_TYPES, labels="crisis_type"),
+    Field("risk", "--risk", N_("Risk level:"), kind="choice", choices=CRISIS_RISKS, labels="crisis_risk", styles=RISK_STYLES),
+    Field("happened_at", "--happened-at", N_("When it happened:"), kind="datetime", default="now"),
+    Field("where", "--where", N_("Where:")),
+    Field("actions", "--actions", N_("Actions taken:")),
+    Field("parents_notified_at", "--parents-notified-at", N_("Parents notified at:"), kind="datetime", ask=False),
+    Field("notified", "--notified", N_("Also notified:"), ask=False),
+    Field("reported_to", "--reported-to", N_("Reported to:"), ask=False),
+    Field("reported_at", "--reported-at", N_("Reported at:"), kind="datetime", ask=False),
+    Field("reported_how", "--reported-how", N_("Reported how:"), ask=False),
+    Field("level", "--level", N_("Also set the watch level:"), kind="choice", choices=LEVELS, labels="level", styles=LEVEL_STYLES),
+    Field("reason", "--reason", N_("Reason:"), ask=False),
+    Field("date", "--date", N_("Date:"), kind="date", ask=False),
+)
+FOLLOW_UP_FORM = (
+    _STUDENT,
+    Field("content", "--content", N_("How the student is doing:"), required=True),
+    Field("mode", "--mode", N_("Mode:"), kind="choice", choices=MODES, titles=WAYS),
+    _DATE,
+)
+CLOSE_FORM = (_STUDENT, Field("reason", "--reason", N_("Why the watch ends:"), required=True), _DATE)
+REOPEN_FORM = (
+    _STUDENT,
+    Field("level", "--level", N_("Watch level:"), kind="choice", choices=WATCH_LEVELS, labels="level", styles=LEVEL_STYLES, required=True),
+    _REASON,
+    _DATE,
+)
+STATUS_ACTIONS = {
+    "leave": N_("leave (休学)"),
+    "return": N_("return (复学)"),
+    "withdraw": N_("withdraw (退学)"),
+    "graduate": N_("graduate (毕业)"),
+}
+STATUS_FORM = (
+    _STUDENT,
+    Field("action", "ACTION", N_("Change:"), kind="choice", choices=tuple(STATUS_ACTIONS), titles=STATUS_ACTIONS, required=True),
+    Field("reason", "--reason", N_("Reason:"), required=True, when=("action", ("leave", "withdraw"))),
+)
+REMIND_FORM = (
+    _STUDENT,
+    Field("due", "--due", N_("Due:"), kind="date", future=True, required=True),
+    Field("note_", "--note", N_("What to do:"), required=True),
+    Field("assign", "--assign", N_("Whose task:"), ask=False),
+)
 
 
 def _late_ask():
@@ -123,27 +220,34 @@ def _late_ask():
 
     if not prompts.is_interactive():
         return None
-    return lambda change: prompts.confirm(f"{change}. 仍然记录 / record it?")
+    return lambda change: prompts.confirm(_("{change}. Record it anyway?").format(change=change))
 
 
 def _recorded(recorded) -> None:
     """What recording an event wrote: warnings, a summary and the next tasks on stderr, the new entry ids on stdout."""
     from mhtool.console import output
     from mhtool.domain.labels import label
+    from mhtool.i18n import current
 
     if recorded is None:
-        output.info("not confirmed; nothing was recorded")
+        output.info(_("not confirmed; nothing was recorded"))
         return
+    # The kinds recorded read like data (Chinese off a terminal, as they always were); the sentence is the reader's.
+    lang = _shown(None)
     for w in recorded.warnings:
         output.warn(w)
     for n in recorded.notices:
         output.info(n)
-    kinds = "、".join(label("entry", k) for k in recorded.kinds)
-    output.success(f"{recorded.student_no} {recorded.name}: {kinds or 'nothing changed'} ({recorded.on.isoformat()})")
+    kinds = ("、" if lang == "zh" else ", ").join(label("entry", k, lang) for k in recorded.kinds)
+    on = recorded.on.isoformat()
+    if kinds:
+        output.success(_("{student_no} {name}: {kinds} ({on})").format(student_no=recorded.student_no, name=recorded.name, kinds=kinds, on=on))
+    else:
+        output.success(_("{student_no} {name}: nothing changed ({on})").format(student_no=recorded.student_no, name=recorded.name, on=on))
     if recorded.corrects:
-        output.info(f"corrects entry {recorded.corrects[:8]}; the original stays in the file, marked as corrected")
+        output.info(_("corrects entry {entry}; the original stays in the file, marked as corrected").format(entry=recorded.corrects[:8]))
     for kind, due in recorded.next_tasks:
-        output.info(f"next {label('task', kind, 'en')} due {due.isoformat()}")
+        output.info(_("next {task} due {due}").format(task=label("task", kind, current()), due=due.isoformat()))
     for i in recorded.entry_ids:
         output.emit_line(i)
 
@@ -152,7 +256,7 @@ def _warn_unknown_counselor(saved, name: str | None) -> None:
     from mhtool.console import output
 
     if saved.unknown_counselor:
-        output.warn(f"{name!r} is not a staff member of this store; `cases tasks --mine` will not find these tasks for anyone")
+        output.warn(_("{name!r} is not a staff member of this store; `cases tasks --mine` will not find these tasks for anyone").format(name=name))
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -164,7 +268,7 @@ def show(
     student: StudentArg,
     kind: Annotated[MultiOpt, typer.Option("--kind", help="Only timeline entries of this kind (repeatable): interview, note, crisis, measure, …")] = None,
     json: JsonOpt = False,
-    lang: LangOpt = "zh",
+    lang: LangOpt = None,
 ) -> None:
     """Open a dossier: header, level badge, groups, measures, open tasks and the timeline.
 
@@ -176,7 +280,7 @@ def show(
     """
     from mhtool.console import output, session
 
-    lang = _lang(lang)
+    lang = _shown(lang)
     with session.open_center(ctx) as center:
         d = center.cases.show(student, kinds=kind)
     if "erased" in d:
@@ -216,7 +320,6 @@ def _emit_rows(rows: list[dict], *, json: bool, csv: bool, lang: str, columns) -
     from mhtool.cases.domain.views import missing_text
     from mhtool.console import output
     from mhtool.domain.labels import label
-    from mhtool.domain.vocabulary import LEVELS
 
     if json:
         output.emit_json(rows)
@@ -252,7 +355,7 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", help="Include students who are not on the watch list (reads every dossier).")] = False,
     json: JsonOpt = False,
     csv: CsvOpt = False,
-    lang: LangOpt = "zh",
+    lang: LangOpt = None,
 ) -> None:
     """List watched students (关注学生) with level, status, counselor and next due task.
 
@@ -260,7 +363,7 @@ def list_(
     """
     from mhtool.console import session
 
-    lang = _lang(lang)
+    lang = (lang or "zh") if csv else _shown(lang)
     with session.open_center(ctx) as center:
         rows = center.cases.list(
             level=level, college=college, group=group, status=status, counselor=counselor,
@@ -274,7 +377,7 @@ def find(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="Part of a name or of a student number.")],
     json: JsonOpt = False,
-    lang: LangOpt = "zh",
+    lang: LangOpt = None,
 ) -> None:
     """Find students by name or number fragment (watched or not).
 
@@ -282,7 +385,7 @@ def find(
     """
     from mhtool.console import session
 
-    lang = _lang(lang)
+    lang = _shown(lang)
     with session.open_center(ctx) as center:
         rows = center.cases.find(text)
     _emit_rows(rows, json=json, csv=False, lang=lang, columns=_list_columns(lang))
@@ -295,7 +398,7 @@ def tasks(
     mine: Annotated[bool, typer.Option("--mine", help="Only tasks assigned to me, or of students I am the counselor of.")] = False,
     due_within: Annotated[Optional[int], typer.Option("--due-within", min=0, metavar="DAYS", help="Only tasks due within DAYS days (overdue included).")] = None,
     json: JsonOpt = False,
-    lang: LangOpt = "zh",
+    lang: LangOpt = None,
 ) -> None:
     """Open tasks, earliest first: interviews from screening, follow-ups, return reviews, reminders.
 
@@ -304,7 +407,7 @@ def tasks(
     from mhtool.console import session
     from mhtool.domain.labels import label
 
-    lang = _lang(lang)
+    lang = _shown(lang)
     with session.open_center(ctx) as center:
         rows = center.cases.tasks(overdue=overdue, mine=mine, due_within=due_within)
     for r in rows:
@@ -336,7 +439,7 @@ def check(
     ctx: typer.Context,
     college: CollegeOpt = None,
     json: JsonOpt = False,
-    lang: LangOpt = "zh",
+    lang: LangOpt = None,
 ) -> None:
     """三个明确: list every watched student lacking basic information, a recent state, or a help measure.
 
@@ -345,7 +448,7 @@ def check(
     from mhtool.console import output, session
     from mhtool.domain.labels import label
 
-    lang = _lang(lang)
+    lang = _shown(lang)
     with session.open_center(ctx) as center:
         rows = center.cases.check(college=college)
     columns = [
@@ -359,9 +462,9 @@ def check(
     _emit_rows(rows, json=json, csv=False, lang=lang, columns=columns)
     if not json:
         if rows:
-            output.warn(f"{len(rows)} watched student(s) lack part of the three clarities (三个明确)")
+            output.warn(_("{n} watched student(s) lack part of the three clarities (三个明确)").format(n=len(rows)))
         else:
-            output.success("every watched student has basic information, a recent state and a help measure")
+            output.success(_("every watched student has basic information, a recent state and a help measure"))
 
 
 @app.command("export")
@@ -369,7 +472,7 @@ def export(
     ctx: typer.Context,
     student: StudentArg,
     out: OutFileOpt = None,
-    lang: LangOpt = "zh",
+    lang: LangOpt = None,
     purpose: PurposeOpt = None,
 ) -> None:
     """Write the whole dossier as a printable workbook: a profile sheet and a timeline sheet.
@@ -382,12 +485,13 @@ def export(
     from mhtool.console import output, session
     from mhtool.errors import UsageError
 
-    lang = _lang(lang)
     if out is None:
-        raise UsageError("missing --out", hint="pass --out FILE.xlsx (or an existing folder)")
+        raise UsageError(_("missing --out"), hint=_("pass --out FILE.xlsx (or an existing folder)"))
     with session.open_center(ctx) as center:
-        exported = center.cases.export(student, out, lang=lang, purpose=purpose)
-    output.success(f"dossier of {student} written to {exported.path} ({exported.timeline_entries} timeline entries)")
+        exported = center.cases.export(student, out, lang=lang or "zh", purpose=purpose)
+    output.success(
+        _("dossier of {student} written to {path} ({n} timeline entries)").format(student=student, path=exported.path, n=exported.timeline_entries)
+    )
     output.emit_line(str(exported.path))
 
 
@@ -398,7 +502,7 @@ def _parse_name(value: str) -> None:
     from mhtool.errors import UsageError
 
     if not value.strip():
-        raise UsageError("--name cannot be empty")
+        raise UsageError(_("--name cannot be empty"))
 
 
 NameOpt = Annotated[Optional[str], typer.Option("--name", callback=checked(_parse_name), help="姓名.")]
@@ -439,21 +543,20 @@ def add(
 
     Example: mhtool cases add 2024010203 --name 张三 --college 文学院 --class 汉语言2401
     """
-    from mhtool.console import output, session
+    from mhtool.console import forms, output, session
 
-    name = _ask(name, "姓名 / name:")
-    college = _ask(college, "学院 / college:")
-    gender = _maybe(gender, "性别 / gender:", choices=["男", "女"])
-    class_name = _maybe(class_name, "班级 / class:")
-    phone = _maybe(phone, "手机 / phone:")
-    advisor = _maybe(advisor, "辅导员 / advisor:")
+    v = forms.fill(ADD_FORM, {
+        "student": student, "name": name, "gender": gender, "college": college, "major": major, "grade": grade, "class_name": class_name,
+        "dorm": dorm, "phone": phone, "advisor": advisor, "advisor_phone": advisor_phone, "guardian": guardian, "group": group, "tag": tag,
+        "counselor": counselor,
+    })  # fmt: skip
     with session.open_center(ctx) as center:
         saved = center.cases.add(
-            student, name=name, gender=gender, college=college, major=major, grade=grade, class_name=class_name, dorm=dorm, phone=phone,
-            advisor=advisor, advisor_phone=advisor_phone, counselor=counselor, groups=group, tags=tag, guardians=guardian,
+            student, name=v["name"], gender=v["gender"], college=v["college"], major=major, grade=grade, class_name=v["class_name"], dorm=dorm,
+            phone=v["phone"], advisor=v["advisor"], advisor_phone=advisor_phone, counselor=counselor, groups=group, tags=tag, guardians=guardian,
         )
     _warn_unknown_counselor(saved, counselor)
-    output.success(f"dossier created for {saved.student_no} {saved.name}")
+    output.success(_("dossier created for {student_no} {name}").format(student_no=saved.student_no, name=saved.name))
     output.emit_line(saved.student_no)
 
 
@@ -491,9 +594,9 @@ def edit(
         )
     _warn_unknown_counselor(saved, counselor)
     if saved.changed:
-        output.success(f"{saved.student_no}: changed {', '.join(saved.changed)}")
+        output.success(_("{student_no}: changed {fields}").format(student_no=saved.student_no, fields=", ".join(saved.changed)))
     else:
-        output.info(f"{saved.student_no}: nothing changed (the dossier already says so)")
+        output.info(_("{student_no}: nothing changed (the dossier already says so)").format(student_no=saved.student_no))
     output.emit_line(saved.student_no)
 
 
@@ -522,19 +625,16 @@ def interview(
     corrects: CorrectsOpt = None,
     yes: LateYesOpt = False,
 ) -> None:
-    from mhtool.console import session
-    from mhtool.domain.vocabulary import LEVELS
+    from mhtool.console import forms, session
 
-    correcting = bool(corrects)
-    findings = _ask(findings, "约谈情况 / findings:", correcting=correcting)
-    confirm = _maybe(confirm, "确认等级 / confirmed level:", choices=list(LEVELS), correcting=correcting)
-    mode = _maybe(mode, "方式 / mode:", correcting=correcting)
-    risk = _maybe(risk, "风险评估 / risk:", correcting=correcting)
-    next_step = _maybe(next_step, "下一步 / next step:", correcting=correcting)
+    v = forms.fill(INTERVIEW_FORM, {
+        "student": student, "findings": findings, "confirm": confirm, "risk": risk, "mode": mode, "duration": duration,
+        "next_step": next_step, "date": date,
+    }, correcting=bool(corrects))  # fmt: skip
     with session.open_center(ctx) as center:
         recorded = center.cases.interview(
-            student, findings=findings, confirm=confirm, mode=mode, duration=duration, risk=risk, next_step=next_step, on=date, corrects=corrects,
-            yes=yes, ask=_late_ask(),
+            student, findings=v["findings"], confirm=v["confirm"], mode=v["mode"], duration=duration, risk=v["risk"], next_step=v["next_step"],
+            on=v["date"], corrects=corrects, yes=yes, ask=_late_ask(),
         )
     _recorded(recorded)
 
@@ -552,12 +652,11 @@ def level(
 
     Example: mhtool cases level 2024010203 red --reason "约谈中表达自伤想法"
     """
-    from mhtool.console import session
+    from mhtool.console import forms, session
 
-    to = _ask(to, "关注等级 / level (red/orange/yellow/none):")
-    reason = _ask(reason, "原因 / reason:")
+    v = forms.fill(LEVEL_FORM, {"student": student, "to": to, "reason": reason, "date": date})
     with session.open_center(ctx) as center:
-        recorded = center.cases.level(student, to, reason=reason, on=date, yes=yes, ask=_late_ask())
+        recorded = center.cases.level(student, v["to"], reason=v["reason"], on=v["date"], yes=yes, ask=_late_ask())
     _recorded(recorded)
 
 
@@ -573,11 +672,11 @@ def note(
 
     Example: mhtool cases note 2024010203 --text "室友反映近期作息规律"
     """
-    from mhtool.console import session
+    from mhtool.console import forms, session
 
-    text = _ask(text, "记录 / note:", correcting=bool(corrects))
+    v = forms.fill(NOTE_FORM, {"student": student, "text": text, "date": date}, correcting=bool(corrects))
     with session.open_center(ctx) as center:
-        recorded = center.cases.note(student, text, on=date, corrects=corrects)
+        recorded = center.cases.note(student, v["text"], on=v["date"], corrects=corrects)
     _recorded(recorded)
 
 
@@ -597,15 +696,14 @@ def measure(
 
     Example: mhtool cases measure 2024010203 --kind 定期谈话 --description "每两周一次咨询" --responsible 王老师
     """
-    from mhtool.console import session
+    from mhtool.console import forms, session
 
-    correcting = bool(corrects)
-    kind = _ask(kind, "举措类型 / kind:", correcting=correcting)
-    description = _ask(description, "举措内容 / description:", correcting=correcting)
-    responsible = _maybe(responsible, "负责人 / responsible:", correcting=correcting)
+    v = forms.fill(MEASURE_FORM, {
+        "student": student, "kind": kind, "description": description, "responsible": responsible, "start": start, "end": end, "date": date,
+    }, correcting=bool(corrects))  # fmt: skip
     with session.open_center(ctx) as center:
         recorded = center.cases.measure(
-            student, kind=kind, description=description, responsible=responsible, start=start, end=end, on=date, corrects=corrects
+            student, kind=v["kind"], description=v["description"], responsible=v["responsible"], start=start, end=end, on=v["date"], corrects=corrects
         )
     _recorded(recorded)
 
@@ -625,15 +723,15 @@ def guardian(
 
     Example: mhtool cases guardian 2024010203 --who 母亲 --channel 电话 --content "告知约谈情况，建议就医" --consent signed
     """
-    from mhtool.console import session
+    from mhtool.console import forms, session
 
-    correcting = bool(corrects)
-    who = _ask(who, "监护人 / guardian:", correcting=correcting)
-    content = _ask(content, "沟通内容 / what was said:", correcting=correcting)
-    channel = _maybe(channel, "方式 / channel:", correcting=correcting)
-    consent = _maybe(consent, "知情同意书 / consent:", choices=["signed", "refused", "not_needed"], correcting=correcting)
+    v = forms.fill(GUARDIAN_FORM, {
+        "student": student, "who": who, "content": content, "channel": channel, "consent": consent, "date": date,
+    }, correcting=bool(corrects))  # fmt: skip
     with session.open_center(ctx) as center:
-        recorded = center.cases.guardian(student, who=who, content=content, channel=channel, consent=consent, on=date, corrects=corrects)
+        recorded = center.cases.guardian(
+            student, who=v["who"], content=v["content"], channel=v["channel"], consent=v["consent"], on=v["date"], corrects=corrects
+        )
     _recorded(recorded)
 
 
@@ -679,19 +777,18 @@ def crisis(
 
     Example: mhtool cases crisis 2024010203 --what "宿舍内自伤" --type self_harm --risk high --where "3号楼" --happened-at "2026-11-23 22:10" --actions "送医" --notified "家长@2026-11-23 23:00" --reported-to "学生工作部" --reported-at "2026-11-23 22:40" --reported-how 电话 --level red
     """
-    from mhtool.console import session
+    from mhtool.console import forms, session
 
-    correcting = bool(corrects)
-    what = _ask(what, "发生了什么 / what happened:", correcting=correcting)
-    event_type = _maybe(event_type, "事件类型 / type:", choices=list(CRISIS_TYPES), correcting=correcting)
-    risk = _maybe(risk, "风险等级 / risk:", choices=list(CRISIS_RISKS), correcting=correcting)
-    where = _maybe(where, "地点 / where:", correcting=correcting)
-    actions = _maybe(actions, "处置 / actions taken:", correcting=correcting)
+    v = forms.fill(CRISIS_FORM, {
+        "student": student, "what": what, "event_type": event_type, "risk": risk, "happened_at": happened_at, "where": where,
+        "actions": actions, "parents_notified_at": parents_notified_at, "notified": notified, "reported_to": reported_to,
+        "reported_at": reported_at, "reported_how": reported_how, "level": level, "reason": reason, "date": date,
+    }, correcting=bool(corrects))  # fmt: skip
     with session.open_center(ctx) as center:
         recorded = center.cases.crisis(
-            student, what=what, where=where, happened_at=happened_at, actions=actions, parents_notified_at=parents_notified_at,
-            notified=notified or (), level=level, reason=reason, on=date, corrects=corrects,
-            event_type=event_type, risk=risk, reported_to=reported_to, reported_at=reported_at, reported_how=reported_how,
+            student, what=v["what"], where=v["where"], happened_at=v["happened_at"], actions=v["actions"], parents_notified_at=parents_notified_at,
+            notified=notified or (), level=v["level"], reason=reason, on=date, corrects=corrects,
+            event_type=v["event_type"], risk=v["risk"], reported_to=reported_to, reported_at=reported_at, reported_how=reported_how,
             yes=yes, ask=_late_ask(),
         )
     _recorded(recorded)
@@ -710,13 +807,11 @@ def follow_up(
 
     Example: mhtool cases follow-up 2024010203 --content "情绪平稳，按时上课" --mode 面谈
     """
-    from mhtool.console import session
+    from mhtool.console import forms, session
 
-    correcting = bool(corrects)
-    content = _ask(content, "回访情况 / follow-up:", correcting=correcting)
-    mode = _maybe(mode, "方式 / mode:", correcting=correcting)
+    v = forms.fill(FOLLOW_UP_FORM, {"student": student, "content": content, "mode": mode, "date": date}, correcting=bool(corrects))
     with session.open_center(ctx) as center:
-        recorded = center.cases.follow_up(student, content=content, mode=mode, on=date, corrects=corrects)
+        recorded = center.cases.follow_up(student, content=v["content"], mode=v["mode"], on=v["date"], corrects=corrects)
     _recorded(recorded)
 
 
@@ -732,11 +827,11 @@ def close(
 
     Example: mhtool cases close 2024010203 --reason "连续三次回访状态稳定，经评估解除关注"
     """
-    from mhtool.console import session
+    from mhtool.console import forms, session
 
-    reason = _ask(reason, "结案原因 / reason:")
+    v = forms.fill(CLOSE_FORM, {"student": student, "reason": reason, "date": date})
     with session.open_center(ctx) as center:
-        recorded = center.cases.close(student, reason=reason, on=date, yes=yes, ask=_late_ask())
+        recorded = center.cases.close(student, reason=v["reason"], on=v["date"], yes=yes, ask=_late_ask())
     _recorded(recorded)
 
 
@@ -753,12 +848,11 @@ def reopen(
 
     Example: mhtool cases reopen 2024010203 --level yellow --reason "期末压力大，辅导员反映情绪波动"
     """
-    from mhtool.console import session
+    from mhtool.console import forms, session
 
-    level = _ask(level, "关注等级 / level:")
-    reason = _ask(reason, "原因 / reason:")
+    v = forms.fill(REOPEN_FORM, {"student": student, "level": level, "reason": reason, "date": date})
     with session.open_center(ctx) as center:
-        recorded = center.cases.reopen(student, level=level, reason=reason, on=date, yes=yes, ask=_late_ask())
+        recorded = center.cases.reopen(student, level=v["level"], reason=v["reason"], on=v["date"], yes=yes, ask=_late_ask())
     _recorded(recorded)
 
 
@@ -789,14 +883,13 @@ def status(
     document: Annotated[MultiOpt, typer.Option("--document", help="A supporting document, e.g. 休学审批表 (repeatable).")] = None,
     yes: LateYesOpt = False,
 ) -> None:
-    from mhtool.console import session
+    from mhtool.console import forms, session
 
-    action = _ask(action, "变动 / action (leave/return/withdraw/graduate):")
-    if action in ("leave", "withdraw") or without_certificate:
-        reason = _ask(reason, "原因 / reason:")
+    form = forms.changed(STATUS_FORM, "reason", when=None) if without_certificate else STATUS_FORM
+    v = forms.fill(form, {"student": student, "action": action, "reason": reason})
     with session.open_center(ctx) as center:
         recorded = center.cases.status(
-            student, action, from_=from_, until=until, on=on, reason=reason, certificate=certificate,
+            student, v["action"], from_=from_, until=until, on=on, reason=v["reason"], certificate=certificate,
             assessed_by=assessed_by, without_certificate=without_certificate, documents=document or (),
             yes=yes, ask=_late_ask(),
         )
@@ -815,14 +908,13 @@ def remind(
 
     Example: mhtool cases remind 2024010203 --due +7d --note "期末考试前再约谈一次"
     """
-    from mhtool.console import output, session
+    from mhtool.console import forms, output, session
 
-    due = _ask(due, "日期 / due:")
-    note_ = _ask(note_, "提醒内容 / note:")
+    v = forms.fill(REMIND_FORM, {"student": student, "due": due, "note_": note_, "assign": assign})
     with session.open_center(ctx) as center:
-        reminded = center.cases.remind(student, due=due, note=note_, assign=assign)
+        reminded = center.cases.remind(student, due=v["due"], note=v["note_"], assign=assign)
     _warn_unknown_counselor(reminded, assign)
-    output.success(f"reminder for {reminded.student_no} due {reminded.due.isoformat()}")
+    output.success(_("reminder for {student_no} due {due}").format(student_no=reminded.student_no, due=reminded.due.isoformat()))
     output.emit_line(reminded.task_id)
 
 
@@ -840,7 +932,7 @@ def done(
 
     with session.open_center(ctx) as center:
         result = center.cases.done(task, note=note_ or "")
-    output.success(f"task {result['id'][:8]} ({result['kind']}) of {result['student_no']} done")
+    output.success(_("task {task} ({kind}) of {student_no} done").format(task=result["id"][:8], kind=result["kind"], student_no=result["student_no"]))
     output.emit_line(result["id"])
 
 
@@ -869,19 +961,29 @@ def import_interviews(
     with session.open_center(ctx) as center:
         imported = center.cases.import_interviews(file, sheet=sheet_arg, dry_run=dry_run, skip_invalid=skip_invalid, rejects=rejects, yes=yes, ask=_late_ask())
     if imported is None:
-        output.info("not confirmed; nothing was imported")
+        output.info(_("not confirmed; nothing was imported"))
         return
     result = imported.summary
     if imported.problems:
-        output.warn(f"{len(imported.problems)} problem(s); {result['rejected']} row(s) left out")
+        output.warn(_("{problems} problem(s); {rejected} row(s) left out").format(problems=len(imported.problems), rejected=result["rejected"]))
         output.problems(imported.problems)
         if imported.rejects_file:
-            output.info(f"rejected rows written to {imported.rejects_file}")
-    verb = "would import" if dry_run else "imported"
-    output.success(
-        f"{result['file']}: {verb} {result['imported']} interview(s), {result['level_changes']} level change(s); "
-        f"{result['duplicates']} already imported, {result['not_yet']} not yet done (blank rows), {result['rejected']} rejected"
-    )
+            output.info(_("rejected rows written to {path}").format(path=imported.rejects_file))
+    counts = {
+        "file": result["file"], "imported": result["imported"], "level_changes": result["level_changes"],
+        "duplicates": result["duplicates"], "not_yet": result["not_yet"], "rejected": result["rejected"],
+    }  # fmt: skip
+    if dry_run:
+        done_text = _(
+            "{file}: would import {imported} interview(s), {level_changes} level change(s); "
+            "{duplicates} already imported, {not_yet} not yet done (blank rows), {rejected} rejected"
+        )
+    else:
+        done_text = _(
+            "{file}: imported {imported} interview(s), {level_changes} level change(s); "
+            "{duplicates} already imported, {not_yet} not yet done (blank rows), {rejected} rejected"
+        )
+    output.success(done_text.format(**counts))
     if json:
         output.emit_json(result)
     else:
@@ -908,7 +1010,7 @@ def cadence(
     orange: Annotated[Optional[int], typer.Option("--orange", callback=cadence_value, help=_cadence_help("orange"))] = None,
     yellow: Annotated[Optional[int], typer.Option("--yellow", callback=cadence_value, help=_cadence_help("yellow"))] = None,
     json: JsonOpt = False,
-    lang: LangOpt = "zh",
+    lang: LangOpt = None,
 ) -> None:
     """Show the follow-up cadence by level, or change it (admin).
 
@@ -917,11 +1019,11 @@ def cadence(
     from mhtool.console import output, session
     from mhtool.domain.labels import label
 
-    lang = _lang(lang)
+    lang = _shown(lang)
     with session.open_center(ctx) as center:
         current = center.cases.cadence(red=red, orange=orange, yellow=yellow)
     if any(v is not None for v in (red, orange, yellow)):
-        output.success("follow-up cadence changed; open tasks keep their due dates, the next contact uses the new cadence")
+        output.success(_("follow-up cadence changed; open tasks keep their due dates, the next contact uses the new cadence"))
     if json:
         output.emit_json(current)
         return
@@ -961,19 +1063,33 @@ def import_roster(
     with session.open_center(ctx) as center:
         result = center.cases.import_roster(file, profile=profile, dry_run=dry_run, skip_invalid=skip_invalid, password=password)
     if result.get("problems"):
-        output.warn(f"{result['rejected']} of {result['rows']} rows have problems and are left out:")
+        output.warn(_("{rejected} of {rows} rows have problems and are left out:").format(rejected=result["rejected"], rows=result["rows"]))
         output.problems([Problem(**p) for p in result["problems"]])
     for s in result.get("superseded_rows", ()):
-        output.info(f"row {s['row']}: student {s['student_no']} appears again in row {s['kept_row']}; row {s['kept_row']} (the later) is kept")
+        output.info(
+            _("row {row}: student {student_no} appears again in row {kept_row}; row {kept_row} (the later) is kept").format(
+                row=s["row"], student_no=s["student_no"], kept_row=s["kept_row"]
+            )
+        )
     if json:
         output.emit_json(result)
         return
-    verb = "would create" if dry_run else "created"
-    output.success(
-        f"{result['file']}: {result['valid']} of {result['rows']} rows valid; {verb} {result['students_created']} dossiers, "
-        f"updated {result['students_updated']}; {result['rejected']} rows rejected"
-        + (f", {result['superseded']} superseded by a later row of the same student" if result.get("superseded") else "")
-    )
+    counts = {k: result.get(k) for k in ("file", "valid", "rows", "students_created", "students_updated", "rejected", "superseded")}
+    if dry_run and result.get("superseded"):
+        done_text = _(
+            "{file}: {valid} of {rows} rows valid; would create {students_created} dossiers, updated {students_updated}; "
+            "{rejected} rows rejected, {superseded} superseded by a later row of the same student"
+        )
+    elif dry_run:
+        done_text = _("{file}: {valid} of {rows} rows valid; would create {students_created} dossiers, updated {students_updated}; {rejected} rows rejected")
+    elif result.get("superseded"):
+        done_text = _(
+            "{file}: {valid} of {rows} rows valid; created {students_created} dossiers, updated {students_updated}; "
+            "{rejected} rows rejected, {superseded} superseded by a later row of the same student"
+        )
+    else:
+        done_text = _("{file}: {valid} of {rows} rows valid; created {students_created} dossiers, updated {students_updated}; {rejected} rows rejected")
+    output.success(done_text.format(**counts))
 
 
 @app.command("graduate")

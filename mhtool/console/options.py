@@ -19,6 +19,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from mhtool.errors import InvalidInput, MhtoolError, NotFound, UsageError
+from mhtool.i18n import _
 
 LANGS = ("zh", "en")
 
@@ -57,7 +58,7 @@ def checked(parse: Callable[..., Any], *, pass_flag: bool = False):
             except (InvalidInput, UsageError, NotFound) as exc:
                 raise _usage(flag, exc) from None
             except ValueError as exc:
-                raise UsageError(f"{flag}: {item!r} is not accepted ({exc})") from None
+                raise UsageError(_("{flag}: {value!r} is not accepted ({problem})").format(flag=flag, value=item, problem=exc)) from None
         return value
 
     return callback
@@ -74,7 +75,7 @@ def student_no_value(value: str) -> None:
 
 def _lang(value: str) -> None:
     if value not in LANGS:
-        raise UsageError(f"--lang {value!r}: use zh or en")
+        raise UsageError(_("--lang {value!r}: use zh or en").format(value=value))
 
 
 def check_date(value: str, flag: str) -> None:
@@ -132,7 +133,13 @@ def usage_for(*flags: str, errors: tuple[type[MhtoolError], ...] = (NotFound,)) 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout (a list is [] when empty).")]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="Print CSV on stdout (cells that could run as formulas are quoted).")]
-LangOpt = Annotated[str, typer.Option("--lang", callback=lang_value, help="Label language: zh (default) or en.")]
+LangOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--lang", callback=lang_value,
+        help="Label language, zh or en. Default: tables on the terminal follow your language (MHTOOL_LANG, LANG); CSV, JSON and workbooks are in Chinese.",
+    ),
+]
 RedactOpt = Annotated[bool, typer.Option("--redact", help="De-identify (脱敏): leave out names, numbers, class, dorm, contacts and clinical fields, mask names and numbers inside text, and withhold rows that would still single someone out (docs/reports.md).")]
 CollegeOpt = Annotated[Optional[str], typer.Option("--college", help="Only this college (学院).")]
 OutFileOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="Write a workbook (.xlsx) here.")]

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
+from mhtool.i18n import _
 from mhtool.io.cells import formula_safe
 
 _consoles: dict[str, Any] = {}
@@ -123,20 +124,20 @@ def emit_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]], *, titl
     console = None if plain else _console(stderr=False)
     if console is None or not console.is_terminal:
         out = sys.stdout
-        out.write("\t".join(h for _, h in columns) + "\n")
+        out.write("\t".join(h for _key, h in columns) + "\n")
         for row in rows:
-            out.write("\t".join(_plain_cell(row.get(k)) for k, _ in columns) + "\n")
+            out.write("\t".join(_plain_cell(row.get(k)) for k, _header in columns) + "\n")
         out.flush()
         return
     from rich.table import Table
     from rich.text import Text
 
     table = Table(title=title, show_lines=False, header_style="bold")
-    for _, header in columns:
+    for _key, header in columns:
         table.add_column(header)
     for row in rows:
         cells = []
-        for key, _ in columns:
+        for key, _header in columns:
             style = (styles or {}).get(key)
             value = row.get(key)
             cells.append(Text(_cell_text(value), style=style(value) if style else ""))
@@ -147,9 +148,9 @@ def emit_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]], *, titl
 def emit_csv(rows: Sequence[dict], columns: Sequence[tuple[str, str]]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([h for _, h in columns])
+    writer.writerow([h for _key, h in columns])
     for row in rows:
-        writer.writerow([safe_csv_cell(row.get(k)) for k, _ in columns])
+        writer.writerow([safe_csv_cell(row.get(k)) for k, _header in columns])
     sys.stdout.write(buffer.getvalue())
     sys.stdout.flush()
 
@@ -183,13 +184,13 @@ def done(text: str) -> None:
 
 
 def warn(text: str) -> None:
-    _say(f"warning: {text}", "yellow")
+    _say(_("warning: {text}").format(text=text), "yellow")
 
 
 def error(text: str, hint: str | None = None) -> None:
-    _say(f"error: {text}", "bold red")
+    _say(_("error: {text}").format(text=text), "bold red")
     if hint:
-        _say(f"  hint: {hint}", "dim")
+        _say("  " + _("hint: {text}").format(text=hint), "dim")
 
 
 def problems(items: Iterable, *, limit: int = 50) -> None:
@@ -198,7 +199,7 @@ def problems(items: Iterable, *, limit: int = 50) -> None:
     for p in items[:limit]:
         _say(f"  {p}", "yellow")
     if len(items) > limit:
-        _say(f"  … and {len(items) - limit} more (use --json or --rejects to see them all)", "yellow")
+        _say("  " + _("… and {count} more (use --json or --rejects to see them all)").format(count=len(items) - limit), "yellow")
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 from mhtool.errors import Interrupted, UsageError
+from mhtool.i18n import _
 
 __all__ = ["Interrupted", "confirm", "is_interactive", "secret", "select", "text"]
 
@@ -20,7 +21,7 @@ def is_interactive() -> bool:
 def _answer(question):
     answer = question.unsafe_ask()
     if answer is None:
-        raise Interrupted("cancelled; nothing was changed")
+        raise Interrupted(_("cancelled; nothing was changed"))
     return answer
 
 
@@ -29,17 +30,17 @@ def secret(message: str, *, confirm: bool = False) -> str:
 
     first = _answer(questionary.password(message))
     if confirm:
-        second = _answer(questionary.password("再输入一次 / again:"))
+        second = _answer(questionary.password(_("Again:")))
         if first != second:
-            raise UsageError("the two entries differ; nothing was changed")
+            raise UsageError(_("the two entries differ; nothing was changed"))
     if not first:
-        raise UsageError("an empty passphrase is not allowed")
+        raise UsageError(_("an empty passphrase is not allowed"))
     return first
 
 
 def text(message: str, *, default: str = "", flag: str) -> str:
     if not is_interactive():
-        raise UsageError(f"missing {flag}", hint=f"pass {flag} (prompts only appear on a terminal)")
+        raise UsageError(_("missing {flag}").format(flag=flag), hint=_("pass {flag} (prompts only appear on a terminal)").format(flag=flag))
     import questionary
 
     return _answer(questionary.text(message, default=default))
@@ -47,7 +48,7 @@ def text(message: str, *, default: str = "", flag: str) -> str:
 
 def select(message: str, choices: list[str], *, flag: str) -> str:
     if not is_interactive():
-        raise UsageError(f"missing {flag}", hint=f"pass {flag} with one of: {', '.join(choices)}")
+        raise UsageError(_("missing {flag}").format(flag=flag), hint=_("pass {flag} with one of: {choices}").format(flag=flag, choices=", ".join(choices)))
     import questionary
 
     return _answer(questionary.select(message, choices=choices))
@@ -55,7 +56,7 @@ def select(message: str, choices: list[str], *, flag: str) -> str:
 
 def confirm(message: str, *, flag: str = "--yes") -> bool:
     if not is_interactive():
-        raise UsageError(f"this needs confirmation; pass {flag}")
+        raise UsageError(_("this needs confirmation; pass {flag}").format(flag=flag))
     import questionary
 
     return bool(_answer(questionary.confirm(message, default=False)))

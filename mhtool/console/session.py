@@ -10,6 +10,7 @@ import typer
 
 from mhtool.console import config, prompts
 from mhtool.errors import AuthenticationFailed, UsageError
+from mhtool.i18n import _
 
 
 def settings(ctx: typer.Context | None = None) -> config.Settings:
@@ -27,7 +28,7 @@ def _read_credential_file(path: Path, variable: str) -> bytes:
 
     data, mode = crypto.read_secret_file(path, variable)
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        output.warn(f"{path} can be read by other users; restrict it with `chmod 600 {path}`")
+        output.warn(_("{path} can be read by other users; restrict it with `chmod 600 {path}`").format(path=path))
     return data
 
 
@@ -37,13 +38,14 @@ def _read_secret_file(path: Path, variable: str) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise AuthenticationFailed(
-            f"the {variable} file {path} is not UTF-8 text", hint="save the passphrase as UTF-8 text (one line)"
+            _("the {variable} file {path} is not UTF-8 text").format(variable=variable, path=path),
+            hint=_("save the passphrase as UTF-8 text (one line)"),
         ) from None
     if text.startswith("\ufeff"):
         text = text[1:]  # a byte-order mark some editors write
     secret = text.rstrip("\r\n")
     if not secret:
-        raise AuthenticationFailed(f"{variable} file {path} is empty")
+        raise AuthenticationFailed(_("{variable} file {path} is empty").format(variable=variable, path=path))
     return secret
 
 
@@ -63,11 +65,11 @@ def credential(st: config.Settings):
     if st.passphrase_file:
         return crypto.Credential(passphrase=_read_secret_file(st.passphrase_file, "MHTOOL_PASSPHRASE_FILE"), source="MHTOOL_PASSPHRASE_FILE")
     if prompts.is_interactive():
-        who = f" for {st.user}" if st.user else ""
-        return crypto.Credential(passphrase=prompts.secret(f"口令 / passphrase{who}:"), source="the prompt")
+        question = _("Passphrase for {user}:").format(user=st.user) if st.user else _("Passphrase:")
+        return crypto.Credential(passphrase=prompts.secret(question), source="the prompt")
     raise AuthenticationFailed(
-        "no credential: not on a terminal and neither MHTOOL_KEY_FILE nor MHTOOL_PASSPHRASE_FILE is set",
-        hint="set MHTOOL_KEY_FILE=PATH (a key-file slot) or MHTOOL_PASSPHRASE_FILE=PATH, and MHTOOL_USER=NAME",
+        _("no credential: not on a terminal and neither MHTOOL_KEY_FILE nor MHTOOL_PASSPHRASE_FILE is set"),
+        hint=_("set MHTOOL_KEY_FILE=PATH (a key-file slot) or MHTOOL_PASSPHRASE_FILE=PATH, and MHTOOL_USER=NAME"),
     )
 
 
@@ -77,27 +79,30 @@ def new_credential(key_file: Path | None, *, who: str, env_var: str = "MHTOOL_NE
 
     if key_file is not None:
         if key_file.exists() or key_file.is_symlink():
-            raise UsageError(f"--key-file {key_file} already exists; mhtool writes a new key file and never overwrites one")
+            raise UsageError(_("--key-file {path} already exists; mhtool writes a new key file and never overwrites one").format(path=key_file))
         try:
             # Created with O_EXCL and mode 0600: never through a link, never readable by others.
             material = crypto.write_key_file(key_file)
         except FileExistsError:
-            raise UsageError(f"--key-file {key_file} already exists; mhtool writes a new key file and never overwrites one") from None
+            raise UsageError(_("--key-file {path} already exists; mhtool writes a new key file and never overwrites one").format(path=key_file)) from None
         except OSError as exc:
-            raise UsageError(f"--key-file {key_file}: cannot create it ({exc.strerror or exc})", hint="check that its folder exists and is writable") from None
+            raise UsageError(
+                _("--key-file {path}: cannot create it ({problem})").format(path=key_file, problem=exc.strerror or exc),
+                hint=_("check that its folder exists and is writable"),
+            ) from None
         return crypto.Credential(key_material=material, source=str(key_file))
     path = os.environ.get(env_var)
     if path:
         secret = _read_secret_file(Path(path), env_var)
     elif prompts.is_interactive():
-        secret = prompts.secret(f"为 {who} 设置口令 / new passphrase for {who}:", confirm=True)
+        secret = prompts.secret(_("New passphrase for {who}:").format(who=who), confirm=True)
     else:
         raise UsageError(
-            f"no passphrase for {who}: not on a terminal",
-            hint=f"pass --key-file PATH to create a key file, or set {env_var}=PATH",
+            _("no passphrase for {who}: not on a terminal").format(who=who),
+            hint=_("pass --key-file PATH to create a key file, or set {variable}=PATH").format(variable=env_var),
         )
     if len(secret) < 10:
-        raise UsageError("a passphrase needs at least 10 characters")
+        raise UsageError(_("a passphrase needs at least 10 characters"))
     return crypto.Credential(passphrase=secret, source=env_var if path else "the prompt")
 
 
@@ -118,7 +123,7 @@ def _warn_of_tampering(found: list[str]) -> None:
     from mhtool.console import output
 
     for line in found[:5]:
-        output.warn(f"tampering: {line}")
+        output.warn(_("tampering: {finding}").format(finding=line))
     if len(found) > 5:
-        output.warn(f"tampering: and {len(found) - 5} more")
-    output.warn("an admin should run `mhtool audit verify --deep`; `mhtool staff rotate-key` drops untrusted key slots")
+        output.warn(_("tampering: and {count} more").format(count=len(found) - 5))
+    output.warn(_("an admin should run `mhtool audit verify --deep`; `mhtool staff rotate-key` drops untrusted key slots"))

@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from mhtool.errors import InvalidInput
+from mhtool.i18n import _
 
 DEFAULT_TZ = "Asia/Shanghai"
 
@@ -59,18 +60,18 @@ def parse_date(text: str, *, today: date, option: str = "--date", allow_future: 
                 continue
         if value is None:
             raise InvalidInput(
-                f"{option}: cannot read {raw!r} as a date",
-                hint="use 2026-11-23, 2026/11/23, 20261123, today or yesterday",
+                _("{option}: cannot read {text!r} as a date").format(option=option, text=raw),
+                hint=_("use 2026-11-23, 2026/11/23, 20261123, today or yesterday"),
             )
     if not EARLIEST_DATE <= value <= LATEST_DATE:
         raise InvalidInput(
-            f"{option}: {value.isoformat()} is not a plausible date",
-            hint=f"give a date between {EARLIEST_DATE.isoformat()} and {LATEST_DATE.isoformat()}",
+            _("{option}: {date} is not a plausible date").format(option=option, date=value.isoformat()),
+            hint=_("give a date between {earliest} and {latest}").format(earliest=EARLIEST_DATE.isoformat(), latest=LATEST_DATE.isoformat()),
         )
     if not allow_future and value > today:
         raise InvalidInput(
-            f"{option}: {value.isoformat()} is in the future, but this records something that already happened",
-            hint=f"pass a date on or before {today.isoformat()}",
+            _("{option}: {date} is in the future, but this records something that already happened").format(option=option, date=value.isoformat()),
+            hint=_("pass a date on or before {today}").format(today=today.isoformat()),
         )
     return value
 

@@ -20,11 +20,12 @@ from datetime import date, datetime, timedelta
 from mhtool.domain.dates import parse_date
 from mhtool.domain.labels import text
 from mhtool.errors import InvalidInput, UsageError
+from mhtool.i18n import N_, _
 
 PERIOD_KINDS = ("week", "month", "range")
 
-_WEEK_HINT = "use the ISO form YYYY-Www, e.g. 2026-W47 (weeks run Monday to Sunday, W01 to W52, or W53 in long years)"
-_MONTH_HINT = "use the form YYYY-MM, e.g. 2026-11"
+_WEEK_HINT = N_("use the ISO form YYYY-Www, e.g. 2026-W47 (weeks run Monday to Sunday, W01 to W52, or W53 in long years)")
+_MONTH_HINT = N_("use the form YYYY-MM, e.g. 2026-11")
 
 _WEEK_RE = re.compile(r"(\d{4})-?[Ww](\d{1,2})|(\d{4})年第(\d{1,2})周")
 _MONTH_RE = re.compile(r"(\d{4})[-/](\d{1,2})|(\d{4})年(\d{1,2})月")
@@ -64,7 +65,7 @@ class Period:
         """The period as a person reads it in a title row."""
         s, e = self.start.isoformat(), self.end.isoformat()
         if self.kind == "week":
-            year, week, _ = self.start.isocalendar()
+            year, week, _weekday = self.start.isocalendar()
             return text("period_week", lang, year=year, week=week, label=self.label, start=s, end=e)
         if self.kind == "month":
             return text("period_month", lang, year=self.start.year, month=self.start.month, label=self.label, start=s, end=e)
@@ -97,7 +98,7 @@ def month_period(year: int, month: int) -> Period:
 
 def week_of(d: date) -> Period:
     """The ISO week that contains ``d``."""
-    year, week, _ = _as_date(d).isocalendar()
+    year, week, _weekday = _as_date(d).isocalendar()
     return week_period(year, week)
 
 
@@ -112,22 +113,27 @@ def parse_week(text: str, *, option: str = "--week") -> Period:
     raw = (text or "").strip()
     m = _WEEK_RE.fullmatch(raw)
     if not m:
-        raise UsageError(f"{option}: {raw!r} is not an ISO week", hint=_WEEK_HINT)
+        raise UsageError(_("{option}: {text!r} is not an ISO week").format(option=option, text=raw), hint=_(_WEEK_HINT))
     year = int(m.group(1) or m.group(3))
     week = int(m.group(2) or m.group(4))
     try:
         last = weeks_in_year(year)
     except ValueError:
-        raise UsageError(f"{option}: {raw!r} is not an ISO week (year {year} is out of range)", hint=_WEEK_HINT) from None
+        raise UsageError(
+            _("{option}: {text!r} is not an ISO week (year {year} is out of range)").format(option=option, text=raw, year=year),
+            hint=_(_WEEK_HINT),
+        ) from None
     if not 1 <= week <= last:
         raise UsageError(
-            f"{option}: {raw!r} does not exist; ISO year {year} has weeks W01 to W{last:02d}",
-            hint=_WEEK_HINT,
+            _("{option}: {text!r} does not exist; ISO year {year} has weeks W01 to {last_week}").format(
+                option=option, text=raw, year=year, last_week=f"W{last:02d}"
+            ),
+            hint=_(_WEEK_HINT),
         )
     try:
         return week_period(year, week)
     except (ValueError, OverflowError):
-        raise UsageError(f"{option}: {raw!r} is out of the supported date range", hint=_WEEK_HINT) from None
+        raise UsageError(_("{option}: {text!r} is out of the supported date range").format(option=option, text=raw), hint=_(_WEEK_HINT)) from None
 
 
 def parse_month(text: str, *, option: str = "--month") -> Period:
@@ -135,13 +141,16 @@ def parse_month(text: str, *, option: str = "--month") -> Period:
     raw = (text or "").strip()
     m = _MONTH_RE.fullmatch(raw)
     if not m:
-        raise UsageError(f"{option}: {raw!r} is not a month", hint=_MONTH_HINT)
+        raise UsageError(_("{option}: {text!r} is not a month").format(option=option, text=raw), hint=_(_MONTH_HINT))
     year = int(m.group(1) or m.group(3))
     month = int(m.group(2) or m.group(4))
     if not 1 <= month <= 12:
-        raise UsageError(f"{option}: {raw!r} has no month {month}; months run 01 to 12", hint=_MONTH_HINT)
+        raise UsageError(
+            _("{option}: {text!r} has no month {month}; months run 01 to 12").format(option=option, text=raw, month=month),
+            hint=_(_MONTH_HINT),
+        )
     if year < 1:
-        raise UsageError(f"{option}: {raw!r} is out of the supported date range", hint=_MONTH_HINT)
+        raise UsageError(_("{option}: {text!r} is out of the supported date range").format(option=option, text=raw), hint=_(_MONTH_HINT))
     return month_period(year, month)
 
 
@@ -150,8 +159,10 @@ def explicit_range(date_from: date, date_to: date, *, options: tuple[str, str] =
     date_from, date_to = _as_date(date_from), _as_date(date_to)
     if date_from > date_to:
         raise UsageError(
-            f"{options[0]} {date_from.isoformat()} is after {options[1]} {date_to.isoformat()}",
-            hint=f"pass {options[0]} on or before {options[1]}",
+            _("{from_option} {start} is after {to_option} {end}").format(
+                from_option=options[0], start=date_from.isoformat(), to_option=options[1], end=date_to.isoformat()
+            ),
+            hint=_("pass {from_option} on or before {to_option}").format(from_option=options[0], to_option=options[1]),
         )
     return Period("range", date_from, date_to, f"{date_from.isoformat()}..{date_to.isoformat()}")
 
@@ -228,10 +239,13 @@ def resolve_period(
     if _given(date_from) or _given(date_to):
         given.append("--from/--to")
     if len(given) > 1:
-        raise UsageError(
-            f"{' and '.join(given)} cannot be combined; choose one period",
-            hint="pass --week 2026-W47, or --month 2026-11, or --from 2026-11-01 --to 2026-11-15",
-        )
+        if len(given) == 2:
+            message = _("{first} and {second} cannot be combined; choose one period").format(first=given[0], second=given[1])
+        else:
+            message = _("{first} and {second} and {third} cannot be combined; choose one period").format(
+                first=given[0], second=given[1], third=given[2]
+            )
+        raise UsageError(message, hint=_("pass --week 2026-W47, or --month 2026-11, or --from 2026-11-01 --to 2026-11-15"))
 
     if _given(week):
         period = parse_week(str(week))
@@ -241,13 +255,13 @@ def resolve_period(
         option = "--month"
     elif _given(date_from) or _given(date_to):
         if not _given(date_from):
-            raise UsageError("--to needs --from", hint="pass --from as well, e.g. --from 2026-11-01 --to 2026-11-15")
+            raise UsageError(_("--to needs --from"), hint=_("pass --from as well, e.g. --from 2026-11-01 --to 2026-11-15"))
         start = _flag_date(date_from, "--from", today)
         end = _flag_date(date_to, "--to", today) if _given(date_to) else today
         if not _given(date_to) and start > today:
             raise UsageError(
-                f"--from {start.isoformat()} is after today ({today.isoformat()}) and no --to was given",
-                hint="pass --to as well, or a --from on or before today",
+                _("--from {start} is after today ({today}) and no --to was given").format(start=start.isoformat(), today=today.isoformat()),
+                hint=_("pass --to as well, or a --from on or before today"),
             )
         period = explicit_range(start, end)
         option = "--from"
@@ -256,12 +270,12 @@ def resolve_period(
     elif default_kind == "month":
         return last_complete_month(today)
     else:
-        raise UsageError("no period given", hint="pass --from (and optionally --to), --week or --month")
+        raise UsageError(_("no period given"), hint=_("pass --from (and optionally --to), --week or --month"))
 
     if period.start > today:
         raise UsageError(
-            f"{option}: {period.label} has not begun yet (today is {today.isoformat()})",
-            hint="choose a period that starts on or before today",
+            _("{option}: {period} has not begun yet (today is {today})").format(option=option, period=period.label, today=today.isoformat()),
+            hint=_("choose a period that starts on or before today"),
         )
     return period
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from mhtool.i18n import _
+
 # What a student number may look like, defined once: 4 to 20 letters, digits or hyphens, at
 # least 4 of them digits (2026601000, 0012, S2026001, 2026-01-001). Anything else (0, 学号,
 # ../x, five thousand digits, a number with a line break in it) is not a student number but a
@@ -29,9 +31,15 @@ def normalise(value: object) -> str:
 
 def shape_problem(text: str) -> str | None:
     """Why ``text`` (already read from its cell or flag) is not a student number, or ``None`` when it may be one."""
+    shape = {"min_length": MIN_LENGTH, "max_length": MAX_LENGTH, "min_digits": MIN_DIGITS}
     if len(text) > MAX_LENGTH:
-        return f"student number is {len(text):,} characters long; a student number has {SHAPE_TEXT}"
+        return _(
+            "student number is {length} characters long; a student number has {min_length}–{max_length} letters, "
+            "digits or '-', at least {min_digits} of them digits"
+        ).format(length=f"{len(text):,}", **shape)
     if not _SHAPE.fullmatch(text) or len(text) < MIN_LENGTH or sum(ch.isdigit() for ch in text) < MIN_DIGITS:
-        return f"not a student number: a student number has {SHAPE_TEXT}"
+        return _(
+            "not a student number: a student number has {min_length}–{max_length} letters, digits or '-', at least {min_digits} of them digits"
+        ).format(**shape)
     return None
 

@@ -11,6 +11,7 @@ import typer
 
 from mhtool.console.apps import make_subapp
 from mhtool.console.options import JsonOpt, date_value
+from mhtool.i18n import N_, _
 
 export_app = make_subapp()
 retention_app = make_subapp()
@@ -51,7 +52,7 @@ def _ask_purpose(purpose: Optional[str]) -> Optional[str]:
 
     if (purpose or "").strip() or not prompts.is_interactive():
         return purpose
-    return prompts.text("用途 / purpose of this export:", flag="--purpose")
+    return prompts.text(_("用途 / purpose of this export:"), flag="--purpose")
 
 
 @export_app.command("research")
@@ -93,16 +94,29 @@ def research(
     s = result["suppression"]
     if s["cells_merged"] or s["rows_withheld"]:
         output.info(
-            f"small groups (k={s['k']}): {s['cells_merged']} merged, {s['cells_blanked']} blanked, "
-            f"{s['students_withheld']} students ({s['rows_withheld']} rows) left out"
+            _("small groups (k={k}): {merged} merged, {blanked} blanked, {students} students ({rows} rows) left out").format(
+                k=s["k"], merged=s["cells_merged"], blanked=s["cells_blanked"], students=s["students_withheld"], rows=s["rows_withheld"]
+            )
         )
     if result["rows"] == 0:
-        output.warn("no responses matched; the file has the header row only")
-    output.success(f"wrote {result['rows']} rows ({result['students']} students, {result['pseudonyms']} pseudonyms, dates {result['dates']}) to {result['out']}")
+        output.warn(_("no responses matched; the file has the header row only"))
+    wrote = _WROTE.get((result["pseudonyms"], result["dates"]), N_("wrote {rows} rows ({students} students, {pseudonyms} pseudonyms, dates {dates}) to {out}"))
+    output.success(
+        _(wrote).format(rows=result["rows"], students=result["students"], pseudonyms=result["pseudonyms"], dates=result["dates"], out=result["out"])
+    )
     if json:
         output.emit_json(result)
     else:
         output.emit_line(result["out"])
+
+
+# The research export's summary line, by its kind of pseudonyms and dates.
+_WROTE = {
+    ("per-export", "shifted"): N_("wrote {rows} rows ({students} students, per-export pseudonyms, dates shifted) to {out}"),
+    ("per-export", "month"): N_("wrote {rows} rows ({students} students, per-export pseudonyms, dates month) to {out}"),
+    ("stable", "shifted"): N_("wrote {rows} rows ({students} students, stable pseudonyms, dates shifted) to {out}"),
+    ("stable", "month"): N_("wrote {rows} rows ({students} students, stable pseudonyms, dates month) to {out}"),
+}
 
 
 _PLAN_COLUMNS = [
@@ -135,15 +149,17 @@ def retention_plan(
         result = center.governance.retention_plan(left_before=_day(center, graduated_before, "--graduated-before"))
     if result["undated"]:
         output.warn(
-            f"{len(result['undated'])} graduated or withdrawn students have no recorded date of leaving and are not in the plan; "
-            "erase them one by one with `mhtool erase STUDENT --reason …` when their time is up"
+            _(
+                "{count} graduated or withdrawn students have no recorded date of leaving and are not in the plan; "
+                "erase them one by one with `mhtool erase STUDENT --reason …` when their time is up"
+            ).format(count=len(result["undated"]))
         )
     if json:
         output.emit_json(result["due"])
         return
     rows = [{**r, "status": label("status", r["status"])} for r in result["due"]]
     output.emit_table(rows, _PLAN_COLUMNS, title=f"保存期满（{result['retention_years']} 年）: {len(rows)}")
-    output.info(f"{len(rows)} students past the retention period of {result['retention_years']} years")
+    output.info(_("{count} students past the retention period of {years} years").format(count=len(rows), years=result["retention_years"]))
 
 
 @retention_app.command("apply")
@@ -169,17 +185,17 @@ def retention_apply(
         if not prompts.is_interactive():
             from mhtool.errors import UsageError
 
-            raise UsageError("erasing needs confirmation; pass --yes", hint="check the list first with `mhtool retention plan`")
-        return prompts.confirm(f"永久删除 {count} 名学生的档案 / erase the records of {count} students for good?")
+            raise UsageError(_("erasing needs confirmation; pass --yes"), hint=_("check the list first with `mhtool retention plan`"))
+        return prompts.confirm(_("永久删除 {count} 名学生的档案 / erase the records of {count} students for good?").format(count=count))
 
     with session.open_center(ctx) as center:
         left_before = _day(center, graduated_before, "--graduated-before")
         result = center.governance.retention_apply(left_before=left_before, confirm=None if yes else confirm)
     if result is None:
-        output.info("nothing was erased")
+        output.info(_("nothing was erased"))
         return
     _report_scrub(result["scrub"], "mhtool retention apply --yes")
-    output.success(f"erased the records of {result['erased']} students; placeholders and the audit log remain")
+    output.success(_("erased the records of {count} students; placeholders and the audit log remain").format(count=result["erased"]))
     if json:
         output.emit_json(result)
     else:
@@ -209,17 +225,21 @@ def erase(
     with session.open_center(ctx) as center:
         why = reason
         if not (why or "").strip() and prompts.is_interactive():
-            why = prompts.text("原因 / reason:", flag="--reason")
+            why = prompts.text(_("原因 / reason:"), flag="--reason")
         result = center.governance.erase(
             student,
             reason=why,
-            confirm=None if yes else lambda: prompts.confirm(f"永久删除 {student} 的档案 / erase every record of {student} for good?"),
+            confirm=None if yes else lambda: prompts.confirm(_("永久删除 {student} 的档案 / erase every record of {student} for good?").format(student=student)),
         )
     if result is None:
-        output.info("nothing was erased")
+        output.info(_("nothing was erased"))
         return
     _report_scrub(result["scrub"], "mhtool retention apply --yes")
-    output.success(f"erased the records of {student} ({sum(result['records'].values())} records); placeholder {result['pseudonym']}")
+    output.success(
+        _("erased the records of {student} ({count} records); placeholder {pseudonym}").format(
+            student=student, count=sum(result["records"].values()), pseudonym=result["pseudonym"]
+        )
+    )
     if json:
         output.emit_json(result)
     else:
@@ -231,7 +251,9 @@ def _report_scrub(scrub: dict, again: str) -> None:
 
     if not scrub.get("complete"):
         output.warn(
-            "the records are erased, but the store file could not be compacted now "
-            f"({scrub.get('error') or 'another process is reading it'}); old copies may remain in it until you run `{again}` "
-            "when no one else is using the store"
+            _(
+                "the records are erased, but the store file could not be compacted now "
+                "({error}); old copies may remain in it until you run `{again}` "
+                "when no one else is using the store"
+            ).format(error=scrub.get("error") or _("another process is reading it"), again=again)
         )

@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 
 from mhtool.domain.dates import EARLIEST_DATE, LATEST_DATE
 from mhtool.domain.student_no import shape_problem
+from mhtool.i18n import N_, _
 
 __all__ = [
     "SCIENTIFIC_NOTATION_MESSAGE",
@@ -34,7 +35,8 @@ __all__ = [
     "student_no",
 ]
 
-SCIENTIFIC_NOTATION_MESSAGE = (
+# The English message; student_no() returns it in the reader's language.
+SCIENTIFIC_NOTATION_MESSAGE = N_(
     "student number looks like scientific notation; fix the cell in the source file (format it as text)"
 )
 
@@ -116,38 +118,38 @@ def student_no(cell: object) -> tuple[str | None, str | None]:
     are refused.
     """
     if cell is None:
-        return None, "student number is empty"
+        return None, _("student number is empty")
     if isinstance(cell, bool):
-        return None, "student number is not a number or text"
+        return None, _("student number is not a number or text")
     if isinstance(cell, int):
         if abs(cell) >= 10**20:
-            return None, "student number is too long to be one"
+            return None, _("student number is too long to be one")
         return _shaped(str(cell))
     if isinstance(cell, float):
         if not math.isfinite(cell):
-            return None, "student number is not a number"
+            return None, _("student number is not a number")
         if abs(cell) >= _FLOAT_DIGITS_LOST:
-            return None, SCIENTIFIC_NOTATION_MESSAGE
+            return None, _(SCIENTIFIC_NOTATION_MESSAGE)
         if not cell.is_integer():
-            return None, "student number has a fractional part"
+            return None, _("student number has a fractional part")
         return _shaped(str(int(cell)))
     if isinstance(cell, (datetime, date, time, timedelta)):
-        return None, "student number cell holds a date or time; format the column as text"
+        return None, _("student number cell holds a date or time; format the column as text")
     if isinstance(cell, str) and ("\n" in cell.strip() or "\r" in cell.strip()):
-        return None, "student number contains a line break"
+        return None, _("student number contains a line break")
     text = fold_text(cell)
     # A leading apostrophe is how people force text in a spreadsheet; it is not part of the number.
     if text.startswith("'"):
         text = text[1:].strip()
     if not text:
-        return None, "student number is empty"
+        return None, _("student number is empty")
     if _SCI_TEXT.fullmatch(text):
-        return None, SCIENTIFIC_NOTATION_MESSAGE
+        return None, _(SCIENTIFIC_NOTATION_MESSAGE)
     m = _INTEGRAL_TEXT.fullmatch(text)
     if m:
         text = m.group(1)
     if " " in text:
-        return None, "student number contains a space"
+        return None, _("student number contains a space")
     return _shaped(text)
 
 
@@ -240,7 +242,7 @@ def date_problem(value: datetime | date) -> str | None:
     """Why a date read from a cell cannot be right, or ``None``."""
     d = value.date() if isinstance(value, datetime) else value
     if d < EARLIEST_DATE or d > LATEST_DATE:
-        return f"date {d.isoformat()} is outside {EARLIEST_DATE.isoformat()} … {LATEST_DATE.isoformat()}"
+        return _("date {date} is outside {earliest} … {latest}").format(date=d.isoformat(), earliest=EARLIEST_DATE.isoformat(), latest=LATEST_DATE.isoformat())
     return None
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from mhtool.errors import InvalidInput
+from mhtool.i18n import _
 from mhtool.io.cells import cell_text, column_letter, fold_text
 
 __all__ = [
@@ -232,7 +233,9 @@ class Profile:
                 n = self._item_number(h)
                 if n is not None:
                     if n in seen:
-                        problems.append(f"item {n} has two columns ({column_letter(seen[n])} and {column_letter(j)})")
+                        problems.append(
+                            _("item {item} has two columns ({first} and {second})").format(item=n, first=column_letter(seen[n]), second=column_letter(j))
+                        )
                     seen.setdefault(n, j)
                     items.append((n, j))
                 elif k in self._meta_keys:
@@ -240,11 +243,11 @@ class Profile:
                 else:
                     unmapped.append(j)
             if items and not problems:
-                numbers = sorted(n for n, _ in items)
+                numbers = sorted(n for n, _column in items)
                 missing = sorted(set(range(1, numbers[-1] + 1)) - set(numbers))
                 if missing:
                     shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
-                    problems.append(f"the item columns skip item(s) {shown}")
+                    problems.append(_("the item columns skip item(s) {items}").format(items=shown))
         fields: dict[str, int] = {}
         for name, _rank, j in sorted(candidates, key=lambda c: (c[1], c[2])):
             if name in fields:
@@ -269,28 +272,28 @@ class Profile:
 
 def _fail(source: str, message: str) -> InvalidInput:
     return InvalidInput(
-        f"import profile {source}: {message}",
-        hint="fix the profile file (see mhtool/io/profiles/*.toml for examples)",
+        _("import profile {source}: {message}").format(source=source, message=message),
+        hint=_("fix the profile file (see mhtool/io/profiles/*.toml for examples)"),
     )
 
 
 def _str_list(source: str, where: str, value: object, *, allow_empty: bool = True) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise _fail(source, f"{where} must be a list of non-empty strings")
+        raise _fail(source, _("{key} must be a list of non-empty strings").format(key=where))
     if not value and not allow_empty:
-        raise _fail(source, f"{where} must not be empty")
+        raise _fail(source, _("{key} must not be empty").format(key=where))
     return tuple(v.strip() for v in value)
 
 
 def _regex(source: str, where: str, text: object) -> re.Pattern:
     if not isinstance(text, str) or not text:
-        raise _fail(source, f"{where} must be a regular expression (a string)")
+        raise _fail(source, _("{key} must be a regular expression (a string)").format(key=where))
     try:
         pattern = re.compile(text)
     except re.error as exc:
-        raise _fail(source, f"{where} is not a valid regular expression: {exc}") from None
+        raise _fail(source, _("{key} is not a valid regular expression: {error}").format(key=where, error=exc)) from None
     if "n" not in pattern.groupindex:
-        raise _fail(source, f"{where} must capture the number in a group named n: (?P<n>\\d+)")
+        raise _fail(source, _("{key} must capture the number in a group named n: (?P<n>\\d+)").format(key=where))
     return pattern
 
 
@@ -304,71 +307,71 @@ class _Draft:
 
 def _check_draft(data: object, source: str) -> _Draft:
     if not isinstance(data, dict):
-        raise _fail(source, "is not a TOML table")
+        raise _fail(source, _("is not a TOML table"))
     unknown = set(data) - _TOP_KEYS
     if unknown:
-        raise _fail(source, f"unknown key(s) {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(_TOP_KEYS))}")
+        raise _fail(source, _("unknown key(s) {keys}; allowed: {allowed}").format(keys=", ".join(sorted(unknown)), allowed=", ".join(sorted(_TOP_KEYS))))
     name = data.get("name")
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise _fail(source, "name must be lower-case letters, digits, '-' or '_', starting with a letter")
+        raise _fail(source, _("name must be lower-case letters, digits, '-' or '_', starting with a letter"))
     kind = data.get("kind", "export")
     if kind not in KINDS:
-        raise _fail(source, f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        raise _fail(source, _("kind must be one of {kinds}, not {kind!r}").format(kinds=", ".join(KINDS), kind=kind))
     for key in ("title", "description", "inherit"):
         if key in data and not isinstance(data[key], str):
-            raise _fail(source, f"{key} must be a string")
+            raise _fail(source, _("{key} must be a string").format(key=key))
     for key in ("markers", "exclude_markers", "meta", "inherit_fields"):
         if key in data:
             _str_list(source, key, data[key])
     if "inherit_fields" in data and "inherit" not in data:
-        raise _fail(source, "inherit_fields needs inherit")
+        raise _fail(source, _("inherit_fields needs inherit"))
     mm = data.get("min_markers", 0)
     if isinstance(mm, bool) or not isinstance(mm, int) or mm < 0:
-        raise _fail(source, "min_markers must be a whole number >= 0")
+        raise _fail(source, _("min_markers must be a whole number >= 0"))
     if mm > len(data.get("markers", [])):
-        raise _fail(source, f"min_markers is {mm} but only {len(data.get('markers', []))} marker(s) are listed")
+        raise _fail(source, _("min_markers is {min_markers} but only {count} marker(s) are listed").format(min_markers=mm, count=len(data.get("markers", []))))
     items = data.get("items")
     if kind == "export":
         if not isinstance(items, dict):
-            raise _fail(source, "an export profile needs an [items] table")
+            raise _fail(source, _("an export profile needs an [items] table"))
         unknown = set(items) - _ITEM_KEYS
         if unknown:
-            raise _fail(source, f"[items] has unknown key(s) {', '.join(sorted(unknown))}")
+            raise _fail(source, _("[items] has unknown key(s) {keys}").format(keys=", ".join(sorted(unknown))))
         mode = items.get("mode")
         if mode not in ITEM_MODES:
-            raise _fail(source, f"[items] mode must be one of {', '.join(ITEM_MODES)}, not {mode!r}")
+            raise _fail(source, _("[items] mode must be one of {modes}, not {mode!r}").format(modes=", ".join(ITEM_MODES), mode=mode))
         if mode == "questions":
             if "title" not in _regex(source, "[items] question", items.get("question")).groupindex:
-                raise _fail(source, "[items] question must capture the question title in a group named title")
+                raise _fail(source, _("[items] question must capture the question title in a group named title"))
             if "patterns" in items:
-                raise _fail(source, "[items] patterns are for mode = \"numbered\"; use question")
+                raise _fail(source, _("[items] patterns are for mode = \"numbered\"; use question"))
         else:
             pats = items.get("patterns")
             if not isinstance(pats, list) or not pats:
-                raise _fail(source, "[items] patterns must be a non-empty list of regular expressions")
+                raise _fail(source, _("[items] patterns must be a non-empty list of regular expressions"))
             for i, p in enumerate(pats):
                 _regex(source, f"[items] patterns[{i}]", p)
             if "question" in items:
-                raise _fail(source, "[items] question is for mode = \"questions\"; use patterns")
+                raise _fail(source, _("[items] question is for mode = \"questions\"; use patterns"))
         if "matrix_rows" in items and not isinstance(items["matrix_rows"], bool):
-            raise _fail(source, "[items] matrix_rows must be true or false")
+            raise _fail(source, _("[items] matrix_rows must be true or false"))
     elif items is not None:
-        raise _fail(source, "a table profile has no [items]")
+        raise _fail(source, _("a table profile has no [items]"))
     fields = data.get("fields", {})
     if not isinstance(fields, dict):
-        raise _fail(source, "[fields] must be a table of tables")
+        raise _fail(source, _("[fields] must be a table of tables"))
     for fname, spec in fields.items():
         if not _FIELD.fullmatch(fname):
-            raise _fail(source, f"field name {fname!r} must be lower-case letters, digits and '_'")
+            raise _fail(source, _("field name {field!r} must be lower-case letters, digits and '_'").format(field=fname))
         if not isinstance(spec, dict):
-            raise _fail(source, f"[fields.{fname}] must be a table")
+            raise _fail(source, _("[fields.{field}] must be a table").format(field=fname))
         unknown = set(spec) - _FIELD_KEYS
         if unknown:
-            raise _fail(source, f"[fields.{fname}] has unknown key(s) {', '.join(sorted(unknown))}")
+            raise _fail(source, _("[fields.{field}] has unknown key(s) {keys}").format(field=fname, keys=", ".join(sorted(unknown))))
         if "aliases" in spec:
             _str_list(source, f"[fields.{fname}] aliases", spec["aliases"], allow_empty=False)
         if spec.get("type", "text") not in FIELD_TYPES:
-            raise _fail(source, f"[fields.{fname}] type must be one of {', '.join(FIELD_TYPES)}")
+            raise _fail(source, _("[fields.{field}] type must be one of {types}").format(field=fname, types=", ".join(FIELD_TYPES)))
     return _Draft(data, source)
 
 
@@ -380,16 +383,17 @@ def _resolve(name: str, drafts: Mapping[str, _Draft], stack: tuple[str, ...] = (
     parent = data.get("inherit")
     if parent:
         if parent in stack or parent == name:
-            raise _fail(draft.source, f"inherit forms a loop: {' → '.join((*stack, name, parent))}")
+            raise _fail(draft.source, _("inherit forms a loop: {chain}").format(chain=" → ".join((*stack, name, parent))))
         if parent not in drafts:
-            raise _fail(draft.source, f"inherits from unknown profile {parent!r}; known: {', '.join(sorted(drafts))}")
+            raise _fail(draft.source, _("inherits from unknown profile {parent!r}; known: {known}").format(parent=parent, known=", ".join(sorted(drafts))))
         inherited = _resolve(parent, drafts, (*stack, name))
         wanted = data.get("inherit_fields")
         if wanted is not None:
             unknown = [f for f in wanted if f not in inherited]
             if unknown:
                 raise _fail(
-                    draft.source, f"inherit_fields names field(s) {parent!r} does not have: {', '.join(unknown)}"
+                    draft.source,
+                    _("inherit_fields names field(s) {parent!r} does not have: {fields}").format(parent=parent, fields=", ".join(unknown)),
                 )
             inherited = {f: inherited[f] for f in wanted}
     fields = dict(inherited)
@@ -397,7 +401,7 @@ def _resolve(name: str, drafts: Mapping[str, _Draft], stack: tuple[str, ...] = (
         base = inherited.get(fname)
         own = tuple(a.strip() for a in spec.get("aliases", ()))
         if base is None and not own:
-            raise _fail(draft.source, f"[fields.{fname}] needs aliases")
+            raise _fail(draft.source, _("[fields.{field}] needs aliases").format(field=fname))
         aliases = tuple(dict.fromkeys(own + (base.aliases if base else ())))
         # A student number is always text with its own checks, whatever the file forgot to say.
         default = base.type if base else ("student_no" if fname == "student_no" else "text")
@@ -412,16 +416,16 @@ def _build(name: str, drafts: Mapping[str, _Draft]) -> Profile:
     fields = _resolve(name, drafts)
     if data.get("kind", "export") == "export" or "student_no" in fields:
         if "student_no" not in fields:
-            raise _fail(draft.source, "needs a student_no field (its own or inherited)")
+            raise _fail(draft.source, _("needs a student_no field (its own or inherited)"))
         if fields["student_no"].type != "student_no":
-            raise _fail(draft.source, "the student_no field must have type = \"student_no\"")
+            raise _fail(draft.source, _("the student_no field must have type = \"student_no\""))
     owner: dict[str, str] = {}
     for spec in fields.values():
         for alias in spec.aliases:
             key = header_key(alias)
             other = owner.setdefault(key, spec.name)
             if other != spec.name:
-                raise _fail(draft.source, f"alias {alias!r} is listed for both {other} and {spec.name}")
+                raise _fail(draft.source, _("alias {alias!r} is listed for both {first} and {second}").format(alias=alias, first=other, second=spec.name))
     items = data.get("items") or {}
     return Profile(
         name=name,
@@ -446,24 +450,24 @@ def _read_draft(path: Path) -> _Draft:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        raise _fail(source, "is not UTF-8 text") from None
+        raise _fail(source, _("is not UTF-8 text")) from None
     except tomllib.TOMLDecodeError as exc:
-        raise _fail(source, f"is not valid TOML: {exc}") from None
+        raise _fail(source, _("is not valid TOML: {error}").format(error=exc)) from None
     except OSError as exc:
-        raise _fail(source, f"cannot be read ({exc.strerror or exc})") from None
+        raise _fail(source, _("cannot be read ({reason})").format(reason=exc.strerror or exc)) from None
     draft = _check_draft(data, source)
     return draft
 
 
 def _dir_drafts(directory: Path) -> dict[str, _Draft]:
     if not directory.is_dir():
-        raise InvalidInput(f"import profile directory {directory} does not exist or is not a directory")
+        raise InvalidInput(_("import profile directory {path} does not exist or is not a directory").format(path=directory))
     drafts: dict[str, _Draft] = {}
     for path in sorted(directory.glob("*.toml")):
         draft = _read_draft(path)
         name = draft.data["name"]
         if name in drafts:
-            raise _fail(str(path), f"profile {name!r} is also defined in {drafts[name].source}")
+            raise _fail(str(path), _("profile {name!r} is also defined in {other}").format(name=name, other=drafts[name].source))
         drafts[name] = draft
     return drafts
 
@@ -533,8 +537,8 @@ def get_profile(
     profiles = load_profiles(dirs, env=env)
     if name not in profiles:
         raise InvalidInput(
-            f"unknown import profile {name!r}",
-            hint=f"use one of: {', '.join(sorted(profiles))} (or auto)",
+            _("unknown import profile {name!r}").format(name=name),
+            hint=_("use one of: {profiles} (or auto)").format(profiles=", ".join(sorted(profiles))),
         )
     return profiles[name]
 
@@ -554,10 +558,10 @@ def detect_profile(
     names = ", ".join(sorted(p.name for p in candidates))
     if not matched:
         raise InvalidInput(
-            f"no import profile matches the header row (tried {names})",
-            hint="pass --profile NAME to choose one",
+            _("no import profile matches the header row (tried {profiles})").format(profiles=names),
+            hint=_("pass --profile NAME to choose one"),
         )
     raise InvalidInput(
-        f"the header row matches several import profiles ({', '.join(sorted(p.name for p in matched))})",
-        hint="pass --profile NAME to choose one",
+        _("the header row matches several import profiles ({profiles})").format(profiles=", ".join(sorted(p.name for p in matched))),
+        hint=_("pass --profile NAME to choose one"),
     )

@@ -42,6 +42,7 @@ from xml.etree import ElementTree
 import pandas as pd
 
 from mhtool.errors import InvalidInput, Problem, UsageError
+from mhtool.i18n import N_, _
 from mhtool.io.cells import (
     cell_text,
     column_letter,
@@ -77,11 +78,12 @@ _ENCRYPTION_STREAMS = tuple(
     name.encode(enc) for name in ("EncryptionInfo", "EncryptedPackage") for enc in ("utf-16-le", "ascii")
 )
 _TEXT_ENCODINGS = ("UTF-8", "UTF-8 with BOM", "UTF-16 with BOM", "GB18030 (GBK)")
-_PASSWORD_HINT = (
+# Hints shared by several messages: marked here, translated where they are raised.
+_PASSWORD_HINT = N_(
     "pass --password-file FILE (a file holding the password), or open it in Excel or WPS, remove the password "
     "(文件 → 信息 → 保护工作簿 / 加密), save, and import again"
 )
-_DAMAGED_HINT = "open and re-save it in Excel or WPS, or export it again"
+_DAMAGED_HINT = N_("open and re-save it in Excel or WPS, or export it again")
 
 # What a sheet may be. A spreadsheet has at most 16,384 columns (XFD) and 1,048,576 rows; the
 # readers hold the whole rectangle from A1 to the last cell with a value, so it is bounded
@@ -94,7 +96,7 @@ SPARSE_CELLS = 2_000_000  # above this, at least one cell in SPARSE_RATIO must h
 SPARSE_RATIO = 8
 MAX_SHARED_STRINGS = 5_000_000
 MAX_SHEET_XML = 2 << 30  # bytes of one worksheet's XML once unzipped
-_TRIM_HINT = (
+_TRIM_HINT = N_(
     "a value far outside the table (often a stray space or a format) makes the sheet's used range huge: "
     "in Excel or WPS delete the empty rows below and the empty columns right of the table, save, and import again"
 )
@@ -124,18 +126,20 @@ def read_password_file(path: str | os.PathLike, option: str = "--password-file")
     try:
         data = p.read_bytes()
     except FileNotFoundError:
-        raise UsageError(f"{option}: no such file: {p}") from None
+        raise UsageError(_("{option}: no such file: {path}").format(option=option, path=p)) from None
     except IsADirectoryError:
-        raise UsageError(f"{option}: {p} is a folder, not a file holding the password") from None
+        raise UsageError(_("{option}: {path} is a folder, not a file holding the password").format(option=option, path=p)) from None
     except OSError as exc:
-        raise UsageError(f"{option}: cannot read {p} ({exc.strerror or exc})") from None
+        raise UsageError(_("{option}: cannot read {path} ({reason})").format(option=option, path=p, reason=exc.strerror or exc)) from None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UsageError(f"{option}: {p} is not UTF-8 text", hint="save the password file as UTF-8 text") from None
+        raise UsageError(
+            _("{option}: {path} is not UTF-8 text").format(option=option, path=p), hint=_("save the password file as UTF-8 text")
+        ) from None
     password = text.split("\n", 1)[0].rstrip("\r")
     if not password:
-        raise UsageError(f"{option}: {p} is empty", hint="put the workbook's password on the first line")
+        raise UsageError(_("{option}: {path} is empty").format(option=option, path=p), hint=_("put the workbook's password on the first line"))
     return password
 
 
@@ -150,21 +154,21 @@ def read_sheet(path: str | Path, sheet: str | int | None = None, *, password: st
     try:
         data = p.read_bytes()
     except FileNotFoundError:
-        raise InvalidInput(f"{name}: file not found ({p})") from None
+        raise InvalidInput(_("{file}: file not found ({path})").format(file=name, path=p)) from None
     except IsADirectoryError:
-        raise InvalidInput(f"{name}: is a directory, not a file") from None
+        raise InvalidInput(_("{file}: is a directory, not a file").format(file=name)) from None
     except MemoryError:
-        raise InvalidInput(f"{name}: the file is too large to read") from None
+        raise InvalidInput(_("{file}: the file is too large to read").format(file=name)) from None
     except OSError as exc:
-        raise InvalidInput(f"{name}: cannot read the file ({exc.strerror or exc})") from None
+        raise InvalidInput(_("{file}: cannot read the file ({reason})").format(file=name, reason=exc.strerror or exc)) from None
     if not data:
-        raise InvalidInput(f"{name}: the file is empty", hint="export the survey again")
+        raise InvalidInput(_("{file}: the file is empty").format(file=name), hint=_("export the survey again"))
     try:
         return _read_bytes(name, data, sheet, password)
     except (InvalidInput, UsageError):
         raise
     except MemoryError:
-        raise InvalidInput(f"{name}: the file is too large to read", hint=_DAMAGED_HINT) from None
+        raise InvalidInput(_("{file}: the file is too large to read").format(file=name), hint=_(_DAMAGED_HINT)) from None
     except BaseException as exc:  # noqa: BLE001 - a reader's failure (a Rust panic is a BaseException) is a bad file
         if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit)):
             raise
@@ -185,7 +189,7 @@ def _read_bytes(name: str, data: bytes, sheet: str | int | None, password: str |
 def _damaged(name: str, exc: BaseException) -> InvalidInput:
     text = str(exc).strip()
     detail = text.splitlines()[0] if text else type(exc).__name__
-    return InvalidInput(f"{name}: the workbook is damaged and cannot be read ({detail[:200]})", hint=_DAMAGED_HINT)
+    return InvalidInput(_("{file}: the workbook is damaged and cannot be read ({detail})").format(file=name, detail=detail[:200]), hint=_(_DAMAGED_HINT))
 
 
 # ---------------------------------------------------------------- the used range
@@ -205,7 +209,7 @@ def _range_text(rows: int, cols: int) -> str:
     if rows <= 0 or cols <= 0:
         return "A1"
     if cols > MAX_COLUMNS:
-        return f"A1 to row {rows:,}, column {cols:,}"
+        return _("A1 to row {rows}, column {columns}").format(rows=f"{rows:,}", columns=f"{cols:,}")
     return f"A1:{column_letter(cols - 1)}{rows}"
 
 
@@ -215,21 +219,24 @@ def _check_extent(where: str, ext: _Extent) -> None:
     rng = _range_text(ext.rows, ext.cols)
     if ext.cols > MAX_COLUMNS or ext.rows > MAX_ROWS:
         raise InvalidInput(
-            f"{where}: a cell lies beyond the last row or column a spreadsheet can have (used range {rng}); "
-            "the file is damaged",
-            hint=_DAMAGED_HINT,
+            _("{where}: a cell lies beyond the last row or column a spreadsheet can have (used range {range}); the file is damaged").format(
+                where=where, range=rng
+            ),
+            hint=_(_DAMAGED_HINT),
         )
     if area > MAX_CELLS:
         raise InvalidInput(
-            f"{where}: the used range {rng} ({ext.rows:,} rows × {ext.cols:,} columns) is larger than the "
-            f"{MAX_CELLS:,} cells mhtool reads from one sheet",
-            hint=_TRIM_HINT if ext.cells * SPARSE_RATIO < area else "split the export into several files",
+            _("{where}: the used range {range} ({rows} rows × {columns} columns) is larger than the {limit} cells mhtool reads from one sheet").format(
+                where=where, range=rng, rows=f"{ext.rows:,}", columns=f"{ext.cols:,}", limit=f"{MAX_CELLS:,}"
+            ),
+            hint=_(_TRIM_HINT) if ext.cells * SPARSE_RATIO < area else _("split the export into several files"),
         )
     if area > SPARSE_CELLS and ext.cells * SPARSE_RATIO < area:
         raise InvalidInput(
-            f"{where}: the used range {rng} ({area:,} cells) is far larger than the {ext.cells:,} cells that "
-            "hold a value",
-            hint=_TRIM_HINT,
+            _("{where}: the used range {range} ({area} cells) is far larger than the {cells} cells that hold a value").format(
+                where=where, range=rng, area=f"{area:,}", cells=f"{ext.cells:,}"
+            ),
+            hint=_(_TRIM_HINT),
         )
 
 
@@ -318,8 +325,8 @@ def _xml_chunks(zf: zipfile.ZipFile, member: str, where: str):
                 break
             total += len(chunk)
             if total > MAX_SHEET_XML:
-                raise InvalidInput(f"{where}: the sheet is larger than mhtool reads ({MAX_SHEET_XML >> 30} GiB of XML)",
-                                   hint="split the export into several files")
+                raise InvalidInput(_("{where}: the sheet is larger than mhtool reads ({size} GiB of XML)").format(where=where, size=MAX_SHEET_XML >> 30),
+                                   hint=_("split the export into several files"))
             block = tail + chunk
             cut = block.rfind(b"<")
             if cut <= 0:
@@ -447,9 +454,10 @@ def _check_shared_strings(zf: zipfile.ZipFile, name: str) -> None:
             m = _SST_COUNT.search(head)
             if m and int(m.group(1)) > MAX_SHARED_STRINGS:
                 raise InvalidInput(
-                    f"{name}: the workbook declares {int(m.group(1)):,} shared strings, more than mhtool reads "
-                    f"({MAX_SHARED_STRINGS:,}); the file is damaged or not a survey export",
-                    hint=_DAMAGED_HINT,
+                    _("{file}: the workbook declares {count} shared strings, more than mhtool reads ({limit}); the file is damaged or not a survey export").format(
+                        file=name, count=f"{int(m.group(1)):,}", limit=f"{MAX_SHARED_STRINGS:,}"
+                    ),
+                    hint=_(_DAMAGED_HINT),
                 )
 
 
@@ -489,7 +497,7 @@ class _XlsxSheets:
 
     def extent(self, sheet: str) -> _Extent:
         if sheet not in self.extents:
-            where = f"{self.name}, sheet {sheet}"
+            where = _("{file}, sheet {sheet}").format(file=self.name, sheet=sheet)
             best = _Extent(0, 0, 0)
             for member in self._candidates(sheet):
                 ext = _xlsx_extent(self.zf, member, where)
@@ -513,18 +521,18 @@ def _read_zip_workbook(name: str, data: bytes, sheet: str | int | None) -> RawSh
             # Not a survey platform's format, and calamine expands its repeated rows and columns
             # up to 100 million cells before any check could see them.
             raise InvalidInput(
-                f"{name}: is an OpenDocument spreadsheet (.ods), which mhtool does not read",
-                hint="save it as .xlsx (Excel 工作簿) in LibreOffice or WPS and import again",
+                _("{file}: is an OpenDocument spreadsheet (.ods), which mhtool does not read").format(file=name),
+                hint=_("save it as .xlsx (Excel 工作簿) in LibreOffice or WPS and import again"),
             )
         if any(m.lower().endswith("workbook.bin") for m in members):
             raise InvalidInput(
-                f"{name}: is a binary Excel workbook (.xlsb), which mhtool does not read",
-                hint="save it as .xlsx (Excel 工作簿) and import again",
+                _("{file}: is a binary Excel workbook (.xlsb), which mhtool does not read").format(file=name),
+                hint=_("save it as .xlsx (Excel 工作簿) and import again"),
             )
         if not any(m.startswith("xl/") for m in members):
             raise InvalidInput(
-                f"{name}: is a zip archive but not an Excel workbook",
-                hint="export the survey as .xlsx, .xls or .csv",
+                _("{file}: is a zip archive but not an Excel workbook").format(file=name),
+                hint=_("export the survey as .xlsx, .xls or .csv"),
             )
         fmt = "xlsx"
         _check_shared_strings(zf, name)
@@ -548,15 +556,15 @@ def _read_zip_workbook(name: str, data: bytes, sheet: str | int | None) -> RawSh
 def _read_ole2(name: str, data: bytes, sheet: str | int | None, password: str | None) -> RawSheet:
     if any(marker in data for marker in _ENCRYPTION_STREAMS):
         if password is None:
-            raise InvalidInput(f"{name}: the workbook is password-protected; save it without a password", hint=_PASSWORD_HINT)
+            raise InvalidInput(_("{file}: the workbook is password-protected; save it without a password").format(file=name), hint=_(_PASSWORD_HINT))
         return _read_bytes(name, _decrypt(name, data, password), sheet, None)
     scan = _scan_xls(name, data)
     if scan.encrypted:
         if password is None:
-            raise InvalidInput(f"{name}: the workbook is password-protected; save it without a password", hint=_PASSWORD_HINT)
+            raise InvalidInput(_("{file}: the workbook is password-protected; save it without a password").format(file=name), hint=_(_PASSWORD_HINT))
         plain = _decrypt(name, data, password)
         if plain[:8] != _OLE2_MAGIC or _scan_xls(name, plain).encrypted:
-            raise InvalidInput(f"cannot open {name}: the workbook could not be decrypted", hint=_DAMAGED_HINT)
+            raise InvalidInput(_("cannot open {file}: the workbook could not be decrypted").format(file=name), hint=_(_DAMAGED_HINT))
         return _read_ole2(name, plain, sheet, None)
     try:
         return _read_with_calamine(name, data, sheet, "xls", None)
@@ -565,7 +573,7 @@ def _read_ole2(name: str, data: bytes, sheet: str | int | None, password: str | 
     except Exception as exc:  # noqa: BLE001
         if "password" in str(exc).lower() or type(exc).__name__ == "PasswordError":
             raise InvalidInput(
-                f"{name}: the workbook is password-protected; save it without a password", hint=_PASSWORD_HINT
+                _("{file}: the workbook is password-protected; save it without a password").format(file=name), hint=_(_PASSWORD_HINT)
             ) from None
         raise _damaged(name, exc) from None
 
@@ -584,15 +592,15 @@ def _decrypt(name: str, data: bytes, password: str) -> bytes:
         out = io.BytesIO()
         office.decrypt(out)
     except InvalidKeyError:
-        raise InvalidInput(f"cannot open {name}: wrong password",
-                           hint="check the password file (only its first line is the password)") from None
+        raise InvalidInput(_("cannot open {file}: wrong password").format(file=name),
+                           hint=_("check the password file (only its first line is the password)")) from None
     except Exception as exc:  # noqa: BLE001 - msoffcrypto raises many kinds for damaged containers
         text = str(exc).strip()
         if "password" in text.lower() or "key" in text.lower() and "verif" in text.lower():
-            raise InvalidInput(f"cannot open {name}: wrong password",
-                               hint="check the password file (only its first line is the password)") from None
-        raise InvalidInput(f"cannot open {name}: the password-protected workbook cannot be decrypted "
-                           f"({(text.splitlines() or [type(exc).__name__])[0][:200]})", hint=_DAMAGED_HINT) from None
+            raise InvalidInput(_("cannot open {file}: wrong password").format(file=name),
+                               hint=_("check the password file (only its first line is the password)")) from None
+        raise InvalidInput(_("cannot open {file}: the password-protected workbook cannot be decrypted ({detail})").format(
+                               file=name, detail=(text.splitlines() or [type(exc).__name__])[0][:200]), hint=_(_DAMAGED_HINT)) from None
     return out.getvalue()
 
 
@@ -614,10 +622,10 @@ _XLS_MULTI = frozenset({0x00BD})
 def _cfb_header_sane(name: str, data: bytes) -> None:
     """The header fields calamine sizes its tables from must fit the file."""
     if len(data) < 512:
-        raise InvalidInput(f"{name}: the workbook is cut short (an OLE2 header of {len(data)} bytes)", hint=_DAMAGED_HINT)
+        raise InvalidInput(_("{file}: the workbook is cut short (an OLE2 header of {size} bytes)").format(file=name, size=len(data)), hint=_(_DAMAGED_HINT))
     shift, mini = struct.unpack_from("<HH", data, 30)
     if shift not in (9, 12) or mini != 6:
-        raise InvalidInput(f"{name}: the workbook is damaged and cannot be read (bad OLE2 header)", hint=_DAMAGED_HINT)
+        raise InvalidInput(_("{file}: the workbook is damaged and cannot be read (bad OLE2 header)").format(file=name), hint=_(_DAMAGED_HINT))
     sector = 1 << shift
     sectors = len(data) // sector + 1
     fat_len = struct.unpack_from("<I", data, 44)[0]
@@ -626,8 +634,8 @@ def _cfb_header_sane(name: str, data: bytes) -> None:
     difat_len = struct.unpack_from("<I", data, 72)[0]
     mini_fat_len = struct.unpack_from("<I", data, 64)[0]
     if fat_len > sectors or difat_len > sectors or mini_fat_len > sectors or odd_difat > (1 << 26):
-        raise InvalidInput(f"{name}: the workbook is damaged and cannot be read (OLE2 tables larger than the file)",
-                           hint=_DAMAGED_HINT)
+        raise InvalidInput(_("{file}: the workbook is damaged and cannot be read (OLE2 tables larger than the file)").format(file=name),
+                           hint=_(_DAMAGED_HINT))
 
 
 _ENDOFCHAIN = 0xFFFFFFFE
@@ -645,7 +653,7 @@ def _cfb_workbook_stream(name: str, data: bytes) -> tuple[bytes | None, set[str]
     trip them is refused.
     """
     def bad(why: str) -> InvalidInput:
-        return InvalidInput(f"{name}: the workbook is damaged and cannot be read ({why})", hint=_DAMAGED_HINT)
+        return InvalidInput(_("{file}: the workbook is damaged and cannot be read ({detail})").format(file=name, detail=why), hint=_(_DAMAGED_HINT))
 
     size = 512 if struct.unpack_from("<H", data, 30)[0] == 9 else 4096
     body = memoryview(data)[size:] if size == 4096 else memoryview(data)[512:]
@@ -654,12 +662,12 @@ def _cfb_workbook_stream(name: str, data: bytes) -> tuple[bytes | None, set[str]
 
     def sector(i: int) -> bytes:
         if i > maxid:
-            raise bad(f"sector {i} points past the end of the file")
+            raise bad(_("sector {sector} points past the end of the file").format(sector=i))
         return bytes(body[i * size: (i + 1) * size])
 
     def words(chunk: bytes) -> list[int]:
         if len(chunk) % 4:
-            raise bad("a table sector is cut short")
+            raise bad(_("a table sector is cut short"))
         return list(struct.unpack(f"<{len(chunk) // 4}I", chunk))
 
     difat = list(struct.unpack_from("<109I", data, 76))
@@ -667,11 +675,11 @@ def _cfb_workbook_stream(name: str, data: bytes) -> tuple[bytes | None, set[str]
     seen: set[int] = set()
     while sid < _RESERVED_SECTORS:
         if sid in seen:
-            raise bad("the sector allocation table loops")
+            raise bad(_("the sector allocation table loops"))
         seen.add(sid)
         difat.extend(words(sector(sid)))
         if not difat:
-            raise bad("an empty sector allocation table")
+            raise bad(_("an empty sector allocation table"))
         sid = difat.pop()
     fats: list[int] = []
     for sid in difat:
@@ -684,7 +692,7 @@ def _cfb_workbook_stream(name: str, data: bytes) -> tuple[bytes | None, set[str]
         visited: set[int] = set()
         while sid != _ENDOFCHAIN:
             if sid in visited:
-                raise bad("a sector chain loops")
+                raise bad(_("a sector chain loops"))
             visited.add(sid)
             chunk = get(sid)
             if limit is not None:
@@ -694,13 +702,13 @@ def _cfb_workbook_stream(name: str, data: bytes) -> tuple[bytes | None, set[str]
             else:
                 out += chunk
             if sid >= len(fat):
-                raise bad("a sector chain leaves the allocation table")
+                raise bad(_("a sector chain leaves the allocation table"))
             sid = fat[sid]
         return bytes(out)
 
     dirs = chain(struct.unpack_from("<I", data, 48)[0], fats, sector, None)
     if len(dirs) % 128:
-        raise bad("the directory is cut short")
+        raise bad(_("the directory is cut short"))
     entries = []
     for k in range(0, len(dirs), 128):
         raw = dirs[k: k + 128]
@@ -709,14 +717,16 @@ def _cfb_workbook_stream(name: str, data: bytes) -> tuple[bytes | None, set[str]
         length = struct.unpack_from("<I" if size == 512 else "<Q", raw, 120)[0]
         entries.append((entry_name, start, length))
     if not entries or (version != 3 and entries[0][1] == _ENDOFCHAIN):
-        raise bad("the container has no root directory")
+        raise bad(_("the container has no root directory"))
     names = {e[0] for e in entries}
     wanted = next((e for n in ("Workbook", "Book", "WORKBOOK", "BOOK") for e in entries if e[0] == n), None)
     if wanted is None:
         return None, names
-    for label, length in (("root", entries[0][2]), ("workbook", wanted[2])):
+    for stream_name, length in (("root", entries[0][2]), ("workbook", wanted[2])):
         if length > len(data):
-            raise bad(f"the {label} stream claims {length:,} bytes in a file of {len(data):,}")
+            raise bad(
+                _("the {stream} stream claims {length} bytes in a file of {size}").format(stream=stream_name, length=f"{length:,}", size=f"{len(data):,}")
+            )
     mini_fat_len = struct.unpack_from("<I", data, 64)[0]
     if wanted[2] < 4096:
         if mini_fat_len == 0:
@@ -726,7 +736,7 @@ def _cfb_workbook_stream(name: str, data: bytes) -> tuple[bytes | None, set[str]
 
         def mini(i: int) -> bytes:
             if i > maxid * 8:
-                raise bad(f"mini sector {i} points past the end of the file")
+                raise bad(_("mini sector {sector} points past the end of the file").format(sector=i))
             return ministream[i * 64: (i + 1) * 64]
 
         return chain(wanted[1], minifat, mini, wanted[2]), names
@@ -748,8 +758,8 @@ def _scan_xls(name: str, data: bytes) -> _XlsScan:
     if "EncryptedPackage" in entries and "EncryptionInfo" in entries:
         return _XlsScan(encrypted=True)
     if stream is None:
-        raise InvalidInput(f"{name}: is an OLE2 file (Word, or another Office document) but not an Excel workbook",
-                           hint="export the survey as .xlsx, .xls or .csv")
+        raise InvalidInput(_("{file}: is an OLE2 file (Word, or another Office document) but not an Excel workbook").format(file=name),
+                           hint=_("export the survey as .xlsx, .xls or .csv"))
     sheets: list[tuple[int, str]] = []
     pos = 0
     n = len(stream)
@@ -764,10 +774,10 @@ def _scan_xls(name: str, data: bytes) -> _XlsScan:
         if typ == 0x000A:
             break
     scan = _XlsScan(encrypted=False)
-    for start, label in sheets:
-        where = f"{name}, {label}"
+    for number, (start, label) in enumerate(sheets, start=1):
+        where = _("{file}, sheet {sheet}").format(file=name, sheet=number)
         if start >= n:
-            raise InvalidInput(f"{where}: the sheet lies beyond the end of the workbook; the file is damaged", hint=_DAMAGED_HINT)
+            raise InvalidInput(_("{where}: the sheet lies beyond the end of the workbook; the file is damaged").format(where=where), hint=_(_DAMAGED_HINT))
         ext = _xls_sheet_extent(stream, start, where)
         _check_extent(where, ext)
         scan.extents[label] = ext
@@ -832,35 +842,42 @@ def _xls_sheet_extent(stream: bytes, pos: int, where: str) -> _Extent:
                 cols = (cl - cf + 1) & 0xFFFFFFFF
                 if rows * cols > MAX_CELLS:
                     raise InvalidInput(
-                        f"{where}: the sheet declares a used range of {rows:,} rows × {cols:,} columns, more than "
-                        f"the {MAX_CELLS:,} cells mhtool reads from one sheet; the file is damaged",
-                        hint=_DAMAGED_HINT,
+                        _("{where}: the sheet declares a used range of {rows} rows × {columns} columns, more than the {limit} cells mhtool reads from one sheet; the file is damaged").format(
+                            where=where, rows=f"{rows:,}", columns=f"{cols:,}", limit=f"{MAX_CELLS:,}"
+                        ),
+                        hint=_(_DAMAGED_HINT),
                     )
     return _Extent(max_row, max_col, cells)
 
 
 def _pick_sheet(name: str, names: list[str], sheet: str | int | None, has_data) -> str:
     if not names:
-        raise InvalidInput(f"{name}: the workbook has no sheets")
+        raise InvalidInput(_("{file}: the workbook has no sheets").format(file=name))
     if sheet is None:
         for n in names:
             if has_data(n):
                 return n
-        raise InvalidInput(f"{name}: every sheet is empty", hint="export the survey again")
+        raise InvalidInput(_("{file}: every sheet is empty").format(file=name), hint=_("export the survey again"))
     if isinstance(sheet, bool) or not isinstance(sheet, (int, str)):
-        raise InvalidInput(f"{name}: sheet must be a name or a 0-based index, not {sheet!r}")
+        raise InvalidInput(_("{file}: sheet must be a name or a 0-based index, not {sheet!r}").format(file=name, sheet=sheet))
     if isinstance(sheet, int):
         if 0 <= sheet < len(names):
             return names[sheet]
         # The flag is what is wrong, not the file: a usage error (exit 2) naming it.
-        raise UsageError(f"--sheet {sheet}: {name} has no sheet number {sheet} (0-based); it has {len(names)}: {', '.join(names)}")
+        raise UsageError(
+            _("--sheet {sheet}: {file} has no sheet number {sheet} (0-based); it has {count}: {sheets}").format(
+                sheet=sheet, file=name, count=len(names), sheets=", ".join(names)
+            )
+        )
     if sheet in names:
         return sheet
     wanted = " ".join(sheet.split()).casefold()
     for n in names:
         if " ".join(n.split()).casefold() == wanted:
             return n
-    raise UsageError(f"--sheet {sheet!r}: {name} has no sheet of that name; its sheets are: {', '.join(names)}")
+    raise UsageError(
+        _("--sheet {sheet!r}: {file} has no sheet of that name; its sheets are: {sheets}").format(sheet=sheet, file=name, sheets=", ".join(names))
+    )
 
 
 @contextmanager
@@ -930,13 +947,13 @@ def _read_with_calamine_loud(name: str, data: bytes, sheet: str | int | None, fm
 
         chosen = _pick_sheet(name, names, sheet, has_data)
         if chosen not in cells:
-            raise InvalidInput(f"{name}: sheet {chosen!r} is a chart or macro sheet, not a table")
+            raise InvalidInput(_("{file}: sheet {sheet!r} is a chart or macro sheet, not a table").format(file=name, sheet=chosen))
         rows = load(chosen).to_python(skip_empty_area=False)
     finally:
         wb.close()
-    rows = _clean_rows(rows, f"{name}, sheet {chosen}")
+    rows = _clean_rows(rows, _("{file}, sheet {sheet}").format(file=name, sheet=chosen))
     if not rows:
-        raise InvalidInput(f"{name}: sheet {chosen} is empty", hint="check that you exported the right survey")
+        raise InvalidInput(_("{file}: sheet {sheet} is empty").format(file=name, sheet=chosen), hint=_("check that you exported the right survey"))
     return RawSheet(name, chosen, rows, fmt)
 
 
@@ -952,7 +969,7 @@ def _clean_rows(rows: list[list], where: str = "") -> list[list]:
         if len(r) > width:
             width = len(r)
         filled += len(r)
-    _bounded_area(where or "the sheet", len(rows), width, filled)
+    _bounded_area(where or _("the sheet"), len(rows), width, filled)
     out = [[None if c == "" else c for c in r] for r in rows]
     while out and all(c is None for c in out[-1]):
         out.pop()
@@ -993,9 +1010,9 @@ def _read_with_openpyxl(name: str, data: bytes, sheet: str | int | None, calamin
         raise _damaged(name, calamine_error) from None
     finally:
         wb.close()
-    rows = _clean_rows(rows, f"{name}, sheet {chosen}")
+    rows = _clean_rows(rows, _("{file}, sheet {sheet}").format(file=name, sheet=chosen))
     if not rows:
-        raise InvalidInput(f"{name}: sheet {chosen} is empty", hint="check that you exported the right survey")
+        raise InvalidInput(_("{file}: sheet {sheet} is empty").format(file=name, sheet=chosen), hint=_("check that you exported the right survey"))
     return RawSheet(name, chosen, rows, "xlsx")
 
 
@@ -1045,8 +1062,8 @@ def decode_text(name: str, data: bytes) -> str:
     else:
         if b"\x00" in data[:4096]:
             raise InvalidInput(
-                f"{name}: is not a spreadsheet or a text (CSV) file",
-                hint="export the survey as .xlsx, .xls or .csv",
+                _("{file}: is not a spreadsheet or a text (CSV) file").format(file=name),
+                hint=_("export the survey as .xlsx, .xls or .csv"),
             )
         for enc in ("utf-8-sig", "gb18030"):
             try:
@@ -1054,23 +1071,23 @@ def decode_text(name: str, data: bytes) -> str:
             except UnicodeDecodeError:
                 continue
     raise InvalidInput(
-        f"{name}: cannot decode the file as text (tried {', '.join(_TEXT_ENCODINGS)})",
-        hint="save it as 'CSV UTF-8' or as .xlsx and import again",
+        _("{file}: cannot decode the file as text (tried {encodings})").format(file=name, encodings=", ".join(_TEXT_ENCODINGS)),
+        hint=_("save it as 'CSV UTF-8' or as .xlsx and import again"),
     )
 
 
 def _read_delimited(name: str, data: bytes, sheet: str | int | None) -> RawSheet:
     text = decode_text(name, data)
     if not text.strip():
-        raise InvalidInput(f"{name}: the file is empty", hint="export the survey again")
+        raise InvalidInput(_("{file}: the file is empty").format(file=name), hint=_("export the survey again"))
     delimiter = _sniff_delimiter(text)
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error as exc:
-        raise InvalidInput(f"{name}: cannot read the file as CSV ({exc})") from None
+        raise InvalidInput(_("{file}: cannot read the file as CSV ({error})").format(file=name, error=exc)) from None
     rows = _clean_rows([[c if c.strip() else None for c in r] for r in records], name)
     if not rows:
-        raise InvalidInput(f"{name}: the file is empty", hint="export the survey again")
+        raise InvalidInput(_("{file}: the file is empty").format(file=name), hint=_("export the survey again"))
     return RawSheet(name, "", rows, "tsv" if delimiter == "\t" else "csv")
 
 
@@ -1181,7 +1198,7 @@ def _span(v: str | None) -> int:
         return 1
 
 
-def _layout(table: list[list[tuple[str, int, int]]], where: str = "the table") -> list[list]:
+def _layout(table: list[list[tuple[str, int, int]]], where: str | None = None) -> list[list]:
     """Place cells on a grid as a spreadsheet would: a merged cell's value sits top-left.
 
     Only the top-left places are kept while the table is read (with, per column,
@@ -1189,6 +1206,7 @@ def _layout(table: list[list[tuple[str, int, int]]], where: str = "the table") -
     measured before it is built, so merged cells of 1000 × 1000 cost nothing
     until a sheet that large is refused.
     """
+    where = where or _("the table")
     busy: list[int] = []
     placed: list[tuple[int, int, str | None]] = []
     height = width = 0
@@ -1213,8 +1231,8 @@ def _layout(table: list[list[tuple[str, int, int]]], where: str = "the table") -
             c = end
     if not placed:
         return []
-    _bounded_area(where, height, width, sum(1 for _, _, v in placed if v is not None))
-    rows = [[None] * width for _ in range(height)]
+    _bounded_area(where, height, width, sum(1 for _r, _c, v in placed if v is not None))
+    rows = [[None] * width for _row in range(height)]
     for r, c, v in placed:
         rows[r][c] = v
     return rows
@@ -1235,18 +1253,18 @@ def _read_html(name: str, data: bytes, sheet: str | int | None) -> RawSheet:
         parser.feed(text)
         parser.close()
     except Exception as exc:  # noqa: BLE001 - html.parser is lenient; anything it raises means garbage
-        raise InvalidInput(f"{name}: cannot read the HTML table in the file ({exc})") from None
+        raise InvalidInput(_("{file}: cannot read the HTML table in the file ({error})").format(file=name, error=exc)) from None
     tables = [t for t in (_clean_rows(_layout(t, name), name) for t in parser.tables) if t]
     if not tables:
         raise InvalidInput(
-            f"{name}: the file is an HTML page without a table", hint="export the survey as .xlsx or .csv"
+            _("{file}: the file is an HTML page without a table").format(file=name), hint=_("export the survey as .xlsx or .csv")
         )
     if sheet is None:
         rows = max(tables, key=len)
     elif isinstance(sheet, int) and not isinstance(sheet, bool) and 0 <= sheet < len(tables):
         rows = tables[sheet]
     else:
-        raise InvalidInput(f"{name}: the file is an HTML page with {len(tables)} table(s); pass a 0-based table index")
+        raise InvalidInput(_("{file}: the file is an HTML page with {count} table(s); pass a 0-based table index").format(file=name, count=len(tables)))
     return RawSheet(name, "", rows, "html")
 
 
@@ -1323,7 +1341,7 @@ class ParsedTable(_MappedColumns):
 
 
 def _where(raw: RawSheet) -> str:
-    return f"{raw.file}, sheet {raw.sheet}" if raw.sheet else raw.file
+    return _("{file}, sheet {sheet}").format(file=raw.file, sheet=raw.sheet) if raw.sheet else raw.file
 
 
 def _non_empty(row: list) -> bool:
@@ -1351,11 +1369,15 @@ def _aliases_text(profile: Profile, field_name: str = "student_no") -> str:
 
 
 def _missing_student_no(raw: RawSheet, profile: Profile, row_index: int) -> InvalidInput:
-    extra = " (or a question titled N、学号)" if profile.item_mode == "questions" else ""
+    if profile.item_mode == "questions":
+        message = _(
+            "{where}: no student-number column in the header row (row {row}); accepted headers: {headers} (or a question titled N、学号)"
+        )
+    else:
+        message = _("{where}: no student-number column in the header row (row {row}); accepted headers: {headers}")
     return InvalidInput(
-        f"{_where(raw)}: no student-number column in the header row (row {row_index + 1}); "
-        f"accepted headers: {_aliases_text(profile)}{extra}",
-        hint="rename the column to 学号, or pass --profile with a profile that knows its header",
+        message.format(where=_where(raw), row=row_index + 1, headers=_aliases_text(profile)),
+        hint=_("rename the column to 学号, or pass --profile with a profile that knows its header"),
     )
 
 
@@ -1364,7 +1386,7 @@ def _find_export_header(
 ) -> tuple[Profile, int, HeaderLayout]:
     scan = _scan_rows(raw)
     if not scan:
-        raise InvalidInput(f"{_where(raw)}: no data rows (the sheet is empty)")
+        raise InvalidInput(_("{where}: no data rows (the sheet is empty)").format(where=_where(raw)))
     if profile == "auto":
         candidates = [p for p in profiles.values() if p.kind == "export"]
         for i, row in scan:
@@ -1381,10 +1403,13 @@ def _find_export_header(
                     raise _missing_student_no(raw, p, i)
         header_row = max(scan, key=lambda ir: sum(1 for c in ir[1] if isinstance(c, str) and c.strip()))[0]
         raise InvalidInput(
-            f"{_where(raw)}: no import profile matches the header row (row {header_row + 1}; tried "
-            f"{', '.join(sorted(p.name for p in candidates))})",
-            hint="every export profile needs a student-number column (学号) and item columns; "
-            "pass --profile NAME to choose one, or check that this is a survey export",
+            _("{where}: no import profile matches the header row (row {row}; tried {profiles})").format(
+                where=_where(raw), row=header_row + 1, profiles=", ".join(sorted(p.name for p in candidates))
+            ),
+            hint=_(
+                "every export profile needs a student-number column (学号) and item columns; "
+                "pass --profile NAME to choose one, or check that this is a survey export"
+            ),
         )
     prof = profile if isinstance(profile, Profile) else profiles[profile]
     layouts = [(i, prof.layout(row)) for i, row in scan]
@@ -1396,10 +1421,19 @@ def _find_export_header(
                 return prof, i, lay
     first = layouts[0][0]
     raise InvalidInput(
-        f"{_where(raw)}: no header row for profile {prof.name} in the first {HEADER_SCAN_ROWS} rows: "
-        f"it needs a student-number column ({_aliases_text(prof)}) and item columns",
-        hint=f"check the export, or pass another --profile (the first non-empty row is row {first + 1})",
+        _("{where}: no header row for profile {profile} in the first {count} rows: it needs a student-number column ({headers}) and item columns").format(
+            where=_where(raw), profile=prof.name, count=HEADER_SCAN_ROWS, headers=_aliases_text(prof)
+        ),
+        hint=_("check the export, or pass another --profile (the first non-empty row is row {row})").format(row=first + 1),
     )
+
+
+def _or_join(values: Iterable[object]) -> str:
+    """``60 or 64`` (in the reader's language)."""
+    out = ""
+    for v in values:
+        out = str(v) if not out else _("{first} or {second}").format(first=out, second=v)
+    return out
 
 
 def _column_label(headers: list[str], j: int, counts: dict[str, int]) -> str:
@@ -1461,12 +1495,12 @@ class _RowReader:
 
     def check_formula(self, v: object, row: int, j: int) -> None:
         if self._formulas and v.__class__ is str and v in self._formulas:
-            self.problem(_FORMULA_MESSAGE, row, j, v)
+            self.problem(_(_FORMULA_MESSAGE), row, j, v)
 
     def field_value(self, spec: FieldSpec, v: object, row: int, j: int, required: bool) -> tuple[object, object]:
         """(normalised text, parsed value for datetime fields)."""
         if is_formula_text(v):
-            self.problem(_FORMULA_MESSAGE, row, j, v)
+            self.problem(_(_FORMULA_MESSAGE), row, j, v)
             return fold_text(v), None
         t = spec.type
         if t == "student_no":
@@ -1477,7 +1511,7 @@ class _RowReader:
         if t in ("date", "datetime"):
             if v is None or (v.__class__ is str and not v.strip()):
                 if required:
-                    self.problem(f"{spec.name} is empty", row, j)
+                    self.problem(_("{field} is empty").format(field=spec.name), row, j)
                 return None, None
             dt = parse_cell_date(v)
             out_of_range = date_problem(dt) if dt is not None else None
@@ -1488,18 +1522,18 @@ class _RowReader:
                 # An unreadable submission time only weakens duplicate resolution; an
                 # unreadable interview date makes the record meaningless.
                 if required or t == "date":
-                    self.problem(f"cannot read {spec.name} as a date", row, j, v)
+                    self.problem(_("cannot read {field} as a date").format(field=spec.name), row, j, v)
                 return fold_text(cell_text(v)) or None, None
             if t == "date":
                 return dt.date().isoformat(), dt
             return dt.isoformat(sep=" ", timespec="seconds"), dt
         text = (phone_text(v) if t == "phone" else cell_text(v)) or None
         if required and text is None:
-            self.problem(f"{spec.name} is empty", row, j)
+            self.problem(_("{field} is empty").format(field=spec.name), row, j)
         return text, None
 
 
-_FORMULA_MESSAGE = (
+_FORMULA_MESSAGE = N_(
     "cell starts with '=' (a formula or formula-like text); mhtool never evaluates formulas: "
     "type the value itself in the source file"
 )
@@ -1528,7 +1562,7 @@ def _read_fields(
     reader: _RowReader, data: list[tuple[int, list]], required: Sequence[str]
 ) -> tuple[pd.DataFrame, pd.Series | None]:
     profile, layout = reader.profile, reader.layout
-    index = [rn for rn, _ in data]
+    index = [rn for rn, _row in data]
     columns: dict[str, list] = {}
     submitted: list | None = None
     for name, j in layout.fields.items():
@@ -1578,8 +1612,8 @@ def parse_export(
         profile = get_profile(profile, profiles_dirs)
     if isinstance(profile, Profile) and profile.kind != "export":
         raise InvalidInput(
-            f"profile {profile.name} describes a {profile.kind}, not a survey export",
-            hint=f"use one of: {', '.join(sorted(n for n, p in profiles.items() if p.kind == 'export'))} (or auto)",
+            _("profile {profile} describes a {kind}, not a survey export").format(profile=profile.name, kind=profile.kind),
+            hint=_("use one of: {profiles} (or auto)").format(profiles=", ".join(sorted(n for n, p in profiles.items() if p.kind == "export"))),
         )
     raw = _rectangular(raw)
     prof, h, layout = _find_export_header(raw, profile, profiles)
@@ -1587,38 +1621,45 @@ def parse_export(
     found = len(layout.items)
     if layout.numbering_problems:
         raise InvalidInput(
-            f"{_where(raw)}: the item columns of the header (row {h + 1}) are not numbered 1 to {found}: "
-            + "; ".join(layout.numbering_problems),
-            hint="fix the item headers so that each item 1…n has exactly one column",
+            _("{where}: the item columns of the header (row {row}) are not numbered 1 to {found}: {problems}").format(
+                where=_where(raw), row=h + 1, found=found, problems="; ".join(layout.numbering_problems)
+            ),
+            hint=_("fix the item headers so that each item 1…n has exactly one column"),
         )
     if found not in counts:
-        expected = " or ".join(map(str, counts))
+        expected = _or_join(counts)
+        fields = {"where": _where(raw), "found": found, "profile": prof.name, "row": h + 1, "expected": expected}
         if found:
-            (_, j0), (_, j1) = layout.items[0], layout.items[-1]
-            span = (
-                f"; the first item column is {column_letter(j0)} {layout.headers[j0]!r}, "
-                f"the last is {column_letter(j1)} {layout.headers[j1]!r}"
+            (_n0, j0), (_n1, j1) = layout.items[0], layout.items[-1]
+            message = _(
+                "{where}: found {found} item column(s) under profile {profile} (header row {row}), but the instrument has "
+                "{expected} items; the first item column is {first_column} {first_header!r}, the last is {last_column} {last_header!r}"
+            ).format(
+                **fields, first_column=column_letter(j0), first_header=layout.headers[j0], last_column=column_letter(j1), last_header=layout.headers[j1]
             )
         else:
-            span = ""
+            message = _(
+                "{where}: found {found} item column(s) under profile {profile} (header row {row}), but the instrument has {expected} items"
+            ).format(**fields)
         raise InvalidInput(
-            f"{_where(raw)}: found {found} item column(s) under profile {prof.name} (header row {h + 1}), "
-            f"but the instrument has {expected} items{span}",
-            hint="check that the export is of this instrument and that no question was added or deleted "
-            "(run with --dry-run to see how the columns were mapped)",
+            message,
+            hint=_(
+                "check that the export is of this instrument and that no question was added or deleted "
+                "(run with --dry-run to see how the columns were mapped)"
+            ),
         )
     data = _data_rows(raw, h)
     if not data:
         raise InvalidInput(
-            f"{_where(raw)}: no data rows below the header (row {h + 1})", hint="export the survey again"
+            _("{where}: no data rows below the header (row {row})").format(where=_where(raw), row=h + 1), hint=_("export the survey again")
         )
     reader = _RowReader(raw, prof, layout)
     roster, submitted = _read_fields(reader, data, ("student_no",))
 
-    item_numbers = [n for n, _ in layout.items]
-    item_cols = [j for _, j in layout.items]
+    item_numbers = [n for n, _column in layout.items]
+    item_cols = [j for _item, j in layout.items]
     fold = reader.fold
-    matrix = [[fold(row[j]) for j in item_cols] for _, row in data]
+    matrix = [[fold(row[j]) for j in item_cols] for _rn, row in data]
     if reader._formulas:
         for rn, row in data:
             for j in item_cols:
@@ -1661,11 +1702,11 @@ def parse_table(
     prof = get_profile(profile_name, profiles_dirs)
     unknown = [f for f in required if f not in prof.fields]
     if unknown:
-        raise InvalidInput(f"profile {prof.name} has no field(s) {', '.join(unknown)}")
+        raise InvalidInput(_("profile {profile} has no field(s) {fields}").format(profile=prof.name, fields=", ".join(unknown)))
     raw = _rectangular(raw)
     scan = _scan_rows(raw)
     if not scan:
-        raise InvalidInput(f"{_where(raw)}: no data rows (the sheet is empty)")
+        raise InvalidInput(_("{where}: no data rows (the sheet is empty)").format(where=_where(raw)))
     best: tuple[int, int, HeaderLayout] | None = None  # (score, row index, layout)
     closest: tuple[int, int, HeaderLayout] | None = None
     for i, row in scan:
@@ -1681,17 +1722,17 @@ def parse_table(
         missing = [f for f in required if f not in lay.fields]
         if missing == ["student_no"]:
             raise _missing_student_no(raw, prof, i)
+        wanted = "; ".join(_("{field} (accepted: {headers})").format(field=f, headers=_aliases_text(prof, f)) for f in missing)
         raise InvalidInput(
-            f"{_where(raw)}: the header row (row {i + 1}) has no column for "
-            + "; ".join(f"{f} (accepted: {_aliases_text(prof, f)})" for f in missing),
-            hint="rename the columns, or pass a profile that knows these headers",
+            _("{where}: the header row (row {row}) has no column for {fields}").format(where=_where(raw), row=i + 1, fields=wanted),
+            hint=_("rename the columns, or pass a profile that knows these headers"),
         )
-    _, h, layout = best
+    _score, h, layout = best
     data = _data_rows(raw, h)
     if not data:
-        raise InvalidInput(f"{_where(raw)}: no data rows below the header (row {h + 1})")
+        raise InvalidInput(_("{where}: no data rows below the header (row {row})").format(where=_where(raw), row=h + 1))
     reader = _RowReader(raw, prof, layout)
-    roster, _ = _read_fields(reader, data, tuple(required))
+    roster, _submitted = _read_fields(reader, data, tuple(required))
     problems = sorted(reader.problems, key=lambda p: p.row or 0)
     return ParsedTable(
         file=raw.file,

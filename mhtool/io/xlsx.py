@@ -49,6 +49,7 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from mhtool.errors import MhtoolError, UsageError
+from mhtool.i18n import _
 from mhtool.domain.labels import codes, label, pick, text
 from mhtool.domain.vocabulary import LEVEL_COLOURS
 from mhtool.domain.document import (
@@ -276,15 +277,15 @@ def out_path_for(out: Path | str, default_name: str, *, option: str = "--out") -
     if wants_dir or target.is_dir():
         if not target.is_dir():
             raise UsageError(
-                f"{option}: directory {raw} does not exist",
-                hint=f"create it first (mkdir -p {raw}) or pass an existing directory",
+                _("{option}: directory {path} does not exist").format(option=option, path=raw),
+                hint=_("create it first (mkdir -p {path}) or pass an existing directory").format(path=raw),
             )
         return target / name
     parent = target.parent
     if not parent.is_dir():
         raise UsageError(
-            f"{option}: cannot write {raw}: directory {parent} does not exist",
-            hint=f"create it first (mkdir -p {parent}) or pass a path in an existing directory",
+            _("{option}: cannot write {path}: directory {directory} does not exist").format(option=option, path=raw, directory=parent),
+            hint=_("create it first (mkdir -p {directory}) or pass a path in an existing directory").format(directory=parent),
         )
     return target
 
@@ -495,7 +496,7 @@ def _write_table(ws: Worksheet, report: Report, sheet: Sheet) -> None:
         # A narrow table is widened rather than letting a title line wrap (and split a date).
         _widen(cols, widths, needed - table_width)
         table_width = sum(widths)
-        heading, meta, _ = _title_lines(report, sheet, table_width)
+        heading, meta, _width = _title_lines(report, sheet, table_width)
     for c, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(c)].width = w
     _put_title(ws.cell(TITLE_ROW, 1), heading, meta)
@@ -1135,14 +1136,17 @@ def _save_atomic(wb: Workbook, path: Path) -> Path:
     path = Path(path).expanduser()
     if path.is_symlink():
         # Never through a link: whoever placed it would choose where the data goes.
-        raise UsageError(f"cannot write {path}: it is a symbolic link; mhtool never writes through one", hint="remove the link or choose another file name")
+        raise UsageError(
+            _("cannot write {path}: it is a symbolic link; mhtool never writes through one").format(path=path),
+            hint=_("remove the link or choose another file name"),
+        )
     if path.is_dir():
-        raise UsageError(f"cannot write {path}: it is a directory", hint="pass a file name, e.g. report.xlsx")
+        raise UsageError(_("cannot write {path}: it is a directory").format(path=path), hint=_("pass a file name, e.g. report.xlsx"))
     parent = path.parent
     if not parent.is_dir():
         raise UsageError(
-            f"cannot write {path}: directory {parent} does not exist",
-            hint=f"create it first (mkdir -p {parent})",
+            _("cannot write {path}: directory {directory} does not exist").format(path=path, directory=parent),
+            hint=_("create it first (mkdir -p {directory})").format(directory=parent),
         )
     tmp: str | None = None
     try:
@@ -1155,8 +1159,8 @@ def _save_atomic(wb: Workbook, path: Path) -> Path:
         tmp = None
     except OSError as e:
         raise MhtoolError(
-            f"cannot write {path}: {e.strerror or e}",
-            hint="check that the directory is writable and has free space",
+            _("cannot write {path}: {reason}").format(path=path, reason=e.strerror or e),
+            hint=_("check that the directory is writable and has free space"),
         ) from e
     finally:
         if tmp is not None:

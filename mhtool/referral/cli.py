@@ -8,16 +8,22 @@ from typing import Annotated, Optional
 import typer
 
 from mhtool.console.apps import make_subapp
+from mhtool.console.completion import hospitals as hospital_names
+from mhtool.console.completion import watched_students
+from mhtool.console.forms import URGENCY_STYLES, Field
 from mhtool.console.options import CollegeOpt, JsonOpt, LangOpt, PurposeOpt, check_date, checked, date_value, datetime_value, usage_for
 from mhtool.domain.rules import GUARDIAN_NOTICE_HOURS, REFERRAL_ATTEND_DAYS
 from mhtool.domain.vocabulary import CONSENT
+from mhtool.i18n import N_, _
 
 app = make_subapp()
 hospitals_app = make_subapp()
 app.add_typer(hospitals_app, name="hospitals", help="The hospitals directory (医院名录): where students are referred.")
 
 RefArg = Annotated[str, typer.Argument(help="The referral id (the first 8 characters shown by `referral list` are enough).")]
-HospitalOpt = Annotated[Optional[str], typer.Option("--hospital", help="Hospital name as in `referral hospitals list` (or its id).")]
+HospitalOpt = Annotated[
+    Optional[str], typer.Option("--hospital", help="Hospital name as in `referral hospitals list` (or its id).", autocompletion=hospital_names)
+]
 DepartmentOpt = Annotated[Optional[str], typer.Option("--department", help="Department (科室), e.g. 心理门诊 (default: the directory's).")]
 EscortOpt = Annotated[Optional[str], typer.Option("--escort", help="Who went with the student (陪同人员).")]
 GuardianAtOpt = Annotated[
@@ -49,26 +55,58 @@ WhenOpt = Annotated[
 ]
 
 
+def _shown() -> str:
+    """The language of labels and table headers: the reader's on a terminal, Chinese for scripts (mhtool.i18n.in_language)."""
+    from mhtool.i18n import in_language
+
+    return in_language(None)
+
+
+# Headers and titles of the tables below, (zh, en) like the labels of mhtool.domain.labels: a
+# table takes the language of the labels in its cells, which is Chinese off a terminal whoever
+# reads, so these cannot go through _() (always the reader's language).
+_TABLE_TEXT = {
+    "hospital": ("医院", "Hospital"),
+    "department": ("科室", "Department"),
+    "grade": ("等级", "Grade"),
+    "phone": ("电话", "Phone"),
+    "address": ("地址", "Address"),
+    "green": ("绿色通道", "Green channel"),
+    "directory": ("医院名录", "Hospitals directory"),
+    "id": ("编号", "Id"),
+    "urgency": ("紧急程度", "Urgency"),
+    "referred_on": ("转介日期", "Referred on"),
+    "next_review": ("下次复查", "Next review"),
+    "alerts": ("提醒", "Alerts"),
+    "referrals": ("转介", "Referrals"),
+    "item": ("项目", "Item"),
+    "value": ("内容", "Value"),
+    "valid_next": ("可进入状态", "Possible next steps"),
+    "referral": ("转介 {ref}", "Referral {ref}"),
+    "step": ("过程", "Step"),
+    "steps": ("过程记录", "Steps"),
+}
+
+
+def _text(key: str, lang: str) -> str:
+    zh, en = _TABLE_TEXT[key]
+    return zh if lang == "zh" else en
+
+
 # -- hospitals ------------------------------------------------------------------------------------
 
 
 def _hospital_rows(rows: list[dict]) -> list[dict]:
     from mhtool.domain.labels import label
 
+    lang = _shown()
     for r in rows:
-        r["level_label"] = label("hospital_level", r["level"]) if r.get("level") else ""
-        r["green"] = label("referral_text", "yes") if r.get("green_channel") else ""
+        r["level_label"] = label("hospital_level", r["level"], lang) if r.get("level") else ""
+        r["green"] = label("referral_text", "yes", lang) if r.get("green_channel") else ""
     return rows
 
 
-_HOSPITAL_COLUMNS = [
-    ("name", "医院"),
-    ("department", "科室"),
-    ("level_label", "等级"),
-    ("phone", "电话"),
-    ("address", "地址"),
-    ("green", "绿色通道"),
-]
+_HOSPITAL_COLUMNS = [("name", "hospital"), ("department", "department"), ("level_label", "grade"), ("phone", "phone"), ("address", "address"), ("green", "green")]
 
 
 @hospitals_app.command("add")
@@ -94,7 +132,7 @@ def hospitals_add(
         hosp = center.referrals.add_hospital(
             name, department=department, level=level, phone=phone, address=address, green_channel=green_channel, note=note
         )
-    output.success(f"added hospital {hosp['name']}")
+    output.success(_("added hospital {name}").format(name=hosp["name"]))
     if json:
         output.emit_json(hosp)
     else:
@@ -111,7 +149,9 @@ def hospitals_list(ctx: typer.Context, json: JsonOpt = False) -> None:
     if json:
         output.emit_json(rows)
         return
-    output.emit_table(_hospital_rows(rows), _HOSPITAL_COLUMNS, title="医院名录")
+    lang = _shown()
+    columns = [(key, _text(code, lang)) for key, code in _HOSPITAL_COLUMNS]
+    output.emit_table(_hospital_rows(rows), columns, title=_text("directory", lang))
 
 
 @hospitals_app.command("edit")
@@ -137,23 +177,66 @@ def hospitals_edit(
         hosp = center.referrals.edit_hospital(
             hospital, name=name, department=department, level=level, phone=phone, address=address, green_channel=green_channel, note=note
         )
-    output.success(f"updated hospital {hosp['name']}")
+    output.success(_("updated hospital {name}").format(name=hosp["name"]))
     if json:
         output.emit_json(hosp)
 
 
 # -- referrals ------------------------------------------------------------------------------------
 
+# What `referral add` and `referral update` ask on a terminal when a required value is missing
+# (mhtool.console.forms; off a terminal the flag is named instead).
+URGENCIES = ("routine", "urgent", "emergency")
+NEXT_STATUSES = ("attended", "assessed", "treatment_outpatient", "hospitalized", "closed", "declined", "cancelled")
+ADVICE = ("continue_study", "outpatient", "leave", "hospitalize", "other")
 
-def _ask_hospital(center) -> str:
-    from mhtool.console.prompts import select
+_DATE = Field("when", "--date", N_("Date:"), kind="datetime", default="today")
+_GUARDIAN_FIELDS = (
+    Field("guardian_informed", "--guardian-informed", N_("Guardian informed at:"), kind="datetime", ask=False),
+    Field("guardian_how", "--guardian-how", N_("Guardian informed how:"), ask=False),
+    Field("guardian_by", "--guardian-by", N_("Guardian informed by:"), ask=False),
+    Field("consent", "--consent", N_("Consent form:"), kind="choice", choices=CONSENT, labels="consent", ask=False),
+)
+ADD_FORM = (
+    Field("student", "STUDENT", N_("Student number:"), ask=False),
+    Field("hospital", "--hospital", N_("Hospital:"), kind="choice", required=True),
+    Field("reason", "--reason", N_("Reason for the referral:"), required=True),
+    Field("urgency", "--urgency", N_("Urgency:"), kind="choice", choices=URGENCIES, labels="urgency", styles=URGENCY_STYLES, default="routine"),
+    Field("department", "--department", N_("Department:"), ask=False),
+    Field("escort", "--escort", N_("Escort:"), ask=False),
+    *_GUARDIAN_FIELDS,
+    Field("next_review", "--next-review", N_("Next review:"), kind="date", future=True, ask=False),
+    _DATE,
+    Field("note", "--note", N_("Note:"), ask=False),
+)
+UPDATE_FORM = (
+    Field("ref", "REF", N_("Referral:"), ask=False),
+    Field("status", "--status", N_("New status:"), kind="choice", choices=NEXT_STATUSES, labels="referral_status", required=True),
+    Field("visit_date", "--visit-date", N_("Visit date:"), kind="date", ask=False),
+    Field("diagnosis", "--diagnosis", N_("Diagnosis (as told by the hospital):"), when=("status", ("assessed",))),
+    Field("icd10", "--icd10", N_("ICD-10 code:"), ask=False),
+    Field("advice", "--advice", N_("The hospital's advice:"), kind="choice", choices=ADVICE, labels="advice", required=True, when=("status", ("assessed",))),
+    Field("advice_detail", "--advice-detail", N_("What the hospital advised:"), required=True, when=("advice", ("other",))),
+    Field("medication", "--medication", N_("Medication:"), ask=False),
+    Field("next_review", "--next-review", N_("Next review:"), ask=False),
+    Field("outcome", "--outcome", N_("How the referral ended:"), required=True, when=("status", ("closed", "cancelled"))),
+    Field("hospital", "--hospital", N_("Hospital:"), ask=False),
+    Field("department", "--department", N_("Department:"), ask=False),
+    Field("escort", "--escort", N_("Escort:"), ask=False),
+    *_GUARDIAN_FIELDS,
+    _DATE,
+    Field("note", "--note", N_("Note:"), ask=False),
+)
+
+
+def _missing_hospital(center) -> None:
+    """Off a terminal (or with no answer), a referral without --hospital is refused, naming the directory's hospitals."""
+    from mhtool.errors import UsageError
 
     names = [h["name"] for h in center.referrals.hospitals()]
     if not names:
-        from mhtool.errors import UsageError
-
-        raise UsageError("missing --hospital, and the directory is empty", hint="add one first: mhtool referral hospitals add NAME --level 三甲")
-    return select("转介医院 / hospital:", names, flag="--hospital")
+        raise UsageError(_("missing --hospital, and the directory is empty"), hint=_("add one first: mhtool referral hospitals add NAME --level 三甲"))
+    raise UsageError(_("missing --hospital"), hint=_("pass --hospital with one of: {names}").format(names=", ".join(names)))
 
 
 _ADD_HELP = f"""Refer a student to a hospital. Prints the referral id.
@@ -168,7 +251,7 @@ _ADD_HELP = f"""Refer a student to a hospital. Prints the referral id.
 @app.command("add", help=_ADD_HELP)
 def add(
     ctx: typer.Context,
-    student: Annotated[str, typer.Argument(help="Student number (学号).")],
+    student: Annotated[str, typer.Argument(help="Student number (学号).", autocompletion=watched_students)],
     hospital: HospitalOpt = None,
     reason: Annotated[Optional[str], typer.Option("--reason", help="Why the student is referred (转介原因).")] = None,
     department: DepartmentOpt = None,
@@ -183,26 +266,29 @@ def add(
     note: NoteOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    from mhtool.console import output, prompts, session
+    from mhtool.console import forms, output, session
 
+    v = forms.fill(ADD_FORM, {
+        "student": student, "hospital": hospital, "reason": reason, "urgency": urgency, "department": department, "escort": escort,
+        "guardian_informed": guardian_informed, "guardian_how": guardian_how, "guardian_by": guardian_by, "consent": consent,
+        "next_review": next_review, "when": when, "note": note,
+    }, choices={"hospital": lambda: hospital_names(ctx, "")})  # fmt: skip
     with session.open_center(ctx) as center, usage_for("--hospital"):
-        if hospital is None:
-            hospital = _ask_hospital(center)
-        if reason is None:
-            reason = prompts.text("转介原因 / reason:", flag="--reason")
+        if v["hospital"] is None:
+            _missing_hospital(center)
         view = center.referrals.add(
             student,
-            hospital=hospital,
-            reason=reason,
+            hospital=v["hospital"],
+            reason=v["reason"],
             department=department,
-            urgency=urgency,
+            urgency=v["urgency"],
             escort=escort,
             guardian_informed=guardian_informed,
             guardian_how=guardian_how,
             guardian_by=guardian_by,
             consent=consent,
             next_review=next_review,
-            when=when,
+            when=v["when"],
             note=note,
         )
     _report_added(view)
@@ -217,14 +303,18 @@ def _report_added(view: dict) -> None:
     from mhtool.domain.labels import label
 
     s = view["student"]
+    urgency = label("urgency", view["urgency"], _shown())
     output.success(
-        f"referral {view['short_id']}: {s['student_no']} {s.get('name') or ''} → {view['hospital']} ({label('urgency', view['urgency'])})"
+        _("referral {ref}: {student_no} {name} → {hospital} ({urgency})").format(
+            ref=view["short_id"], student_no=s["student_no"], name=s.get("name") or "", hospital=view["hospital"], urgency=urgency
+        )
     )
     if view["urgency"] in ("urgent", "emergency") and not view.get("guardian_informed"):
         output.warn(
-            f"{label('urgency', view['urgency'])} referral without --guardian-informed: "
-            f"inform the guardian and record it within {GUARDIAN_NOTICE_HOURS} hours "
-            f"(mhtool referral update {view['short_id']} --guardian-informed \"DATE TIME\" --guardian-how 电话), or it is flagged"
+            _(
+                "{urgency} referral without --guardian-informed: inform the guardian and record it within {hours} hours "
+                '(mhtool referral update {ref} --guardian-informed "DATE TIME" --guardian-how 电话), or it is flagged'
+            ).format(urgency=urgency, hours=GUARDIAN_NOTICE_HOURS, ref=view["short_id"])
         )
 
 
@@ -268,14 +358,23 @@ def update(
       mhtool referral update 1a2b3c4d --status attended --visit-date 2026-11-24 --escort 李老师
       mhtool referral update 1a2b3c4d --status assessed --diagnosis "抑郁发作" --icd10 F32.1 --advice leave --medication --next-review 2026-12-08
     """
-    from mhtool.console import output, session
+    from mhtool.console import forms, output, session
     from mhtool.domain.labels import label
 
+    given = {
+        "ref": ref, "status": status, "visit_date": visit_date, "diagnosis": diagnosis, "icd10": icd10, "advice": advice,
+        "advice_detail": advice_detail, "medication": medication, "next_review": next_review, "outcome": outcome, "hospital": hospital,
+        "department": department, "escort": escort, "guardian_informed": guardian_informed, "guardian_how": guardian_how,
+        "guardian_by": guardian_by, "consent": consent, "when": when, "note": note,
+    }  # fmt: skip
+    # A step needs --status, unless fields learned later are all that is recorded.
+    only_fields = any(not forms.empty(value) for name, value in given.items() if name not in ("ref", "status", "when"))
+    v = forms.fill(forms.changed(UPDATE_FORM, "status", required=False) if only_fields else UPDATE_FORM, given)
     with session.open_center(ctx) as center, usage_for("--hospital"):
         view = center.referrals.update(
             ref,
-            status=status,
-            when=when,
+            status=v["status"],
+            when=v["when"],
             hospital=hospital,
             department=department,
             escort=escort,
@@ -284,21 +383,29 @@ def update(
             guardian_by=guardian_by,
             consent=consent,
             visit_date=visit_date,
-            diagnosis=diagnosis,
+            diagnosis=v["diagnosis"],
             icd10=icd10,
-            advice=advice,
-            advice_detail=advice_detail,
+            advice=v["advice"],
+            advice_detail=v["advice_detail"],
             medication=medication,
             next_review=next_review,
-            outcome=outcome,
+            outcome=v["outcome"],
             note=note,
         )
     step = view["history"][-1]
+    lang = _shown()
     if step["step"] == "edit":
-        output.success(f"referral {view['short_id']}: recorded ({label('referral_status', view['status'])})")
+        output.success(
+            _("referral {ref}: recorded ({status})").format(ref=view["short_id"], status=label("referral_status", view["status"], lang))
+        )
     else:
         output.success(
-            f"referral {view['short_id']}: {label('referral_status', step['from'])} → {label('referral_status', step['status'])} on {step['on']}"
+            _("referral {ref}: {before} → {after} on {on}").format(
+                ref=view["short_id"],
+                before=label("referral_status", step["from"], lang),
+                after=label("referral_status", step["status"], lang),
+                on=step["on"],
+            )
         )
     for hint in view.get("hints") or []:
         output.info(hint)
@@ -340,20 +447,23 @@ def show(ctx: typer.Context, ref: RefArg, json: JsonOpt = False) -> None:
     if json:
         output.emit_json(view)
         return
+    lang = _shown()
     s = view["student"]
     rows = [
-        {"k": label("referral_field", "id"), "v": view["short_id"]},
-        {"k": label("field", "student_no"), "v": s.get("student_no")},
-        {"k": label("field", "name"), "v": s.get("name")},
-        {"k": label("field", "college"), "v": s.get("college")},
+        {"k": label("referral_field", "id", lang), "v": view["short_id"]},
+        {"k": label("field", "student_no", lang), "v": s.get("student_no")},
+        {"k": label("field", "name", lang), "v": s.get("name")},
+        {"k": label("field", "college", lang), "v": s.get("college")},
     ]
-    rows += [{"k": label("referral_field", f), "v": machine.field_text(f, view.get(f))} for f in _SHOW_FIELDS]
-    rows.append({"k": label("referral_field", "alerts"), "v": "、".join(label("referral_alert", a) for a in view["alerts"])})
-    nexts = "、".join(f"{n} ({label('referral_status', n)})" for n in view["valid_next"]) or "—"
-    rows.append({"k": "可进入状态", "v": nexts})
-    output.emit_table(rows, [("k", "项目"), ("v", "内容")], title=f"转介 {view['short_id']}")
-    steps = [{"on": i["on"], "summary": machine.summary(i), "by": i["by"]} for i in view["history"]]
-    output.emit_table(steps, [("on", "日期"), ("summary", "过程"), ("by", "记录人")], title="过程记录")
+    rows += [{"k": label("referral_field", f, lang), "v": machine.field_text(f, view.get(f), lang)} for f in _SHOW_FIELDS]
+    rows.append({"k": label("referral_field", "alerts", lang), "v": "、".join(label("referral_alert", a, lang) for a in view["alerts"])})
+    nexts = "、".join(f"{n} ({label('referral_status', n, lang)})" for n in view["valid_next"]) or "—"
+    rows.append({"k": _text("valid_next", lang), "v": nexts})
+    output.emit_table(rows, [("k", _text("item", lang)), ("v", _text("value", lang))], title=_text("referral", lang).format(ref=view["short_id"]))
+    steps = [{"on": i["on"], "summary": machine.summary(i, lang), "by": i["by"]} for i in view["history"]]
+    output.emit_table(
+        steps, [("on", label("field", "date", lang)), ("summary", _text("step", lang)), ("by", label("field", "author", lang))], title=_text("steps", lang)
+    )
 
 
 @app.command("list")
@@ -381,25 +491,26 @@ def list_(
     if json:
         output.emit_json(rows)
         return
+    lang = _shown()
     for r in rows:
-        r["status_label"] = label("referral_status", r["status"])
-        r["urgency_label"] = label("urgency", r["urgency"])
-        r["alert_labels"] = "、".join(label("referral_alert", a) for a in r["alerts"])
+        r["status_label"] = label("referral_status", r["status"], lang)
+        r["urgency_label"] = label("urgency", r["urgency"], lang)
+        r["alert_labels"] = "、".join(label("referral_alert", a, lang) for a in r["alerts"])
     output.emit_table(
         rows,
         [
-            ("short_id", "编号"),
-            ("student_no", "学号"),
-            ("name", "姓名"),
-            ("college", "学院"),
-            ("hospital", "医院"),
-            ("status_label", "状态"),
-            ("urgency_label", "紧急程度"),
-            ("referred_on", "转介日期"),
-            ("next_review", "下次复查"),
-            ("alert_labels", "提醒"),
+            ("short_id", _text("id", lang)),
+            ("student_no", label("field", "student_no", lang)),
+            ("name", label("field", "name", lang)),
+            ("college", label("field", "college", lang)),
+            ("hospital", _text("hospital", lang)),
+            ("status_label", label("field", "status", lang)),
+            ("urgency_label", _text("urgency", lang)),
+            ("referred_on", _text("referred_on", lang)),
+            ("next_review", _text("next_review", lang)),
+            ("alert_labels", _text("alerts", lang)),
         ],
-        title="转介",
+        title=_text("referrals", lang),
     )
 
 
@@ -408,7 +519,7 @@ def export(
     ctx: typer.Context,
     ref: RefArg,
     out: Annotated[Path, typer.Option("--out", "-o", help="The workbook to write (.xlsx), or a directory for the default name.")],
-    lang: LangOpt = "zh",
+    lang: LangOpt = None,
     purpose: PurposeOpt = None,
 ) -> None:
     """Write the referral record sheet (转介记录表) for printing and filing, with signature lines.
@@ -418,6 +529,6 @@ def export(
     from mhtool.console import output, session
 
     with session.open_center(ctx) as center:
-        path = center.referrals.export(ref, out, lang=lang, purpose=purpose)
-    output.success(f"wrote {path}")
+        path = center.referrals.export(ref, out, lang=lang or "zh", purpose=purpose)
+    output.success(_("wrote {path}").format(path=path))
     output.emit_line(str(path))

@@ -15,6 +15,7 @@ import typer
 
 from mhtool.console.apps import make_subapp
 from mhtool.console.options import CollegeOpt, JsonOpt, LangOpt, PrintPathOpt, PurposeOpt, RedactOpt
+from mhtool.i18n import _
 
 app = make_subapp()
 
@@ -41,10 +42,10 @@ def _print(made, *, json: bool, print_path: bool = False) -> None:
 
     if json:
         if made.path is not None:
-            output.info(f"wrote {made.path}")
+            output.info(_("wrote {path}").format(path=made.path))
         output.emit_json(made.report.to_json())
     else:
-        output.done(f"wrote {made.path}")
+        output.done(_("wrote {path}").format(path=made.path))
         output.emit_path(made.path, print_path=print_path)
 
 
@@ -56,7 +57,7 @@ def weekly(
     date_to: ToOpt = None,
     out: OutOpt = None,
     json: JsonOpt = False,
-    lang: LangOpt = "zh",
+    lang: LangOpt = None,
     redact: RedactOpt = False,
     college: CollegeOpt = None,
     purpose: PurposeOpt = None,
@@ -77,7 +78,7 @@ def weekly(
 
     with session.open_center(ctx) as center:
         made = center.reports.weekly(
-            week=week, date_from=date_from, date_to=date_to, out=_target(out, json), lang=lang, redact=redact, college=college, purpose=purpose
+            week=week, date_from=date_from, date_to=date_to, out=_target(out, json), lang=lang or "zh", redact=redact, college=college, purpose=purpose
         )
     _print(made, json=json, print_path=print_path)
 
@@ -90,7 +91,7 @@ def monthly(
     date_to: ToOpt = None,
     out: OutOpt = None,
     json: JsonOpt = False,
-    lang: LangOpt = "zh",
+    lang: LangOpt = None,
     redact: RedactOpt = False,
     college: CollegeOpt = None,
     purpose: PurposeOpt = None,
@@ -108,7 +109,7 @@ def monthly(
 
     with session.open_center(ctx) as center:
         made = center.reports.monthly(
-            month=month, date_from=date_from, date_to=date_to, out=_target(out, json), lang=lang, redact=redact, college=college, purpose=purpose
+            month=month, date_from=date_from, date_to=date_to, out=_target(out, json), lang=lang or "zh", redact=redact, college=college, purpose=purpose
         )
     _print(made, json=json, print_path=print_path)
 
@@ -123,7 +124,7 @@ def census(
         typer.Option("--split-by", help="`college`: one interview workbook per college for its advisors, to fill in and import back with `cases import-interviews`."),
     ] = None,
     json: JsonOpt = False,
-    lang: LangOpt = "zh",
+    lang: LangOpt = None,
     redact: RedactOpt = False,
     college: CollegeOpt = None,
     purpose: PurposeOpt = None,
@@ -140,7 +141,7 @@ def census(
 
     with session.open_center(ctx) as center:
         made = center.reports.census(
-            batch, out=_target(out, json and not split_by), split_by=split_by, lang=lang, redact=redact, college=college, purpose=purpose
+            batch, out=_target(out, json and not split_by), split_by=split_by, lang=lang or "zh", redact=redact, college=college, purpose=purpose
         )
     if not split_by:
         _print(made, json=json, print_path=print_path)
@@ -150,7 +151,7 @@ def census(
     else:
         for item in made.files:
             output.emit_path(item["path"], print_path=print_path)
-    (output.success if json else output.done)(f"wrote {len(made.files)} interview workbook(s)")
+    (output.success if json else output.done)(_("wrote {count} interview workbook(s)").format(count=len(made.files)))
 
 
 @app.command("crisis")
@@ -159,7 +160,7 @@ def crisis(
     event: Annotated[str, typer.Argument(help="The id of the crisis entry (the first 8 characters shown in the timeline are enough).")],
     out: OutOpt = None,
     json: JsonOpt = False,
-    lang: LangOpt = "zh",
+    lang: LangOpt = None,
     redact: RedactOpt = False,
     purpose: PurposeOpt = None,
     print_path: PrintPathOpt = False,
@@ -174,5 +175,5 @@ def crisis(
     from mhtool.console import session
 
     with session.open_center(ctx) as center:
-        made = center.reports.crisis(event, out=_target(out, json), lang=lang, redact=redact, purpose=purpose)
+        made = center.reports.crisis(event, out=_target(out, json), lang=lang or "zh", redact=redact, purpose=purpose)
     _print(made, json=json, print_path=print_path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mhtool.i18n import N_
+
 ROLES = ("admin", "counselor", "clerk", "auditor")
 
 # Permissions, named by what they protect:
@@ -30,18 +32,19 @@ ROLE_TIERS: dict[str, tuple[str, ...]] = {
     "auditor": ("common",),
 }
 
+# What each permission lets one do, as a refusal says it ("… may not …"); translated where it is shown.
 PERMISSION_TEXT = {
-    "staff": "manage staff and keys",
-    "audit": "read the audit log",
-    "import": "import exports and rosters",
-    "dossier": "read student dossiers",
-    "clinical": "read clinical details (interview findings, notes, crises, guardian conversations, referral details)",
-    "record": "record entries in dossiers",
-    "report": "produce reports",
-    "backup": "back up or restore the store",
-    "erase": "erase student records",
-    "research": "make research exports",
-    "stable_pseudonyms": "make research exports with stable pseudonyms",
+    "staff": N_("manage staff and keys"),
+    "audit": N_("read the audit log"),
+    "import": N_("import exports and rosters"),
+    "dossier": N_("read student dossiers"),
+    "clinical": N_("read clinical details (interview findings, notes, crises, guardian conversations, referral details)"),
+    "record": N_("record entries in dossiers"),
+    "report": N_("produce reports"),
+    "backup": N_("back up or restore the store"),
+    "erase": N_("erase student records"),
+    "research": N_("make research exports"),
+    "stable_pseudonyms": N_("make research exports with stable pseudonyms"),
 }
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mhtool.errors import ConflictError, IntegrityError, Interrupted, NotFound, RefusedChange, StoreError, UsageError
+from mhtool.i18n import _
 from mhtool.store import crypto, schema
 from mhtool.store.access import ROLES
 from mhtool.store.repos import index_columns
@@ -57,9 +58,9 @@ def _display_name(value: str | None, option: str = "--display-name") -> str | No
         return None
     shown = " ".join(value.split())
     if not shown:
-        raise UsageError(f"{option} is empty", hint=f'e.g. {option} 张华')
+        raise UsageError(_("{option} is empty").format(option=option), hint=_("e.g. {option} 张华").format(option=option))
     if len(shown) > DISPLAY_NAME_MAX:
-        raise UsageError(f"{option} is longer than {DISPLAY_NAME_MAX} characters")
+        raise UsageError(_("{option} is longer than {limit} characters").format(option=option, limit=DISPLAY_NAME_MAX))
     return shown
 
 
@@ -74,13 +75,13 @@ def add_staff(
     display_name: str | None = None,
 ) -> str:
     if role not in ROLES:
-        raise UsageError(f"--role {role!r} is not a role", hint=f"choose one of {', '.join(ROLES)}")
+        raise UsageError(_("--role {role!r} is not a role").format(role=role), hint=_("choose one of {roles}").format(roles=", ".join(ROLES)))
     name = name.strip()
     if not name:
-        raise UsageError("the staff member needs a name")
+        raise UsageError(_("the staff member needs a name"))
     shown = _display_name(display_name)
     if store.conn.execute("SELECT 1 FROM staff WHERE name = ?", (name,)).fetchone():
-        raise ConflictError(f"a staff member named {name!r} already exists", hint="choose another name, or `mhtool staff passwd`")
+        raise ConflictError(_("a staff member named {name!r} already exists").format(name=name), hint=_("choose another name, or `mhtool staff passwd`"))
     private = crypto.new_staff_key()
     with store.write("staff.add", details={"name": name, "role": role}) as txn:
         staff_id = txn.insert(
@@ -115,10 +116,10 @@ def edit_staff(store: Store, name: str, *, display_name: str | None = None) -> d
     """Change a staff member's display name; returns the member as ``list_staff`` shows them (without key slots)."""
     shown = _display_name(display_name)
     if shown is None:
-        raise UsageError("nothing to change", hint="pass --display-name, e.g. --display-name 张华")
+        raise UsageError(_("nothing to change"), hint=_("pass --display-name, e.g. --display-name 张华"))
     record = _staff_by_name(store, name)
     if record is None:
-        raise NotFound(f"no staff member named {name!r}", hint="see `mhtool staff list`")
+        raise NotFound(_("no staff member named {name!r}").format(name=name), hint=_("see `mhtool staff list`"))
     staff_id = record["id"]
     record = store.staff_rows.sealed(record)
     # The audit entry says what changed, not the new value (the staff record holds it, sealed).
@@ -147,7 +148,7 @@ def change_credential(store: Store, credential: crypto.Credential, name: str | N
     target = name or store.staff.name
     row = _staff_by_name(store, target, active_only=True)
     if row is None:
-        raise NotFound(f"no active staff member named {target!r}")
+        raise NotFound(_("no active staff member named {name!r}").format(name=target))
     staff_id = row["id"]
     is_keyfile = credential.kind == "keyfile"
     with store.write("staff.passwd", targets=[f"staff/{staff_id}"], details={"kind": credential.kind, "own": staff_id == store.staff.id}) as txn:
@@ -179,15 +180,15 @@ def change_credential(store: Store, credential: crypto.Credential, name: str | N
 def remove_staff(store: Store, name: str, progress: Callable[[int, int], None] | None = None) -> dict:
     """Remove a staff member's slots and rotate every key so they can read nothing new."""
     if name == store.staff.name:
-        raise RefusedChange("you cannot remove yourself; ask another admin")
+        raise RefusedChange(_("you cannot remove yourself; ask another admin"))
     row = _staff_by_name(store, name, active_only=True)
     if row is None:
-        raise NotFound(f"no active staff member named {name!r}")
+        raise NotFound(_("no active staff member named {name!r}").format(name=name))
     staff_id = row["id"]
     if row["role"] == "admin":
         admins = [r for r in store.staff_rows.all() if r["active"] and r["role"] == "admin" and r["id"] != staff_id]
         if not admins:
-            raise RefusedChange("this is the last admin; add another admin before removing this one")
+            raise RefusedChange(_("this is the last admin; add another admin before removing this one"))
     record = store.staff_rows.sealed(row)
     record.update(removed_at=_utcnow(), removed_by=store.staff.name)
     return rotate_master_key(store, remove=(staff_id, record), progress=progress)
@@ -221,15 +222,18 @@ def rotate_master_key(store: Store, remove: tuple[str, dict] | None = None, prog
         except KeyboardInterrupt:
             if store.meta("rotation_target") is None:
                 store.keyring.pop(new, None)
-                kept = f"; {removed} is still a staff member with their key slot" if removed else ""
-                raise Interrupted(f"interrupted before the key rotation began; nothing was changed{kept}", hint="run the command again") from None
+                if removed:
+                    message = _("interrupted before the key rotation began; nothing was changed; {name} is still a staff member with their key slot")
+                else:
+                    message = _("interrupted before the key rotation began; nothing was changed")
+                raise Interrupted(message.format(name=removed), hint=_("run the command again")) from None
             message, hint = _rotation_state(store, new, removed)
             raise Interrupted(message, hint=hint) from None
     elif remove:
-        raise StoreError("a key rotation is already in progress; finish it with `mhtool staff rotate-key` first")
+        raise StoreError(_("a key rotation is already in progress; finish it with `mhtool staff rotate-key` first"))
     new = store.write_generation
     if new not in store.keyring:
-        raise StoreError("a key rotation is in progress; reopen the store to continue it")
+        raise StoreError(_("a key rotation is in progress; reopen the store to continue it"))
     try:
         return _reencrypt(store, new, progress)
     except KeyboardInterrupt:
@@ -244,19 +248,38 @@ def _staff_name(store: Store, staff_id: str) -> str:
 
 def _rotation_state(store: Store, new: int, removed: str | None) -> tuple[str, str | None]:
     """What an interrupted rotation left, as a message and a hint: what is done, what is not, how to finish."""
-    gone = f"{removed} was removed (their key slot is deleted, so they can no longer open this store); " if removed else ""
     if store.meta("rotation_target") is None:
-        return f"interrupted as the key rotation ended: {gone}it is complete and the keys are now generation {store.meta('generation')}", None
+        if removed:
+            message = _(
+                "interrupted as the key rotation ended: {name} was removed (their key slot is deleted, so they can no longer open this store); "
+                "it is complete and the keys are now generation {generation}"
+            )
+        else:
+            message = _("interrupted as the key rotation ended: it is complete and the keys are now generation {generation}")
+        return message.format(name=removed, generation=store.meta("generation")), None
     old = int(store.meta("generation"))
     stale = sum(_stale_count(store, table, new) for table in schema.SEALED_TABLES)
     total = sum(store.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in schema.SEALED_TABLES)
-    copy = f"; until then, a copy of {removed}'s old key slot (in an earlier backup) still opens the {stale} records not yet re-encrypted" if removed else ""
-    return (
-        f"interrupted during the key rotation: {gone}the keys are being changed from generation {old} to {new}, "
-        f"and {total - stale} of {total} records are sealed with generation {new}, {stale} still with generation {old}. "
-        "Every committed batch is kept; the store is consistent and usable meanwhile, and new records are sealed with the new key",
-        f"finish it with `mhtool staff rotate-key` (it resumes where it stopped){copy}",
-    )
+    if removed:
+        message = _(
+            "interrupted during the key rotation: {name} was removed (their key slot is deleted, so they can no longer open this store); "
+            "the keys are being changed from generation {old} to {new}, "
+            "and {done} of {total} records are sealed with generation {new}, {stale} still with generation {old}. "
+            "Every committed batch is kept; the store is consistent and usable meanwhile, and new records are sealed with the new key"
+        )
+        hint = _(
+            "finish it with `mhtool staff rotate-key` (it resumes where it stopped); until then, a copy of {name}'s old key slot "
+            "(in an earlier backup) still opens the {stale} records not yet re-encrypted"
+        )
+    else:
+        message = _(
+            "interrupted during the key rotation: the keys are being changed from generation {old} to {new}, "
+            "and {done} of {total} records are sealed with generation {new}, {stale} still with generation {old}. "
+            "Every committed batch is kept; the store is consistent and usable meanwhile, and new records are sealed with the new key"
+        )
+        hint = _("finish it with `mhtool staff rotate-key` (it resumes where it stopped)")
+    fields = {"name": removed, "old": old, "new": new, "done": total - stale, "total": total, "stale": stale}
+    return message.format(**fields), hint.format(**fields)
 
 
 def _reencrypt(store: Store, new: int, progress: Callable[[int, int], None] | None) -> dict:
@@ -377,7 +400,7 @@ def verify_audit(store: Store, expected_head: str | None = None, *, record: bool
         report.problems, report.records_checked = verify_records(store)
         if report.problems:
             report.ok = False
-            report.reason = f"{len(report.problems)} record problem(s): {report.problems[0]}"
+            report.reason = _("{count} record problem(s): {first}").format(count=len(report.problems), first=report.problems[0])
     elif deep:
         report.problems = [report.reason]
     if record:
@@ -396,7 +419,7 @@ def verify_records(store: Store) -> tuple[list[str], int]:
     problems = list(store.tampering)
     check = [row[0] for row in store.conn.execute("PRAGMA integrity_check(20)").fetchall()]
     if check != ["ok"]:
-        problems += [f"SQLite integrity check: {line}" for line in check]
+        problems += [_("SQLite integrity check: {line}").format(line=line) for line in check]
     latest: dict[tuple[str, str], tuple[bytes | None, int]] = {}
     versions: dict[tuple[str, str], dict[bytes, int]] = {}
     for seq, table, rid, digest in store.conn.execute("SELECT seq, tbl, rid, digest FROM ledger ORDER BY seq, rowid"):
@@ -420,18 +443,34 @@ def verify_records(store: Store) -> tuple[list[str], int]:
             digest = crypto.record_digest(table, rid, bound_columns(table, values), values["data"], values.get("clin"))
             known = latest.get(key)
             if known is None:
-                problems.append(f"{table}/{rid}: present, but no audit entry ever wrote it (planted, or copied from another store)")
+                problems.append(
+                    _("{table}/{record_id}: present, but no audit entry ever wrote it (planted, or copied from another store)").format(table=table, record_id=rid)
+                )
             elif known[0] is None:
-                problems.append(f"{table}/{rid}: deleted by audit entry {known[1]}, but present again (restored from an older copy)")
+                problems.append(
+                    _("{table}/{record_id}: deleted by audit entry {entry}, but present again (restored from an older copy)").format(
+                        table=table, record_id=rid, entry=known[1]
+                    )
+                )
             elif digest != known[0]:
                 older = versions.get(key, {}).get(digest)
                 if older is not None:
-                    problems.append(f"{table}/{rid}: an older version (written by audit entry {older}) replaced the latest (entry {known[1]}): rolled back")
+                    problems.append(
+                        _("{table}/{record_id}: an older version (written by audit entry {older}) replaced the latest (entry {entry}): rolled back").format(
+                            table=table, record_id=rid, older=older, entry=known[1]
+                        )
+                    )
                 else:
-                    problems.append(f"{table}/{rid}: differs from the version audit entry {known[1]} wrote (edited outside mhtool)")
+                    problems.append(
+                        _("{table}/{record_id}: differs from the version audit entry {entry} wrote (edited outside mhtool)").format(
+                            table=table, record_id=rid, entry=known[1]
+                        )
+                    )
     for key, (digest, seq) in latest.items():
         if digest is not None and key not in seen:
-            problems.append(f"{key[0]}/{key[1]}: written by audit entry {seq} but missing (deleted outside mhtool)")
+            problems.append(
+                _("{table}/{record_id}: written by audit entry {entry} but missing (deleted outside mhtool)").format(table=key[0], record_id=key[1], entry=seq)
+            )
     return problems, checked
 
 
@@ -449,39 +488,51 @@ def _verify_chain(store: Store, expected_head: str | None) -> AuditReport:
     ):
         count = position
         if seq != position:
-            return AuditReport(False, count, last_seq, previous.hex(), position, f"entry {position} is missing (next entry is {seq})")
+            return AuditReport(False, count, last_seq, previous.hex(), position, _("entry {entry} is missing (next entry is {next})").format(entry=position, next=seq))
         try:
             entry = store.unseal("audit", str(seq), data)
         except IntegrityError:
-            return AuditReport(False, count, last_seq, previous.hex(), position, f"entry {position} was altered (seal broken)")
+            return AuditReport(False, count, last_seq, previous.hex(), position, _("entry {entry} was altered (seal broken)").format(entry=position))
         key = keys.get(generation)
         if key is None or entry.get("seq") != seq or entry.get("at") != at:
-            return AuditReport(False, count, last_seq, previous.hex(), position, f"entry {position} is out of place")
+            return AuditReport(False, count, last_seq, previous.hex(), position, _("entry {entry} is out of place").format(entry=position))
         expected = hmac.new(key, previous + b"|" + crypto.canonical_json(entry), hashlib.sha256).digest()
         if not hmac.compare_digest(expected, bytes(mac)):
-            return AuditReport(False, count, last_seq, previous.hex(), position, f"entry {position} does not follow from entry {position - 1}")
+            return AuditReport(
+                False, count, last_seq, previous.hex(), position,
+                _("entry {entry} does not follow from entry {previous}").format(entry=position, previous=position - 1),
+            )  # fmt: skip
         writes = entry.get("writes") or {}
         rows = ledger.pop(seq, [])
         if len(rows) != (writes.get("count") or 0) or (rows and ledger_digest(rows) != writes.get("digest")):
-            return AuditReport(False, count, last_seq, previous.hex(), position, f"the record digests entry {position} committed to were altered")
+            return AuditReport(
+                False, count, last_seq, previous.hex(), position, _("the record digests entry {entry} committed to were altered").format(entry=position)
+            )
         previous = bytes(mac)
         last_seq = seq
         macs[seq] = previous.hex()
     if ledger:
         first = min(ledger)
-        return AuditReport(False, count, last_seq, previous.hex(), first, f"record digests name audit entry {first}, which the chain does not hold")
+        return AuditReport(
+            False, count, last_seq, previous.hex(), first, _("record digests name audit entry {entry}, which the chain does not hold").format(entry=first)
+        )
     report = AuditReport(True, count, last_seq, previous.hex())
     if expected_head:
         try:
             seq_text, mac_text = expected_head.strip().split(":", 1)
             head_seq = int(seq_text)
         except ValueError:
-            raise UsageError(f"--head {expected_head!r} is not of the form SEQ:MAC printed by `mhtool audit head`") from None
+            raise UsageError(_("--head {head!r} is not of the form SEQ:MAC printed by `mhtool audit head`").format(head=expected_head)) from None
         if head_seq > last_seq:
-            report = AuditReport(False, count, last_seq, previous.hex(), last_seq + 1,
-                                 f"the saved head is entry {head_seq} but the chain ends at {last_seq}: entries were removed from the end or an older copy was restored")
+            report = AuditReport(
+                False, count, last_seq, previous.hex(), last_seq + 1,
+                _(
+                    "the saved head is entry {head} but the chain ends at {last}: "
+                    "entries were removed from the end or an older copy was restored"
+                ).format(head=head_seq, last=last_seq),
+            )  # fmt: skip
         elif macs.get(head_seq) != mac_text.lower():
-            report = AuditReport(False, count, last_seq, previous.hex(), head_seq, f"entry {head_seq} differs from the saved head")
+            report = AuditReport(False, count, last_seq, previous.hex(), head_seq, _("entry {entry} differs from the saved head").format(entry=head_seq))
     return report
 
 
@@ -497,19 +548,19 @@ def backup(store: Store, out: str | os.PathLike) -> Path:
     """An encrypted copy made with VACUUM INTO (never a file copy of a live WAL store)."""
     out = Path(out)
     if out.is_symlink():
-        raise StoreError(f"{out} is a symbolic link; mhtool never writes a backup through one", hint="choose a new file for the backup")
+        raise StoreError(_("{path} is a symbolic link; mhtool never writes a backup through one").format(path=out), hint=_("choose a new file for the backup"))
     if out.exists():
-        raise StoreError(f"{out} already exists; choose a new file for the backup")
+        raise StoreError(_("{path} already exists; choose a new file for the backup").format(path=out))
     if not out.parent.is_dir():
-        raise UsageError(f"folder {out.parent} does not exist")
+        raise UsageError(_("folder {folder} does not exist").format(folder=out.parent))
     # The file is created empty, readable by its owner only and never through a link
     # (O_EXCL refuses anything already there); VACUUM INTO then fills it.
     try:
         fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     except FileExistsError:
-        raise StoreError(f"{out} already exists; choose a new file for the backup") from None
+        raise StoreError(_("{path} already exists; choose a new file for the backup").format(path=out)) from None
     except OSError as exc:
-        raise StoreError(f"cannot create the backup {out}: {exc.strerror or exc}") from None
+        raise StoreError(_("cannot create the backup {path}: {error}").format(path=out, error=exc.strerror or exc)) from None
     os.close(fd)
     try:
         with store.write("backup", details={"to": out.name}):
@@ -546,30 +597,34 @@ def restore(
             copy.require("backup", action="restore")
             chain = verify_audit(copy, record=False, deep=True)
             if not chain.ok:
-                raise IntegrityError(f"backup {source} is damaged: {chain.reason}; nothing was restored")
+                raise IntegrityError(_("backup {backup} is damaged: {reason}; nothing was restored").format(backup=source, reason=chain.reason))
             backup_staff = {r["id"]: (r["name"], bool(r["active"])) for r in copy.staff_rows.all()}
             backup_generation = int(copy.meta("generation"))
         finally:
             copy.close()
     except sqlite3.DatabaseError as exc:
-        raise IntegrityError(f"backup {source} is damaged ({exc}); nothing was restored") from None
+        raise IntegrityError(_("backup {backup} is damaged ({error}); nothing was restored").format(backup=source, error=exc)) from None
     if target.is_symlink():
-        raise StoreError(f"{target} is a symbolic link; mhtool never writes a store through one", hint="pass the real path with --store")
+        raise StoreError(_("{path} is a symbolic link; mhtool never writes a store through one").format(path=target), hint=_("pass the real path with --store"))
     if target.exists() and not force:
-        raise StoreError(f"{target} exists; pass --force to replace it with {source}", hint="make a backup of it first with `mhtool backup`")
+        raise StoreError(
+            _("{path} exists; pass --force to replace it with {backup}").format(path=target, backup=source), hint=_("make a backup of it first with `mhtool backup`")
+        )
     reenabled, current_generation = _reenabled_by(target, backup_staff)
     if reenabled and not reenable_removed:
         raise RefusedChange(
-            f"backup {source} is older than the store: restoring it would give back access to {', '.join(reenabled)}, "
-            f"removed since (key generation {backup_generation} in the backup, {current_generation} now); nothing was restored",
-            hint="pass --reenable-removed to restore it anyway, then remove them again with `mhtool staff remove`",
+            _(
+                "backup {backup} is older than the store: restoring it would give back access to {names}, "
+                "removed since (key generation {backup_generation} in the backup, {current_generation} now); nothing was restored"
+            ).format(backup=source, names=", ".join(reenabled), backup_generation=backup_generation, current_generation=current_generation),
+            hint=_("pass --reenable-removed to restore it anyway, then remove them again with `mhtool staff remove`"),
         )
     if not target.exists():
         # Created readable by its owner only from the start, never through a link.
         try:
             os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600))
         except OSError as exc:
-            raise StoreError(f"cannot create the store {target}: {exc.strerror or exc}; nothing was restored") from None
+            raise StoreError(_("cannot create the store {path}: {error}; nothing was restored").format(path=target, error=exc.strerror or exc)) from None
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     dst = _connect(target)
     try:
@@ -611,7 +666,7 @@ def _reenabled_by(target: Path, backup_staff: dict[str, tuple[str, bool]]) -> tu
 
 def require_secure_delete(store) -> None:
     if store.conn.execute("PRAGMA secure_delete").fetchone()[0] != 1:
-        raise StoreError("SQLite secure_delete is off on this connection; refusing to erase without it")
+        raise StoreError(_("SQLite secure_delete is off on this connection; refusing to erase without it"))
 
 
 def scrub(store) -> dict:
@@ -626,7 +681,7 @@ def scrub(store) -> dict:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         conn.execute("VACUUM")
         result["vacuumed"] = True
-        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        busy, _log, _checkpointed = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         result["wal_truncated"] = busy == 0
     except sqlite3.OperationalError as exc:
         result["error"] = str(exc)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from mhtool.domain import sensitivity
 from mhtool.errors import AuthenticationFailed, IntegrityError, KeyUnavailable, NotFound, PermissionDenied, StoreError, UsageError
+from mhtool.i18n import N_, _
 from mhtool.store import crypto, repos, schema
 from mhtool.store.access import PERMISSION_TEXT, ROLE_TIERS, ROLES, allowed, roles_with
 
@@ -38,9 +39,49 @@ GENESIS_MAC = b"\x00" * 32
 
 # What a college-scoped staff member reads about any record outside their colleges, whether it
 # belongs to another college or does not exist at all (imports put it on the row's problem).
-OUT_OF_SCOPE = "not found in your colleges"
-STUDENT_OUT_OF_SCOPE = f"student number {OUT_OF_SCOPE}"
-SCOPE_HINT = "only records of your own colleges can be reached: check the number, or ask an admin whether your --college scope should cover it"
+# Marked for the catalog: translate with _() where shown.
+OUT_OF_SCOPE = N_("not found in your colleges")
+STUDENT_OUT_OF_SCOPE = N_("student number not found in your colleges")
+SCOPE_HINT = N_("only records of your own colleges can be reached: check the number, or ask an admin whether your --college scope should cover it")
+
+# A task or watch episode whose open state changed outside mhtool (Store.check_open), by table and what happened.
+_OPEN_CHANGED = {
+    ("tasks", "closed"): N_("{table}/{record_id}: an open task was marked done outside mhtool"),
+    ("tasks", "deleted"): N_("{table}/{record_id}: an open task was deleted outside mhtool"),
+    ("tasks", "reopened"): N_("{table}/{record_id}: a task was reopened or added outside mhtool"),
+    ("watches", "closed"): N_("{table}/{record_id}: an open watch episode was marked closed outside mhtool"),
+    ("watches", "deleted"): N_("{table}/{record_id}: an open watch episode was deleted outside mhtool"),
+    ("watches", "reopened"): N_("{table}/{record_id}: a watch episode was reopened or added outside mhtool"),
+}
+
+# Record ids given by prefix (Store._resolve_id), by the kind of record the caller names.
+_ID_MESSAGES = {
+    "entry": (
+        N_("entry id {prefix!r} is too short; give at least 4 characters"),
+        N_("no entry with id {prefix!r}"),
+        N_("entry id {prefix!r} is ambiguous; give more characters"),
+    ),
+    "task": (
+        N_("task id {prefix!r} is too short; give at least 4 characters"),
+        N_("no task with id {prefix!r}"),
+        N_("task id {prefix!r} is ambiguous; give more characters"),
+    ),
+    "batch": (
+        N_("batch id {prefix!r} is too short; give at least 4 characters"),
+        N_("no batch with id {prefix!r}"),
+        N_("batch id {prefix!r} is ambiguous; give more characters"),
+    ),
+    "referral": (
+        N_("referral id {prefix!r} is too short; give at least 4 characters"),
+        N_("no referral with id {prefix!r}"),
+        N_("referral id {prefix!r} is ambiguous; give more characters"),
+    ),
+}
+_ANY_ID_MESSAGES = (
+    N_("{what} id {prefix!r} is too short; give at least 4 characters"),
+    N_("no {what} with id {prefix!r}"),
+    N_("{what} id {prefix!r} is ambiguous; give more characters"),
+)
 
 
 def _utcnow() -> str:
@@ -153,7 +194,7 @@ class Txn:
         if table in schema.CLINICAL_TABLES:
             cols["clin"] = None if clinical is _KEEP else clinical
         names = ", ".join(cols)
-        marks = ", ".join("?" for _ in cols)
+        marks = ", ".join("?" for _col in cols)
         self.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(cols.values()))
         self.remember(table, rid, bound, data, cols.get("clin"), plain=cols)
         if audit:
@@ -168,7 +209,7 @@ class Txn:
             f"SELECT {', '.join((key_col, *plain, *(('clin',) if has_clin else ())))} FROM {table} WHERE {key_col} = ?", (record_id,)
         ).fetchone()
         if current is None:
-            raise NotFound(f"no {table} record {record_id}")
+            raise NotFound(_("no {table} record {record_id}").format(table=table, record_id=record_id))
         before = dict(zip(plain, current[1 : 1 + len(plain)]))
         cols = dict(columns or {})
         after = {**before, **cols}
@@ -179,8 +220,10 @@ class Txn:
                 clinical = current[-1]
                 if clinical is not None and bound != bound_columns(table, before):
                     raise KeyUnavailable(
-                        f"{table}/{record_id} has clinical content that this key slot cannot re-seal, so its dates and links cannot change here",
-                        hint="ask a counselor or an admin to make this change",
+                        _("{table}/{record_id} has clinical content that this key slot cannot re-seal, so its dates and links cannot change here").format(
+                            table=table, record_id=record_id
+                        ),
+                        hint=_("ask a counselor or an admin to make this change"),
                     )
             cols["clin"] = clinical
         cols["data"] = data
@@ -244,7 +287,9 @@ class Store:
         """
         path = Path(path)
         if not path.exists():
-            raise StoreError(f"no store at {path}", hint="create one with `mhtool init --admin NAME`, or pass --store / MHTOOL_STORE")
+            raise StoreError(
+                _("no store at {path}").format(path=path), hint=_("create one with `mhtool init --admin NAME`, or pass --store / MHTOOL_STORE")
+            )
         conn = None
         try:
             conn = _connect_to_inspect(path)
@@ -253,12 +298,12 @@ class Store:
         except sqlite3.DatabaseError as exc:
             if conn is not None:
                 conn.close()
-            raise StoreError(f"{path} is not an mhtool store ({exc})") from None
+            raise StoreError(_("{path} is not an mhtool store ({error})").format(path=path, error=exc)) from None
         try:
             if version < schema.FIRST_FORMAT_2_VERSION:
                 raise StoreError(
-                    f"{path} was written by an earlier mhtool that sealed every record with one key for all roles",
-                    hint="this version keeps a key per role: an admin upgrades the store once with `mhtool upgrade` (a copy is kept beside it)",
+                    _("{path} was written by an earlier mhtool that sealed every record with one key for all roles").format(path=path),
+                    hint=_("this version keeps a key per role: an admin upgrades the store once with `mhtool upgrade` (a copy is kept beside it)"),
                 )
             store_id = meta["store_id"]
             slots = _candidate_slots(conn, user, credential)
@@ -273,11 +318,12 @@ class Store:
                 except AuthenticationFailed as exc:
                     last_error = exc
             if private is None or chosen is None:
-                who = f"staff member {user!r}" if user else "any key-file slot"
                 raise AuthenticationFailed(
-                    f"the {credential.kind} from {credential.source or 'input'} does not open {who}",
-                    hint="check MHTOOL_USER/--user and the passphrase or key file; nothing was changed "
-                    "(if they are right, the staff table may have been edited: ask an admin to run `mhtool audit verify --deep`)",
+                    credential_refused(credential, user),
+                    hint=_(
+                        "check MHTOOL_USER/--user and the passphrase or key file; nothing was changed "
+                        "(if they are right, the staff table may have been edited: ask an admin to run `mhtool audit verify --deep`)"
+                    ),
                 ) from last_error
             keyring: dict[int, crypto.GenerationKeys] = {}
             bindings: dict[int, dict] = {}
@@ -286,7 +332,7 @@ class Store:
                 keyring[generation] = crypto.derive_keys(secrets, generation, store_id)
                 bindings[generation] = binding
             if not keyring:
-                raise AuthenticationFailed("this key slot no longer holds a key to the store (access was revoked)")
+                raise AuthenticationFailed(_("this key slot no longer holds a key to the store (access was revoked)"))
             staff_rows = conn.execute("SELECT id, name, active, data FROM staff").fetchall()
             all_slots = conn.execute("SELECT id, staff_id, public_key FROM keyslots").fetchall()
             saved_directory = conn.execute("SELECT data FROM sealed_meta WHERE key = 'directory'").fetchone()
@@ -314,10 +360,14 @@ class Store:
         binding = bindings[newest]
         entry = directory.get(chosen["staff_id"])
         if entry is None:
-            raise IntegrityError(f"key slot {chosen['id']} names staff record {chosen['staff_id']}, which does not exist (the key-slot table was edited)")
+            raise IntegrityError(
+                _("key slot {slot} names staff record {staff_id}, which does not exist (the key-slot table was edited)").format(
+                    slot=chosen["id"], staff_id=chosen["staff_id"]
+                )
+            )
         _check_binding(chosen, entry, binding, private, set(keyring[newest].secrets))
         if not entry["active"]:
-            raise AuthenticationFailed("this staff member has been removed from the store")
+            raise AuthenticationFailed(_("this staff member has been removed from the store"))
         staff = StaffMember(
             id=entry["id"],
             name=entry["name"],
@@ -371,7 +421,7 @@ class Store:
     def write_keys(self) -> crypto.GenerationKeys:
         gen = self.write_generation
         if gen not in self.keyring:
-            raise StoreError("a key rotation is in progress that this session cannot take part in; reopen the store")
+            raise StoreError(_("a key rotation is in progress that this session cannot take part in; reopen the store"))
         return self.keyring[gen]
 
     def seal(self, table: str, record_id: str, value, bound: bytes = b"") -> bytes:
@@ -404,7 +454,7 @@ class Store:
     def write(self, action: str, *, targets: Iterable[str] = (), details: dict | None = None) -> Iterator[Txn]:
         """One BEGIN IMMEDIATE transaction; the audit entry is appended inside it."""
         if self._in_write:
-            raise StoreError("nested write transactions are not supported")
+            raise StoreError(_("nested write transactions are not supported"))
         self._in_write = True
         self.conn.execute("BEGIN IMMEDIATE")
         txn = Txn(self)
@@ -449,19 +499,17 @@ class Store:
         # Inside a write, this transaction's own changes are not in the sealed list until it commits.
         sealed = _with_changes(self.open_list(table), self._txn.opened.get(table, {}) if self._txn is not None else {})
         if found != sealed:
-            what = {"tasks": ("task", "done"), "watches": ("watch episode", "closed")}[table]
             odd = sorted(sealed - found)
             if odd:
                 rid = odd[0]
                 exists = self.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (rid,)).fetchone()
-                how = f"marked {what[1]}" if exists else "deleted"
-                message = f"{table}/{rid}: an open {what[0]} was {how} outside mhtool"
+                message = _(_OPEN_CHANGED[table, "closed" if exists else "deleted"]).format(table=table, record_id=rid)
             else:
-                message = f"{table}/{sorted(found - sealed)[0]}: a {what[0]} was reopened or added outside mhtool"
+                message = _(_OPEN_CHANGED[table, "reopened"]).format(table=table, record_id=sorted(found - sealed)[0])
             more = len(sealed ^ found) - 1
             raise IntegrityError(
-                message + (f" (and {more} more)" if more else ""),
-                hint="restore the store from a backup and run `mhtool audit verify --deep`",
+                _("{problem} (and {more} more)").format(problem=message, more=more) if more else message,
+                hint=_("restore the store from a backup and run `mhtool audit verify --deep`"),
             )
         if not self._in_write:
             self._open_checked[table] = version
@@ -508,23 +556,34 @@ class Store:
         if self.can(permission):
             return
         self._deny(f"permission:{permission}", action, list(targets))
+        action_text = _(PERMISSION_TEXT[permission]) if permission in PERMISSION_TEXT else permission
+        roles = ""
+        for role in roles_with(permission):
+            roles = _("{roles} or {role}").format(roles=roles, role=role) if roles else role
         raise PermissionDenied(
-            f"{self.staff.role} {self.staff.name!r} may not {PERMISSION_TEXT.get(permission, permission)}",
-            hint=f"this needs the role {' or '.join(roles_with(permission))}",
+            _("{role} {name!r} may not {action}").format(role=self.staff.role, name=self.staff.name, action=action_text),
+            hint=_("this needs the role {roles}").format(roles=roles),
         )
 
     def in_scope(self, college: str | None) -> bool:
         return not self.staff.colleges or (college or "") in self.staff.colleges
 
-    def scope_refusal(self, what: str = "record") -> PermissionDenied:
+    def scope_refusal(self, what: str = "record", *, student_no: str | None = None) -> PermissionDenied:
         """The one answer a college-scoped staff member gets for a record outside their colleges.
 
         It names neither the record's college nor anything stored about it, and
         reads the same for a record of another college and for one that does
         not exist (:data:`OUT_OF_SCOPE`), so "not yours" tells nothing that "no
-        such student" does not.
+        such student" does not. ``student_no``: the refusal of a student number.
         """
-        return PermissionDenied(f"{what} {OUT_OF_SCOPE} ({self.staff.name!r} is limited to {', '.join(self.staff.colleges)})", hint=SCOPE_HINT)
+        fields = {"name": self.staff.name, "colleges": ", ".join(self.staff.colleges)}
+        if student_no is not None:
+            message = _("student number {student_no} not found in your colleges ({name!r} is limited to {colleges})").format(student_no=student_no, **fields)
+        elif what == "record":
+            message = _("record not found in your colleges ({name!r} is limited to {colleges})").format(**fields)
+        else:
+            message = _("{what} not found in your colleges ({name!r} is limited to {colleges})").format(what=what, **fields)
+        return PermissionDenied(message, hint=_(SCOPE_HINT))
 
     def require_college(self, college: str | None, *, action: str = "", targets: Iterable[str] = ()) -> None:
         if self.in_scope(college):
@@ -533,7 +592,10 @@ class Store:
         if targets:
             raise self.scope_refusal("record")
         # A college the user named (--college): still said without repeating it.
-        raise PermissionDenied(f"that college is not one of yours ({self.staff.name!r} is limited to {', '.join(self.staff.colleges)})", hint=SCOPE_HINT)
+        raise PermissionDenied(
+            _("that college is not one of yours ({name!r} is limited to {colleges})").format(name=self.staff.name, colleges=", ".join(self.staff.colleges)),
+            hint=_(SCOPE_HINT),
+        )
 
     def require_student(self, record: dict | None, student_no: str, *, action: str = "") -> dict:
         """The stored student ``record`` found for ``student_no``, if a scoped staff member may reach it.
@@ -545,7 +607,7 @@ class Store:
         if record is not None and self.in_scope(record.get("college")):
             return record
         self._deny("scope:college", action, [f"students/{record['id']}"] if record is not None else [])
-        raise self.scope_refusal(f"student number {student_no}")
+        raise self.scope_refusal(student_no=student_no)
 
     def audit_denial(self, action: str, targets: Iterable[str] = (), *, reason: str = "scope:college", details: dict | None = None) -> None:
         """A refused attempt as a ``denied`` audit entry (its own transaction, so it survives the refusal).
@@ -566,7 +628,7 @@ class Store:
         cur = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (record_id,))
         row = cur.fetchone()
         if row is None:
-            raise NotFound(f"no {table} record {record_id}")
+            raise NotFound(_("no {table} record {record_id}").format(table=table, record_id=record_id))
         return self._reader(table, cur.description)(row)
 
     def _select(self, table: str, where: str = "", params: Sequence = (), order: str = "", *, clinical: bool = True) -> list[dict]:
@@ -599,7 +661,7 @@ class Store:
         most of the cost, but an edited date must still fail, not answer.
         """
         if "data" in columns:
-            raise StoreError("plain() reads plaintext columns only; use select() for sealed data")
+            raise StoreError(_("plain() reads plaintext columns only; use select() for sealed data"))
         key_col = schema.SEALED_TABLES[table]
         bound_cols = schema.PLAIN_COLUMNS[table]
         sql = f"SELECT {', '.join((key_col, 'data', *bound_cols, *columns))} FROM {table}" + (f" WHERE {where}" if where else "")
@@ -615,13 +677,14 @@ class Store:
     def _resolve_id(self, table: str, prefix: str, what: str) -> str:
         """Accept a full record id or an unambiguous prefix of at least 4 characters."""
         prefix = (prefix or "").strip().lower()
+        too_short, missing, ambiguous = _ID_MESSAGES.get(what, _ANY_ID_MESSAGES)
         if len(prefix) < 4:
-            raise UsageError(f"{what} id {prefix!r} is too short; give at least 4 characters")
+            raise UsageError(_(too_short).format(what=what, prefix=prefix))
         rows = self.conn.execute(f"SELECT id FROM {table} WHERE id >= ? AND id < ? LIMIT 2", (prefix, prefix + "\uffff")).fetchall()
         if not rows:
-            raise NotFound(f"no {what} with id {prefix!r}")
+            raise NotFound(_(missing).format(what=what, prefix=prefix))
         if len(rows) > 1:
-            raise UsageError(f"{what} id {prefix!r} is ambiguous; give more characters")
+            raise UsageError(_(ambiguous).format(what=what, prefix=prefix))
         return rows[0][0]
 
     def _reader(self, table: str, desc, *, clinical: bool = True):
@@ -732,6 +795,21 @@ class Store:
         return self.settings().get(key, default)
 
 
+# Where a credential came from, as messages name it (Credential.source); any other source is a path or a variable.
+_SOURCES = (N_("input"), N_("the prompt"), N_("the caller"))
+
+
+def credential_refused(credential: crypto.Credential, user: str | None) -> str:
+    """The message for a credential that opens no slot of ``user`` (or, without one, no key-file slot)."""
+    source = credential.source or _SOURCES[0]
+    shown = _(source) if source in _SOURCES else source
+    if credential.kind == "keyfile":
+        message = _("the keyfile from {source} does not open staff member {user!r}") if user else _("the keyfile from {source} does not open any key-file slot")
+    else:
+        message = _("the passphrase from {source} does not open staff member {user!r}") if user else _("the passphrase from {source} does not open any key-file slot")
+    return message.format(source=shown, user=user)
+
+
 def _slot_params(slot: dict) -> dict:
     """A slot's KDF parameters, refusing anything that is not what mhtool wrote."""
     try:
@@ -741,8 +819,8 @@ def _slot_params(slot: dict) -> dict:
         bytes.fromhex(params.get("salt", ""))
     except (ValueError, TypeError) as exc:
         raise StoreError(
-            f"key slot {slot['id']} has unreadable parameters ({exc}); it was edited or is corrupt, so it was refused",
-            hint="restore the store from a backup or ask an admin to re-add this staff member",
+            _("key slot {slot} has unreadable parameters ({error}); it was edited or is corrupt, so it was refused").format(slot=slot["id"], error=exc),
+            hint=_("restore the store from a backup or ask an admin to re-add this staff member"),
         ) from None
     return params
 
@@ -754,18 +832,23 @@ def _candidate_slots(conn: sqlite3.Connection, user: str | None, credential: cry
             f"SELECT {cols} FROM keyslots k JOIN staff s ON s.id = k.staff_id WHERE s.name = ?", (user,)
         ).fetchall()
         if not rows:
-            raise AuthenticationFailed(f"no staff member named {user!r} has a key slot in this store", hint="check --user / MHTOOL_USER")
+            raise AuthenticationFailed(_("no staff member named {user!r} has a key slot in this store").format(user=user), hint=_("check --user / MHTOOL_USER"))
     elif credential.kind == "keyfile":
         rows = conn.execute(f"SELECT {cols} FROM keyslots k").fetchall()
     else:
-        raise AuthenticationFailed("which staff member? a passphrase opens one person's slot", hint="pass --user NAME or set MHTOOL_USER")
+        raise AuthenticationFailed(_("which staff member? a passphrase opens one person's slot"), hint=_("pass --user NAME or set MHTOOL_USER"))
     slots = [dict(zip(("id", "staff_id", "params", "wrapped_private"), r)) for r in rows]
     wanted = "keyfile" if credential.kind == "keyfile" else None
     matching = [s for s in slots if (_slot_params(s).get("kdf") == "keyfile") == (wanted == "keyfile")]
     if not matching:
+        keyfile = credential.kind == "keyfile"
+        if user:
+            message = _("staff member {user!r} has no keyfile slot") if keyfile else _("staff member {user!r} has no passphrase slot")
+        else:
+            message = _("this store has no keyfile slot") if keyfile else _("this store has no passphrase slot")
         raise AuthenticationFailed(
-            f"{'staff member ' + repr(user) if user else 'this store'} has no {credential.kind} slot",
-            hint="use MHTOOL_KEY_FILE for key-file slots, a passphrase (prompt or MHTOOL_PASSPHRASE_FILE) otherwise",
+            message.format(user=user),
+            hint=_("use MHTOOL_KEY_FILE for key-file slots, a passphrase (prompt or MHTOOL_PASSPHRASE_FILE) otherwise"),
         )
     return matching
 
@@ -788,21 +871,28 @@ def _trusted_slot(entry: dict | None, public_key: bytes) -> bool:
 
 def _check_binding(slot: dict, entry: dict, binding: dict, private, tiers: set[str]) -> None:
     """The slot's keys must be bound to the staff member, role and colleges the tables name, and hold exactly that role's tiers."""
-    where = f"key slot {slot['id']} (staff member {entry['name']!r})"
+    where = {"slot": slot["id"], "name": entry["name"]}
     if binding.get("staff_id") != slot["staff_id"]:
         raise IntegrityError(
-            f"{where} holds keys issued to another staff record: the key-slot table was edited outside mhtool",
-            hint="do not use this store until an admin has run `mhtool audit verify --deep`",
+            _("key slot {slot} (staff member {name!r}) holds keys issued to another staff record: the key-slot table was edited outside mhtool").format(
+                **where
+            ),
+            hint=_("do not use this store until an admin has run `mhtool audit verify --deep`"),
         )
     if binding.get("name") != entry["name"] or binding.get("role") != entry["role"] or sorted(binding.get("colleges") or []) != entry["colleges"]:
         raise IntegrityError(
-            f"{where} holds keys issued to {binding.get('name')!r} as {binding.get('role')}: the staff table was edited outside mhtool",
-            hint="do not use this store until an admin has run `mhtool audit verify --deep`",
+            _(
+                "key slot {slot} (staff member {name!r}) holds keys issued to {issued_to!r} as {issued_role}: "
+                "the staff table was edited outside mhtool"
+            ).format(issued_to=binding.get("name"), issued_role=binding.get("role"), **where),
+            hint=_("do not use this store until an admin has run `mhtool audit verify --deep`"),
         )
     if crypto.public_bytes(private).hex() != entry["public_key"]:
-        raise IntegrityError(f"{where} does not hold this staff member's key: the slot was planted or moved outside mhtool")
+        raise IntegrityError(
+            _("key slot {slot} (staff member {name!r}) does not hold this staff member's key: the slot was planted or moved outside mhtool").format(**where)
+        )
     if tiers != set(ROLE_TIERS.get(entry["role"], ())):
-        raise IntegrityError(f"{where} holds the keys of another role than {entry['role']}")
+        raise IntegrityError(_("key slot {slot} (staff member {name!r}) holds the keys of another role than {role}").format(role=entry["role"], **where))
 
 
 def directory_changes(entries: list[dict], bound_digest: str | None, trusted: list[dict] | None, slots: list[tuple], *, skip: set[str] = frozenset()) -> list[str]:
@@ -815,22 +905,30 @@ def directory_changes(entries: list[dict], bound_digest: str | None, trusted: li
     if crypto.directory_digest(entries) != bound_digest:
         trusted = trusted or []
         if crypto.directory_digest(trusted) != bound_digest:
-            found.append("the staff directory differs from the one this key was issued with, and its record was edited too")
+            found.append(_("the staff directory differs from the one this key was issued with, and its record was edited too"))
         else:
             was = {e["id"]: e for e in trusted}
             for sid in sorted((set(was) | set(by_id)) - skip):
                 old, new = was.get(sid), by_id.get(sid)
                 if old != new:
                     name = (new or old)["name"]
-                    what = "added" if old is None else "deleted" if new is None else "changed"
-                    found.append(f"staff record {sid} ({name!r}) was {what} outside mhtool")
+                    if old is None:
+                        message = _("staff record {staff_id} ({name!r}) was added outside mhtool")
+                    elif new is None:
+                        message = _("staff record {staff_id} ({name!r}) was deleted outside mhtool")
+                    else:
+                        message = _("staff record {staff_id} ({name!r}) was changed outside mhtool")
+                    found.append(message.format(staff_id=sid, name=name))
     for slot_id, staff_id, public_key in slots:
         if staff_id in skip:
             continue
         entry = by_id.get(staff_id)
         if not _trusted_slot(entry, public_key):
-            owner = f"{entry['name']!r}'s row" if entry else f"staff record {staff_id}"
-            found.append(f"key slot {slot_id} on {owner} was added or re-pointed outside mhtool; it is not trusted and gets no new keys")
+            if entry:
+                message = _("key slot {slot} on {name!r}'s row was added or re-pointed outside mhtool; it is not trusted and gets no new keys")
+            else:
+                message = _("key slot {slot} on staff record {staff_id} was added or re-pointed outside mhtool; it is not trusted and gets no new keys")
+            found.append(message.format(slot=slot_id, name=entry["name"] if entry else None, staff_id=staff_id))
     return found
 
 
@@ -848,7 +946,7 @@ def create_store(path: str | os.PathLike, admin: str, credential: crypto.Credent
     """Create a new store with one admin. Refuses to overwrite anything."""
     path = Path(path)
     if path.exists():
-        raise StoreError(f"{path} already exists; mhtool never overwrites a store", hint="choose another --store path")
+        raise StoreError(_("{path} already exists; mhtool never overwrites a store").format(path=path), hint=_("choose another --store path"))
     if not path.parent.exists():
         path.parent.mkdir(parents=True, mode=0o700)
     store_id = crypto.random_id(16)
@@ -925,12 +1023,12 @@ def trusted_directory(store: Store) -> dict[str, dict]:
     """
     saved = store.sealed_values.get("directory") or {}
     entries = list(saved.get("entries") or [])
-    generation, _, mac = (store.meta("directory_mac") or "").partition(":")
+    generation, _sep, mac = (store.meta("directory_mac") or "").partition(":")
     keys = store.keyring.get(int(generation)) if generation.isdigit() else None
     if keys is None or not hmac.compare_digest(mac, crypto.directory_mac(keys, crypto.directory_digest(entries))):
         raise IntegrityError(
-            "the staff directory's authentication does not verify: staff or key records were edited outside mhtool",
-            hint="restore the last backup that passes `mhtool audit verify --deep`",
+            _("the staff directory's authentication does not verify: staff or key records were edited outside mhtool"),
+            hint=_("restore the last backup that passes `mhtool audit verify --deep`"),
         )
     return {e["id"]: e for e in entries}
 
@@ -1025,7 +1123,7 @@ def store_info(path: str | os.PathLike) -> dict:
     """Facts about a store that need no key and reveal no personal data."""
     path = Path(path)
     if not path.exists():
-        raise StoreError(f"no store at {path}", hint="create one with `mhtool init --admin NAME`")
+        raise StoreError(_("no store at {path}").format(path=path), hint=_("create one with `mhtool init --admin NAME`"))
     conn = _connect_to_inspect(path)
     try:
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
@@ -1033,7 +1131,7 @@ def store_info(path: str | os.PathLike) -> dict:
         active_staff = conn.execute("SELECT count(*) FROM staff WHERE active = 1").fetchone()[0]
         version = schema.current_version(conn)
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path} is not an mhtool store ({exc})") from None
+        raise StoreError(_("{path} is not an mhtool store ({error})").format(path=path, error=exc)) from None
     finally:
         conn.close()
     return {

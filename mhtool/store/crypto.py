@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from mhtool.domain import student_no
 from mhtool.errors import AuthenticationFailed, IntegrityError, KeyUnavailable, StoreError
+from mhtool.i18n import N_, _
 
 SEAL_VERSION = 2
 _HEADER = 1 + 4 + 1 + 12
@@ -88,7 +89,7 @@ def _sub(secret: bytes, store_id: str, info: bytes) -> bytes:
 
 def derive_keys(secrets: dict[str, bytes], generation: int, store_id: str) -> GenerationKeys:
     if "common" not in secrets:
-        raise IntegrityError(f"key generation {generation} of this slot lacks the common key every role holds")
+        raise IntegrityError(_("key generation {generation} of this slot lacks the common key every role holds").format(generation=generation))
     return GenerationKeys(
         generation=generation,
         secrets=dict(secrets),
@@ -115,7 +116,7 @@ def seal(keys: GenerationKeys, store_id: str, table: str, record_id: str, value,
     """Seal ``value`` under ``tier``; ``bound`` (the row's plaintext columns) is authenticated with it."""
     cipher = keys.ciphers.get(tier)
     if cipher is None:
-        raise KeyUnavailable(f"this key slot does not hold the {tier} key, so it cannot write {table} records")
+        raise KeyUnavailable(_("this key slot does not hold the {tier} key, so it cannot write {table} records").format(tier=tier, table=table))
     nonce = os.urandom(12)
     header = bytes([SEAL_VERSION]) + keys.generation.to_bytes(4, "big") + bytes([TIERS[tier]]) + nonce
     return header + cipher.encrypt(nonce, canonical_json(value), _aad(store_id, table, record_id, tier, bound))
@@ -142,23 +143,33 @@ def unseal(
         blob = bytes(blob) if isinstance(blob, (bytearray, memoryview)) else b""
     sealed_as = _TIER_NAMES.get(blob[5]) if len(blob) >= _HEADER + 16 and blob[0] == SEAL_VERSION else None
     if sealed_as is None:
-        raise IntegrityError(f"sealed record {table}/{record_id} is malformed (tampered or corrupt)")
+        raise IntegrityError(_("sealed record {table}/{record_id} is malformed (tampered or corrupt)").format(table=table, record_id=record_id))
     if tier is not None and sealed_as != tier:
-        raise IntegrityError(f"sealed record {table}/{record_id} holds a part sealed for another tier (its columns were swapped)")
+        raise IntegrityError(
+            _("sealed record {table}/{record_id} holds a part sealed for another tier (its columns were swapped)").format(table=table, record_id=record_id)
+        )
     generation = int.from_bytes(blob[1:5], "big")
     keys = keyring.get(generation)
     if keys is None:
-        raise IntegrityError(f"sealed record {table}/{record_id} names key generation {generation}, which this store does not hold")
+        raise IntegrityError(
+            _("sealed record {table}/{record_id} names key generation {generation}, which this store does not hold").format(
+                table=table, record_id=record_id, generation=generation
+            )
+        )
     cipher = keys.ciphers.get(sealed_as)
     if cipher is None:
-        raise KeyUnavailable(f"this key slot does not hold the {sealed_as} key that {table}/{record_id} is sealed under")
+        raise KeyUnavailable(
+            _("this key slot does not hold the {tier} key that {table}/{record_id} is sealed under").format(tier=sealed_as, table=table, record_id=record_id)
+        )
     try:
         plain = cipher.decrypt(blob[6:_HEADER], blob[_HEADER:], _aad(store_id, table, record_id, sealed_as, bound))
     except InvalidTag:
         raise IntegrityError(
-            f"sealed record {table}/{record_id} failed its integrity check (tampered, corrupt, moved from another row, "
-            "or one of its columns was edited)",
-            hint="restore the store from a backup and run `mhtool audit verify --deep`",
+            _(
+                "sealed record {table}/{record_id} failed its integrity check (tampered, corrupt, moved from another row, "
+                "or one of its columns was edited)"
+            ).format(table=table, record_id=record_id),
+            hint=_("restore the store from a backup and run `mhtool audit verify --deep`"),
         ) from None
     if not parse:
         return None
@@ -186,7 +197,7 @@ normalise_student_no = student_no.normalise
 
 def blind_index(keys: GenerationKeys, value: str, kind: str = "student_no") -> bytes:
     if keys.index_key is None:
-        raise KeyUnavailable("this key slot does not hold the roster key, so it cannot look up students")
+        raise KeyUnavailable(_("this key slot does not hold the roster key, so it cannot look up students"))
     return hmac.new(keys.index_key, f"{kind}|{value}".encode("utf-8"), hashlib.sha256).digest()
 
 
@@ -205,9 +216,11 @@ def _check_bounds(params: dict, bounds: dict, kind: str) -> None:
         value = params.get(name)
         if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
             raise StoreError(
-                f"key slot {kind} parameter {name}={value!r} is outside the allowed range {lo}–{hi}; "
-                "the slot was edited or is corrupt, so it was refused before any work",
-                hint="restore the store from a backup or ask an admin to re-add this staff member",
+                _(
+                    "key slot {kdf} parameter {name}={value!r} is outside the allowed range {low}–{high}; "
+                    "the slot was edited or is corrupt, so it was refused before any work"
+                ).format(kdf=kind, name=name, value=value, low=lo, high=hi),
+                hint=_("restore the store from a backup or ask an admin to re-add this staff member"),
             )
 
 
@@ -231,7 +244,7 @@ def _kek_from_passphrase(passphrase: str, params: dict) -> bytes:
         return Scrypt(salt=salt, length=KEY_BYTES, n=params["n"], r=params["r"], p=params["p"]).derive(
             passphrase.encode("utf-8")
         )
-    raise StoreError(f"key slot names an unknown KDF {params.get('kdf')!r}")
+    raise StoreError(_("key slot names an unknown KDF {kdf!r}").format(kdf=params.get("kdf")))
 
 
 def _kek_from_key_file(key_material: bytes, params: dict) -> bytes:
@@ -272,34 +285,46 @@ def read_secret_file(path, what: str, *, limit: int = 64 * 1024) -> tuple[bytes,
     """The bytes of a passphrase or key file and its mode; any problem with the file is an authentication failure (exit 4).
 
     The file must be a regular file (not a directory, a pipe or a device);
-    ``what`` names it in messages (``MHTOOL_KEY_FILE``, ``key file``).
+    ``what`` names it in messages (``MHTOOL_KEY_FILE``, or ``KEY_FILE``, translated when shown).
     """
     import stat
     from pathlib import Path
 
     p = Path(path)
+    what = _(what)
     try:
         fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise AuthenticationFailed(f"{what} names {p}, which does not exist", hint=f"check {what}") from None
+        raise AuthenticationFailed(_("{what} names {path}, which does not exist").format(what=what, path=p), hint=_("check {what}").format(what=what)) from None
     except OSError as exc:
-        raise AuthenticationFailed(f"cannot read the {what} file {p}: {exc.strerror or exc}", hint=f"check {what}") from None
+        raise AuthenticationFailed(
+            _("cannot read the {what} file {path}: {error}").format(what=what, path=p, error=exc.strerror or exc), hint=_("check {what}").format(what=what)
+        ) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-            raise AuthenticationFailed(f"{what} names {p}, which is {kind}", hint=f"set {what} to the file itself")
+            if stat.S_ISDIR(info.st_mode):
+                message = _("{what} names {path}, which is a directory")
+            else:
+                message = _("{what} names {path}, which is not a regular file")
+            raise AuthenticationFailed(message.format(what=what, path=p), hint=_("set {what} to the file itself").format(what=what))
         data = os.read(fd, limit + 1)
     except OSError as exc:
-        raise AuthenticationFailed(f"cannot read the {what} file {p}: {exc.strerror or exc}", hint=f"check {what}") from None
+        raise AuthenticationFailed(
+            _("cannot read the {what} file {path}: {error}").format(what=what, path=p, error=exc.strerror or exc), hint=_("check {what}").format(what=what)
+        ) from None
     finally:
         os.close(fd)
     if len(data) > limit:
-        raise AuthenticationFailed(f"the {what} file {p} is far too large to hold a passphrase or key")
+        raise AuthenticationFailed(_("the {what} file {path} is far too large to hold a passphrase or key").format(what=what, path=p))
     return data, info.st_mode
 
 
-def key_material(data: bytes, path, what: str = "key file") -> bytes:
+# How messages name a key file given by its path (rather than by MHTOOL_KEY_FILE).
+KEY_FILE = N_("key file")
+
+
+def key_material(data: bytes, path, what: str = KEY_FILE) -> bytes:
     """The key a key file holds, as :func:`write_key_file` writes it (hex on one line)."""
     try:
         material = bytes.fromhex(data.decode("ascii").strip())
@@ -307,15 +332,15 @@ def key_material(data: bytes, path, what: str = "key file") -> bytes:
         material = b""
     if len(material) != KEY_BYTES:
         raise AuthenticationFailed(
-            f"{what} {path} is not an mhtool key file ({KEY_BYTES * 2} hex digits expected)",
-            hint="use the file `mhtool init --key-file` or `mhtool staff add --key-file` wrote",
+            _("{what} {path} is not an mhtool key file ({digits} hex digits expected)").format(what=_(what), path=path, digits=KEY_BYTES * 2),
+            hint=_("use the file `mhtool init --key-file` or `mhtool staff add --key-file` wrote"),
         )
     return material
 
 
-def read_key_file(path, what: str = "key file") -> bytes:
+def read_key_file(path, what: str = KEY_FILE) -> bytes:
     """The key material of a key file; a missing, unreadable or malformed file is an authentication failure."""
-    data, _ = read_secret_file(path, what)
+    data, _mode = read_secret_file(path, what)
     return key_material(data, path, what)
 
 
@@ -334,10 +359,10 @@ def write_key_file(path) -> bytes:
 def derive_kek(credential: Credential, params: dict) -> bytes:
     if params.get("kdf") == "keyfile":
         if credential.key_material is None:
-            raise AuthenticationFailed("this staff member's slot is opened with a key file, not a passphrase")
+            raise AuthenticationFailed(_("this staff member's slot is opened with a key file, not a passphrase"))
         return _kek_from_key_file(credential.key_material, params)
     if credential.passphrase is None:
-        raise AuthenticationFailed("this staff member's slot is opened with a passphrase, not a key file")
+        raise AuthenticationFailed(_("this staff member's slot is opened with a passphrase, not a key file"))
     return _kek_from_passphrase(credential.passphrase, params)
 
 
@@ -379,7 +404,7 @@ def unlock_slot(credential: Credential, store_id: str, slot_id: str, params: dic
     try:
         raw = AESGCM(kek).decrypt(wrapped_private[:12], wrapped_private[12:], _slot_aad(store_id, slot_id))
     except InvalidTag:
-        raise AuthenticationFailed("the passphrase or key file does not open this staff member's key slot") from None
+        raise AuthenticationFailed(_("the passphrase or key file does not open this staff member's key slot")) from None
     return X25519PrivateKey.from_private_bytes(raw)
 
 
@@ -411,7 +436,9 @@ def open_bundle(private: X25519PrivateKey, sealed: bytes, generation: int, store
         secrets = {tier: bytes.fromhex(key) for tier, key in payload["keys"].items() if tier in TIERS}
         binding = payload["binding"]
     except (InvalidTag, ValueError, KeyError, TypeError):
-        raise IntegrityError(f"key slot {slot_id} holds a damaged or foreign copy of key generation {generation}") from None
+        raise IntegrityError(
+            _("key slot {slot} holds a damaged or foreign copy of key generation {generation}").format(slot=slot_id, generation=generation)
+        ) from None
     return secrets, binding
 
 
@@ -429,5 +456,5 @@ def directory_digest(entries: list[dict]) -> str:
 
 def directory_mac(keys: GenerationKeys, digest: str) -> str:
     if keys.directory_key is None:
-        raise KeyUnavailable("only an admin's key slot holds the key that authenticates the staff directory")
+        raise KeyUnavailable(_("only an admin's key slot holds the key that authenticates the staff directory"))
     return hmac.new(keys.directory_key, digest.encode(), hashlib.sha256).hexdigest()

@@ -27,8 +27,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from mhtool.errors import AuthenticationFailed, IntegrityError, PermissionDenied, StoreError
+from mhtool.i18n import _
 from mhtool.store import crypto, schema
-from mhtool.store.core import Store, StaffMember, _connect, _slot_params, _utcnow, publish_directory
+from mhtool.store.core import Store, StaffMember, _connect, _slot_params, _utcnow, credential_refused, publish_directory
 from mhtool.store.repos import index_columns
 
 _V1_HEADER = 1 + 4 + 12
@@ -50,11 +51,15 @@ class _FirstFormat:
         blob = bytes(blob)
         cipher = self.record.get(int.from_bytes(blob[1:5], "big")) if len(blob) > _V1_HEADER and blob[0] == 1 else None
         if cipher is None:
-            raise IntegrityError(f"sealed record {table}/{record_id} is not a readable first-format record; nothing was upgraded")
+            raise IntegrityError(
+                _("sealed record {table}/{record_id} is not a readable first-format record; nothing was upgraded").format(table=table, record_id=record_id)
+            )
         try:
             return json.loads(cipher.decrypt(blob[5:17], blob[17:], f"{self.store_id}|{table}|{record_id}".encode()))
         except InvalidTag:
-            raise IntegrityError(f"sealed record {table}/{record_id} failed its integrity check; nothing was upgraded") from None
+            raise IntegrityError(
+                _("sealed record {table}/{record_id} failed its integrity check; nothing was upgraded").format(table=table, record_id=record_id)
+            ) from None
 
 
 def _open_master(private, sealed: bytes, generation: int, store_id: str, slot_id: str) -> bytes:
@@ -65,7 +70,9 @@ def _open_master(private, sealed: bytes, generation: int, store_id: str, slot_id
     try:
         return AESGCM(key).decrypt(nonce, body, f"{store_id}|slot|{slot_id}|{generation}".encode())
     except InvalidTag:
-        raise IntegrityError(f"key slot {slot_id} holds a damaged copy of master key generation {generation}") from None
+        raise IntegrityError(
+            _("key slot {slot} holds a damaged copy of master key generation {generation}").format(slot=slot_id, generation=generation)
+        ) from None
 
 
 def is_first_format(path: str | os.PathLike) -> bool:
@@ -82,15 +89,15 @@ def upgrade(path: str | os.PathLike, credential: crypto.Credential, user: str) -
     conn = _connect(path)
     try:
         if schema.current_version(conn) >= schema.FIRST_FORMAT_2_VERSION:
-            raise StoreError(f"{path} already keeps a key per role; there is nothing to upgrade")
+            raise StoreError(_("{path} already keeps a key per role; there is nothing to upgrade").format(path=path))
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
         if meta.get("rotation_target"):
-            raise StoreError("a key rotation is in progress; finish it with the earlier mhtool first (`mhtool staff rotate-key`)")
+            raise StoreError(_("a key rotation is in progress; finish it with the earlier mhtool first (`mhtool staff rotate-key`)"))
         store_id = meta["store_id"]
         old, masters, admin = _unlock(conn, store_id, credential, user)
         backup = path.with_name(path.name + ".format1-backup")
         if backup.exists():
-            raise StoreError(f"{backup} already exists; move it away first (it is the copy an earlier upgrade attempt made)")
+            raise StoreError(_("{backup} already exists; move it away first (it is the copy an earlier upgrade attempt made)").format(backup=backup))
         conn.execute("VACUUM INTO ?", (str(backup),))
         os.chmod(backup, 0o600)
         generation = max(masters) + 1
@@ -128,9 +135,11 @@ def _unlock(conn, store_id: str, credential: crypto.Credential, user: str) -> tu
         data = conn.execute("SELECT data FROM staff WHERE id = ?", (staff_id,)).fetchone()[0]
         record = old.unseal("staff", staff_id, data)
         if record.get("role") != "admin":
-            raise PermissionDenied(f"{user!r} is a {record.get('role')}; only an admin may upgrade a store", hint="run `mhtool upgrade` as an admin")
+            raise PermissionDenied(
+                _("{user!r} is a {role}; only an admin may upgrade a store").format(user=user, role=record.get("role")), hint=_("run `mhtool upgrade` as an admin")
+            )
         return old, masters, StaffMember(id=staff_id, name=user, role="admin", display_name=record.get("display_name") or user)
-    raise AuthenticationFailed(f"the {credential.kind} from {credential.source or 'input'} does not open staff member {user!r}")
+    raise AuthenticationFailed(credential_refused(credential, user))
 
 
 def _reseal_everything(store: Store, old: _FirstFormat, generation: int) -> dict[str, int]:

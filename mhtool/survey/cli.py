@@ -10,6 +10,7 @@ import typer
 from mhtool.console.apps import make_subapp
 from mhtool.domain.labels import columns, label
 from mhtool.console.options import JsonOpt, LangOpt, checked, profile_value
+from mhtool.i18n import _
 
 app = make_subapp()
 
@@ -20,7 +21,7 @@ def _parse_answers(value: str) -> None:
     from mhtool.survey.usecases.importer import ANSWER_MODES
 
     if value not in ANSWER_MODES:
-        raise UsageError(f"--answers {value!r} is not one of {', '.join(ANSWER_MODES)}")
+        raise UsageError(_("--answers {value!r} is not one of {modes}").format(value=value, modes=", ".join(ANSWER_MODES)))
 
 
 AnswersOpt = Annotated[
@@ -37,19 +38,21 @@ def _sheet(value: str | None):
 
 
 @app.command("instruments")
-def instruments_cmd(json: JsonOpt = False, lang: LangOpt = "zh") -> None:
+def instruments_cmd(json: JsonOpt = False, lang: LangOpt = None) -> None:
     """List the instruments: code, name, items, bands.
 
     Example: mhtool survey instruments --json
     """
     from mhtool.console import output
+    from mhtool.i18n import in_language
     from mhtool.survey.usecases.api import Survey
 
-    rows = Survey.instruments(lang)
     if json:
-        output.emit_json(rows)
+        output.emit_json(Survey.instruments(lang or "zh"))
         return
-    output.emit_table(rows, columns([("code", "code"), ("name", "name"), ("version", "version"), ("items", "items"), ("bands", "bands")], lang))
+    shown = in_language(lang)
+    rows = Survey.instruments(shown)
+    output.emit_table(rows, columns([("code", "code"), ("name", "name"), ("version", "version"), ("items", "items"), ("bands", "bands")], shown))
 
 
 @app.command("instrument")
@@ -64,7 +67,7 @@ def instrument_cmd(code: Annotated[str, typer.Argument(help="Instrument code, e.
         output.emit_json(described)
         return
     rows = [{"key": k, "value": v if isinstance(v, (str, int, float)) else output.to_json(v)} for k, v in described.items()]
-    output.emit_table(rows, [("key", "key"), ("value", "value")], title=f"{inst.code} {inst.name_zh}")
+    output.emit_table(rows, [("key", _("key")), ("value", _("value"))], title=f"{inst.code} {inst.name_zh}")
 
 
 def _show_plan_problems(plan) -> None:
@@ -73,10 +76,14 @@ def _show_plan_problems(plan) -> None:
     for warning in getattr(plan, "warnings", ()):
         output.warn(warning)
     if plan.rejected:
-        output.warn(f"{len(plan.rejected)} of {len(plan.rows)} rows have problems:")
+        output.warn(_("{rejected} of {total} rows have problems:").format(rejected=len(plan.rejected), total=len(plan.rows)))
         output.problems(plan.problems)
     for o in plan.superseded:
-        output.info(f"row {o.row}: an earlier submission by {o.student_no}; row {o.superseded_by} (the latest) is kept")
+        output.info(
+            _("row {row}: an earlier submission by {student_no}; row {kept_row} (the latest) is kept").format(
+                row=o.row, student_no=o.student_no, kept_row=o.superseded_by
+            )
+        )
 
 
 @app.command("score")
@@ -103,7 +110,7 @@ def score_cmd(
 
     scored = Survey.score(file, instrument, profile=profile, answers=answers, sheet=_sheet(sheet), out=out, progress=output.progress)
     if scored.written is not None:
-        output.success(f"wrote {scored.written}")
+        output.success(_("wrote {path}").format(path=scored.written))
     if json:
         output.emit_json(scored.records)
     elif out is None:
@@ -118,6 +125,60 @@ def score_cmd(
     _show_plan_problems(scored.plan)
     if scored.plan.rejected:
         raise typer.Exit(EXIT_INVALID_INPUT)
+
+
+def _mapping_header(key: str) -> str:
+    """A column of the dry run's mapping table: 列, 表头, 对应, then one per sample row (``row 2``)."""
+    fixed = {"column": "列", "header": "表头", "becomes": "对应"}
+    if key in fixed:
+        return fixed[key]
+    if key.startswith("row ") and key[4:].isdigit():
+        return _("row {row}").format(row=key[4:])
+    return key
+
+
+def _import_done(summary, dry_run: bool) -> str:
+    """What an import did (or would do), as one sentence per case."""
+    into_batch = bool(summary.batch and not summary.already_imported)
+    tail = bool(summary.superseded or summary.rejected)
+    if dry_run and into_batch:
+        message = (
+            _("would import {imported} of {rows} rows into batch {batch}; {created} new dossiers, {updated} updated; "
+              "proposed red {red}, orange {orange}, yellow {yellow}; {superseded} superseded, {rejected} rejected")
+            if tail
+            else _("would import {imported} of {rows} rows into batch {batch}; {created} new dossiers, {updated} updated; "
+                   "proposed red {red}, orange {orange}, yellow {yellow}")
+        )
+    elif dry_run:
+        message = (
+            _("would import {imported} of {rows} rows; {created} new dossiers, {updated} updated; "
+              "proposed red {red}, orange {orange}, yellow {yellow}; {superseded} superseded, {rejected} rejected")
+            if tail
+            else _("would import {imported} of {rows} rows; {created} new dossiers, {updated} updated; "
+                   "proposed red {red}, orange {orange}, yellow {yellow}")
+        )
+    elif into_batch:
+        message = (
+            _("imported {imported} of {rows} rows into batch {batch}; {created} new dossiers, {updated} updated; "
+              "proposed red {red}, orange {orange}, yellow {yellow}; {superseded} superseded, {rejected} rejected")
+            if tail
+            else _("imported {imported} of {rows} rows into batch {batch}; {created} new dossiers, {updated} updated; "
+                   "proposed red {red}, orange {orange}, yellow {yellow}")
+        )
+    else:
+        message = (
+            _("imported {imported} of {rows} rows; {created} new dossiers, {updated} updated; "
+              "proposed red {red}, orange {orange}, yellow {yellow}; {superseded} superseded, {rejected} rejected")
+            if tail
+            else _("imported {imported} of {rows} rows; {created} new dossiers, {updated} updated; "
+                   "proposed red {red}, orange {orange}, yellow {yellow}")
+        )
+    return message.format(
+        imported=summary.imported, rows=summary.rows, batch=summary.batch,
+        created=summary.students_created, updated=summary.students_updated,
+        red=summary.proposed["red"], orange=summary.proposed["orange"], yellow=summary.proposed["yellow"],
+        superseded=summary.superseded, rejected=summary.rejected,
+    )
 
 
 @app.command("import")
@@ -171,32 +232,36 @@ def import_cmd(
         )
     plan, summary = imported.plan, imported.summary
     if dry_run and not json:
-        output.info(f"{plan.file} (sheet {plan.sheet}, header row {plan.header_row}): profile {plan.profile}, {plan.item_count} item columns, answers read as {plan.mode}")
+        output.info(
+            _("{file} (sheet {sheet}, header row {header_row}): profile {profile}, {items} item columns, answers read as {mode}").format(
+                file=plan.file, sheet=plan.sheet, header_row=plan.header_row, profile=plan.profile, items=plan.item_count, mode=plan.mode
+            )
+        )
         keys = list(imported.mapping[0]) if imported.mapping else []
-        output.emit_table(imported.mapping, [(k, {"column": "列", "header": "表头", "becomes": "对应"}.get(k, k)) for k in keys], title="列 → 字段/条目 (前几行)")
+        output.emit_table(imported.mapping, [(k, _mapping_header(k)) for k in keys], title="列 → 字段/条目 (前几行)")
     if summary.already_imported:
-        output.warn(f"{plan.file} was already imported as batch {summary.already_imported}; nothing was added")
+        output.warn(
+            _("{file} was already imported as batch {batch}; nothing was added").format(file=plan.file, batch=summary.already_imported)
+        )
         if json:
             output.emit_json(summary.as_dict())
         return
     _show_plan_problems(plan)
     if summary.rejects_file:
-        output.warn(f"rejected rows written to {summary.rejects_file}")
+        output.warn(_("rejected rows written to {path}").format(path=summary.rejects_file))
     if summary.cohort:
-        output.info(f"expected cohort (应参与): {'、'.join(summary.cohort)}")
+        output.info(_("expected cohort (应参与): {grades}").format(grades="、".join(summary.cohort)))
     else:
-        output.warn("expected cohort unknown: no 年级 in the export or in the matched dossiers, so the census report leaves 应参与 and 参与率 empty; pass --cohort 2026级 to set it")
+        output.warn(
+            _(
+                "expected cohort unknown: no 年级 in the export or in the matched dossiers, so the census report leaves "
+                "应参与 and 参与率 empty; pass --cohort 2026级 to set it"
+            )
+        )
     if json:
         output.emit_json(summary.as_dict())
         return
-    verb = "would import" if dry_run else "imported"
-    output.success(
-        f"{verb} {summary.imported} of {summary.rows} rows"
-        + (f" into batch {summary.batch}" if summary.batch and not summary.already_imported else "")
-        + f"; {summary.students_created} new dossiers, {summary.students_updated} updated; "
-        + f"proposed red {summary.proposed['red']}, orange {summary.proposed['orange']}, yellow {summary.proposed['yellow']}"
-        + (f"; {summary.superseded} superseded, {summary.rejected} rejected" if summary.superseded or summary.rejected else "")
-    )
+    output.success(_import_done(summary, dry_run))
 
 
 @app.command("batches")
@@ -226,7 +291,7 @@ def batch_cmd(ctx: typer.Context, batch: Annotated[str, typer.Argument(help="Bat
         output.emit_json(detail)
         return
     rows = [{"k": k, "v": v if not isinstance(v, (dict, list)) else output.to_json(v).replace("\n", " ")} for k, v in detail.items()]
-    output.emit_table(rows, columns([("k", "item"), ("v", "value")]), title=f"batch {detail['id']}")
+    output.emit_table(rows, columns([("k", "item"), ("v", "value")]), title=_("batch {batch}").format(batch=detail["id"]))
 
 
 @app.command("void")
@@ -240,7 +305,9 @@ def void_cmd(
 
     with session.open_center(ctx) as center:
         result = center.survey.void(batch, reason or "")
-    output.success(f"batch {result['batch']} is void; {result['tasks_cancelled']} open interview tasks cancelled")
+    output.success(
+        _("batch {batch} is void; {cancelled} open interview tasks cancelled").format(batch=result["batch"], cancelled=result["tasks_cancelled"])
+    )
 
 
 @app.command("rescore")
@@ -253,4 +320,8 @@ def rescore_cmd(ctx: typer.Context, batch: Annotated[str, typer.Argument(help="B
     if json:
         output.emit_json(result)
         return
-    output.success(f"re-scored {result['rescored']} responses under version {result['version']}; {result['changed']} changed")
+    output.success(
+        _("re-scored {rescored} responses under version {version}; {changed} changed").format(
+            rescored=result["rescored"], version=result["version"], changed=result["changed"]
+        )
+    )

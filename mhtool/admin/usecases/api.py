@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
 from mhtool.errors import InvalidInput
+from mhtool.i18n import N_, _
 from mhtool.store import admin as store_admin
 from mhtool.store.core import create_store, store_info
 
@@ -147,7 +148,7 @@ class Admin:
         from mhtool.store.upgrade import upgrade
 
         if not user:
-            raise UsageError("which admin? pass --user NAME or set MHTOOL_USER")
+            raise UsageError(_("which admin? pass --user NAME or set MHTOOL_USER"))
         return upgrade(path, credential, user)
 
     @staticmethod
@@ -215,6 +216,7 @@ class Admin:
 # Settings of the reports (see Admin.settings_set); the governance policies are checked by governance.
 REPORT_SETTINGS: tuple[str, ...] = ("center_name", "term_first_monday")
 CENTER_NAME_MAX = 60
+WEEKDAYS = (N_("Monday"), N_("Tuesday"), N_("Wednesday"), N_("Thursday"), N_("Friday"), N_("Saturday"), N_("Sunday"))
 
 
 def _check_report_setting(key: str, value) -> str | None:
@@ -224,16 +226,21 @@ def _check_report_setting(key: str, value) -> str | None:
         return None
     if key == "center_name":
         if len(text) > CENTER_NAME_MAX:
-            raise InvalidInput(f"center_name is {len(text)} characters long; give the unit's name in at most {CENTER_NAME_MAX}")
+            raise InvalidInput(
+                _("center_name is {length} characters long; give the unit's name in at most {limit}").format(length=len(text), limit=CENTER_NAME_MAX)
+            )
         return text
     try:
         monday = date.fromisoformat(text)
     except ValueError:
-        raise InvalidInput(f"term_first_monday {text!r} is not a date", hint="give the Monday the term's first teaching week starts, as YYYY-MM-DD") from None
+        raise InvalidInput(
+            _("term_first_monday {value!r} is not a date").format(value=text),
+            hint=_("give the Monday the term's first teaching week starts, as YYYY-MM-DD"),
+        ) from None
     if monday.weekday() != 0:
         raise InvalidInput(
-            f"term_first_monday {text} is a {monday.strftime('%A')}, not a Monday",
-            hint=f"the Monday of that week is {(monday - timedelta(days=monday.weekday())).isoformat()}",
+            _("term_first_monday {value} is a {weekday}, not a Monday").format(value=text, weekday=_(WEEKDAYS[monday.weekday()])),
+            hint=_("the Monday of that week is {monday}").format(monday=(monday - timedelta(days=monday.weekday())).isoformat()),
         )
     return monday.isoformat()
 
@@ -244,6 +251,6 @@ def _read_policy_file(file: Path) -> dict:
         text = file.read_text("utf-8")
         return tomllib.loads(text) if toml else json.loads(text)
     except FileNotFoundError:
-        raise InvalidInput(f"{file}: no such file") from None
+        raise InvalidInput(_("{file}: no such file").format(file=file)) from None
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInput(f"{file}: not valid {'TOML' if toml else 'JSON'} ({exc})") from None
+        raise InvalidInput(_("{file}: not valid {format} ({error})").format(file=file, format="TOML" if toml else "JSON", error=exc)) from None

@@ -15,10 +15,13 @@ from difflib import SequenceMatcher
 
 from mhtool.domain import rules
 from mhtool.domain.labels import code_from_label, label
+from mhtool.domain.labels import text as label_text
 from mhtool.domain.rules import DEFAULT_CADENCE, GUARDIAN_NOTICE_HOURS, RETURN_REVIEW_DAYS, REVIEW_WINDOW_DAYS
 from mhtool.domain.vocabulary import CONSENT, GROUPS, HEADER_FIELDS, LEVEL_RANK, LEVELS, STATUSES
 from mhtool.domain.sensitivity import CLINICAL_KINDS
 from mhtool.errors import InvalidInput, RefusedChange, UsageError
+from mhtool import i18n
+from mhtool.i18n import _
 
 # Required fields per timeline entry kind: what a counselor must say for the
 # entry to be useful later (有据可查). Other fields are optional.
@@ -57,20 +60,23 @@ STATE_KINDS = frozenset({"interview", "follow_up", "guardian_contact", "crisis"}
 def parse_level(text: str | None, *, option: str = "--level") -> str:
     code = code_from_label("level", text or "")
     if code is None:
-        raise InvalidInput(f"{option}: {text!r} is not a level", hint="use red, orange, yellow or none (红色/橙色/黄色/无)")
+        raise InvalidInput(
+            _("{option}: {text!r} is not a level").format(option=option, text=text),
+            hint=_("use red, orange, yellow or none (红色/橙色/黄色/无)"),
+        )
     return code
 
 
 def required(value, flag: str):
     """A value the event cannot be recorded without; missing, the error names the flag that gives it."""
     if value in (None, ""):
-        raise UsageError(f"missing {flag}", hint=f"pass {flag}")
+        raise UsageError(_("missing {flag}").format(flag=flag), hint=_("pass {flag}").format(flag=flag))
     return value
 
 
 def parse_choice(value: str | None, choices: tuple[str, ...], option: str) -> str:
     if value not in choices:
-        raise UsageError(f"{option}: {value!r} is not one of {', '.join(choices)}")
+        raise UsageError(_("{option}: {value!r} is not one of {choices}").format(option=option, value=value, choices=", ".join(choices)))
     return value
 
 
@@ -83,16 +89,17 @@ def compare_levels(old: str, new: str) -> str:
 def validate_entry(kind: str, fields: dict) -> dict:
     """Check an entry's fields; return them without empty optional values."""
     if kind not in ENTRY_FIELDS:
-        raise UsageError(f"unknown entry kind {kind!r}", hint=f"one of {', '.join(ENTRY_KINDS)}")
+        raise UsageError(_("unknown entry kind {kind!r}").format(kind=kind), hint=_("one of {choices}").format(choices=", ".join(ENTRY_KINDS)))
     required, optional = ENTRY_FIELDS[kind]
     missing = [f for f in required if fields.get(f) in (None, "", [])]
     if missing:
-        raise UsageError(f"a {label('entry', kind, 'en')} entry needs {', '.join('--' + m.replace('_', '-') for m in missing)}")
+        flags = ", ".join("--" + m.replace("_", "-") for m in missing)
+        raise UsageError(_("a {entry_kind} entry needs {flags}").format(entry_kind=label("entry", kind, i18n.current()), flags=flags))
     unknown = set(fields) - set(required) - set(optional)
     if unknown:
-        raise UsageError(f"unexpected fields for {kind}: {', '.join(sorted(unknown))}")
+        raise UsageError(_("unexpected fields for {kind}: {fields}").format(kind=kind, fields=", ".join(sorted(unknown))))
     if kind == "guardian_contact" and fields.get("consent") not in (None, *CONSENT):
-        raise UsageError(f"--consent must be one of {', '.join(CONSENT)}")
+        raise UsageError(_("--consent must be one of {choices}").format(choices=", ".join(CONSENT)))
     return {k: v for k, v in fields.items() if v not in (None, "", [])}
 
 
@@ -101,9 +108,9 @@ def cadence_change(changes: dict[str, int]) -> dict[str, int]:
     out = {}
     for level, days in changes.items():
         if level not in DEFAULT_CADENCE:
-            raise UsageError(f"no cadence for level {level!r}", hint=", ".join(DEFAULT_CADENCE))
+            raise UsageError(_("no cadence for level {level!r}").format(level=level), hint=", ".join(DEFAULT_CADENCE))
         if not 1 <= int(days) <= 365:
-            raise InvalidInput(f"--{level} {days}: the cadence is a number of days from 1 to 365")
+            raise InvalidInput(_("--{level} {days}: the cadence is a number of days from 1 to 365").format(level=level, days=days))
         out[level] = int(days)
     return out
 
@@ -132,9 +139,9 @@ class Effects:
 def change_level(student: dict, to: str, reason: str, on: date, *, cadence: dict | None = None) -> Effects:
     """A counselor sets the watch level. Every change needs a reason."""
     if to not in LEVELS:
-        raise InvalidInput(f"{to!r} is not a level", hint="use red, orange, yellow or none")
+        raise InvalidInput(_("{level!r} is not a level").format(level=to), hint=_("use red, orange, yellow or none"))
     if not (reason or "").strip():
-        raise UsageError("a level change needs --reason", hint="say why, e.g. --reason \"约谈评估确认\"")
+        raise UsageError(_("a level change needs --reason"), hint=_('say why, e.g. --reason "约谈评估确认"'))
     old = student.get("level") or "none"
     new_student = dict(student)
     effects = Effects(new_student)
@@ -159,7 +166,7 @@ def record_interview(student: dict, fields: dict, on: date, *, cadence: dict | N
     fields = validate_entry("interview", fields)
     confirmed = fields.get("confirmed_level")
     if confirmed is not None and confirmed not in LEVELS:
-        raise InvalidInput(f"--confirm {confirmed!r} is not a level")
+        raise InvalidInput(_("--confirm {level!r} is not a level").format(level=confirmed))
     base = Effects(
         dict(student),
         entries=[("interview", fields)],
@@ -209,7 +216,7 @@ def record_follow_up(student: dict, fields: dict, on: date, *, cadence: dict | N
 
 def close_watch(student: dict, reason: str, on: date) -> Effects:
     if (student.get("level") or "none") == "none":
-        raise RefusedChange(f"{student.get('student_no')} is not on the watch list; nothing to close")
+        raise RefusedChange(_("{student_no} is not on the watch list; nothing to close").format(student_no=student.get("student_no")))
     effects = change_level(student, "none", reason, on)
     effects.entries.append(("close", {"reason": reason}))
     effects.cancel_task_kinds = ("follow_up", "interview", "review", "reminder")
@@ -218,7 +225,9 @@ def close_watch(student: dict, reason: str, on: date) -> Effects:
 
 def reopen_watch(student: dict, level: str, reason: str, on: date, *, cadence: dict | None = None) -> Effects:
     if (student.get("level") or "none") != "none":
-        raise RefusedChange(f"{student.get('student_no')} is already watched at {student['level']}; use `cases level` to change it")
+        raise RefusedChange(
+            _("{student_no} is already watched at {level}; use `cases level` to change it").format(student_no=student.get("student_no"), level=student["level"])
+        )
     effects = change_level(student, level, reason, on, cadence=cadence)
     effects.entries.insert(0, ("reopen", {"reason": reason, "level": level}))
     return effects
@@ -244,18 +253,18 @@ def change_status(student: dict, to: str, fields: dict, on: date) -> Effects:
     """
     old = student.get("status") or "enrolled"
     if to not in STATUSES:
-        raise UsageError(f"{to!r} is not a status", hint=f"one of {', '.join(STATUSES)}")
+        raise UsageError(_("{status!r} is not a status").format(status=to), hint=_("one of {choices}").format(choices=", ".join(STATUSES)))
     if to not in STATUS_TRANSITIONS.get(old, ()):
         allowed = STATUS_TRANSITIONS.get(old, ())
         raise RefusedChange(
-            f"a student who is {old} cannot become {to}",
-            hint=f"valid next statuses: {', '.join(allowed) if allowed else 'none (final)'}",
+            _("a student who is {old} cannot become {new}").format(old=old, new=to),
+            hint=_("valid next statuses: {statuses}").format(statuses=", ".join(allowed)) if allowed else _("valid next statuses: none (final)"),
         )
     if to == "returned" and not fields.get("certificate"):
         if not fields.get("without_certificate"):
             raise InvalidInput(
-                "a return to school needs --certificate \"hospital, date, conclusion\"",
-                hint="or pass --without-certificate --reason \"…\" to record why there is none",
+                _('a return to school needs --certificate "hospital, date, conclusion"'),
+                hint=_('or pass --without-certificate --reason "…" to record why there is none'),
             )
     entry = validate_entry("status_change", {"from": old, "to": to, **fields})
     new_student = dict(student, status=to)
@@ -387,7 +396,7 @@ def level_steps(entries: list[dict]) -> list[LevelStep]:
             step = LevelStep(e["id"], "interview", e["date"], f["confirmed_level"], interview_reason(e["date"]))
             keyed.append(((e["date"], i, i), step))
     keyed.sort(key=lambda k: k[0])
-    return [step for _, step in keyed]
+    return [step for _key, step in keyed]
 
 
 def replay_levels(steps: list[LevelStep]) -> LevelHistory:
@@ -519,17 +528,27 @@ def last_contact(entries: list[dict], fallback: date) -> date:
 
 def late_change_text(before: LevelHistory, after: LevelHistory, on: date) -> str:
     """What recording a late entry dated ``on`` does to the current level, in a sentence."""
-    old = f"{before.level} {label('level', before.level)}" + (f" since {before.since}" if before.since else "")
-    new = f"{after.level} {label('level', after.level)}" + (f" since {after.since}" if after.since else "")
-    return f"this entry dated {on.isoformat()} comes before later entries (补录); it changes the current level from {old} to {new}"
+    return _("this entry dated {date} comes before later entries (补录); it changes the current level from {old} to {new}").format(
+        date=on.isoformat(), old=_level_since(before.level, before.since), new=_level_since(after.level, after.since)
+    )
+
+
+def _level_since(level: str, since: str | None) -> str:
+    """A level with its code and label, and since when: ``red 红色 since 2026-11-28``."""
+    if since:
+        return _("{code} {label} since {since}").format(code=level, label=label("level", level), since=since)
+    return _("{code} {label}").format(code=level, label=label("level", level))
 
 
 def history_text(after: LevelHistory, on: date) -> str:
     """The level history from ``on`` on, as a late entry leaves it: ``none → red on 11-28, red → yellow on 12-01; now yellow since 12-01``."""
     day = on.isoformat()
-    steps = [f"{c.before} → {c.to} on {c.date}" for c in after.changes if c.date >= day]
-    now = f"now {after.level}" + (f" since {after.since}" if after.since else "")
-    return f"late entry (补录) dated {day}: " + (", ".join(steps) + "; " if steps else "no change of level; ") + now
+    steps = [_("{before} → {after} on {date}").format(before=c.before, after=c.to, date=c.date) for c in after.changes if c.date >= day]
+    now = _("now {level} since {since}").format(level=after.level, since=after.since) if after.since else _("now {level}").format(level=after.level)
+    if not steps:
+        return _("late entry (补录) dated {date}: no change of level; {now}").format(date=day, now=now)
+    changes = label_text("list_separator", i18n.current()).join(steps)
+    return _("late entry (补录) dated {date}: {changes}; {now}").format(date=day, changes=changes, now=now)
 
 
 # -- order of dates ---------------------------------------------------------------------------
@@ -552,9 +571,11 @@ def check_status_order(entries: list[dict], to: str, on: date, option: str) -> N
     if on.isoformat() < began:
         prev = (last.get("fields") or {}).get("to")
         raise InvalidInput(
-            f"{option} {on.isoformat()}: the {label('status', prev)} ({prev}) recorded for this student began on {began}; "
-            f"a change to {label('status', to)} ({to}) cannot be dated before it",
-            hint=f"pass {option} {began} or later",
+            _(
+                "{option} {date}: the {previous_label} ({previous}) recorded for this student began on {began}; "
+                "a change to {new_label} ({new}) cannot be dated before it"
+            ).format(option=option, date=on.isoformat(), previous_label=label("status", prev), previous=prev, began=began, new_label=label("status", to), new=to),
+            hint=_("pass {option} {began} or later").format(option=option, began=began),
         )
 
 
@@ -565,8 +586,8 @@ def check_follow_up_date(history: LevelHistory, on: date) -> None:
     began = history.episodes[0].opened_on
     if on.isoformat() < began:
         raise InvalidInput(
-            f"--date {on.isoformat()}: the watch began on {began}; a follow-up cannot be dated before it",
-            hint=f"pass --date {began} or later, or record what happened before the watch as a note",
+            _("--date {date}: the watch began on {began}; a follow-up cannot be dated before it").format(date=on.isoformat(), began=began),
+            hint=_("pass --date {began} or later, or record what happened before the watch as a note").format(began=began),
         )
 
 
@@ -620,10 +641,10 @@ def duplicate_crisis_warning(similar: list[dict]) -> str | None:
     e = similar[-1]
     f = e.get("fields") or {}
     when = f.get("happened_at") or e["date"]
-    return (
-        f"this looks like the crisis already recorded as entry {e['id'][:8]} ({when}: {f.get('what')!r}); it was recorded again. "
-        f"If it is the same event, correct that entry with --corrects {e['id'][:8]} instead"
-    )
+    return _(
+        "this looks like the crisis already recorded as entry {entry} ({when}: {what!r}); it was recorded again. "
+        "If it is the same event, correct that entry with --corrects {entry} instead"
+    ).format(entry=e["id"][:8], when=when, what=f.get("what"))
 
 
 # -- three clarities (三个明确) ---------------------------------------------------------------
@@ -682,8 +703,8 @@ def correction(student: dict, original: dict, fields: dict) -> Effects:
     kind = original["kind"]
     if kind not in ENTRY_FIELDS or kind in ("level_change", "status_change", "close", "reopen", "referral"):
         raise UsageError(
-            f"a {label('entry', kind, 'en')} entry cannot be corrected with another entry",
-            hint="level, status, closure and referral entries are corrected by recording the next change with a reason",
+            _("a {entry_kind} entry cannot be corrected with another entry").format(entry_kind=label("entry", kind, i18n.current())),
+            hint=_("level, status, closure and referral entries are corrected by recording the next change with a reason"),
         )
     fields = validate_entry(kind, fields)
     return Effects(dict(student), entries=[(kind, fields)])
@@ -702,9 +723,12 @@ def effective(entries: list[dict]) -> list[dict]:
 
 def reminder_task(due: date, note: str, *, today: date, assigned_to: str | None = None) -> dict:
     if not (note or "").strip():
-        raise UsageError("a reminder needs --note", hint='say what to do, e.g. --note "期末前再约谈一次"')
+        raise UsageError(_("a reminder needs --note"), hint=_('say what to do, e.g. --note "期末前再约谈一次"'))
     if due < today:
-        raise InvalidInput(f"--due: {due.isoformat()} is in the past; a reminder is for later", hint=f"pass {today.isoformat()} or later")
+        raise InvalidInput(
+            _("--due: {due} is in the past; a reminder is for later").format(due=due.isoformat()),
+            hint=_("pass {today} or later").format(today=today.isoformat()),
+        )
     task = {"kind": "reminder", "due": due, "note": note}
     if assigned_to:
         task["assigned_to"] = assigned_to
@@ -733,14 +757,14 @@ def crisis_warnings(fields: dict) -> list[str]:
     happened = fields.get("happened_at")
     told = fields.get("parents_notified_at")
     if not told:
-        return [f"parents (家长) not yet recorded as notified; the norm is within {GUARDIAN_NOTICE_HOURS} hours (--parents-notified-at)"]
+        return [_("parents (家长) not yet recorded as notified; the norm is within {hours} hours (--parents-notified-at)").format(hours=GUARDIAN_NOTICE_HOURS)]
     if happened:
         gap = datetime.fromisoformat(told) - datetime.fromisoformat(happened)
         if gap.total_seconds() < 0:
-            raise InvalidInput("--parents-notified-at is before --happened-at", hint="check both times")
+            raise InvalidInput(_("--parents-notified-at is before --happened-at"), hint=_("check both times"))
         if gap.total_seconds() > GUARDIAN_NOTICE_HOURS * 3600:
             hours = int(gap.total_seconds() // 3600)
-            return [f"parents were notified {hours} hours after the event; the norm is within {GUARDIAN_NOTICE_HOURS} hours"]
+            return [_("parents were notified {hours} hours after the event; the norm is within {norm} hours").format(hours=hours, norm=GUARDIAN_NOTICE_HOURS)]
     return []
 
 
@@ -765,8 +789,8 @@ def parse_groups(values) -> list[str]:
                 out.append(code)
     if bad:
         raise InvalidInput(
-            f"--group: {', '.join(repr(b) for b in bad)} is not one of the six special groups",
-            hint=f"use {', '.join(GROUPS)} (or their Chinese names); put anything else in --tag",
+            _("--group: {values} is not one of the six special groups").format(values=", ".join(repr(b) for b in bad)),
+            hint=_("use {groups} (or their Chinese names); put anything else in --tag").format(groups=", ".join(GROUPS)),
         )
     return out
 
@@ -776,12 +800,12 @@ def parse_guardian(text: str) -> dict:
     parts = [p.strip() for p in str(text).replace("，", ",").split(",")]
     if len(parts) != 3 or not parts[0] or not (parts[1] or parts[2]):
         raise InvalidInput(
-            f"--guardian {text!r}: expected RELATION,NAME,PHONE",
-            hint='e.g. --guardian "母亲,李某,13800000000"',
+            _("--guardian {value!r}: expected RELATION,NAME,PHONE").format(value=text),
+            hint=_('e.g. --guardian "母亲,李某,13800000000"'),
         )
     relation, name, phone = parts
     if phone and not all(c.isdigit() or c in "+- " for c in phone):
-        raise InvalidInput(f"--guardian {text!r}: {phone!r} is not a phone number")
+        raise InvalidInput(_("--guardian {value!r}: {phone!r} is not a phone number").format(value=text, phone=phone))
     return {"relation": relation, "name": name, "phone": phone}
 
 
@@ -790,7 +814,10 @@ def parse_consent(text: str | None) -> str | None:
         return None
     code = code_from_label("consent", text)
     if code is None:
-        raise InvalidInput(f"--consent {text!r} is not one of signed, refused, not_needed", hint="知情同意书: signed 已签署, refused 拒绝签署, not_needed 无需签署")
+        raise InvalidInput(
+            _("--consent {value!r} is not one of signed, refused, not_needed").format(value=text),
+            hint=_("知情同意书: signed 已签署, refused 拒绝签署, not_needed 无需签署"),
+        )
     return code
 
 
@@ -802,7 +829,10 @@ def edit_student(student: dict, changes: dict) -> tuple[dict, list[str]]:
     """
     forbidden = {"level", "level_since", "level_reason", "status", "student_no", "id"} & set(changes)
     if forbidden:
-        raise UsageError(f"{', '.join(sorted(forbidden))} cannot be edited directly", hint="use `cases level` or `cases status`, which record why")
+        raise UsageError(
+            _("{fields} cannot be edited directly").format(fields=", ".join(sorted(forbidden))),
+            hint=_("use `cases level` or `cases status`, which record why"),
+        )
     record = dict(student)
     changed = []
     for key, value in changes.items():
@@ -812,7 +842,7 @@ def edit_student(student: dict, changes: dict) -> tuple[dict, list[str]]:
             record[key] = value
             changed.append(key)
     if "name" in changed and not (record.get("name") or "").strip():
-        raise InvalidInput("--name cannot be empty")
+        raise InvalidInput(_("--name cannot be empty"))
     return record, changed
 
 
@@ -833,7 +863,10 @@ def header_changes(values: dict) -> dict:
     """
     unknown = set(values) - set(HEADER_FIELDS) - set(HEADER_LISTS)
     if unknown:
-        raise UsageError(f"{', '.join(sorted(unknown))} is not part of a dossier header", hint=f"one of {', '.join((*HEADER_FIELDS, *HEADER_LISTS))}")
+        raise UsageError(
+            _("{fields} is not part of a dossier header").format(fields=", ".join(sorted(unknown))),
+            hint=_("one of {choices}").format(choices=", ".join((*HEADER_FIELDS, *HEADER_LISTS))),
+        )
     changes = {key: values[key].strip() for key in HEADER_FIELDS if values.get(key) is not None}
     if values.get("groups") is not None:
         changes["groups"] = parse_groups(values["groups"])

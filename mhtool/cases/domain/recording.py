@@ -18,6 +18,7 @@ from mhtool.domain import dates
 from mhtool.domain.labels import code_from_label, label
 from mhtool.domain.vocabulary import CRISIS_RISKS, CRISIS_TYPES, PARENT_WORDS
 from mhtool.errors import InvalidInput, UsageError
+from mhtool.i18n import _
 
 # The fields each correctable kind takes from the values given (and, in a correction, from the corrected entry).
 INTERVIEW_FORM = ("findings", "confirmed_level", "mode", "duration", "risk", "next_step")
@@ -47,7 +48,9 @@ def moment(value: datetime | str | None, *, today: date, option: str) -> str | N
         return None
     at = value if isinstance(value, datetime) else dates.parse_datetime(value, today=today, option=option)
     if at.date() > today:
-        raise InvalidInput(f"{option}: {at:%Y-%m-%d %H:%M} is in the future, but this records something that already happened")
+        raise InvalidInput(
+            _("{option}: {moment} is in the future, but this records something that already happened").format(option=option, moment=f"{at:%Y-%m-%d %H:%M}")
+        )
     return at.isoformat(sep=" ", timespec="minutes")
 
 
@@ -74,7 +77,7 @@ def level_change(student: dict, to: str | None, reason: str | None, on: date, *,
     code = model.parse_level(required(to, "LEVEL"), option="LEVEL")
     why = required(reason, "--reason")
     if code == (student.get("level") or "none"):
-        raise UsageError(f"{student['student_no']} is already at {code}; nothing to change")
+        raise UsageError(_("{student_no} is already at {level}; nothing to change").format(student_no=student["student_no"], level=code))
     return model.change_level(student, code, why, on, cadence=cadence)
 
 
@@ -90,7 +93,7 @@ def measure(student: dict, given: dict, on: date, *, today: date, base: dict | N
     first = day(merged["start"], today=today, option="--start", past=False) if merged["start"] else on
     last = day(merged["end"], today=today, option="--end", past=False) if merged["end"] else None
     if last and last < first:
-        raise InvalidInput(f"--end {last.isoformat()} is before the start {first.isoformat()}")
+        raise InvalidInput(_("--end {end} is before the start {start}").format(end=last.isoformat(), start=first.isoformat()))
     fields = model.validate_entry(
         "measure",
         {
@@ -127,7 +130,7 @@ def _coded(value: str | None, domain: str, codes: tuple[str, ...], option: str) 
     if code not in codes:
         choices = ", ".join(f"{c} {label(domain, c, 'zh')}" for c in codes)
         # A wrong flag value, not bad data: exit 2, like any other usage mistake.
-        raise UsageError(f"{option} {value!r} is not one of {', '.join(codes)}", hint=f"{option}: {choices}")
+        raise UsageError(_("{option} {value!r} is not one of {choices}").format(option=option, value=value, choices=", ".join(codes)), hint=f"{option}: {choices}")
     return code
 
 
@@ -191,11 +194,14 @@ def crisis(
         else:
             who, sep, at = n.partition("@")
         if not sep or not who.strip():
-            raise InvalidInput(f"--notified {n!r}: expected WHO@WHEN", hint='e.g. --notified "学院书记@2026-11-23 22:30"')
+            raise InvalidInput(_("--notified {value!r}: expected WHO@WHEN").format(value=n), hint=_('e.g. --notified "学院书记@2026-11-23 22:30"'))
         others.append({"who": who.strip(), "at": moment(at.strip() if isinstance(at, str) else at, today=today, option="--notified")})
     reported_at = moment(given.get("reported_at"), today=today, option="--reported-at") or base.get("reported_at")
     if reported_at and when and reported_at.replace("T", " ") < when.replace("T", " "):
-        raise UsageError(f"--reported-at {reported_at} is before the event ({when})", hint="check --reported-at and --happened-at")
+        raise UsageError(
+            _("--reported-at {reported_at} is before the event ({happened_at})").format(reported_at=reported_at, happened_at=when),
+            hint=_("check --reported-at and --happened-at"),
+        )
     fields = model.validate_entry(
         "crisis",
         {
@@ -242,7 +248,7 @@ def reopen(student: dict, level: str | None, reason: str | None, on: date, *, ca
     """A watch opened again (重新关注) at a watch level, with its reason."""
     code = model.parse_level(required(level, "--level"))
     if code == "none":
-        raise InvalidInput("--level none does not reopen a watch", hint="use red, orange or yellow")
+        raise InvalidInput(_("--level none does not reopen a watch"), hint=_("use red, orange or yellow"))
     return model.reopen_watch(student, code, required(reason, "--reason"), on, cadence=cadence)
 
 
@@ -262,15 +268,15 @@ def status_action(
     """Check which options go with ``action``; return the action, its day as given, and the option that gives it."""
     act = required(action, "ACTION")
     if act not in model.STATUS_ACTIONS:
-        raise UsageError(f"ACTION {act!r} is not one of {', '.join(model.STATUS_ACTIONS)}")
+        raise UsageError(_("ACTION {action!r} is not one of {choices}").format(action=act, choices=", ".join(model.STATUS_ACTIONS)))
     if act == "leave" and on:
-        raise UsageError("a leave starts --from a date; --on is for return, withdraw and graduate")
+        raise UsageError(_("a leave starts --from a date; --on is for return, withdraw and graduate"))
     if act != "leave" and (from_ or until):
-        raise UsageError(f"--from/--until describe a leave, not a {act}")
+        raise UsageError(_("--from/--until describe a leave, not a {action}").format(action=act))
     if act != "return" and (certificate or assessed_by or without_certificate):
-        raise UsageError("--certificate, --assessed-by and --without-certificate belong to a return")
+        raise UsageError(_("--certificate, --assessed-by and --without-certificate belong to a return"))
     if without_certificate and certificate:
-        raise UsageError("pass either --certificate or --without-certificate, not both")
+        raise UsageError(_("pass either --certificate or --without-certificate, not both"))
     return (act, from_, "--from") if act == "leave" else (act, on, "--on")
 
 
@@ -299,7 +305,7 @@ def status_change(
         if until:
             last = day(until, today=today, option="--until", past=False)
             if last < on:
-                raise InvalidInput(f"--until {last.isoformat()} is before --from {on.isoformat()}")
+                raise InvalidInput(_("--until {until} is before --from {start}").format(until=last.isoformat(), start=on.isoformat()))
             fields["until"] = last.isoformat()
     else:
         fields["on"] = on.isoformat()

@@ -15,6 +15,7 @@ from mhtool.cases.domain import model
 from mhtool.domain.labels import codes, label, text
 from mhtool.domain.sensitivity import ENTRY_PUBLIC_FIELDS, STUDENT_CLINICAL_FIELDS
 from mhtool.domain.vocabulary import LEVELS, ROSTER_FIELDS
+from mhtool.i18n import N_, _, current, ngettext
 
 _INTERNAL = ("student_no_bi",)
 
@@ -402,22 +403,41 @@ def entry_summary(item: dict, lang: str = "zh") -> str:
 
 def graduation_text(result: dict) -> str:
     """What ``cases graduate`` did, in a sentence: ``class of 2022 (2022级): graduated 2 students on 2026-06-30; skipped 1 (1 on leave 休学)``."""
-    verb = "would graduate" if result.get("dry_run") else "graduated"
     n = result.get("graduated", 0)
-    line = f"class of {result['class_of']} ({result['class_of']}级): {verb} {n} student{'s' if n != 1 else ''} on {result['on']}"
+    values = {"year": result["class_of"], "n": n, "on": result["on"]}
+    if result.get("dry_run"):
+        line = ngettext(
+            "class of {year} ({year}级): would graduate {n} student on {on}", "class of {year} ({year}级): would graduate {n} students on {on}", n
+        ).format(**values)
+    else:
+        line = ngettext("class of {year} ({year}级): graduated {n} student on {on}", "class of {year} ({year}级): graduated {n} students on {on}", n).format(
+            **values
+        )
     skipped = result.get("skipped") or {}
     if skipped:
-        parts = ", ".join(f"{count} {status_word(status)}" for status, count in sorted(skipped.items()))
-        line += f"; skipped {sum(skipped.values())} ({parts})"
+        parts = text("list_separator", current()).join(status_count(status, count) for status, count in sorted(skipped.items()))
+        line = _("{summary}; skipped {count} ({statuses})").format(summary=line, count=sum(skipped.values()), statuses=parts)
     if result.get("out_of_scope"):
-        line += f"; {result['out_of_scope']} outside your colleges left alone"
+        line = _("{summary}; {count} outside your colleges left alone").format(summary=line, count=result["out_of_scope"])
     return line
 
 
-def status_word(status: str) -> str:
-    """A status as a phrase after a count: ``on leave 休学``, ``withdrawn 退学``."""
-    words = {"leave": "on leave", "withdrawn": "withdrawn", "graduated": "graduated", "returned": "returned", "enrolled": "enrolled"}
-    return f"{words.get(status, status)} {label('status', status)}"
+# A count of students of one status: ``1 on leave 休学`` (``{status}`` is the Chinese label).
+_STATUS_COUNTS = {
+    "leave": N_("{count} on leave {status}"),
+    "withdrawn": N_("{count} withdrawn {status}"),
+    "graduated": N_("{count} graduated {status}"),
+    "returned": N_("{count} returned {status}"),
+    "enrolled": N_("{count} enrolled {status}"),
+}
+
+
+def status_count(status: str, count: int) -> str:
+    """A count of students of one status, as ``cases graduate`` reports those it skipped: ``1 on leave 休学``."""
+    phrase = _STATUS_COUNTS.get(status)
+    if phrase is None:
+        return f"{count} {status} {label('status', status)}"
+    return _(phrase).format(count=count, status=label("status", status))
 
 
 def missing_label(code: str, lang: str = "zh") -> str:

@@ -21,6 +21,8 @@ from mhtool.cases.usecases import dossier, interviews, roster, service
 from mhtool.domain import dates
 from mhtool.domain.labels import label
 from mhtool.errors import ChangedMeanwhile, NotFound, Problem, UsageError
+from mhtool import i18n
+from mhtool.i18n import _
 
 if TYPE_CHECKING:
     from mhtool.app.center import Center
@@ -153,7 +155,7 @@ class Cases:
             write_report(report, path)
 
         path = self.center.exports.publish(
-            target, write, action="cases.export", what="a dossier export", purpose=purpose, targets=[f"students/{student['id']}"],
+            target, write, action="cases.export", what=_("a dossier export"), purpose=purpose, targets=[f"students/{student['id']}"],
             name_in_audit=False,  # the default name carries the student number
         )
         return Exported(path, len(shown["timeline"]))
@@ -180,7 +182,7 @@ class Cases:
         """Change a dossier's header (roster fields, counselor, groups, tags, guardians); level and status have their own methods."""
         changes = model.header_changes(changes)
         if not changes:
-            raise UsageError("nothing to change", hint="pass at least one of --name, --college, --class, --phone, --guardian, --group, --counselor …")
+            raise UsageError(_("nothing to change"), hint=_("pass at least one of --name, --college, --class, --phone, --guardian, --group, --counselor …"))
         store = self.store
         store.require("import", action="cases.edit")
         current = service.load_student(store, student_no, action="cases.edit")
@@ -410,7 +412,7 @@ class Cases:
         """
         if not dry_run and not " ".join((reason or "").split()):
             self.store.require("record", action="cases.graduate")
-            raise UsageError("a graduation needs --reason", hint=f'say why, e.g. --reason "{class_of}级毕业，学校下发毕业名单"')
+            raise UsageError(_("a graduation needs --reason"), hint=_('say why, e.g. --reason "{class_of}级毕业，学校下发毕业名单"').format(class_of=class_of))
         return roster.graduate_class(self.store, class_of, on=on, reason=reason, dry_run=dry_run)
 
     def import_interviews(
@@ -432,12 +434,14 @@ class Cases:
         imports nothing (returns None).
         """
         if rejects and not skip_invalid:
-            raise UsageError("--rejects goes with --skip-invalid")
+            raise UsageError(_("--rejects goes with --skip-invalid"))
         try:
             plan, summary = interviews.import_interviews(self.store, Path(path), sheet=sheet, dry_run=dry_run, skip_invalid=skip_invalid, yes=yes)
         except service.NeedsConfirmation as asked:
             if ask is None:
-                raise UsageError(f"{asked.text}; nothing was imported without --yes", hint="check the row's date; pass --yes to import it all the same") from None
+                raise UsageError(
+                    _("{change}; nothing was imported without --yes").format(change=asked.text), hint=_("check the row's date; pass --yes to import it all the same")
+                ) from None
             if not ask(asked.text):
                 return None
             plan, summary = interviews.import_interviews(self.store, Path(path), sheet=sheet, dry_run=dry_run, skip_invalid=skip_invalid, yes=True)
@@ -449,7 +453,7 @@ class Cases:
             # The workbook repeats rows of the caller's own file back to them: audited, but no purpose asked.
             written = self.center.exports.publish(
                 target, lambda tmp: interviews.write_rejects(plan, tmp), action="cases.import-interviews.rejects",
-                what="a rejects workbook", identifiable=False, details={"file": plan.file, "rejected": len(plan.rejected_rows)},
+                what=_("a rejects workbook"), identifiable=False, details={"file": plan.file, "rejected": len(plan.rejected_rows)},
             )
         return InterviewImport(summary, plan.problems, written)
 
@@ -477,12 +481,12 @@ class Cases:
         student = store.students.get(task["student_id"])
         store.require_college(student.get("college"), action="cases.done", targets=[target])
         if task.get("done_on"):
-            raise UsageError(f"task {task['id'][:8]} was already done on {task['done_on']}")
+            raise UsageError(_("task {task} was already done on {day}").format(task=task["id"][:8], day=task["done_on"]))
         today = self.center.today()
         with store.write("cases.done", targets=[target]) as txn:
             task = store.tasks.get(task["id"])  # under the write lock: done once, whoever comes first
             if task.get("done_on"):
-                raise UsageError(f"task {task['id'][:8]} was already done on {task['done_on']}")
+                raise UsageError(_("task {task} was already done on {day}").format(task=task["id"][:8], day=task["done_on"]))
             store.tasks.finish(txn, task, today, {"done_by": store.staff.name, "done_note": note or ""})
         return {**task, "done_on": today.isoformat(), "student_no": student["student_no"], "name": student.get("name")}
 
@@ -537,7 +541,9 @@ class Cases:
                                      details=details, check=check, yes=yes)  # fmt: skip
         except service.NeedsConfirmation as asked:
             if ask is None:
-                raise UsageError(f"{asked.text}; nothing was recorded without --yes", hint="check the date; pass --yes to record it all the same") from None
+                raise UsageError(
+                    _("{change}; nothing was recorded without --yes").format(change=asked.text), hint=_("check the date; pass --yes to record it all the same")
+                ) from None
             if not ask(asked.text):
                 return None
             confirmed = asked.text
@@ -546,7 +552,8 @@ class Cases:
                                      details=details, check=check, confirmed=confirmed)  # fmt: skip
         except service.NeedsConfirmation:
             raise ChangedMeanwhile(
-                f"{student_no}'s dossier changed while the late entry was being confirmed; nothing was recorded", hint="run the command again"
+                _("{student_no}'s dossier changed while the late entry was being confirmed; nothing was recorded").format(student_no=student_no),
+                hint=_("run the command again"),
             ) from None
 
     def _record_once(
@@ -570,8 +577,9 @@ class Cases:
         original = service.entry_of_student(store, student, corrects) if corrects else None
         if original is not None and original["kind"] != kind:
             raise UsageError(
-                f"entry {original['id'][:8]} is a {label('entry', original['kind'], 'en')} entry; "
-                f"correct it with the command that records {label('entry', original['kind'], 'en')} entries"
+                _("entry {entry} is a {entry_kind} entry; correct it with the command that records {entry_kind} entries").format(
+                    entry=original["id"][:8], entry_kind=label("entry", original["kind"], i18n.current())
+                )
             )
         if original is not None and on in (None, ""):
             day = date.fromisoformat(original["date"])
@@ -596,7 +604,7 @@ class Cases:
             student_no=student["student_no"],
             name=student.get("name") or "",
             on=day,
-            kinds=[k for k, _ in effects.entries],
+            kinds=[k for k, _fields in effects.entries],
             entry_ids=written.entry_ids,
             corrects=original["id"] if original is not None else None,
             next_tasks=[(t["kind"], t["due"]) for t in written.new_tasks],

@@ -17,6 +17,7 @@ from datetime import date
 from mhtool.cases.domain import model, views
 from mhtool.cases.usecases import service
 from mhtool.errors import UsageError
+from mhtool.i18n import _
 
 
 def check_kinds(kinds: set[str] | None) -> set[str] | None:
@@ -25,7 +26,10 @@ def check_kinds(kinds: set[str] | None) -> set[str] | None:
     if kinds:
         unknown = kinds - set(model.ENTRY_KINDS) - {"screening"}
         if unknown:
-            raise UsageError(f"--kind: unknown {', '.join(sorted(unknown))}", hint=f"one of screening, {', '.join(model.ENTRY_KINDS)}")
+            raise UsageError(
+                _("--kind: unknown {kinds}").format(kinds=", ".join(sorted(unknown))),
+                hint=_("one of screening, {kinds}").format(kinds=", ".join(model.ENTRY_KINDS)),
+            )
     return kinds
 
 
@@ -122,7 +126,7 @@ def find_students(store, text: str, *, limit: int = 200) -> list[dict]:
     store.require("dossier", action="cases.find")
     needle = (text or "").strip().lower()
     if not needle or (len(needle) < 2 and needle.isascii()):
-        raise UsageError("give at least 2 characters of a number (or 1 of a Chinese name)", hint="e.g. mhtool cases find 张 or mhtool cases find 0423")
+        raise UsageError(_("give at least 2 characters of a number (or 1 of a Chinese name)"), hint=_("e.g. mhtool cases find 张 or mhtool cases find 0423"))
     today = service.today(store)
     hits = [
         s

@@ -19,6 +19,7 @@ from pathlib import Path
 from mhtool.cases.domain import model
 from mhtool.cases.usecases import service
 from mhtool.errors import InvalidInput, Problem
+from mhtool.i18n import _
 from mhtool.store.core import STUDENT_OUT_OF_SCOPE
 
 
@@ -146,22 +147,25 @@ def _plan(store, path: Path, *, sheet: str | int | None = None) -> InterviewPlan
             refused.append(student)
         if student is None or not store.in_scope(student.get("college")):
             # To a college-scoped user another college's number reads like a number nobody has.
-            problem(STUDENT_OUT_OF_SCOPE if store.staff.scoped() else f"no student with number {no}", rn, "student_no", no)
+            problem(_(STUDENT_OUT_OF_SCOPE) if store.staff.scoped() else _("no student with number {student_no}").format(student_no=no), rn, "student_no", no)
             continue
         name = _clean(rec.get("name"))
         if name and student.get("name") and name != student["name"]:
-            problem(f"student {no} is stored as {student['name']!r}, the sheet says {name!r}", rn, "name", name)
+            problem(
+                _("student {student_no} is stored as {stored_name!r}, the sheet says {sheet_name!r}").format(student_no=no, stored_name=student["name"], sheet_name=name),
+                rn, "name", name,
+            )  # fmt: skip
             continue
         on = date.fromisoformat(rec["date"])
         if on > today:
-            problem(f"the interview date {on.isoformat()} is in the future", rn, "date", rec["date"])
+            problem(_("the interview date {date} is in the future").format(date=on.isoformat()), rn, "date", rec["date"])
             continue
         level_text = _clean(rec.get("level"))
         level = None
         if level_text:
             level = code_from_label("level", level_text)
             if level is None:
-                problem(f"{level_text!r} is not a level (红色/橙色/黄色/无, or red/orange/yellow/none)", rn, "level", level_text)
+                problem(_("{value!r} is not a level (红色/橙色/黄色/无, or red/orange/yellow/none)").format(value=level_text), rn, "level", level_text)
                 continue
         findings = verbatim(rn, "summary") or _clean(rec.get("summary"))
         interviewer = _clean(rec.get("interviewer"))
@@ -193,9 +197,11 @@ def _plan(store, path: Path, *, sheet: str | int | None = None) -> InterviewPlan
 def refuse_if_invalid(result: InterviewPlan, *, skip_invalid: bool) -> None:
     if result.problems and not skip_invalid:
         raise InvalidInput(
-            f"{result.file}: {len(result.problems)} problem(s) in {len(result.rejected_rows)} row(s); nothing was imported",
+            _("{file}: {problems} problem(s) in {rows} row(s); nothing was imported").format(
+                file=result.file, problems=len(result.problems), rows=len(result.rejected_rows)
+            ),
             problems=result.problems,
-            hint="fix the rows and import again, or pass --skip-invalid to import the good rows (add --rejects FILE to keep the others)",
+            hint=_("fix the rows and import again, or pass --skip-invalid to import the good rows (add --rejects FILE to keep the others)"),
         )
 
 
@@ -221,8 +227,10 @@ def _apply(store, result: InterviewPlan, *, yes: bool = False) -> dict:
             try:
                 written = service.record_event(txn, student, build, item.on, cadence=cadence, yes=yes)
             except service.NeedsConfirmation as asked:
-                raise service.NeedsConfirmation(f"{result.file} row {item.row} ({item.student_no}): {asked.text}") from None
-            if any(kind == "level_change" for kind, _ in written.effects.entries):
+                raise service.NeedsConfirmation(
+                    _("{file} row {row} ({student_no}): {change}").format(file=result.file, row=item.row, student_no=item.student_no, change=asked.text)
+                ) from None
+            if any(kind == "level_change" for kind, _fields in written.effects.entries):
                 changes += 1
         txn.details.update(imported=len(ready), duplicates=len(result.duplicates), rejected=len(result.rejected_rows), not_yet=len(result.not_yet))
     return summary(result, imported=len(ready), level_changes=changes)

@@ -24,6 +24,7 @@ from mhtool.cases.usecases import service
 from mhtool.domain.labels import label
 from mhtool.domain.vocabulary import ROSTER_FIELDS, normalise_grade
 from mhtool.errors import InvalidInput, Problem, UsageError
+from mhtool.i18n import _
 from mhtool.store.core import STUDENT_OUT_OF_SCOPE
 
 
@@ -42,12 +43,14 @@ def stored_student_problems(store, row: int, student_no: str, name: str | None, 
     problems = []
     current = existing.get(student_no)
     if out_of_scope(store, student_no, college, existing):
-        return [Problem(STUDENT_OUT_OF_SCOPE, file=file, sheet=sheet, row=row, column="学号")]
+        return [Problem(_(STUDENT_OUT_OF_SCOPE), file=file, sheet=sheet, row=row, column="学号")]
     if current is not None and model.name_conflict(current, name):
         problems.append(
             Problem(
-                f"student {student_no} is stored as {current['name']!r} but this row says {name!r}; "
-                "fix the file, or correct the dossier with `mhtool cases edit`",
+                _(
+                    "student {student_no} is stored as {stored_name!r} but this row says {row_name!r}; "
+                    "fix the file, or correct the dossier with `mhtool cases edit`"
+                ).format(student_no=student_no, stored_name=current["name"], row_name=name),
                 file=file,
                 sheet=sheet,
                 row=row,
@@ -101,7 +104,8 @@ def resolve_duplicate_rows(rows: list[dict], problems_by_row: dict[int, list[Pro
         if len(names) > 1:
             listed = "、".join(sorted(names))
             for r in group:
-                reject(r, f"student number {no} appears with different names ({listed}); check which is right", "姓名", r.get("name"))
+                message = _("student number {student_no} appears with different names ({names}); check which is right").format(student_no=no, names=listed)
+                reject(r, message, "姓名", r.get("name"))
             continue
         keys = [k for k in dict.fromkeys(k for r in group for k in r) if k not in ("_row", "student_no")]
         differing = [k for k in keys if len({repr(r[k]) for r in group if r.get(k)}) > 1]
@@ -109,7 +113,10 @@ def resolve_duplicate_rows(rows: list[dict], problems_by_row: dict[int, list[Pro
             where = ", ".join(str(r["_row"]) for r in group)
             fields = "、".join(dict.fromkeys(_field_name(k) for k in differing))
             for r in group:
-                reject(r, f"student number {no} appears in rows {where} with different {fields}; check which is right", _field_name(differing[0]), r.get(differing[0]))
+                message = _("student number {student_no} appears in rows {rows} with different {fields}; check which is right").format(
+                    student_no=no, rows=where, fields=fields
+                )
+                reject(r, message, _field_name(differing[0]), r.get(differing[0]))
             continue
         latest = group[-1]
         merged = {k: v for r in group for k, v in r.items() if v}
@@ -134,7 +141,7 @@ def import_roster(store, path: str | Path, *, profile: str = "roster", dry_run: 
         rec = {k: (None if v is None or (isinstance(v, float) and v != v) or v == "" else str(v)) for k, v in rec.items()}
         no = rec.get("student_no")
         if not no:
-            problems_by_row.setdefault(int(row), []).append(Problem("no student number", file=table.file, sheet=table.sheet, row=int(row), column="学号"))
+            problems_by_row.setdefault(int(row), []).append(Problem(_("no student number"), file=table.file, sheet=table.sheet, row=int(row), column="学号"))
             continue
         rec["grade"] = normalise_grade(rec.get("grade"))
         guardian = None
@@ -156,11 +163,11 @@ def import_roster(store, path: str | Path, *, profile: str = "roster", dry_run: 
         if found:
             problems_by_row.setdefault(r["_row"], []).extend(found)
     audit_scope_refusals(store, "cases.import-roster", refused, existing, dry_run=dry_run)
-    problems = [p for _, ps in sorted(problems_by_row.items(), key=lambda kv: kv[0] or 0) for p in ps]
+    problems = [p for _row, ps in sorted(problems_by_row.items(), key=lambda kv: kv[0] or 0) for p in ps]
     valid = [r for r in rows if r["_row"] not in problems_by_row]
     if problems and not skip_invalid:
-        raise InvalidInput(f"{table.file}: {len(problems_by_row)} rows have problems; nothing was imported", problems=problems,
-                           hint="fix the rows listed, or pass --skip-invalid to import the valid rows")
+        raise InvalidInput(_("{file}: {rows} rows have problems; nothing was imported").format(file=table.file, rows=len(problems_by_row)), problems=problems,
+                           hint=_("fix the rows listed, or pass --skip-invalid to import the valid rows"))
     result = {"file": table.file, "rows": table.data_rows, "valid": len(valid), "rejected": len(problems_by_row),
               "superseded": len(superseded), "superseded_rows": superseded,
               "students_created": sum(1 for r in valid if r["student_no"] not in existing), "students_updated": 0, "dry_run": dry_run,
@@ -168,7 +175,7 @@ def import_roster(store, path: str | Path, *, profile: str = "roster", dry_run: 
     if dry_run:
         return result
     if not valid:
-        raise InvalidInput(f"{table.file}: no valid rows; nothing was imported", problems=problems)
+        raise InvalidInput(_("{file}: no valid rows; nothing was imported").format(file=table.file), problems=problems)
     with store.write("cases.import-roster", details={"file": table.file}) as txn:
         upsert = service.upsert_students(txn, valid, source="roster", existing=existing, read_version=read_version)
     result.update(students_created=upsert.created, students_updated=upsert.updated, unchanged=upsert.unchanged)
@@ -185,7 +192,7 @@ def graduate_class(store, year: int, *, on: date | str | None = None, reason: st
     """
     store.require("record", action="cases.graduate")
     if isinstance(year, bool) or not isinstance(year, int) or not 1950 <= year <= 2200:
-        raise UsageError(f"--class-of {year!r} is not a year", hint="the grade's year, e.g. --class-of 2022 for 2022级")
+        raise UsageError(_("--class-of {year!r} is not a year").format(year=year), hint=_("the grade's year, e.g. --class-of 2022 for 2022级"))
     on = recording.day(on, today=service.today(store))
     why = " ".join((reason or "").split()) or f"{year}级毕业"
     wanted = str(year)

@@ -21,6 +21,7 @@ from mhtool.cases.domain import model
 from mhtool.domain import dates
 from mhtool.domain.vocabulary import LEVEL_RANK, ROSTER_FIELDS
 from mhtool.errors import ConflictError, InvalidInput, NotFound, Problem
+from mhtool.i18n import _
 
 
 def today(store) -> date:
@@ -99,8 +100,10 @@ def upsert_students(
         if model.name_conflict(current, row.get("name")):
             result.conflicts.append(
                 Problem(
-                    f"student {no} is stored as {current['name']!r} but this row says {row.get('name')!r}; "
-                    "fix the file or correct the dossier with `mhtool cases edit`",
+                    _(
+                        "student {student_no} is stored as {stored_name!r} but this row says {row_name!r}; "
+                        "fix the file or correct the dossier with `mhtool cases edit`"
+                    ).format(student_no=no, stored_name=current["name"], row_name=row.get("name")),
                     row=row.get("_row"),
                     column="姓名",
                 )
@@ -126,7 +129,10 @@ def load_student(store, student_no: str, *, action: str) -> dict:
     """The student with this number, checked against the staff member's college scope."""
     record = store.students.find(student_no)
     if record is None and not store.staff.scoped():
-        raise NotFound(f"no student with number {student_no!r}", hint="search by name or part of the number with `mhtool cases find TEXT`")
+        raise NotFound(
+            _("no student with number {student_no!r}").format(student_no=student_no),
+            hint=_("search by name or part of the number with `mhtool cases find TEXT`"),
+        )
     # A scoped member hears the same about another college's number and a number nobody has.
     return store.require_student(record, student_no, action=action)
 
@@ -152,9 +158,12 @@ def create_student(txn, student_no: str, fields: dict, *, source: str = "manual"
     store = txn.store
     student_no = (student_no or "").strip()
     if not student_no:
-        raise InvalidInput("the student number is empty")
+        raise InvalidInput(_("the student number is empty"))
     if store.students.find(student_no) is not None:
-        raise ConflictError(f"student {student_no} already has a dossier", hint=f"change it with `mhtool cases edit {student_no}`")
+        raise ConflictError(
+            _("student {student_no} already has a dossier").format(student_no=student_no),
+            hint=_("change it with `mhtool cases edit {student_no}`").format(student_no=student_no),
+        )
     record = new_student_record(student_no, fields, source=source)
     rid = store.students.add(txn, student_no, record)
     return {**record, "id": rid}
@@ -184,7 +193,7 @@ def entry_of_student(store, student: dict, prefix: str) -> dict:
     """The entry with this id (or id prefix), which must belong to ``student``."""
     entry = store.entries.get(store.entries.resolve(prefix, "entry"))
     if entry["student_id"] != student["id"]:
-        raise NotFound(f"entry {prefix} is not in the dossier of {student['student_no']}")
+        raise NotFound(_("entry {entry} is not in the dossier of {student_no}").format(entry=prefix, student_no=student["student_no"]))
     return entry
 
 

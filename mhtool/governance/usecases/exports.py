@@ -20,6 +20,7 @@ from mhtool.domain import dates
 from mhtool.errors import UsageError
 from mhtool.governance.domain import research
 from mhtool.governance.usecases.purpose import clean_purpose
+from mhtool.i18n import _
 from mhtool.io.cells import formula_safe
 
 if TYPE_CHECKING:
@@ -60,11 +61,11 @@ def min_cell_size(store, requested: int | None) -> int:
     if requested is None:
         return configured
     if requested < 2:
-        raise UsageError("--min-cell must be at least 2")
+        raise UsageError(_("--min-cell must be at least 2"))
     if requested < configured:
         raise UsageError(
-            f"--min-cell {requested} is below the store's minimum of {configured}",
-            hint="an admin can lower the store's research_min_cell setting if the research protocol allows it",
+            _("--min-cell {requested} is below the store's minimum of {minimum}").format(requested=requested, minimum=configured),
+            hint=_("an admin can lower the store's research_min_cell setting if the research protocol allows it"),
         )
     return requested
 
@@ -74,7 +75,7 @@ def _output_path(store, out: Path) -> Path:
 
     path = out_path_for(out, f"research_{dates.today(store.tz).isoformat()}.xlsx")
     if path.suffix.lower() not in FORMATS:
-        raise UsageError(f"--out {out}: a research export is written as .xlsx or .csv", hint="e.g. --out research.xlsx")
+        raise UsageError(_("--out {out}: a research export is written as .xlsx or .csv").format(out=out), hint=_("e.g. --out research.xlsx"))
     return path
 
 
@@ -86,7 +87,7 @@ def _batches(store, wanted: Sequence[str]) -> dict[str, dict]:
     for prefix in wanted:
         bid = store.batches.resolve(prefix, "batch")
         if batches[bid].get("voided"):
-            raise UsageError(f"batch {bid[:8]} was voided; its responses are not exported")
+            raise UsageError(_("batch {batch} was voided; its responses are not exported").format(batch=bid[:8]))
         chosen[bid] = batches[bid]
     return chosen
 
@@ -101,7 +102,9 @@ def gather(store, *, batches: Sequence[str] = (), instruments: Sequence[str] = (
         known = registry.all_instruments()
         unknown = sorted(codes - set(known))
         if unknown:
-            raise UsageError(f"--instrument {unknown[0]!r}: no such instrument", hint="one of: " + ", ".join(sorted(known)))
+            raise UsageError(
+                _("--instrument {code!r}: no such instrument").format(code=unknown[0]), hint=_("one of: {codes}").format(codes=", ".join(sorted(known)))
+            )
         chosen = {bid: b for bid, b in chosen.items() if (b.get("instrument") or "").lower() in codes}
     if not chosen:
         return []
@@ -185,8 +188,8 @@ def research_export(
     why = clean_purpose(purpose)
     if not why:
         raise UsageError(
-            "a research export needs --purpose",
-            hint='say what the data is for, e.g. --purpose "2026级新生心理健康状况研究（伦理审批号 2026-01）"',
+            _("a research export needs --purpose"),
+            hint=_('say what the data is for, e.g. --purpose "2026级新生心理健康状况研究（伦理审批号 2026-01）"'),
         )
     k = min_cell_size(store, min_cell)
     path = _output_path(store, Path(out))
@@ -217,7 +220,7 @@ def research_export(
         path,
         write,
         action=ACTION,
-        what="a research export",
+        what=_("a research export"),
         purpose=why,
         identifiable=False,
         targets=[f"students/{sid}" for sid in sorted({r["student_id"] for r in records})],

@@ -14,6 +14,7 @@ role (:mod:`mhtool.governance.usecases.exports`).
 from __future__ import annotations
 
 from mhtool.errors import InvalidInput, UsageError
+from mhtool.i18n import _
 
 DEFAULT_PURPOSE_ROLES = ("clerk",)
 MAX_PURPOSE_CHARS = 500
@@ -25,7 +26,7 @@ def clean_purpose(purpose: str | None) -> str:
     """The purpose as it will be recorded: whitespace folded, empty when nothing was said."""
     text = " ".join((purpose or "").split())
     if len(text) > MAX_PURPOSE_CHARS:
-        raise UsageError(f"--purpose is {len(text)} characters long; say it in at most {MAX_PURPOSE_CHARS}")
+        raise UsageError(_("--purpose is {length} characters long; say it in at most {limit}").format(length=len(text), limit=MAX_PURPOSE_CHARS))
     return text
 
 
@@ -47,7 +48,7 @@ def purpose_required(store) -> bool:
 def require_purpose(store, purpose: str | None, *, what: str, identifiable: bool = True) -> dict:
     """Check ``--purpose`` against the store's policy; return what to merge into the audit ``details``.
 
-    ``what`` names the export in the message (e.g. ``"a dossier export"``).
+    ``what`` names the export in the message, in the reader's language (e.g. ``_("a dossier export")``).
     ``identifiable=False`` (a redacted report) never needs a purpose, but one
     given is still recorded. Returns ``{"purpose": text}`` or ``{}``.
     """
@@ -59,8 +60,8 @@ def require_purpose(store, purpose: str | None, *, what: str, identifiable: bool
         return {"purpose": standing, "purpose_source": "standing"}
     if identifiable and purpose_required(store):
         raise UsageError(
-            f"{what} contains identifiable data; the store's policy asks a {store.staff.role} to give --purpose",
-            hint='say why it is made and for whom, e.g. --purpose "学院心理工作例会，交辅导员跟进"',
+            _("{what} contains identifiable data; the store's policy asks a {role} to give --purpose").format(what=what, role=store.staff.role),
+            hint=_('say why it is made and for whom, e.g. --purpose "学院心理工作例会，交辅导员跟进"'),
         )
     return {}
 
@@ -75,17 +76,19 @@ def _check_policy(key: str, value):
         roles = [str(r).strip() for r in (value or []) if str(r).strip()]
         unknown = [r for r in roles if r not in ROLES]
         if unknown:
-            raise UsageError(f"purpose_required_roles: {', '.join(unknown)} is not a role", hint=f"roles are {', '.join(ROLES)}")
+            raise UsageError(
+                _("purpose_required_roles: {roles} is not a role").format(roles=", ".join(unknown)), hint=_("roles are {roles}").format(roles=", ".join(ROLES))
+            )
         return sorted(set(roles), key=ROLES.index)
     if key == "retention_years":
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 50:
-            raise InvalidInput(f"retention_years {value!r}: give a whole number of years from 1 to 50")
+            raise InvalidInput(_("retention_years {value!r}: give a whole number of years from 1 to 50").format(value=value))
         return value
     if key == "research_min_cell":
         if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 1000:
-            raise InvalidInput(f"research_min_cell {value!r}: give a whole number from 2 to 1000")
+            raise InvalidInput(_("research_min_cell {value!r}: give a whole number from 2 to 1000").format(value=value))
         return value
-    raise UsageError(f"{key!r} is not a governance setting", hint=f"one of {', '.join(POLICY_KEYS)}")
+    raise UsageError(_("{key!r} is not a governance setting").format(key=key), hint=_("one of {keys}").format(keys=", ".join(POLICY_KEYS)))
 
 
 def set_policy(store, **changes) -> dict:

@@ -36,6 +36,7 @@ from datetime import date, datetime, timezone
 
 from mhtool.domain import dates
 from mhtool.errors import NotFound, UsageError
+from mhtool.i18n import _
 from mhtool.store.admin import require_secure_delete, scrub
 from mhtool.store.repos import STUDENT_TABLES
 
@@ -233,7 +234,7 @@ def apply(
     require_secure_delete(store)
     today = today or dates.today(store.tz)
     years = retention_years(store)
-    due, _ = _candidates(store, today=today, left_before=left_before)
+    due, _undated = _candidates(store, today=today, left_before=left_before)
     if confirm is not None and not confirm(len(due)):
         return None
     erased = []
@@ -255,12 +256,12 @@ def erase(store, student_no: str, *, reason: str | None, confirm: Callable[[], b
     require_secure_delete(store)
     why = " ".join((reason or "").split())
     if not why:
-        raise UsageError("an erasure needs --reason", hint='e.g. --reason "本人书面申请删除（2026-11-20 收）"')
+        raise UsageError(_("an erasure needs --reason"), hint=_('e.g. --reason "本人书面申请删除（2026-11-20 收）"'))
     if confirm is not None and not confirm():
         return None
     student = store.students.find(student_no)
     if student is None or student.get("erased"):
-        raise NotFound(f"no student with number {student_no!r}")
+        raise NotFound(_("no student with number {student_no!r}").format(student_no=student_no))
     store.require_college(student.get("college"), action="erase", targets=[f"students/{student['id']}"])
     result = _erase_student(store, student, action="erase", basis="request", reason=why, left=left_on(store.entries.for_student(student["id"])))
     result["scrub"] = scrub(store)

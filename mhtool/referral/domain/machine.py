@@ -32,6 +32,7 @@ import unicodedata
 from datetime import date, datetime, time, timedelta
 
 from mhtool.errors import InvalidInput, RefusedChange, UsageError
+from mhtool.i18n import N_, _
 from mhtool.domain.labels import code_from_label, codes, label
 from mhtool.domain import rules
 from mhtool.domain.vocabulary import CONSENT
@@ -118,7 +119,7 @@ def _parse_code(domain: str, text: str | None, choices: tuple[str, ...], option:
     code = code_from_label(domain, _fold(text))
     if code not in choices:
         shown = ", ".join(f"{c} ({label(domain, c)})" for c in choices)
-        raise UsageError(f"{option}: {text!r} is not one of {shown}")
+        raise UsageError(_("{option}: {value!r} is not one of {choices}").format(option=option, value=text, choices=shown))
     return code
 
 
@@ -153,7 +154,10 @@ def parse_icd10(text: str | None, option: str = "--icd10") -> str | None:
     if not folded:
         return None
     if not _ICD10.fullmatch(folded):
-        raise InvalidInput(f"{option}: {text!r} is not an ICD-10 code", hint="a letter, two digits and an optional part after a dot, e.g. F32.1")
+        raise InvalidInput(
+            _("{option}: {value!r} is not an ICD-10 code").format(option=option, value=text),
+            hint=_("a letter, two digits and an optional part after a dot, e.g. F32.1"),
+        )
     return folded
 
 
@@ -194,11 +198,17 @@ def valid_next(status: str) -> tuple[str, ...]:
 def check_transition(current: str, to: str) -> None:
     """Refuse a move the lifecycle does not allow, naming the moves it does."""
     if to not in STATUSES:
-        raise UsageError(f"--status: {to!r} is not a referral status", hint=f"one of {', '.join(STATUSES)}")
+        raise UsageError(
+            _("--status: {status!r} is not a referral status").format(status=to), hint=_("one of {choices}").format(choices=", ".join(STATUSES))
+        )
     allowed = valid_next(current)
     if to not in allowed:
-        nexts = ", ".join(f"{s} ({label('referral_status', s)})" for s in allowed) or "none: the referral is finished"
-        raise RefusedChange(f"a referral that is {current} cannot become {to}", hint=f"valid next statuses: {nexts}")
+        if allowed:
+            nexts = ", ".join(f"{s} ({label('referral_status', s)})" for s in allowed)
+            hint = _("valid next statuses: {statuses}").format(statuses=nexts)
+        else:
+            hint = _("valid next statuses: none: the referral is finished")
+        raise RefusedChange(_("a referral that is {current} cannot become {to}").format(current=current, to=to), hint=hint)
 
 
 def reached(record: dict) -> set[str]:
@@ -219,16 +229,19 @@ def new_referral(fields: dict, *, today: date, by: str, at: datetime) -> tuple[d
     note = clean_text(fields.pop("note", None))
     reason = clean_text(fields.get("reason"))
     if not reason:
-        raise UsageError("a referral needs --reason", hint='say why, e.g. --reason "持续失眠伴消极想法，建议专科评估"')
+        raise UsageError(_("a referral needs --reason"), hint=_('say why, e.g. --reason "持续失眠伴消极想法，建议专科评估"'))
     if not fields.get("hospital_id"):
-        raise UsageError("a referral needs --hospital")
+        raise UsageError(_("a referral needs --hospital"))
     referred_on = _d(fields.get("referred_on")) or today
     if referred_on > today:
-        raise InvalidInput(f"--date: {referred_on.isoformat()} is in the future", hint=f"pass a date on or before {today.isoformat()}")
+        raise InvalidInput(
+            _("--date: {day} is in the future").format(day=referred_on.isoformat()),
+            hint=_("pass a date on or before {today}").format(today=today.isoformat()),
+        )
     referred_at = _dt(fields.get("referred_at")) or (at if referred_on == at.date() else datetime.combine(referred_on, time()))
     urgency = fields.get("urgency") or "routine"
     if urgency not in URGENCIES:
-        raise UsageError(f"--urgency must be one of {', '.join(URGENCIES)}")
+        raise UsageError(_("{option} must be one of {choices}").format(option="--urgency", choices=", ".join(URGENCIES)))
     record = {
         "status": "referred",
         "hospital_id": fields["hospital_id"],
@@ -292,57 +305,66 @@ def update(
     visit = _d(fields.get("visit_date"))
     if visit is not None and visit < referred_on:
         raise InvalidInput(
-            f"--visit-date: {visit.isoformat()} is before the referral date {referred_on.isoformat()}",
-            hint="a student cannot attend a referral before being referred",
+            _("--visit-date: {visit} is before the referral date {referred_on}").format(visit=visit.isoformat(), referred_on=referred_on.isoformat()),
+            hint=_("a student cannot attend a referral before being referred"),
         )
     if on is None:
         on = visit if to == "attended" and visit is not None else today
     if to == "attended":
         fields.setdefault("visit_date", on)
     if on > today:
-        raise InvalidInput(f"--date: {on.isoformat()} is in the future", hint=f"pass a date on or before {today.isoformat()}")
+        raise InvalidInput(
+            _("--date: {day} is in the future").format(day=on.isoformat()),
+            hint=_("pass a date on or before {today}").format(today=today.isoformat()),
+        )
     if on < referred_on:
         raise InvalidInput(
-            f"--date: {on.isoformat()} is before the referral date {referred_on.isoformat()}",
-            hint="a step of a referral cannot happen before the referral itself",
+            _("--date: {day} is before the referral date {referred_on}").format(day=on.isoformat(), referred_on=referred_on.isoformat()),
+            hint=_("a step of a referral cannot happen before the referral itself"),
         )
     if to is not None:
         last = last_transition_on(record)
         if last and on < last:
             raise InvalidInput(
-                f"--date: {on.isoformat()} is before the previous step ({last.isoformat()})",
-                hint="steps are recorded in the order they happened; check the date",
+                _("--date: {day} is before the previous step ({previous})").format(day=on.isoformat(), previous=last.isoformat()),
+                hint=_("steps are recorded in the order they happened; check the date"),
             )
     if to is None and not fields and not note:
-        raise UsageError("nothing to change", hint="pass --status and/or the fields to record (see `mhtool referral update --help`)")
+        raise UsageError(_("nothing to change"), hint=_("pass --status and/or the fields to record (see `mhtool referral update --help`)"))
 
     seen = reached(record) | {status}
     for name in fields:
         needed = _NEEDS_REACHED.get(name)
         if needed and needed not in seen:
             raise InvalidInput(
-                f"--{name.replace('_', '-')} can only be recorded once the referral is {needed}",
-                hint=f"the referral is {current}; pass --status {needed} with it if that step has happened",
+                _("{option} can only be recorded once the referral is {status}").format(option="--" + name.replace("_", "-"), status=needed),
+                hint=_("the referral is {current}; pass --status {status} with it if that step has happened").format(current=current, status=needed),
             )
     if "outcome" in fields and status not in TERMINAL:
-        raise InvalidInput("--outcome is recorded when the referral ends", hint="pass it with --status closed, declined or cancelled")
+        raise InvalidInput(_("--outcome is recorded when the referral ends"), hint=_("pass it with --status closed, declined or cancelled"))
     if "hospital_id" in fields and status != "referred":
-        raise InvalidInput("the hospital can only be changed while the referral is still referred", hint="cancel it and make a new referral instead")
+        raise InvalidInput(
+            _("the hospital can only be changed while the referral is still referred"), hint=_("cancel it and make a new referral instead")
+        )
     if "next_review" in fields and status in TERMINAL:
-        raise InvalidInput(f"a {status} referral has no next review")
+        raise InvalidInput(_("a {status} referral has no next review").format(status=status))
     _check_fields(record, fields, status=status, on=on, now=at)
     merged = {**record, **_normalised(fields), "status": status}
     for name, option in _REQUIRED_FOR.get(to or "", ()):
         if merged.get(name) in (None, ""):
-            raise UsageError(f"--status {to} needs {option}", hint=_REQUIRED_HINTS.get(option))
+            hint = _REQUIRED_HINTS.get(option)
+            raise UsageError(
+                _("--status {status} needs {option}").format(status=to, option=option),
+                hint=_(hint).format(choices=", ".join(ADVICE)) if hint else None,
+            )
     if merged.get("advice") == "other" and not merged.get("advice_detail"):
-        raise UsageError("--advice other needs --advice-detail saying what the hospital advised")
+        raise UsageError(_("--advice other needs --advice-detail saying what the hospital advised"))
     if to == "declined":
         refusals = sorted(d for d in (_d(x) for x in guardian_refusals) if d >= referred_on)
         if not refusals:
             raise InvalidInput(
-                "a referral is declined only after the guardian's refusal is on record",
-                hint="record the guardian contact first: mhtool cases guardian STUDENT --consent refused …",
+                _("a referral is declined only after the guardian's refusal is on record"),
+                hint=_("record the guardian contact first: mhtool cases guardian STUDENT --consent refused …"),
             )
         merged["consent"] = "refused"
         fields["consent"] = "refused"
@@ -353,10 +375,11 @@ def update(
     return merged, item
 
 
+# Hints for a missing field; ``{choices}`` is filled in with the advice codes.
 _REQUIRED_HINTS = {
-    "--visit-date": "the day the student saw the doctor",
-    "--advice": f"one of {', '.join(ADVICE)}",
-    "--outcome": 'say how it ended, e.g. --outcome "门诊规律治疗，症状缓解，恢复正常学习"',
+    "--visit-date": N_("the day the student saw the doctor"),
+    "--advice": N_("one of {choices}"),
+    "--outcome": N_('say how it ended, e.g. --outcome "门诊规律治疗，症状缓解，恢复正常学习"'),
 }
 
 
@@ -366,32 +389,34 @@ def _check_fields(record: dict, fields: dict, *, status: str, on: date, now: dat
     if visit is not None:
         if visit < referred_on:
             raise InvalidInput(
-                f"--visit-date: {visit.isoformat()} is before the referral date {referred_on.isoformat()}",
-                hint="a student cannot attend a referral before being referred",
+                _("--visit-date: {visit} is before the referral date {referred_on}").format(visit=visit.isoformat(), referred_on=referred_on.isoformat()),
+                hint=_("a student cannot attend a referral before being referred"),
             )
         if visit > now.date():
-            raise InvalidInput(f"--visit-date: {visit.isoformat()} is in the future", hint="record the visit once it has happened")
+            raise InvalidInput(
+                _("--visit-date: {visit} is in the future").format(visit=visit.isoformat()), hint=_("record the visit once it has happened")
+            )
     review = None if fields.get("next_review") == CLEAR else _d(fields.get("next_review"))
     if review is not None and review < on:
         raise InvalidInput(
-            f"--next-review: {review.isoformat()} is before {on.isoformat()}",
-            hint="the next review is a date still to come",
+            _("--next-review: {review} is before {day}").format(review=review.isoformat(), day=on.isoformat()),
+            hint=_("the next review is a date still to come"),
         )
     informed = fields.get("guardian_informed")
     if informed is not None:
         at = _dt(informed.get("at"))
         if at is None:
-            raise UsageError("--guardian-informed needs a date (and time, e.g. \"2026-11-23 14:30\")")
+            raise UsageError(_('--guardian-informed needs a date (and time, e.g. "2026-11-23 14:30")'))
         if at > now:
-            raise InvalidInput(f"--guardian-informed: {at.isoformat(sep=' ', timespec='minutes')} is in the future")
+            raise InvalidInput(_("--guardian-informed: {moment} is in the future").format(moment=at.isoformat(sep=" ", timespec="minutes")))
     for name, choices in (("urgency", URGENCIES), ("advice", ADVICE), ("consent", CONSENT)):
         if name in fields and fields[name] not in choices:
-            raise UsageError(f"--{name} must be one of {', '.join(choices)}")
+            raise UsageError(_("{option} must be one of {choices}").format(option="--" + name, choices=", ".join(choices)))
     if "medication" in fields and not isinstance(fields["medication"], bool):
-        raise UsageError("--medication is yes or no")
+        raise UsageError(_("--medication is yes or no"))
     for name in ("reason", "outcome", "diagnosis", "advice_detail", "escort", "department"):
         if name in fields and not clean_text(fields[name]):
-            raise UsageError(f"--{name.replace('_', '-')} cannot be empty")
+            raise UsageError(_("{option} cannot be empty").format(option="--" + name.replace("_", "-")))
 
 
 def _normalised(fields: dict) -> dict:
@@ -443,7 +468,7 @@ def state_on(record: dict, day: date) -> dict | None:
     """The referral as it stood at the end of ``day`` (None before it was made)."""
     history = sorted(enumerate(record.get("history") or []), key=lambda p: (p[1]["on"], p[0]))
     state: dict | None = None
-    for _, item in history:
+    for _index, item in history:
         if _d(item["on"]) > day:
             break
         if state is None:

@@ -25,6 +25,7 @@ from mhtool.cases.usecases import service as cases
 from mhtool.domain import dates, rules
 from mhtool.domain.labels import LANGS
 from mhtool.errors import ChangedMeanwhile, InvalidInput, NotFound, UsageError
+from mhtool.i18n import _
 from mhtool.referral.domain import machine, record_sheet
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def find_hospital(store, text: str, *, option: str = "--hospital") -> dict:
     """A hospital by name (spaces and full-width forms ignored) or by id; unknown names get suggestions."""
     wanted = _name_key(text)
     if not wanted:
-        raise UsageError(f"{option} is empty", hint="name a hospital from `mhtool referral hospitals list`")
+        raise UsageError(_("{option} is empty").format(option=option), hint=_("name a hospital from `mhtool referral hospitals list`"))
     rows = store.hospitals.all()
     for h in rows:
         if _name_key(h.get("name")) == wanted:
@@ -84,7 +85,10 @@ def find_hospital(store, text: str, *, option: str = "--hospital") -> dict:
         by_id = [h for h in rows if h["id"].startswith(wanted)]
         if len(by_id) == 1:
             return by_id[0]
-    raise NotFound(f"{option}: no hospital named {text.strip()!r} in the directory", hint=_suggestion_hint(text, [h.get("name") or "" for h in rows]))
+    raise NotFound(
+        _("{option}: no hospital named {name!r} in the directory").format(option=option, name=text.strip()),
+        hint=_suggestion_hint(text, [h.get("name") or "" for h in rows]),
+    )
 
 
 def _suggestion_hint(text: str, names: list[str]) -> str:
@@ -92,10 +96,11 @@ def _suggestion_hint(text: str, names: list[str]) -> str:
     keyed = {_name_key(n): n for n in names}
     close = difflib.get_close_matches(wanted, list(keyed), n=3, cutoff=0.5)
     close += [k for k in keyed if k not in close and (wanted in k or (k and k in wanted))]
-    add = f'or add it: mhtool referral hospitals add "{text.strip()}" --level 三甲'
     if close:
-        return "did you mean " + " / ".join(keyed[k] for k in close[:3]) + "? " + add
-    return f"see `mhtool referral hospitals list`, {add}"
+        return _('did you mean {names}? or add it: mhtool referral hospitals add "{name}" --level 三甲').format(
+            names=" / ".join(keyed[k] for k in close[:3]), name=text.strip()
+        )
+    return _('see `mhtool referral hospitals list`, or add it: mhtool referral hospitals add "{name}" --level 三甲').format(name=text.strip())
 
 
 def _hospital_fields(fields: dict) -> dict:
@@ -118,7 +123,7 @@ def add_hospital(store, name: str, **fields) -> dict:
     store.require("record", action="referral.hospitals.add")
     clean = machine.clean_text(name)
     if not clean:
-        raise UsageError("a hospital needs a name")
+        raise UsageError(_("a hospital needs a name"))
     data = {k: None for k in HOSPITAL_FIELDS} | _hospital_fields(fields) | {"name": clean}
     data["green_channel"] = bool(data.get("green_channel"))
     data.update(created_by=store.staff.name, created_at=now(store).isoformat())
@@ -132,8 +137,8 @@ def _refuse_duplicate_name(store, name: str, *, except_id: str | None = None) ->
     for h in store.hospitals.all():
         if h["id"] != except_id and _name_key(h.get("name")) == _name_key(name):
             raise InvalidInput(
-                f"a hospital named {h['name']!r} is already in the directory",
-                hint=f"change it with: mhtool referral hospitals edit \"{h['name']}\" …",
+                _("a hospital named {name!r} is already in the directory").format(name=h["name"]),
+                hint=_('change it with: mhtool referral hospitals edit "{name}" …').format(name=h["name"]),
             )
 
 
@@ -142,7 +147,9 @@ def edit_hospital(store, ident: str, **fields) -> dict:
     store.require("record", action="referral.hospitals.edit")
     changes = _hospital_fields(fields)
     if not changes:
-        raise UsageError("nothing to change", hint="pass --name, --department, --level, --phone, --address or --green-channel/--no-green-channel")
+        raise UsageError(
+            _("nothing to change"), hint=_("pass --name, --department, --level, --phone, --address or --green-channel/--no-green-channel")
+        )
     with store.write("referral.hospitals.edit") as txn:
         current = find_hospital(store, ident, option="HOSPITAL")
         if "name" in changes:
@@ -176,7 +183,10 @@ def _guardian(at_text: str | None, how: str | None, by: str | None, *, today: da
         if how is None and by is None:
             return None
         if not current:
-            raise UsageError("--guardian-how and --guardian-by go with --guardian-informed DATE", hint='e.g. --guardian-informed "2026-11-23 14:30" --guardian-how 电话')
+            raise UsageError(
+                _("--guardian-how and --guardian-by go with --guardian-informed DATE"),
+                hint=_('e.g. --guardian-informed "2026-11-23 14:30" --guardian-how 电话'),
+            )
         return {**current, **{k: v for k, v in (("how", how), ("by", by)) if v is not None}}
     moment = dates.parse_datetime(at_text, today=today, option="--guardian-informed")
     return {"at": moment, "how": how, "by": by or staff}
@@ -315,7 +325,7 @@ def update_referral(
     if next_review is not None:
         if next_review.strip().lower() in ("none", "无"):
             if not record.get("next_review"):
-                raise UsageError("--next-review none: there is no next review to clear")
+                raise UsageError(_("--next-review none: there is no next review to clear"))
             fields["next_review"] = machine.CLEAR
         else:
             fields["next_review"] = _parse_date(next_review, today, "--next-review", allow_future=True)
@@ -335,8 +345,8 @@ def update_referral(
     with store.write(action, details={"status": new["status"], "from": record["status"]}) as txn:
         if _data(store.referrals.get(rid)) != _data(record):
             raise ChangedMeanwhile(
-                f"referral {short(rid)} was changed by someone else while this update was being prepared; nothing was saved",
-                hint=f"look at it again with `mhtool referral show {short(rid)}` and repeat the update",
+                _("referral {id} was changed by someone else while this update was being prepared; nothing was saved").format(id=short(rid)),
+                hint=_("look at it again with `mhtool referral show {id}` and repeat the update").format(id=short(rid)),
             )
         store.referrals.save(txn, rid, _data(new))
         entry = cases.add_entry(txn, student["id"], "referral", _entry_fields(rid, item, new.get("hospital")), step_on)
@@ -351,9 +361,11 @@ def _hints(record: dict, item: dict, student: dict) -> list[str]:
     hints = []
     no = student.get("student_no")
     if item["changes"].get("advice") == "leave" and (student.get("status") or "enrolled") in ("enrolled", "returned"):
-        hints.append(f"the hospital advised leave of absence; record it with: mhtool cases status {no} leave --from DATE --reason …")
+        hints.append(_("the hospital advised leave of absence; record it with: mhtool cases status {student_no} leave --from DATE --reason …").format(student_no=no))
     if item["changes"].get("advice") == "hospitalize" and record["status"] != "hospitalized":
-        hints.append(f"the hospital advised hospitalization; when admitted: mhtool referral update {short(record.get('id', ''))} --status hospitalized")
+        hints.append(
+            _("the hospital advised hospitalization; when admitted: mhtool referral update {id} --status hospitalized").format(id=short(record.get("id", "")))
+        )
     return [h for h in hints if h]
 
 
@@ -583,7 +595,7 @@ def export_referral(store, exports: ExportGateway, ref: str, out: Path, *, lang:
     from mhtool.io.xlsx import out_path_for, write_report
 
     if lang not in LANGS:
-        raise UsageError(f"--lang must be zh or en, not {lang!r}")
+        raise UsageError(_("--lang must be zh or en, not {lang!r}").format(lang=lang))
     record, student = _load(store, ref, action="referral.export")
     view = _view(record, student, _hospital_or_none(store, record.get("hospital_id")), today=cases.today(store), moment=now(store))
     path = out_path_for(out, record_sheet.file_name(view, lang))
@@ -592,7 +604,7 @@ def export_referral(store, exports: ExportGateway, ref: str, out: Path, *, lang:
         path,
         lambda tmp: write_report(report, tmp),
         action="referral.export",
-        what="a referral record export",
+        what=_("a referral record export"),
         purpose=purpose,
         targets=[f"referrals/{record['id']}", f"students/{student['id']}"],
         details={"out_dir": str(path.parent)},

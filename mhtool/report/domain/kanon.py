@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 from mhtool.domain.vocabulary import WATCH_LEVELS
 from mhtool.errors import UsageError
+from mhtool.i18n import _
 
 # Every group of rows alike on the quasi-identifiers holds at least this many rows.
 K_ANONYMITY = 2
@@ -169,12 +170,12 @@ def _recode(rows: list[list], a: int, others: list[int], k: int, how: str) -> No
             changed = True
 
 
-def anonymise_person(values: Mapping[str, object], population: Iterable[Mapping[str, object]], *, k: int = K_ANONYMITY, what: str = "a form") -> Coarsened:
+def anonymise_person(values: Mapping[str, object], population: Iterable[Mapping[str, object]], *, k: int = K_ANONYMITY, what: str | None = None) -> Coarsened:
     """Coarsen one person's quasi-identifiers until ``k`` people of ``population`` share them.
 
     ``values`` holds the quasi-identifiers the form shows; the result's single
     row holds them in :data:`QUASI_IDENTIFIERS` order, coarsened as in
-    :func:`anonymise_rows`.
+    :func:`anonymise_rows`. ``what`` names the form in the refusal (default: "a form").
     """
     present = [q for q in QUASI_IDENTIFIERS if q in values]
     row = [values.get(q) for q in QUASI_IDENTIFIERS]
@@ -214,8 +215,10 @@ def anonymise_person(values: Mapping[str, object], population: Iterable[Mapping[
         out.rungs.append(attr)
     if matches() < k:
         raise NotAnonymous(
-            f"--redact: {what} describes someone fewer than {k} students of the store resemble, even by watch level alone; nothing was written",
-            hint="this report cannot be de-identified; keep it inside the center without --redact",
+            _(
+                "--redact: {what} describes someone fewer than {k} students of the store resemble, even by watch level alone; nothing was written"
+            ).format(what=what if what is not None else _("a form"), k=k),
+            hint=_("this report cannot be de-identified; keep it inside the center without --redact"),
         )
     return out
 

@@ -41,6 +41,7 @@ from typing import Any, Callable
 from mhtool.domain.document import Column, FormField, FormText, Report, Sheet
 from mhtool.domain.labels import label, pick, text
 from mhtool.domain.vocabulary import LEVELS
+from mhtool.i18n import _
 from mhtool.report.domain import kanon
 from mhtool.report.domain.kanon import K_ANONYMITY, QUASI_IDENTIFIERS
 
@@ -446,7 +447,7 @@ def _redact_form(sheet: Sheet, scrub: Scrubber, is_pii: Callable[[str, str | Non
     notes = [scrub(n) for n in sheet.notes]
     name_zh, name_en = scrub(sheet.name_zh), scrub(sheet.name_en)
     if identifiers:
-        coarse = kanon.anonymise_person(identifiers, population, k=k, what=f"sheet {pick(lang, name_zh, name_en)!r}")
+        coarse = kanon.anonymise_person(identifiers, population, k=k, what=_("sheet {name!r}").format(name=pick(lang, name_zh, name_en)))
         shown = dict(zip(QUASI_IDENTIFIERS, coarse.rows[0]))
         out = []
         for item in items:

@@ -25,6 +25,7 @@ from mhtool.domain.document import Report
 from mhtool.domain.labels import LANGS, label
 from mhtool.domain.periods import resolve_period
 from mhtool.errors import UsageError
+from mhtool.i18n import N_, _
 from mhtool.report.domain import builders
 from mhtool.report.domain.kanon import NotAnonymous
 from mhtool.report.domain.redact import KnownPeople, Scrubber, redact_report
@@ -35,6 +36,14 @@ if TYPE_CHECKING:
     from mhtool.store.core import Store
 
 Out = str | os.PathLike | None
+
+# How the purpose check names each report that identifies students.
+_WITHOUT_REDACT = {
+    "weekly": N_("a weekly report without --redact"),
+    "monthly": N_("a monthly report without --redact"),
+    "census": N_("a census report without --redact"),
+    "crisis": N_("a crisis report without --redact"),
+}
 
 
 @dataclass
@@ -76,7 +85,7 @@ def _bulk(fn: Callable) -> Callable:
 
 def _check_lang(lang: str) -> None:
     if lang not in LANGS:
-        raise UsageError(f"--lang must be zh or en, not {lang!r}")
+        raise UsageError(_("--lang must be zh or en, not {lang!r}").format(lang=lang))
 
 
 def _file_name(report: Report, stem: str | None, *parts: str | None, scrub: Callable[[str], str] | None = None) -> str:
@@ -141,7 +150,7 @@ class Reports:
         return self._case_report("monthly", week=None, month=month, date_from=date_from, date_to=date_to, out=out, lang=lang, redact=redact, college=college, purpose=purpose)
 
     def _case_report(self, kind: str, *, week, month, date_from, date_to, out: Out, lang: str, redact: bool, college: str | None, purpose: str | None) -> Delivered:
-        store, action, what = self.store, f"report.{kind}", f"a {kind} report without --redact"
+        store, action, what = self.store, f"report.{kind}", _(_WITHOUT_REDACT[kind])
         _check_lang(lang)
         roster = self._require(action, college)
         today = self.center.today()
@@ -183,8 +192,8 @@ class Reports:
         """普查报告 of one batch (id, id prefix or name); ``split_by="college"`` writes one interview workbook per college into the folder ``out``."""
         _check_lang(lang)
         if split_by is not None and split_by != "college":
-            raise UsageError(f"--split-by {split_by!r}: only `college` is supported")
-        action, what = "report.census", "a census report without --redact"
+            raise UsageError(_("--split-by {value!r}: only `college` is supported").format(value=split_by))
+        action, what = "report.census", _(_WITHOUT_REDACT["census"])
         self._require(action, college)
         self.center.exports.purpose(purpose, what=what, identifiable=not redact)
         data = gather.census_data(self.store, gather.find_batch(self.store, batch), today=self.center.today(), college=college)
@@ -219,8 +228,10 @@ class Reports:
         directory = Path(out if out is not None else ".").expanduser()
         if not directory.is_dir():
             raise UsageError(
-                f"--out {out}: --split-by college writes one workbook per college into a directory, and {directory} is not one",
-                hint=f"create it first (mkdir -p {out}) or pass an existing directory",
+                _("--out {out}: --split-by college writes one workbook per college into a directory, and {directory} is not one").format(
+                    out=out, directory=directory
+                ),
+                hint=_("create it first (mkdir -p {out}) or pass an existing directory").format(out=out),
             )
         stem = label("report_file", "interviews", lang)
         written = []
@@ -234,7 +245,7 @@ class Reports:
                     redacted[college] = self._redact(report, known)[0]
                 except NotAnonymous as refused:
                     # Every college's copy has the same sheet: say whose would identify someone.
-                    raise NotAnonymous(f"{college or '-'}: {refused.message}", hint=refused.hint) from None
+                    raise NotAnonymous(_("{college}: {message}").format(college=college or "-", message=refused.message), hint=refused.hint) from None
             reports = redacted
             scrub = Scrubber(known, lang)
         for college, report in reports.items():
@@ -246,7 +257,7 @@ class Reports:
                 directory / safe_file_name(f"{file_stem}.xlsx"),
                 functools.partial(write_report, report),
                 action="report.census",
-                what="a census report without --redact",
+                what=_(_WITHOUT_REDACT["census"]),
                 purpose=purpose,
                 identifiable=not redact,
                 targets=_student_targets(gather.interviewed_students(data, college=college)),
@@ -260,7 +271,7 @@ class Reports:
     @_bulk
     def crisis(self, entry: str, *, out: Out = None, lang: str = "zh", redact: bool = False, purpose: str | None = None) -> Delivered:
         """随时报告 of one crisis entry (id or a prefix of 4+ characters); ``redact`` masks names and leaves out contacts."""
-        store, action, what = self.store, "report.crisis", "a crisis report without --redact"
+        store, action, what = self.store, "report.crisis", _(_WITHOUT_REDACT["crisis"])
         _check_lang(lang)
         store.require("report", action=action)
         store.require("clinical", action=action)
@@ -297,7 +308,10 @@ class Reports:
         if known and college not in known:
             # A misspelt college would otherwise give an all-zero report that looks like a 零报告.
             yours = sorted(c for c in known if c and self.store.in_scope(c))
-            raise UsageError(f"--college {college!r}: no student of the roster is in this college", hint="one of: " + "、".join(yours))
+            raise UsageError(
+                _("--college {college!r}: no student of the roster is in this college").format(college=college),
+                hint=_("one of: {colleges}").format(colleges="、".join(yours)),
+            )
         return known
 
     def _stamp(self, report: Report) -> None:

@@ -23,6 +23,7 @@ from mhtool.cases.usecases import service as cases
 from mhtool.domain.periods import Period, months_back
 from mhtool.domain.vocabulary import ON_ROLL_STATUSES, normalise_grade
 from mhtool.errors import MhtoolError, NotFound, UsageError
+from mhtool.i18n import _
 from mhtool.referral.usecases import service as referral_service
 from mhtool.report.domain import figures
 from mhtool.report.domain.builders import CaseData, CensusData, CrisisData, task_batches
@@ -247,16 +248,18 @@ def find_batch(store, ref: str) -> dict:
     """A batch by id (or an unambiguous id prefix) or by its exact name."""
     text = (ref or "").strip()
     if not text:
-        raise UsageError("BATCH is empty", hint="pass a batch id or name from `mhtool survey batches`")
+        raise UsageError(_("BATCH is empty"), hint=_("pass a batch id or name from `mhtool survey batches`"))
     named = [b for b in store.batches.all() if b.get("name") == text]
     if len(named) == 1:
         return named[0]
     if len(named) > 1:
-        raise UsageError(f"{len(named)} batches are named {text!r}", hint="pass the batch id instead (see `mhtool survey batches`)")
+        raise UsageError(
+            _("{count} batches are named {name!r}").format(count=len(named), name=text), hint=_("pass the batch id instead (see `mhtool survey batches`)")
+        )
     try:
         return store.batches.get(store.batches.resolve(text, "batch"))
     except (NotFound, UsageError):
-        raise NotFound(f"no batch with id or name {text!r}", hint="see `mhtool survey batches`") from None
+        raise NotFound(_("no batch with id or name {name!r}").format(name=text), hint=_("see `mhtool survey batches`")) from None
 
 
 def _bands(instrument: str | None) -> tuple[tuple[str, str, str], ...]:
@@ -364,8 +367,8 @@ def crisis_entry(store, entry_ref: str) -> tuple[dict, dict]:
     entry = store.entries.get(store.entries.resolve(entry_ref, "entry"))
     if entry["kind"] != "crisis":
         raise UsageError(
-            f"entry {entry['id'][:8]} is a {entry['kind']} entry, not a crisis",
-            hint="pass the id of a crisis entry (see the student's timeline: `mhtool cases show STUDENT_NO`)",
+            _("entry {id} is a {kind} entry, not a crisis").format(id=entry["id"][:8], kind=entry["kind"]),
+            hint=_("pass the id of a crisis entry (see the student's timeline: `mhtool cases show STUDENT_NO`)"),
         )
     return entry, store.students.get(entry["student_id"])
 

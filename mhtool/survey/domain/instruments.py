@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from mhtool.domain.labels import text as label_text
 from mhtool.domain.vocabulary import WATCH_LEVELS
 from mhtool.errors import InvalidInput, NotFound, Problem
+from mhtool.i18n import N_, _
 from mhtool.survey.domain import psqi
 
 if TYPE_CHECKING:
@@ -97,6 +98,14 @@ def _describe_values(values: Sequence[int]) -> str:
     if len(vs) > 2 and vs == list(range(vs[0], vs[-1] + 1)):
         return f"{vs[0]}–{vs[-1]}"
     return "/".join(str(v) for v in vs)
+
+
+def _or_join(values: Iterable[object]) -> str:
+    """``60 or 64`` (in the reader's language)."""
+    out = ""
+    for v in values:
+        out = str(v) if not out else _("{first} or {second}").format(first=out, second=v)
+    return out
 
 
 def _num(x: float) -> int | float:
@@ -480,13 +489,13 @@ class Instrument:
         import pandas as pd
 
         if mode not in MODES:
-            raise InvalidInput(f"unknown answer mode {mode!r}", hint="use one of: " + ", ".join(MODES))
+            raise InvalidInput(_("unknown answer mode {mode!r}").format(mode=mode), hint=_("use one of: {modes}").format(modes=", ".join(MODES)))
         if not isinstance(raw, pd.DataFrame):
-            raise InvalidInput(f"{self.code}: answers must be a table (pandas.DataFrame)")
+            raise InvalidInput(_("{instrument}: answers must be a table (pandas.DataFrame)").format(instrument=self.code))
         positions = self._match_columns(raw)
         rows = _row_numbers(raw, self.code)
         n = len(raw)
-        items = [item for item, _ in positions]
+        items = [item for item, _pos in positions]
         # column-major, so that each item is one contiguous column and the frame needs no copy
         values = np.full((n, len(items)), np.nan, order="F")
         invalid = np.zeros((n, len(items)), dtype=bool, order="F")
@@ -506,7 +515,7 @@ class Instrument:
                 spec = self.item_specs[item]
                 problems.append(
                     Problem(
-                        f"invalid answer to {spec.display}: {readers[spec.reader_key].expected}",
+                        _("invalid answer to {item}: {expected}").format(item=spec.display, expected=readers[spec.reader_key].expected),
                         row=rows[ri],
                         column=spec.label,
                         value=_raw_text(raw.iat[ri, pos]),
@@ -530,31 +539,33 @@ class Instrument:
         for pos, col in enumerate(raw.columns):
             if isinstance(col, (bool, np.bool_)) or not isinstance(col, (int, np.integer)):
                 raise InvalidInput(
-                    f"{self.code}: column {col!r} is not an item number",
-                    hint="columns of the answer table must be item numbers (1, 2, …)",
+                    _("{instrument}: column {column!r} is not an item number").format(instrument=self.code, column=col),
+                    hint=_("columns of the answer table must be item numbers (1, 2, …)"),
                 )
             item = int(col)
             if item in found:
-                raise InvalidInput(f"{self.code}: item {item} appears in two columns")
+                raise InvalidInput(_("{instrument}: item {item} appears in two columns").format(instrument=self.code, item=item))
             found[item] = pos
         unknown = sorted(set(found) - set(self.item_specs))
         if unknown:
             raise InvalidInput(
-                f"{self.code}: no item {', '.join(map(str, unknown))} in {self.name_en} "
-                f"(items are 1–{max(self.item_specs)})",
+                _("{instrument}: no item {items} in {name} (items are 1–{last})").format(
+                    instrument=self.code, items=", ".join(map(str, unknown)), name=self.name_en, last=max(self.item_specs)
+                ),
             )
         absent = [i for i in self.required_items if i not in found]
-        counts = " or ".join(str(c) for c in self.accepted_item_counts)
+        counts = _or_join(self.accepted_item_counts)
         if absent:
             raise InvalidInput(
-                f"{self.code}: the answers have no column for item {', '.join(map(str, absent))}",
-                hint=f"{self.name_en} needs {counts} item columns",
+                _("{instrument}: the answers have no column for item {items}").format(instrument=self.code, items=", ".join(map(str, absent))),
+                hint=_("{name} needs {counts} item columns").format(name=self.name_en, counts=counts),
             )
         if len(found) not in self.accepted_item_counts:
             lacking = [i for i in self.optional_items if i not in found]
             raise InvalidInput(
-                f"{self.code}: {len(found)} item columns, but {self.name_en} takes {counts} "
-                f"(missing optional item {', '.join(map(str, lacking))})",
+                _("{instrument}: {found} item columns, but {name} takes {counts} (missing optional item {lacking})").format(
+                    instrument=self.code, found=len(found), name=self.name_en, counts=counts, lacking=", ".join(map(str, lacking))
+                ),
             )
         return [(item, found[item]) for item in self.item_specs if item in found]
 
@@ -584,10 +595,10 @@ def _row_numbers(raw: pd.DataFrame, code: str) -> list[int]:
 
     idx = raw.index
     if len(idx) and not (pd.api.types.is_integer_dtype(idx.dtype) or all(isinstance(r, (int, np.integer)) for r in idx)):
-        raise InvalidInput(f"{code}: the answer table's index must be sheet row numbers")
+        raise InvalidInput(_("{instrument}: the answer table's index must be sheet row numbers").format(instrument=code))
     if not idx.is_unique:
         dup = idx[idx.duplicated()].tolist()[:5]
-        raise InvalidInput(f"{code}: sheet row {', '.join(map(str, dup))} appears twice")
+        raise InvalidInput(_("{instrument}: sheet row {rows} appears twice").format(instrument=code, rows=", ".join(map(str, dup))))
     return [int(r) for r in idx]
 
 
@@ -611,16 +622,22 @@ class _CellReader:
             self.by_label = oset.by_label
             labels = "/".join(o.labels[0] for o in oset.options)
             desc = _describe_values(oset.values)
-            self.expected = {
-                "value": f"expected {desc}",
-                "position": f"expected an option position 1–{len(oset.options)}",
-                "text": f"expected one of {labels}",
-                "auto": f"expected {desc} or one of {labels}",
-            }[mode]
+            if mode == "value":
+                self.expected = _("expected {values}").format(values=desc)
+            elif mode == "position":
+                self.expected = _("expected an option position 1–{count}").format(count=len(oset.options))
+            elif mode == "text":
+                self.expected = _("expected one of {labels}").format(labels=labels)
+            else:
+                self.expected = _("expected {values} or one of {labels}").format(values=desc, labels=labels)
         elif spec.kind == "time":
-            self.expected = "expected a clock time such as 23:30 or 23点30分 (or an Excel time)"
+            self.expected = _("expected a clock time such as 23:30 or 23点30分 (or an Excel time)")
+        elif spec.unit == "minutes":
+            self.expected = _("expected a number of minutes from {min} to {max}").format(min=_num(spec.min), max=_num(spec.max))
+        elif spec.unit == "hours":
+            self.expected = _("expected a number of hours from {min} to {max}").format(min=_num(spec.min), max=_num(spec.max))
         else:
-            self.expected = f"expected a number of {spec.unit} from {_num(spec.min)} to {_num(spec.max)}"
+            self.expected = _("expected a number of {unit} from {min} to {max}").format(unit=spec.unit, min=_num(spec.min), max=_num(spec.max))
 
     def column(self, s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         import numpy as np
@@ -745,71 +762,75 @@ class _Reader:
 
     def table(self, data: Any, key: str, allowed: Iterable[str], required: Iterable[str] = ()) -> dict:
         if not isinstance(data, dict):
-            self.fail(key, f"must be a table, not {_tname(data)}")
+            self.fail(key, _("must be a table, not {type}").format(type=_tname(data)))
         allowed = list(allowed)
         for k in data:
             if k not in allowed:
-                self.fail(_join(key, k), f"unknown key (allowed here: {', '.join(allowed)})")
+                self.fail(_join(key, k), _("unknown key (allowed here: {allowed})").format(allowed=", ".join(allowed)))
         for k in required:
             if k not in data:
-                self.fail(_join(key, k), "is required")
+                self.fail(_join(key, k), _("is required"))
         return data
 
     def array(self, data: Any, key: str, *, nonempty: bool = True) -> list:
         if not isinstance(data, list):
-            self.fail(key, f"must be an array, not {_tname(data)}")
+            self.fail(key, _("must be an array, not {type}").format(type=_tname(data)))
         if nonempty and not data:
-            self.fail(key, "must not be empty")
+            self.fail(key, _("must not be empty"))
         return data
 
     def string(self, data: Any, key: str, *, pattern: re.Pattern | None = None) -> str:
         if not isinstance(data, str) or not data.strip():
-            self.fail(key, f"must be a non-empty string, not {_tname(data)}")
+            self.fail(key, _("must be a non-empty string, not {type}").format(type=_tname(data)))
         if pattern is not None and not pattern.match(data):
-            self.fail(key, f"{data!r} must be lower-case letters, digits and _ (starting with a letter)")
+            self.fail(key, _("{value!r} must be lower-case letters, digits and _ (starting with a letter)").format(value=data))
         return data
 
     def integer(self, data: Any, key: str, *, lo: int | None = None, hi: int | None = None) -> int:
         if isinstance(data, bool) or not isinstance(data, int):
-            self.fail(key, f"must be an integer, not {_tname(data)}")
+            self.fail(key, _("must be an integer, not {type}").format(type=_tname(data)))
         if lo is not None and data < lo:
-            self.fail(key, f"{data} is below {lo}")
+            self.fail(key, _("{value} is below {lowest}").format(value=data, lowest=lo))
         if hi is not None and data > hi:
-            self.fail(key, f"{data} is above {hi}")
+            self.fail(key, _("{value} is above {highest}").format(value=data, highest=hi))
         return data
 
     def number(self, data: Any, key: str) -> float:
         if isinstance(data, bool) or not isinstance(data, (int, float)) or not math.isfinite(data):
-            self.fail(key, f"must be a number, not {_tname(data)}")
+            self.fail(key, _("must be a number, not {type}").format(type=_tname(data)))
         return data
 
     def boolean(self, data: Any, key: str) -> bool:
         if not isinstance(data, bool):
-            self.fail(key, f"must be true or false, not {_tname(data)}")
+            self.fail(key, _("must be true or false, not {type}").format(type=_tname(data)))
         return data
 
     def label(self, data: Any, key: str) -> dict:
         self.table(data, key, ("zh", "en"), ("zh", "en"))
         return {"zh": self.string(data["zh"], f"{key}.zh"), "en": self.string(data["en"], f"{key}.en")}
 
-    def items(self, data: Any, key: str, universe: Iterable[int], *, what: str = "items") -> tuple[int, ...]:
+    def items(self, data: Any, key: str, universe: Iterable[int], *, what: str | None = None) -> tuple[int, ...]:
+        """A list of item numbers from ``universe``; ``what`` says which numbers are allowed (default: items)."""
         universe = set(universe)
+        what = _("items") if what is None else what
         seq = self.array(data, key)
         seen: set[int] = set()
         for i, v in enumerate(seq):
             self.integer(v, f"{key}[{i}]")
             if v in seen:
-                self.fail(key, f"duplicate item {v}")
+                self.fail(key, _("duplicate item {item}").format(item=v))
             if v not in universe:
-                self.fail(key, f"item {v} is out of range ({what}: {_describe_items(universe)})")
+                self.fail(key, _("item {item} is out of range ({allowed}: {range})").format(item=v, allowed=what, range=_describe_items(universe)))
             seen.add(v)
         return tuple(seq)
 
 
+_TYPE_NAMES = {dict: N_("a table"), list: N_("an array"), str: N_("a string"), bool: N_("a boolean"), int: N_("an integer"), float: N_("a float")}
+
+
 def _tname(x: Any) -> str:
-    return {dict: "a table", list: "an array", str: "a string", bool: "a boolean", int: "an integer", float: "a float"}.get(
-        type(x), type(x).__name__
-    )
+    name = _TYPE_NAMES.get(type(x))
+    return _(name) if name is not None else type(x).__name__
 
 
 def _join(key: str, sub: str | int) -> str:
@@ -858,13 +879,13 @@ _CONDITION_SUBJECTS = ("item", "score", "band", "flag")
 def parse_condition(r: _Reader, data: Any, key: str, kinds: Sequence[str]) -> Condition:
     """One condition table, structure only (names are checked by :func:`check_condition`)."""
     if not isinstance(data, dict):
-        r.fail(key, f"must be a table, not {_tname(data)}")
+        r.fail(key, _("must be a table, not {type}").format(type=_tname(data)))
     subjects = [k for k in _CONDITION_SUBJECTS if k in data]
     if len(subjects) != 1:
-        r.fail(key, f"needs exactly one of: {', '.join(kinds)}")
+        r.fail(key, _("needs exactly one of: {kinds}").format(kinds=", ".join(kinds)))
     kind = subjects[0]
     if kind not in kinds:
-        r.fail(_join(key, kind), f"not allowed here (allowed: {', '.join(kinds)})")
+        r.fail(_join(key, kind), _("not allowed here (allowed: {kinds})").format(kinds=", ".join(kinds)))
     ranged = kind in ("item", "score")
     r.table(data, key, (kind, "min", "max", "count_min", "count_max") if ranged else (kind,))
     raw = data[kind]
@@ -875,16 +896,16 @@ def parse_condition(r: _Reader, data: Any, key: str, kinds: Sequence[str]) -> Co
         tkey = _join(key, kind) if not isinstance(raw, list) else f"{_join(key, kind)}[{i}]"
         t = r.integer(t, tkey, lo=1) if kind == "item" else r.string(t, tkey)
         if t in targets:
-            r.fail(_join(key, kind), f"duplicate {kind} {t!r}")
+            r.fail(_join(key, kind), _("duplicate {kind} {target!r}").format(kind=kind, target=t))
         targets.append(t)
     if not ranged:
         return Condition(kind, tuple(targets))
     if "min" not in data and "max" not in data:
-        r.fail(key, f"an {kind} condition needs min and/or max")
+        r.fail(key, _("an {kind} condition needs min and/or max").format(kind=kind))
     lo = r.number(data["min"], _join(key, "min")) if "min" in data else None
     hi = r.number(data["max"], _join(key, "max")) if "max" in data else None
     if lo is not None and hi is not None and lo > hi:
-        r.fail(_join(key, "min"), f"min {lo} is above max {hi}")
+        r.fail(_join(key, "min"), _("min {min} is above max {max}").format(min=lo, max=hi))
     cmin = r.integer(data.get("count_min", 1), _join(key, "count_min"), lo=0, hi=len(targets))
     cmax = None
     if "count_max" in data:
@@ -907,7 +928,7 @@ def check_condition(
     for t in cond.targets:
         if t not in known:
             shown = _describe_items(known) if cond.kind == "item" else ", ".join(map(str, sorted(known))) or "none"
-            r.fail(_join(key, cond.kind), f"unknown {cond.kind} {t!r} (known: {shown})")
+            r.fail(_join(key, cond.kind), _("unknown {kind} {target!r} (known: {known})").format(kind=cond.kind, target=t, known=shown))
 
 
 def parse_rules(r: _Reader, data: Any, key: str, kinds: Sequence[str]) -> tuple[Condition, ...]:
@@ -926,7 +947,7 @@ def _parse_options(r: _Reader, data: Any, key: str, name: str) -> OptionSet:
         value = r.integer(od["value"], _join(okey, "value"), lo=0)
         position = r.integer(od["position"], _join(okey, "position"), lo=1)
         if value in values:
-            r.fail(_join(okey, "value"), f"duplicate option value {value}")
+            r.fail(_join(okey, "value"), _("duplicate option value {value}").format(value=value))
         values.add(value)
         labs = r.array(od["labels"], _join(okey, "labels"))
         for j, lab in enumerate(labs):
@@ -934,14 +955,14 @@ def _parse_options(r: _Reader, data: Any, key: str, name: str) -> OptionSet:
             r.string(lab, lkey)
             k = label_key(lab)
             if _NUMBER_RE.match(k) or fold_text(lab) in MISSING_TEXTS:
-                r.fail(lkey, f"label {lab!r} would be read as a number or a missing answer")
+                r.fail(lkey, _("label {label!r} would be read as a number or a missing answer").format(label=lab))
             if k in labels:
-                r.fail(lkey, f"label {lab!r} is already used by {labels[k]!r}")
+                r.fail(lkey, _("label {label!r} is already used by {other!r}").format(label=lab, other=labels[k]))
             labels[k] = lab
         options.append(Option(value, position, tuple(labs)))
     positions = sorted(o.position for o in options)
     if positions != list(range(1, len(options) + 1)):
-        r.fail(key, f"option positions must be 1–{len(options)} once each, got {positions}")
+        r.fail(key, _("option positions must be 1–{count} once each, got {positions}").format(count=len(options), positions=positions))
     return OptionSet(name, tuple(sorted(options, key=lambda o: o.position)))
 
 
@@ -967,12 +988,12 @@ def _round(x: float, rounding: str) -> float:
 
 def parse_definition(doc: dict, source: Path | None = None) -> Instrument:
     """Validate one parsed TOML document and build the :class:`Instrument`."""
-    r = _Reader(str(source) if source else "<instrument>", hint="fix the definition file (see mhtool/survey/domain/instruments/*.toml)")
+    r = _Reader(str(source) if source else "<instrument>", hint=_("fix the definition file (see mhtool/survey/domain/instruments/*.toml)"))
     r.table(doc, "", _TOP_KEYS, ("code", "version", "name", "item_count", "scales", "bands"))
     code = r.string(doc["code"], "code", pattern=_CODE_RE)
     version = doc["version"]
     if not isinstance(version, str) or not version.strip():
-        r.fail("version", f'must be a quoted string such as "1.0", not {_tname(version)}')
+        r.fail("version", _('must be a quoted string such as "1.0", not {type}').format(type=_tname(version)))
     name = r.label(doc["name"], "name")
     # Without one, the code in capitals: a custom instrument still prints as a name, not as its key.
     display_name = r.string(doc["display_name"], "display_name") if "display_name" in doc else code.upper()
@@ -983,9 +1004,9 @@ def parse_definition(doc: dict, source: Path | None = None) -> Instrument:
     optional: tuple[int, ...] = ()
     if "optional_items" in doc:
         optional = r.items(doc["optional_items"], "optional_items", range(item_count + 1, item_count + 101),
-                           what=f"optional items follow item {item_count}")
+                           what=_("optional items follow item {item_count}").format(item_count=item_count))
         if sorted(optional) != list(range(item_count + 1, item_count + len(optional) + 1)):
-            r.fail("optional_items", f"must be the items right after {item_count}, got {list(optional)}")
+            r.fail("optional_items", _("must be the items right after {item_count}, got {items}").format(item_count=item_count, items=list(optional)))
     all_items = list(range(1, item_count + 1 + len(optional)))
     required = list(range(1, item_count + 1))
 
@@ -995,7 +1016,7 @@ def parse_definition(doc: dict, source: Path | None = None) -> Instrument:
         for i, c in enumerate(seq):
             r.integer(c, f"accepted_item_counts[{i}]", lo=item_count, hi=item_count + len(optional))
         if len(set(seq)) != len(seq):
-            r.fail("accepted_item_counts", "duplicate count")
+            r.fail("accepted_item_counts", _("duplicate count"))
         accepted = tuple(sorted(seq))
 
     labels: dict[int, str] = {}
@@ -1012,7 +1033,7 @@ def parse_definition(doc: dict, source: Path | None = None) -> Instrument:
         r.table(doc["option_sets"], "option_sets", list(doc["option_sets"]))
         for sname, sdata in doc["option_sets"].items():
             if not _KEY_RE.match(sname) or sname == "default":
-                r.fail(f"option_sets.{sname}", "set names are lower-case identifiers other than 'default'")
+                r.fail(f"option_sets.{sname}", _("set names are lower-case identifiers other than 'default'"))
             sets[sname] = _parse_options(r, sdata, f"option_sets.{sname}", sname)
 
     specs: dict[int, ItemSpec] = {}
@@ -1022,19 +1043,19 @@ def parse_definition(doc: dict, source: Path | None = None) -> Instrument:
         r.table(g, gkey, _GROUP_KEYS, ("items",))
         kind = g.get("kind", "choice")
         if kind not in KINDS:
-            r.fail(_join(gkey, "kind"), f"{kind!r} is not one of {', '.join(KINDS)}")
+            r.fail(_join(gkey, "kind"), _("{value!r} is not one of {allowed}").format(value=kind, allowed=", ".join(KINDS)))
         gitems = r.items(g["items"], _join(gkey, "items"), all_items)
         allowed = {"choice": ("items", "kind", "options"), "time": ("items", "kind"),
                    "number": ("items", "kind", "unit", "min", "max")}[kind]
         r.table(g, gkey, allowed, ("options",) if kind == "choice" else (("unit", "min", "max") if kind == "number" else ()))
         for item in gitems:
             if item in specs:
-                r.fail(_join(gkey, "items"), f"duplicate item {item}: already in an earlier group")
+                r.fail(_join(gkey, "items"), _("duplicate item {item}: already in an earlier group").format(item=item))
             form = labels.get(item)
             if kind == "choice":
                 sname = r.string(g["options"], _join(gkey, "options"))
                 if sname not in sets:
-                    r.fail(_join(gkey, "options"), f"no option set {sname!r} (defined: {', '.join(sets) or 'none'})")
+                    r.fail(_join(gkey, "options"), _("no option set {name!r} (defined: {defined})").format(name=sname, defined=", ".join(sets) or "none"))
                 used_sets.add(sname)
                 specs[item] = ItemSpec(item, "choice", sets[sname], form_label=form)
             elif kind == "time":
@@ -1042,29 +1063,29 @@ def parse_definition(doc: dict, source: Path | None = None) -> Instrument:
             else:
                 unit = g["unit"]
                 if unit not in ("minutes", "hours"):
-                    r.fail(_join(gkey, "unit"), f"{unit!r} is not minutes or hours")
+                    r.fail(_join(gkey, "unit"), _("{unit!r} is not minutes or hours").format(unit=unit))
                 lo = r.number(g["min"], _join(gkey, "min"))
                 hi = r.number(g["max"], _join(gkey, "max"))
                 if lo > hi or lo < 0:
-                    r.fail(_join(gkey, "min"), f"need 0 ≤ min ≤ max, got {lo} and {hi}")
+                    r.fail(_join(gkey, "min"), _("need 0 ≤ min ≤ max, got {min} and {max}").format(min=lo, max=hi))
                 specs[item] = ItemSpec(item, "number", None, unit, float(lo), float(hi), form_label=form)
     for item in all_items:
         if item not in specs:
             if "default" not in sets:
-                r.fail("options", f"item {item} has no options: add [[options]] or put it in an [[item_groups]] entry")
+                r.fail("options", _("item {item} has no options: add [[options]] or put it in an [[item_groups]] entry").format(item=item))
             used_sets.add("default")
             specs[item] = ItemSpec(item, "choice", sets["default"], form_label=labels.get(item))
     specs = dict(sorted(specs.items()))
     for sname in sets:
         if sname not in used_sets:
-            r.fail(f"option_sets.{sname}" if sname != "default" else "options", "defined but used by no item")
+            r.fail(f"option_sets.{sname}" if sname != "default" else "options", _("defined but used by no item"))
 
     reverse: tuple[int, ...] = ()
     if "reverse_items" in doc:
-        reverse = r.items(doc["reverse_items"], "reverse_items", required, what=f"reverse items must be 1–{item_count}")
+        reverse = r.items(doc["reverse_items"], "reverse_items", required, what=_("reverse items must be 1–{item_count}").format(item_count=item_count))
         for item in reverse:
             if specs[item].kind != "choice":
-                r.fail("reverse_items", f"item {item} is not a choice item and cannot be reversed")
+                r.fail("reverse_items", _("item {item} is not a choice item and cannot be reversed").format(item=item))
 
     missing = MissingPolicy()
     if "missing" in doc:
@@ -1072,20 +1093,20 @@ def parse_definition(doc: dict, source: Path | None = None) -> Instrument:
         pol = md["policy"]
         if pol == "reject":
             if "max_missing" in md:
-                r.fail("missing.max_missing", "only meaningful with policy = \"prorate\"")
+                r.fail("missing.max_missing", _("only meaningful with policy = \"prorate\""))
         elif pol == "prorate":
             if "max_missing" not in md:
-                r.fail("missing.max_missing", "is required with policy = \"prorate\"")
+                r.fail("missing.max_missing", _("is required with policy = \"prorate\""))
             mm = r.integer(md["max_missing"], "missing.max_missing", lo=1, hi=item_count - 1)
             missing = MissingPolicy("prorate", mm)
         else:
-            r.fail("missing.policy", f"{pol!r} is not reject or prorate")
+            r.fail("missing.policy", _("{policy!r} is not reject or prorate").format(policy=pol))
 
     algorithm = None
     if "algorithm" in doc:
         algorithm = r.string(doc["algorithm"], "algorithm")
         if algorithm not in ALGORITHMS:
-            r.fail("algorithm", f"unknown algorithm {algorithm!r} (known: {', '.join(ALGORITHMS)})")
+            r.fail("algorithm", _("unknown algorithm {algorithm!r} (known: {known})").format(algorithm=algorithm, known=", ".join(ALGORITHMS)))
         if algorithm == "psqi":
             _check_psqi_layout(r, item_count, optional, specs)
 
@@ -1097,10 +1118,10 @@ def parse_definition(doc: dict, source: Path | None = None) -> Instrument:
         r.table(sd, skey, _SCALE_KEYS, ("key", "method"))
         key = r.string(sd["key"], _join(skey, "key"), pattern=_KEY_RE)
         if key in by_key:
-            r.fail(_join(skey, "key"), f"duplicate scale {key!r}")
+            r.fail(_join(skey, "key"), _("duplicate scale {key!r}").format(key=key))
         method = sd["method"]
         if method not in SCALE_METHODS:
-            r.fail(_join(skey, "method"), f"{method!r} is not one of {', '.join(SCALE_METHODS)}")
+            r.fail(_join(skey, "method"), _("{value!r} is not one of {allowed}").format(value=method, allowed=", ".join(SCALE_METHODS)))
         allowed = {
             "sum": ("items", "exclude"),
             "mean": ("items", "exclude"),
@@ -1114,59 +1135,64 @@ def parse_definition(doc: dict, source: Path | None = None) -> Instrument:
         label = r.label(sd["label"], _join(skey, "label")) if "label" in sd else None
         if method in ("sum", "mean", "count", "mean_at_least"):
             if "items" not in sd:
-                r.fail(_join(skey, "items"), 'is required (a list of item numbers, or "all")')
+                r.fail(_join(skey, "items"), _('is required (a list of item numbers, or "all")'))
             if sd["items"] == "all":
                 sitems = list(required)
             else:
                 sitems = list(r.items(sd["items"], _join(skey, "items"), all_items))
             if "exclude" in sd:
-                excl = r.items(sd["exclude"], _join(skey, "exclude"), sitems, what="exclude must name items of the scale")
+                excl = r.items(sd["exclude"], _join(skey, "exclude"), sitems, what=_("exclude must name items of the scale"))
                 sitems = [i for i in sitems if i not in excl]
             if not sitems:
-                r.fail(_join(skey, "items"), "no items left")
+                r.fail(_join(skey, "items"), _("no items left"))
             for item in sitems:
                 if item in optional:
-                    r.fail(_join(skey, "items"), f"optional item {item} cannot be part of a scale")
+                    r.fail(_join(skey, "items"), _("optional item {item} cannot be part of a scale").format(item=item))
                 if specs[item].kind != "choice":
-                    r.fail(_join(skey, "items"), f"item {item} is not a choice item")
+                    r.fail(_join(skey, "items"), _("item {item} is not a choice item").format(item=item))
             lo = r.number(sd["min"], _join(skey, "min")) if "min" in sd else None
             hi = r.number(sd["max"], _join(skey, "max")) if "max" in sd else None
             if method == "count" and lo is None and hi is None:
-                r.fail(skey, "a count scale needs min and/or max")
+                r.fail(skey, _("a count scale needs min and/or max"))
             rng = _scale_range(method, [specs[i] for i in sitems], lo)
             scale = Scale(key, method, tuple(sitems), lo, hi, range=rng, integer=method in ("sum", "count"), label=label)
         elif method == "scaled":
             src = r.string(sd["source"], _join(skey, "source"))
             if src not in by_key:
-                r.fail(_join(skey, "source"), f"no earlier scale {src!r}")
+                r.fail(_join(skey, "source"), _("no earlier scale {source!r}").format(source=src))
             factor = r.number(sd["factor"], _join(skey, "factor"))
             if factor <= 0:
-                r.fail(_join(skey, "factor"), "must be positive")
+                r.fail(_join(skey, "factor"), _("must be positive"))
             rounding = sd.get("rounding", "floor")
             if rounding not in ROUNDINGS:
-                r.fail(_join(skey, "rounding"), f"{rounding!r} is not one of {', '.join(ROUNDINGS)}")
+                r.fail(_join(skey, "rounding"), _("{value!r} is not one of {allowed}").format(value=rounding, allowed=", ".join(ROUNDINGS)))
             s_lo, s_hi = by_key[src].range
             rng = (_round(s_lo * factor, rounding), _round(s_hi * factor, rounding))
             scale = Scale(key, method, source=src, factor=float(factor), rounding=rounding, range=rng,
                           integer=rounding != "none" or (by_key[src].integer and float(factor).is_integer()), label=label)
         else:
             if algorithm is None:
-                r.fail(_join(skey, "method"), "algorithm scales need a top-level algorithm key")
+                r.fail(_join(skey, "method"), _("algorithm scales need a top-level algorithm key"))
             if key not in ALGORITHMS[algorithm]:
-                r.fail(_join(skey, "key"), f"algorithm {algorithm} provides no {key!r} (it provides {', '.join(ALGORITHMS[algorithm])})")
+                r.fail(
+                    _join(skey, "key"),
+                    _("algorithm {algorithm} provides no {key!r} (it provides {provided})").format(
+                        algorithm=algorithm, key=key, provided=", ".join(ALGORITHMS[algorithm])
+                    ),
+                )
             rd = r.array(sd["range"], _join(skey, "range"))
             if len(rd) != 2:
-                r.fail(_join(skey, "range"), "must be [lowest, highest]")
+                r.fail(_join(skey, "range"), _("must be [lowest, highest]"))
             lo_, hi_ = (r.number(x, f"{_join(skey, 'range')}[{i}]") for i, x in enumerate(rd))
             if lo_ > hi_:
-                r.fail(_join(skey, "range"), "lowest is above highest")
+                r.fail(_join(skey, "range"), _("lowest is above highest"))
             scale = Scale(key, method, range=(lo_, hi_), integer=isinstance(lo_, int) and isinstance(hi_, int), label=label)
         scales.append(scale)
         by_key[key] = scale
     if missing.policy == "prorate":
         for s in scales:
             if s.method not in ("sum", "mean", "scaled"):
-                r.fail("missing.policy", f"prorating cannot apply to scale {s.key!r} ({s.method})")
+                r.fail("missing.policy", _("prorating cannot apply to scale {key!r} ({method})").format(key=s.key, method=s.method))
 
     bands = _parse_bands(r, doc["bands"], by_key, all_items)
 
@@ -1176,7 +1202,7 @@ def parse_definition(doc: dict, source: Path | None = None) -> Instrument:
         r.table(fd, fkey, ("name", "critical", "any", "label", "text"), ("name", "any"))
         fname = r.string(fd["name"], _join(fkey, "name"), pattern=_KEY_RE)
         if fname in {f.name for f in flags}:
-            r.fail(_join(fkey, "name"), f"duplicate flag {fname!r}")
+            r.fail(_join(fkey, "name"), _("duplicate flag {name!r}").format(name=fname))
         critical = r.boolean(fd.get("critical", False), _join(fkey, "critical"))
         conds = parse_rules(r, fd["any"], _join(fkey, "any"), ("item", "score", "band"))
         for ci, c in enumerate(conds):
@@ -1191,9 +1217,9 @@ def parse_definition(doc: dict, source: Path | None = None) -> Instrument:
         r.table(td, tkey, ("level", "any"), ("level", "any"))
         level = td["level"]
         if level not in LEVELS:
-            r.fail(_join(tkey, "level"), f"{level!r} is not one of {', '.join(LEVELS)}")
+            r.fail(_join(tkey, "level"), _("{value!r} is not one of {allowed}").format(value=level, allowed=", ".join(LEVELS)))
         if level in {t.name for t in tiers}:
-            r.fail(_join(tkey, "level"), f"duplicate level {level!r}: put all its conditions in one entry")
+            r.fail(_join(tkey, "level"), _("duplicate level {level!r}: put all its conditions in one entry").format(level=level))
         conds = parse_rules(r, td["any"], _join(tkey, "any"), _CONDITION_SUBJECTS)
         for ci, c in enumerate(conds):
             check_condition(r, c, f"{_join(tkey, 'any')}[{ci}]", items=all_items, scores=by_key,
@@ -1225,15 +1251,15 @@ def parse_definition(doc: dict, source: Path | None = None) -> Instrument:
 
 def _parse_bands(r: _Reader, data: Any, scales: Mapping[str, Scale], all_items: list[int]) -> Bands:
     if not isinstance(data, dict):
-        r.fail("bands", f"must be a table, not {_tname(data)}")
+        r.fail("bands", _("must be a table, not {type}").format(type=_tname(data)))
     if "ranges" in data or "scale" in data:
         r.table(data, "bands", ("scale", "ranges"), ("scale", "ranges"))
         skey = r.string(data["scale"], "bands.scale")
         if skey not in scales:
-            r.fail("bands.scale", f"no scale {skey!r} (scales: {', '.join(scales)})")
+            r.fail("bands.scale", _("no scale {scale!r} (scales: {scales})").format(scale=skey, scales=", ".join(scales)))
         scale = scales[skey]
         if not scale.integer:
-            r.fail("bands.scale", f"scale {skey!r} is not whole-numbered; band it with rules instead of ranges")
+            r.fail("bands.scale", _("scale {scale!r} is not whole-numbered; band it with rules instead of ranges").format(scale=skey))
         ranges: list[BandRange] = []
         for i, bd in enumerate(r.array(data["ranges"], "bands.ranges")):
             bkey = f"bands.ranges[{i}]"
@@ -1242,24 +1268,44 @@ def _parse_bands(r: _Reader, data: Any, scales: Mapping[str, Scale], all_items: 
             lo = r.integer(bd["min"], _join(bkey, "min"))
             hi = r.integer(bd["max"], _join(bkey, "max"))
             if lo > hi:
-                r.fail(_join(bkey, "min"), f"min {lo} is above max {hi}")
+                r.fail(_join(bkey, "min"), _("min {min} is above max {max}").format(min=lo, max=hi))
             if name in {b.name for b in ranges}:
-                r.fail(_join(bkey, "name"), f"duplicate band {name!r}")
+                r.fail(_join(bkey, "name"), _("duplicate band {name!r}").format(name=name))
             label = r.label(bd["label"], _join(bkey, "label")) if "label" in bd else None
             ranges.append(BandRange(name, lo, hi, label))
         order = sorted(range(len(ranges)), key=lambda i: ranges[i].min)
         for a, b in zip(order, order[1:]):
             prev, cur = ranges[a], ranges[b]
             if cur.min <= prev.max:
-                r.fail(f"bands.ranges[{b}]", f"overlap: {cur.name} {cur.min}–{cur.max} overlaps {prev.name} {prev.min}–{prev.max}")
+                r.fail(
+                    f"bands.ranges[{b}]",
+                    _("overlap: {band} {min}–{max} overlaps {other} {other_min}–{other_max}").format(
+                        band=cur.name, min=cur.min, max=cur.max, other=prev.name, other_min=prev.min, other_max=prev.max
+                    ),
+                )
             if cur.min > prev.max + 1:
-                r.fail(f"bands.ranges[{b}]", f"gap: no band covers {prev.max + 1}–{cur.min - 1} (between {prev.name} and {cur.name})")
+                r.fail(
+                    f"bands.ranges[{b}]",
+                    _("gap: no band covers {low}–{high} (between {before} and {after})").format(
+                        low=prev.max + 1, high=cur.min - 1, before=prev.name, after=cur.name
+                    ),
+                )
         lo_s, hi_s = scale.range
         first, last = ranges[order[0]], ranges[order[-1]]
         if first.min > lo_s:
-            r.fail(f"bands.ranges[{order[0]}]", f"gap: no band covers {_num(lo_s)}–{first.min - 1} (lowest possible {skey} is {_num(lo_s)})")
+            r.fail(
+                f"bands.ranges[{order[0]}]",
+                _("gap: no band covers {low}–{high} (lowest possible {scale} is {lowest})").format(
+                    low=_num(lo_s), high=first.min - 1, scale=skey, lowest=_num(lo_s)
+                ),
+            )
         if last.max < hi_s:
-            r.fail(f"bands.ranges[{order[-1]}]", f"gap: no band covers {last.max + 1}–{_num(hi_s)} (highest possible {skey} is {_num(hi_s)})")
+            r.fail(
+                f"bands.ranges[{order[-1]}]",
+                _("gap: no band covers {low}–{high} (highest possible {scale} is {highest})").format(
+                    low=last.max + 1, high=_num(hi_s), scale=skey, highest=_num(hi_s)
+                ),
+            )
         return Bands(scale=skey, ranges=tuple(ranges))
     r.table(data, "bands", ("rules", "default", "default_label"), ("rules", "default"))
     rules: list[Rule] = []
@@ -1268,7 +1314,7 @@ def _parse_bands(r: _Reader, data: Any, scales: Mapping[str, Scale], all_items: 
         r.table(bd, bkey, ("name", "any", "label"), ("name", "any"))
         name = r.string(bd["name"], _join(bkey, "name"))
         if name in {b.name for b in rules}:
-            r.fail(_join(bkey, "name"), f"duplicate band {name!r}")
+            r.fail(_join(bkey, "name"), _("duplicate band {name!r}").format(name=name))
         conds = parse_rules(r, bd["any"], _join(bkey, "any"), ("item", "score"))
         for ci, c in enumerate(conds):
             check_condition(r, c, f"{_join(bkey, 'any')}[{ci}]", items=all_items, scores=scales)
@@ -1276,22 +1322,25 @@ def _parse_bands(r: _Reader, data: Any, scales: Mapping[str, Scale], all_items: 
         rules.append(Rule(name, conds, label=label))
     default = r.string(data["default"], "bands.default")
     if default in {b.name for b in rules}:
-        r.fail("bands.default", f"{default!r} is also a rule")
+        r.fail("bands.default", _("{name!r} is also a rule").format(name=default))
     dlabel = r.label(data["default_label"], "bands.default_label") if "default_label" in data else None
     return Bands(rules=tuple(rules), default=default, default_label=dlabel)
 
 
 def _check_psqi_layout(r: _Reader, item_count: int, optional: tuple, specs: Mapping[int, ItemSpec]) -> None:
     if item_count != psqi.ITEM_COUNT or optional:
-        r.fail("item_count", f"the psqi algorithm reads exactly {psqi.ITEM_COUNT} items")
+        r.fail("item_count", _("the psqi algorithm reads exactly {count} items").format(count=psqi.ITEM_COUNT))
     for item, (kind, unit) in psqi.FREE_ITEMS.items():
         if specs[item].kind != kind or specs[item].unit != unit:
-            want = kind + (f" in {unit}" if unit else "")
-            r.fail("item_groups", f"the psqi algorithm needs item {item} to be a {want}")
+            if unit:
+                message = _("the psqi algorithm needs item {item} to be a {kind} in {unit}").format(item=item, kind=kind, unit=unit)
+            else:
+                message = _("the psqi algorithm needs item {item} to be a {kind}").format(item=item, kind=kind)
+            r.fail("item_groups", message)
     for item in psqi.CHOICE_ITEMS:
         spec = specs[item]
         if spec.kind != "choice" or sorted(spec.option_set.values) != [0, 1, 2, 3]:  # type: ignore[union-attr]
-            r.fail("item_groups", f"the psqi algorithm needs item {item} to be a 0–3 choice")
+            r.fail("item_groups", _("the psqi algorithm needs item {item} to be a 0–3 choice").format(item=item))
 
 
 # --------------------------------------------------------------------------- loading
@@ -1304,9 +1353,9 @@ def load_definition(path: str | os.PathLike) -> Instrument:
         with path.open("rb") as fh:
             doc = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
-        raise InstrumentDefinitionError(f"{path}: not valid TOML: {exc}", hint="fix the file's syntax") from None
+        raise InstrumentDefinitionError(_("{path}: not valid TOML: {error}").format(path=path, error=exc), hint=_("fix the file's syntax")) from None
     except OSError as exc:
-        raise InstrumentDefinitionError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise InstrumentDefinitionError(_("{path}: cannot read: {reason}").format(path=path, reason=exc.strerror or exc)) from None
     return parse_definition(doc, path)
 
 
@@ -1316,8 +1365,8 @@ def _load_dir(directory: Path) -> dict[str, Instrument]:
         inst = load_definition(path)
         if inst.code in found:
             raise InstrumentDefinitionError(
-                f"{path}: code: {inst.code!r} is also defined by {found[inst.code].source}",
-                hint="each instrument code may appear once per directory",
+                _("{path}: code: {code!r} is also defined by {other}").format(path=path, code=inst.code, other=found[inst.code].source),
+                hint=_("each instrument code may appear once per directory"),
             )
         found[inst.code] = inst
     return found
@@ -1342,8 +1391,8 @@ def load_instruments(extra_dirs: Iterable[str | os.PathLike] | None = None) -> d
         d = Path(d)
         if not d.is_dir():
             raise InvalidInput(
-                f"instrument directory {d} does not exist",
-                hint=f"create it or remove it from {ENV_VAR}",
+                _("instrument directory {path} does not exist").format(path=d),
+                hint=_("create it or remove it from {variable}").format(variable=ENV_VAR),
             )
         out.update(_load_dir(d))
     return dict(sorted(out.items()))
@@ -1353,5 +1402,5 @@ def get_instrument(code: str, extra_dirs: Iterable[str | os.PathLike] | None = N
     instruments = load_instruments(extra_dirs)
     key = (code or "").strip().lower()
     if key not in instruments:
-        raise NotFound(f"no instrument {code!r}", hint="known instruments: " + ", ".join(instruments))
+        raise NotFound(_("no instrument {code!r}").format(code=code), hint=_("known instruments: {known}").format(known=", ".join(instruments)))
     return instruments[key]

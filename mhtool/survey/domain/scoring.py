@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mhtool.errors import InvalidInput, Problem
+from mhtool.i18n import _, ngettext
 from mhtool.domain.vocabulary import LEVEL_RANK, LEVELS, WATCH_LEVELS, highest
 from mhtool.survey.domain import psqi
 from mhtool.survey.domain.instruments import (
@@ -47,7 +48,7 @@ def highest_level(levels: Iterable[str | None]) -> str:
     given = [lvl for lvl in levels if lvl is not None]
     for lvl in given:
         if lvl not in LEVEL_RANK:
-            raise InvalidInput(f"unknown level {lvl!r}", hint="levels are " + ", ".join(LEVEL_ORDER))
+            raise InvalidInput(_("unknown level {level!r}").format(level=lvl), hint=_("levels are {levels}").format(levels=", ".join(LEVEL_ORDER)))
     return highest(given)
 
 
@@ -69,15 +70,15 @@ class ScreeningPolicy:
     """
 
     def __init__(self, overrides: Mapping[str, Mapping[str, Any]] | None = None):
-        r = _Reader("screening policy", InvalidInput, hint="fix the store's screening policy setting")
+        r = _Reader(_("screening policy"), InvalidInput, hint=_("fix the store's screening policy setting"))
         if overrides is not None and not isinstance(overrides, Mapping):
-            r.fail("policy", f"must be a mapping of instrument code to levels, not {type(overrides).__name__}")
+            r.fail("policy", _("must be a mapping of instrument code to levels, not {type}").format(type=type(overrides).__name__))
         data = dict(overrides or {})
         parsed: dict[str, dict[str, tuple[Condition, ...]]] = {}
         for code, levels in data.items():
             ckey = f"policy.{code}"
             if not isinstance(code, str) or not code.strip():
-                r.fail(ckey, "instrument codes must be non-empty strings")
+                r.fail(ckey, _("instrument codes must be non-empty strings"))
             r.table(levels, ckey, _TIER_LEVELS)
             parsed[code.strip().lower()] = {
                 lvl: parse_rules(r, conds, f"{ckey}.{lvl}", ("item", "score", "band", "flag"))
@@ -94,7 +95,7 @@ class ScreeningPolicy:
             return policy
         if policy is None or isinstance(policy, Mapping):
             return cls(policy)
-        raise InvalidInput(f"a screening policy must be a mapping, not {type(policy).__name__}")
+        raise InvalidInput(_("a screening policy must be a mapping, not {type}").format(type=type(policy).__name__))
 
     def tiers_for(self, instrument: Instrument) -> tuple[Rule, ...]:
         """The tier rules in force for ``instrument``, most severe level first."""
@@ -119,7 +120,7 @@ class ScreeningPolicy:
         instruments = load_instruments() if instruments is None else instruments
         for code in self._overrides:
             if code not in instruments:
-                self._reader.fail(f"policy.{code}", f"no such instrument (known: {', '.join(instruments)})")
+                self._reader.fail(f"policy.{code}", _("no such instrument (known: {known})").format(known=", ".join(instruments)))
             self.tiers_for(instruments[code])
         return self
 
@@ -223,14 +224,15 @@ def score(
     if isinstance(data, Decoded):
         if data.instrument.code != instrument.code or data.instrument.version != instrument.version:
             raise InvalidInput(
-                f"answers decoded for {data.instrument.code} {data.instrument.version} "
-                f"cannot be scored as {instrument.code} {instrument.version}"
+                _("answers decoded for {decoded} {decoded_version} cannot be scored as {instrument} {version}").format(
+                    decoded=data.instrument.code, decoded_version=data.instrument.version, instrument=instrument.code, version=instrument.version
+                )
             )
         decoded = data
     elif isinstance(data, pd.DataFrame):
         decoded = instrument.decode(data, mode="value")
     else:
-        raise InvalidInput(f"cannot score {type(data).__name__}; pass decoded answers or a table of form values")
+        raise InvalidInput(_("cannot score {type}; pass decoded answers or a table of form values").format(type=type(data).__name__))
     tiers = ScreeningPolicy.coerce(policy).tiers_for(instrument)
 
     items = instrument.items
@@ -260,14 +262,18 @@ def score(
     if refused_rows.any():
         row_list = rows.tolist()
         if allowed:
-            note = f" ({instrument.code} allows at most {allowed} missing item{'s' if allowed > 1 else ''}; this row has {{n}})"
+            message = ngettext(
+                "missing answer to {item} ({instrument} allows at most {allowed} missing item; this row has {n})",
+                "missing answer to {item} ({instrument} allows at most {allowed} missing items; this row has {n})",
+                allowed,
+            )
         else:
-            note = ""
+            message = _("missing answer to {item}")
         for ri, cj in zip(*np.nonzero(refused)):
             spec = instrument.item_specs[instrument.required_items[cj]]
             problems.append(
                 Problem(
-                    f"missing answer to {spec.display}" + note.format(n=int(n_missing[ri])),
+                    message.format(item=spec.display, instrument=instrument.code, allowed=allowed, n=int(n_missing[ri])),
                     row=row_list[ri],
                     column=spec.label,
                 )
@@ -324,11 +330,20 @@ def partial_block_notes(instrument: Instrument, present: Iterable[int]) -> list[
     absent = [i for i in instrument.optional_items if i not in have]
     if not kept or not absent:
         return []
-    s = "s" if len(absent) > 1 else ""
+    message = ngettext(
+        "{instrument}: supplementary item {absent} not in the sheet; the rules on items {first}–{last} count the {count} present ({present})",
+        "{instrument}: supplementary items {absent} not in the sheet; the rules on items {first}–{last} count the {count} present ({present})",
+        len(absent),
+    )
     return [
-        f"{instrument.code}: supplementary item{s} {', '.join(map(str, absent))} not in the sheet; the rules on "
-        f"items {instrument.optional_items[0]}–{instrument.optional_items[-1]} count the {len(kept)} present "
-        f"({', '.join(map(str, kept))})"
+        message.format(
+            instrument=instrument.code,
+            absent=", ".join(map(str, absent)),
+            first=instrument.optional_items[0],
+            last=instrument.optional_items[-1],
+            count=len(kept),
+            present=", ".join(map(str, kept)),
+        )
     ]
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mhtool.domain.labels import pick
+from mhtool.i18n import _
 from mhtool.domain.vocabulary import LEVELS
 from mhtool.survey.usecases import importer, registry
 
@@ -128,7 +129,7 @@ class Survey:
         progress: Progress = no_progress,
     ) -> Scored:
         """Score a sheet without any store; with ``out``, also write the scores to a workbook."""
-        with progress(None, f"reading {Path(file).name}"):
+        with progress(None, _("reading {file}").format(file=Path(file).name)):
             plan = importer.score_file(file, instrument, profile=profile, answers=answers, sheet=sheet)
         records = _sheet_records(plan)
         written = _write_scores(Path(out), plan.instrument, records) if out is not None else None
@@ -171,9 +172,9 @@ class Survey:
         store = self.store
         store.require("import", action="survey.import")
         requested = importer.cohort_option(cohort)
-        with progress(None, f"reading {Path(file).name}"):
+        with progress(None, _("reading {file}").format(file=Path(file).name)):
             plan = importer.plan_import(file, instrument, profile=profile, answers=answers, sheet=sheet, policy=store.setting("screening_policy"), password=password)
-        with progress(len(plan.accepted), "importing") as advance:
+        with progress(len(plan.accepted), _("importing")) as advance:
             check = importer.check_import(store, plan, skip_invalid=skip_invalid, dry_run=dry_run, cohort=requested)
             summary = check.summary
             if not dry_run and not summary.already_imported:

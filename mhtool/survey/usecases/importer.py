@@ -30,6 +30,7 @@ from mhtool.cases.usecases.roster import audit_scope_refusals, out_of_scope, sto
 from mhtool.domain import dates
 from mhtool.domain.vocabulary import WATCH_LEVELS, normalise_grade
 from mhtool.errors import InvalidInput, NotFound, Problem, UsageError
+from mhtool.i18n import _
 
 ROSTER_KEYS = ("name", "gender", "college", "major", "grade", "class_name", "dorm", "phone")
 ANSWER_MODES = ("auto", "position", "score", "text")
@@ -92,7 +93,7 @@ def content_key(data: bytes, instrument: str) -> str:
 def _answer_mode(profile: str, answers, requested: str) -> str:
     """Which reading of numbers: 问卷星 downloads option positions by default (按选项序号)."""
     if requested not in ANSWER_MODES:
-        raise UsageError(f"--answers {requested!r} is not one of {', '.join(ANSWER_MODES)}")
+        raise UsageError(_("--answers {value!r} is not one of {modes}").format(value=requested, modes=", ".join(ANSWER_MODES)))
     if requested == "score":
         return "value"
     if requested != "auto":
@@ -145,9 +146,9 @@ def plan_import(
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise InvalidInput(f"{path}: no such file") from None
+        raise InvalidInput(_("{path}: no such file").format(path=path)) from None
     except IsADirectoryError:
-        raise InvalidInput(f"{path} is a folder; give the export file") from None
+        raise InvalidInput(_("{path} is a folder; give the export file").format(path=path)) from None
     parsed = readers.read_export(
         path, accepted_item_counts=instrument.accepted_item_counts, profile=profile, sheet=sheet, profiles_dirs=profile_dirs,
         password=password,
@@ -182,10 +183,10 @@ def plan_import(
         student_no = fields.pop("student_no", None)
         problems = by_row.get(row, [])
         if not student_no and not any(p.column and "学号" in str(p.column) for p in problems):
-            problems.append(Problem("no student number", file=parsed.file, sheet=parsed.sheet, row=int(row), column="学号"))
+            problems.append(Problem(_("no student number"), file=parsed.file, sheet=parsed.sheet, row=int(row), column="学号"))
         rec = records.get(row)
         if rec is None and not problems:
-            problems.append(Problem("row could not be scored", file=parsed.file, sheet=parsed.sheet, row=int(row)))
+            problems.append(Problem(_("row could not be scored"), file=parsed.file, sheet=parsed.sheet, row=int(row)))
         answers_map = None
         if rec is not None:
             answers_map = {item: (None if v != v else (int(v) if v.is_integer() else v)) for item, v in zip(value_items, value_rows[row])}
@@ -269,7 +270,9 @@ def _resolve_duplicates(outcomes: list[RowOutcome], file: str, sheet: str) -> No
                 r.status = "rejected"
                 r.problems.append(
                     Problem(
-                        f"student number {no} appears with different names ({listed}); check which is right",
+                        _("student number {student_no} appears with different names ({names}); check which is right").format(
+                            student_no=no, names=listed
+                        ),
                         file=file,
                         sheet=sheet,
                         row=r.row,
@@ -357,7 +360,7 @@ def cohort_option(values) -> list[str]:
     for value in values or ():
         grade = normalise_grade(value)
         if grade is None:
-            raise UsageError("--cohort is empty", hint="name a grade, e.g. --cohort 2026级 (repeat it for several grades)")
+            raise UsageError(_("--cohort is empty"), hint=_("name a grade, e.g. --cohort 2026级 (repeat it for several grades)"))
         out.append(grade)
     return sorted(set(out))
 
@@ -417,12 +420,14 @@ def check_import(store, plan: ImportPlan, *, skip_invalid: bool = False, dry_run
     )
     if plan.rejected and not skip_invalid:
         raise InvalidInput(
-            f"{plan.file}: {len(plan.rejected)} of {len(plan.rows)} rows have problems; nothing was imported",
+            _("{file}: {rejected} of {total} rows have problems; nothing was imported").format(
+                file=plan.file, rejected=len(plan.rejected), total=len(plan.rows)
+            ),
             problems=plan.problems,
-            hint="fix the rows listed, or pass --skip-invalid to import the valid rows and write the rejected ones to a rejects workbook",
+            hint=_("fix the rows listed, or pass --skip-invalid to import the valid rows and write the rejected ones to a rejects workbook"),
         )
     if not plan.accepted:
-        raise InvalidInput(f"{plan.file}: no valid rows to import; nothing was imported", problems=plan.problems)
+        raise InvalidInput(_("{file}: no valid rows to import; nothing was imported").format(file=plan.file), problems=plan.problems)
     return ImportCheck(summary, existing, read_version)
 
 
@@ -467,7 +472,9 @@ def write_import(store, plan: ImportPlan, check: ImportCheck, *, today: date, ba
             read_version=check.read_version,
         )
         if upsert.conflicts:
-            raise InvalidInput(f"{plan.file}: name conflicts with stored dossiers; nothing was imported", problems=upsert.conflicts)
+            raise InvalidInput(
+                _("{file}: name conflicts with stored dossiers; nothing was imported").format(file=plan.file), problems=upsert.conflicts
+            )
         summary.students_created = upsert.created
         summary.students_updated = upsert.updated
         open_interviews = cases.open_interview_tasks(store)
@@ -547,10 +554,10 @@ def batch_detail(store, batch_ref: str) -> dict:
 def void_batch(store, batch_ref: str, reason: str, *, today: date) -> dict:
     """Hide a mistaken batch and cancel its open interview tasks; interviews already recorded stay."""
     if not (reason or "").strip():
-        raise UsageError("voiding a batch needs --reason")
+        raise UsageError(_("voiding a batch needs --reason"))
     batch = store.batches.get(store.batches.resolve(batch_ref, "batch"))
     if batch.get("voided"):
-        raise UsageError(f"batch {batch.id} is already void")
+        raise UsageError(_("batch {batch} is already void").format(batch=batch.id))
     cancelled = 0
     with store.write("survey.void", targets=[f"batches/{batch.id}"], details={"reason": reason}) as txn:
         voided = {**batch, "voided": True, "void_reason": reason, "voided_by": store.staff.name, "voided_at": dates.now(store.tz).isoformat(timespec="seconds")}
@@ -580,7 +587,10 @@ def rescore_batch(store, batch_ref: str, *, instrument_dirs=None) -> dict:
     )
     scored = scoring.score_raw(instrument, frame, mode="value")
     if scored.problems:
-        raise InvalidInput(f"batch {batch.id} no longer scores under {instrument.code} {instrument.version}", problems=scored.problems[:20])
+        raise InvalidInput(
+            _("batch {batch} no longer scores under {instrument} {version}").format(batch=batch.id, instrument=instrument.code, version=instrument.version),
+            problems=scored.problems[:20],
+        )
     records = {rec["row"]: rec for rec in scored.records()}
     results = ("version", "scores", "band", "flags", "proposed_level")
     changed = 0

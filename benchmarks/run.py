@@ -1,6 +1,6 @@
 """Run every benchmark and write the results table into benchmarks/README.md.
 
-    python benchmarks/run.py            # full sizes (census 10,000 and 50,000 rows; 50,000-student store)
+    python benchmarks/run.py            # full sizes (census 10,000 and 50,000 rows; 50,000-student store; a term of dorm passes)
     python benchmarks/run.py --quick    # small sizes, under two minutes; for a smoke check
 
 Each script generates its own data; nothing here reads real exports.
@@ -59,6 +59,7 @@ def collect(quick: bool) -> list[dict]:
     import bench_import
     import bench_reports
     import bench_scoring
+    import bench_signals
     import bench_startup
 
     rows: list[dict] = []
@@ -114,6 +115,12 @@ def collect(quick: bool) -> list[dict]:
         rows.append(r)
     for r in bench_reports.run(students):
         rows.append(r)
+
+    # 门禁 passes of 30,000 students: a week (quick: 3,000 students) and, in a full run, a whole term.
+    for r in bench_signals.run(3_000 if quick else 30_000, term=not quick, work=work / "signals"):
+        rows.append({k: r[k] for k in ("benchmark", "seconds", "rows_per_s", "peak_rss_mib", "target", "met")})
+        if "read_s" in r:
+            rows.append({"benchmark": r["benchmark"] + " (inside the process)", "seconds": r["read_s"], "target": "(reported)"})
     return rows
 
 

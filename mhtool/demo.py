@@ -40,6 +40,8 @@ class DemoResult:
     sample_student: str = ""
     sample_referral: str = ""
     sample_crisis: str = ""
+    sample_signal: str = ""  # the student the radar ranks first (most sources)
+    signals: dict[str, int] = field(default_factory=dict)  # rule → signals the campus imports raised
     seconds: float = 0.0
 
 
@@ -86,6 +88,8 @@ def build_demo(folder: Path, *, students: int = 3000, seed: int = 2026, today: d
     result = DemoResult(folder=folder, store=store_path, keys=keys)
 
     school = demo_data.build_school(students, seed=seed)
+    # A few final-year students (毕业年级) in the roster, for 毕业欠学分; the census is of the freshmen.
+    demo_data.add_seniors(school, max(8, students // 100), demo_data.final_year_cohort(today), seed=seed)
     census_day = today - timedelta(weeks=4)
     start = demo_data.census_start(today)
     exports = folder / "exports"
@@ -108,6 +112,13 @@ def build_demo(folder: Path, *, students: int = 3000, seed: int = 2026, today: d
         result.sample_student, result.sample_referral, result.sample_crisis = sample
         result.counts["watched"] = len(center.cases.list())
         result.counts["open_tasks"] = len(center.cases.tasks())
+
+    tick("campus")
+    campus = _campus_exports(exports, school, today, seed)
+    result.files.extend(campus.values())
+    with _open(store_path, keys[COUNSELOR], COUNSELOR) as center:
+        result.signals, result.counts["signal_students"], result.sample_signal = _campus_signals(center, campus, today)
+        result.counts["open_tasks"] = len(center.cases.tasks())
     records = Center.info(store_path)["records"]
     result.counts.update(students=records["students"], responses=records["responses"], entries=records["entries"], referrals=records["referrals"])
 
@@ -129,6 +140,48 @@ def _import_all(center, files: dict[str, Path], census_day: date, folder: Path) 
             rejects=folder / "exports" / f"{files[code].stem}_rejected.xlsx",
             on=census_day + timedelta(days=2 * offset + 1),
         )
+
+
+def _campus_exports(exports: Path, school, today: date, seed: int) -> dict[str, Path]:
+    """A week of dorm passes, ten weeks of card transactions and the course results, in the systems' shapes.
+
+    The week and the ten weeks end yesterday (the morning after the last night
+    closes it); a few students trip each rule (:func:`mhtool.demo_data.campus_plan`).
+    """
+    from mhtool import demo_data
+
+    plan = demo_data.campus_plan(school, seed=seed)
+    yesterday = today - timedelta(days=1)
+    return {
+        "dorm": demo_data.write_dorm_passes(exports / "门禁通行记录.csv", school, yesterday - timedelta(days=6), plan, rng=random.Random(seed + 5)),
+        "card": demo_data.write_card_transactions(exports / "一卡通交易流水.csv", school, yesterday, plan, rng=random.Random(seed + 6)),
+        "academic": demo_data.write_academic_results(exports / "教务成绩.xlsx", school, today, plan, rng=random.Random(seed + 7)),
+    }
+
+
+CAMPUS_PURPOSE = "mhtool 演示：多源预警（门禁、一卡通、教务数据）"
+
+
+def _campus_signals(center, files: dict[str, Path], today: date) -> tuple[dict[str, int], int, str]:
+    """Import the campus exports as the counselor and review one signal as a counselor would.
+
+    Returns the open signals by rule before that review, the students on the
+    radar, and the student it ranks first (the most sources).
+    """
+    for source in ("dorm", "card", "academic"):
+        center.signals.import_file(files[source], source, purpose=CAMPUS_PURPOSE)
+    radar = center.signals.list()
+    raised: dict[str, int] = {}
+    for row in radar:
+        for rule in row.get("rules") or ():
+            raised[rule] = raised.get(rule, 0) + 1
+    raised_students = len(radar)
+    # 隐性困难 is a hint for the 资助 office: the counselor passes it on and notes it.
+    hardship = next((row for row in reversed(radar) if "hidden_hardship" in (row.get("rules") or ())), None)
+    if hardship is not None:
+        signal = next(s for s in center.signals.for_student(hardship["student_no"], audit=False) if s["rule"] == "hidden_hardship" and s["status"] == "open")
+        center.signals.review(signal["id"], "noted", "已转学生资助中心核实，暂无心理方面的担忧", on=today)
+    return raised, raised_students, radar[0]["student_no"] if radar else ""
 
 
 FINDINGS = {
@@ -287,6 +340,7 @@ STEPS = {
     "school": N_("… building the school and the exports"),
     "import": N_("… importing the census exports"),
     "four weeks": N_("… simulating four weeks of interviews, follow-ups, crises and referrals"),
+    "campus": N_("… importing a week of dorm passes, ten weeks of card transactions and the course results (多源预警)"),
     "reports": N_("… writing the reports"),
 }
 
@@ -311,6 +365,13 @@ def run_demo(folder: Path, *, students: int = 3000, seed: int = 2026) -> None:
             open_tasks=counts["open_tasks"],
         )
     )
+    raised = sum(result.signals.values())
+    if raised:
+        output.info(
+            _("campus signals (多源预警): {signals} open signals of {students} students from dorm passes, card transactions and course results").format(
+                signals=raised, students=result.counts.get("signal_students", 0)
+            )
+        )
     output.info(_("folder: {folder} (a DEMO store with synthetic data; keys are the *.key files beside it)").format(folder=result.folder))
     output.info(_("files:"))
     for path in result.files:
@@ -322,6 +383,8 @@ def run_demo(folder: Path, *, students: int = 3000, seed: int = 2026) -> None:
         "mhtool cases list --level red",
         f"mhtool cases show {result.sample_student}",
         "mhtool cases check",
+        _("{command}   # the radar: students with campus signals, most sources first").format(command="mhtool signals list"),
+        *([f"mhtool cases show {result.sample_signal}"] if result.sample_signal else []),
         f"mhtool referral show {result.sample_referral}",
         "mhtool survey batches",
         "mhtool report weekly --out " + str(result.folder / "reports"),

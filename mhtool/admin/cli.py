@@ -447,15 +447,20 @@ def settings_show(ctx: typer.Context, json: JsonOpt = False) -> None:
 @settings_app.command("set")
 def settings_set(
     ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="purpose_required_roles, retention_years or research_min_cell.")],
+    key: Annotated[str, typer.Argument(help="purpose_required_roles, retention_years, research_min_cell, center_name, term_first_monday, signal_fact_days or credits_required.")],
     value: Annotated[str, typer.Argument(help="Roles as a comma list (e.g. clerk,counselor; '' for none), or a whole number.")],
 ) -> None:
     """Change a governance policy (admin; audited).
+
+    signal_fact_days is how long campus-signal facts are kept (default 140 days,
+    one term; `mhtool retention apply` removes older ones); credits_required is
+    the credits needed to graduate (default 160), for the 毕业欠学分 rule.
 
     \b
     Examples:
       mhtool settings set purpose_required_roles clerk,counselor
       mhtool settings set retention_years 7
+      mhtool settings set signal_fact_days 120
     """
     from mhtool.console import output, session
 
@@ -490,3 +495,27 @@ def settings_screening_policy(
     with session.open_center(ctx) as center:
         center.admin.set_screening_policy(file=file)
     output.success(_("screening policy reset to the default") if reset else _("screening policy updated from {file}").format(file=file))
+
+
+@settings_app.command("signal-rules")
+def settings_signal_rules(
+    ctx: typer.Context,
+    file: Annotated[Optional[Path], typer.Argument(help="A TOML file of the shape of the built-in rules; only the keys it gives change, e.g. [dorm_out] threshold = 3.")] = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Go back to the built-in rules of 多源预警.")] = False,
+) -> None:
+    """Replace the store's override of the campus-signal rules (多源预警) (admin; audited).
+
+    The file is checked completely before it is saved; a mistake names the
+    file, the rule and the key. New imports use it; signals already raised
+    stay as they are. `mhtool signals rules` shows the rules in force.
+
+    Example: mhtool settings signal-rules 本校预警规则.toml
+    """
+    from mhtool.console import output, session
+    from mhtool.errors import UsageError
+
+    if reset == (file is not None):
+        raise UsageError(_("give either a rules FILE or --reset"))
+    with session.open_center(ctx) as center:
+        center.admin.set_signal_rules(file)
+    output.success(_("campus-signal rules reset to the built-in ones") if reset else _("campus-signal rules updated from {file}").format(file=file))

@@ -1,8 +1,8 @@
 """One signed-in staff member's view of the center: every operation, grouped by feature.
 
 A :class:`Center` is opened with a store path, a credential and a staff name.
-Its feature attributes (``survey``, ``cases``, ``referrals``, ``reports``,
-``governance``, ``admin``) are the use cases: each operation checks the
+Its feature attributes (``survey``, ``cases``, ``referrals``, ``signals``,
+``reports``, ``governance``, ``admin``) are the use cases: each operation checks the
 caller's role and college scope, applies the domain rules, writes one store
 transaction with its audit entry, and returns plain data. The command line,
 the demo, the benchmarks and the tests all go through here, so a refusal on
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mhtool.governance.usecases.api import Governance
     from mhtool.referral.usecases.api import Referrals
     from mhtool.report.usecases.api import Reports
+    from mhtool.signals.usecases.api import Signals
     from mhtool.store.core import StaffMember, Store
     from mhtool.survey.usecases.api import Survey
 
@@ -155,6 +156,12 @@ class Center:
         from mhtool.report.usecases.api import Reports
 
         return Reports(self)
+
+    @cached_property
+    def signals(self) -> Signals:
+        from mhtool.signals.usecases.api import Signals
+
+        return Signals(self)
 
     @cached_property
     def governance(self) -> Governance:

@@ -292,7 +292,8 @@ def show(
             output.emit_line(erased_text(d, lang))
         return
     if json:
-        output.emit_json({k: d[k] for k in ("student", "timeline", "tasks", "measures", "missing")})
+        # "signals" (多源预警) only when the reader may see them and the dossier has any.
+        output.emit_json({k: d[k] for k in ("student", "timeline", "tasks", "measures", "missing", "signals") if k in d and (k != "signals" or d[k])})
         return
     from mhtool.cases.render import dossier_panel
 
@@ -370,6 +371,25 @@ def list_(
             overdue=overdue, due_within=due_within, include_unwatched=all_,
         )
     _emit_rows(rows, json=json, csv=csv, lang=lang, columns=_list_columns(lang))
+
+
+@app.command("radar")
+def radar(
+    ctx: typer.Context,
+    college: CollegeOpt = None,
+    rule: Annotated[Optional[str], typer.Option("--rule", metavar="RULE", help="Only this rule: dorm_out, meals_drop, hidden_hardship, first_fail, academic_warning, credits_short.")] = None,
+    source: Annotated[Optional[str], typer.Option("--source", metavar="SOURCE", help="Only signals from dorm (门禁), card (一卡通) or academic (教务) data.")] = None,
+    json: JsonOpt = False,
+    csv: CsvOpt = False,
+    lang: LangOpt = None,
+) -> None:
+    """The radar of campus signals (多源预警): the same list as `mhtool signals list`.
+
+    Example: mhtool cases radar --college 文学院
+    """
+    from mhtool.signals.cli import list_signals
+
+    list_signals(ctx, college=college, rule=rule, source=source, json=json, csv=csv, lang=lang)
 
 
 @app.command("find")

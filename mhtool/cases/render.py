@@ -80,18 +80,35 @@ def dossier_panel(d: dict, lang: str = "zh") -> Panel:
         parts.append(Text(label("dossier", "none", lang), style="dim"))
 
     parts.append(Text(label("dossier", "open_tasks", lang), style="bold underline"))
+    # A 研判 task names the rule of its signal (only readers who see the signals know it).
+    signal_rules = {sig["id"]: label("signal_rule", sig.get("rule"), lang) for sig in d.get("signals") or ()}
     if d["tasks"]:
         for t in d["tasks"]:
             kind = label("task", t["kind"], lang)
             line = Text(f"• {t['due']} {kind} ")
             if t.get("note") and t["note"] != kind:
                 line.append(t["note"])
+            elif t.get("signal_id") in signal_rules:
+                line.append(signal_rules[t["signal_id"]])
             if t["overdue"]:
                 line.append(f"  {label('dossier', 'overdue', lang)} {t['overdue_days']} {label('dossier', 'days', lang)}", style="bold red")
             line.append(f"  [{t['id'][:8]}]", style="dim")
             parts.append(line)
     else:
         parts.append(Text(label("dossier", "none", lang), style="dim"))
+
+    if d.get("signals"):
+        # 多源预警: for readers with the clinical key, when the student has any; a clerk's dossier has no such section.
+        parts.append(Text(label("dossier", "signals", lang), style="bold underline"))
+        # A grid, not bare lines: an explanation wraps rather than being cut at the panel's edge.
+        signals = Table.grid(padding=(0, 1), expand=True)
+        signals.add_column(no_wrap=True)
+        signals.add_column(overflow="fold", ratio=1)
+        signals.add_column(no_wrap=True)
+        for sig in d["signals"]:
+            pending = sig.get("status") != "reviewed"
+            signals.add_row(Text("•"), Text(views.signal_line(sig, lang), style="bold" if pending else ""), Text(f"[{sig['id'][:8]}]", style="dim"))
+        parts.append(signals)
 
     parts.append(Text(label("dossier", "timeline", lang), style="bold underline"))
     table = Table(show_header=True, header_style="bold", box=None, padding=(0, 1), expand=True)

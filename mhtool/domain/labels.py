@@ -48,6 +48,8 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "reopen": ("重新关注", "watch reopened"),
         "referral": ("转介", "referral"),
         "correction": ("更正", "correction"),
+        "signal": ("多源预警", "signal"),
+        "signal_review": ("预警研判", "signal review"),
     },
     "task": {
         "interview": ("约谈", "interview"),
@@ -57,6 +59,31 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "referral_visit": ("转介就诊确认", "referral: confirm the visit"),
         "referral_review": ("转介复查", "referral review"),
         "referral_guardian": ("转介告知监护人", "referral: inform the guardian"),
+        "signal_review": ("研判", "signal review"),
+    },
+    # 多源预警: the rules (codes of mhtool/signals/domain/rules.toml), the systems a signal comes from,
+    # a signal's state and what a counselor's review (研判) decided.
+    "signal_rule": {
+        "dorm_out": ("未归寝", "nights away from the dormitory"),
+        "meals_drop": ("就餐骤减", "sharp drop in canteen meals"),
+        "hidden_hardship": ("隐性困难", "hidden financial hardship"),
+        "first_fail": ("首次挂科", "first failed course"),
+        "academic_warning": ("学业预警", "academic warning"),
+        "credits_short": ("毕业欠学分", "short of credits to graduate"),
+    },
+    "signal_source": {
+        "dorm": ("门禁", "dorm access"),
+        "card": ("一卡通", "campus card"),
+        "academic": ("教务", "academic records"),
+    },
+    "signal_status": {
+        "open": ("待研判", "pending review"),
+        "reviewed": ("已研判", "reviewed"),
+    },
+    "signal_outcome": {
+        "watch": ("关注", "watch"),
+        "noted": ("已知晓", "noted"),
+        "dismissed": ("排除", "dismissed"),
     },
     "role": {
         "admin": ("管理员", "admin"),
@@ -208,6 +235,8 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "file": ("档案", "dossier"),
         "erased": ("档案已删除", "Dossier erased"),
         "unchanged": ("不变", "unchanged"),
+        "signals": ("多源预警", "Signals"),
+        "signal_id": ("预警编号", "Signal"),
     },
     # Why a dossier was erased, as `cases show` says it for an erased student.
     "erase_basis": {
@@ -238,6 +267,9 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "without_certificate": ("无诊断证明", "no certificate"),
         "assessed_by": ("评估人 {}", "assessed by {}"),
         "documents": ("材料 {}", "documents {}"),
+        "signal_hits": ("共触发{}次", "{} hits"),
+        "signal_last": ("最近一次 {}", "last {}"),
+        "signal_reason": ("研判理由 {}", "reason {}"),
     },
     # What the three clarities (三个明确) find missing; ``basic`` takes the field's label.
     "missing": {
@@ -409,6 +441,18 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Start = watched at the end of {start}. Raised, lowered, leave and return count students; guardian contacts and "
         "follow-ups count records; follow-ups and interviews overdue were past due and not done at the end.",
     ),
+    "report_signals_zero": ("零报告：{period}无新增多源预警信号。", "Zero report: no new signals this {period}."),
+    "report_signals_note": (
+        "新增 = {start} 至 {asof} 首次触发的预警信号，按信号计（同一学生同一规则再次触发时延续原信号，不重复计）；"
+        "其中已研判、其中待研判 = 这些信号在 {asof} 日终是否已由咨询师研判（关注、已知晓、排除）；"
+        "期末待研判（含往期）= {asof} 日终尚未研判的全部信号，与预警雷达（待研判名单）所列信号同一口径。"
+        "预警信号来自门禁、一卡通、教务数据，是提示，不是诊断，不改变关注等级。",
+        "New = signals first hit from {start} to {asof}, counted by signal (a rule that hits the same student again extends "
+        "that signal); of which reviewed / pending = whether a counselor had reviewed them (watch, noted, dismissed) by the "
+        "end of {asof}; pending at the end (all) = every signal not reviewed by the end of {asof}, earlier ones included, "
+        "as `mhtool signals list` lists them. Signals come from dorm access, campus card and academic records: they are "
+        "hints, not diagnoses, and never change a watch level.",
+    ),
     "report_zero_line": ("零报告：{period}{items}。", "Zero report: this {period}, {items}."),
     "report_groups_note": (
         "六类特殊群体按学生名单（档案）中在读学生计，截至 {today}；同一学生属于多类时各类分别计入，“合计”按人数去重；"
@@ -467,6 +511,12 @@ _TEXT: dict[str, tuple[str, str]] = {
         "学号 {no} 的档案已于 {on} 由 {by} 删除（{basis}；原因：{reason}）。仅保留删除记录（假名 {pseudonym}），不含任何个人信息。",
         "The dossier of {no} was {basis} on {on} by {by} (reason: {reason}). Only this record of the erasure is kept (pseudonym {pseudonym}); it holds no personal data.",
     ),
+    "signal_review_head": ("{rule}研判为{outcome}", "{rule} reviewed: {outcome}"),
+    "dossier_signals_note": (
+        "多源预警信号由门禁、一卡通、教务数据按规则生成，是提示，不是诊断，不改变关注等级；研判结果（关注、已知晓、排除）由咨询师记录。",
+        "Signals are made by rules from dorm access, campus card and academic records: hints, not diagnoses; they never "
+        "change a watch level. A counselor records the review (watch, noted, dismissed).",
+    ),
     "report_parents_unrecorded": ("尚未记录家长知悉时间", "parents not yet recorded as notified"),
     "report_parents_no_hour": ("已通知家长（事件时间未记录到时分）", "parents notified (the event time has no hour)"),
     "report_parents_within": ("{limit}小时内已通知家长", "parents notified within {limit} hours"),
@@ -476,6 +526,10 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Screening results are indications, not diagnoses; a counselor confirms every level.",
     ),
     "report_reasons_clinical": ("原因仅咨询师可见。", "Reasons are shown to counselors only."),
+    "report_signal_tasks_clinical": (
+        "其中 {n} 项为多源预警的研判任务：是哪位学生的仅咨询师可见。",
+        "{n} of them are signal review tasks: whose they are is shown to counselors only.",
+    ),
     "report_hospitals_clinical": ("转介医院仅咨询师可见。", "Hospitals are shown to counselors only."),
     # A critical item as a counselor reads it: the item's wording and its number on the form.
     "screening_flag_item": ("{text}（第{item}题）", "{text} (item {item})"),

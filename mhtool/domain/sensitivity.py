@@ -36,6 +36,9 @@ ENTRY_PUBLIC_FIELDS: dict[str, tuple[str, ...]] = {
 # Header fields of a student a clerk may not see: why a student is watched is clinical.
 STUDENT_CLINICAL_FIELDS: tuple[str, ...] = ("level_reason",)
 WATCH_CLINICAL_FIELDS: tuple[str, ...] = ("reason", "close_reason")
+# A campus signal (多源预警): a clerk may count signals by rule and college, never read what
+# triggered one (dates, counts, amounts), its explanation, its history or the reviewer's reason.
+SIGNAL_CLINICAL_FIELDS: tuple[str, ...] = ("facts", "explanation", "explanation_en", "history", "reason")
 
 # What a referral's administrative part keeps: where it stands and when, not why or what was found.
 REFERRAL_PUBLIC_FIELDS: tuple[str, ...] = (
@@ -63,7 +66,7 @@ def split(table: str, record: dict) -> tuple[dict, dict | None]:
             admin["history"] = [_public_step(step) for step in history]
         clinical = {k: v for k, v in record.items() if k not in REFERRAL_PUBLIC_FIELDS}
         return admin, clinical
-    hidden = {"students": STUDENT_CLINICAL_FIELDS, "watches": WATCH_CLINICAL_FIELDS}.get(table, ())
+    hidden = {"students": STUDENT_CLINICAL_FIELDS, "watches": WATCH_CLINICAL_FIELDS, "signals": SIGNAL_CLINICAL_FIELDS}.get(table, ())
     if not any(k in record for k in hidden):
         return record, None
     clinical = {k: record[k] for k in hidden if record.get(k) not in (None, "")}

@@ -13,11 +13,12 @@ ROLES = ("admin", "counselor", "clerk", "auditor")
 #   report    aggregate and roster reports             record    write timeline entries and levels
 #   backup    back up and restore the store            erase     erase a student's records
 #   research  de-identified research exports           stable_pseudonyms  pseudonyms stable across exports
+#   signals   import campus data (门禁, 一卡通, 教务), read and review the signals (多源预警) it raises
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(
-        {"staff", "audit", "import", "dossier", "clinical", "record", "report", "backup", "erase", "research", "stable_pseudonyms"}
+        {"staff", "audit", "import", "dossier", "clinical", "record", "report", "backup", "erase", "research", "stable_pseudonyms", "signals"}
     ),
-    "counselor": frozenset({"import", "dossier", "clinical", "record", "report", "research"}),
+    "counselor": frozenset({"import", "dossier", "clinical", "record", "report", "research", "signals"}),
     "clerk": frozenset({"import", "dossier", "report"}),
     "auditor": frozenset({"audit"}),
 }
@@ -45,6 +46,7 @@ PERMISSION_TEXT = {
     "erase": N_("erase student records"),
     "research": N_("make research exports"),
     "stable_pseudonyms": N_("make research exports with stable pseudonyms"),
+    "signals": N_("import campus data or read and review campus signals (多源预警)"),
 }
 
 

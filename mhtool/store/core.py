@@ -52,6 +52,9 @@ _OPEN_CHANGED = {
     ("watches", "closed"): N_("{table}/{record_id}: an open watch episode was marked closed outside mhtool"),
     ("watches", "deleted"): N_("{table}/{record_id}: an open watch episode was deleted outside mhtool"),
     ("watches", "reopened"): N_("{table}/{record_id}: a watch episode was reopened or added outside mhtool"),
+    ("signals", "closed"): N_("{table}/{record_id}: an open campus signal was marked reviewed outside mhtool"),
+    ("signals", "deleted"): N_("{table}/{record_id}: an open campus signal was deleted outside mhtool"),
+    ("signals", "reopened"): N_("{table}/{record_id}: a campus signal was reopened or added outside mhtool"),
 }
 
 # Record ids given by prefix (Store._resolve_id), by the kind of record the caller names.
@@ -75,6 +78,11 @@ _ID_MESSAGES = {
         N_("referral id {prefix!r} is too short; give at least 4 characters"),
         N_("no referral with id {prefix!r}"),
         N_("referral id {prefix!r} is ambiguous; give more characters"),
+    ),
+    "signal": (
+        N_("signal id {prefix!r} is too short; give at least 4 characters"),
+        N_("no signal with id {prefix!r}"),
+        N_("signal id {prefix!r} is ambiguous; give more characters"),
     ),
 }
 _ANY_ID_MESSAGES = (
@@ -377,6 +385,9 @@ class Store:
             standing_purpose=mine.get("standing_purpose") or "",
         )
         conn = _connect(path, readonly=readonly)
+        if readonly:
+            # A store of an earlier version is migrated only when opened for writing; read-only, newer tables read as empty.
+            schema.shadow_newer_tables(conn)
         store = cls(path, conn, store_id, keyring, staff, meta.get("timezone") or "Asia/Shanghai")
         store.readonly = readonly
         store.slot_id, store.private_key = chosen["id"], private
@@ -760,6 +771,14 @@ class Store:
         return repos.Referrals(self)
 
     @cached_property
+    def signals(self) -> repos.Signals:
+        return repos.Signals(self)
+
+    @cached_property
+    def signal_facts(self) -> repos.SignalFacts:
+        return repos.SignalFacts(self)
+
+    @cached_property
     def staff_rows(self) -> repos.StaffRows:
         return repos.StaffRows(self)
 
@@ -1127,7 +1146,11 @@ def store_info(path: str | os.PathLike) -> dict:
     conn = _connect_to_inspect(path)
     try:
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        counts = {table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in schema.SEALED_TABLES if table != "sealed_meta"}
+        # A store of an earlier schema version (not yet migrated: opened only to read) lacks the newer tables.
+        present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        counts = {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in schema.SEALED_TABLES if table != "sealed_meta" and table in present
+        }
         active_staff = conn.execute("SELECT count(*) FROM staff WHERE active = 1").fetchone()[0]
         version = schema.current_version(conn)
     except sqlite3.DatabaseError as exc:

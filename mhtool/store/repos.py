@@ -93,6 +93,14 @@ class StaffRow(Record):
     DEFAULTS: ClassVar[dict] = {"colleges": []}
 
 
+class Signal(Record):
+    DEFAULTS: ClassVar[dict] = {"status": "open", "hits": 1}
+
+
+class SignalFact(Record):
+    DEFAULTS: ClassVar[dict] = {}
+
+
 def _marks(values: Sequence) -> str:
     return ",".join("?" for _ in values)
 
@@ -461,6 +469,90 @@ class Referrals(_PerStudent):
         self._update(txn, referral_id, data, {"hospital_id": data["hospital_id"]})
 
 
+# -- campus signals (多源预警) ------------------------------------------------------------------
+
+
+class Signals(_PerStudent):
+    """Signals raised by campus data: one row per episode of one rule for one student, open until reviewed.
+
+    The administrative part (rule, source, college, dates, hits, status,
+    outcome, task) is sealed under the roster key so reports can count them;
+    what triggered a signal, its explanation, history and the reviewer's reason
+    are its clinical part.
+    """
+
+    table = "signals"
+    record = Signal
+    _date_column = "opened_on"
+    _order = "opened_on, rowid"
+
+    def open(self, student_id: str | None = None, *, clinical: bool = True) -> list[Signal]:
+        """Open signals (of one student, or everyone's), oldest first."""
+        self.store.check_open("signals")
+        if student_id:
+            return self._rows("closed_on IS NULL AND student_id = ?", (student_id,), order="opened_on, rowid", clinical=clinical)
+        return self._rows("closed_on IS NULL", order="opened_on, rowid", clinical=clinical)
+
+    def open_for_students(self, student_ids: Iterable[str]) -> list[Signal]:
+        """The open signals of these students (one query per 500 ids)."""
+        self.store.check_open("signals")
+        return self._by_column("student_id", student_ids, "closed_on IS NULL", order="opened_on, rowid")
+
+    def opened_between(self, start: date, end: date, *, clinical: bool = False) -> list[Signal]:
+        """Signals opened from ``start`` to ``end`` (both included); by default without their clinical part (counts need none)."""
+        return self._rows("opened_on BETWEEN ? AND ?", (start.isoformat(), end.isoformat()), order="opened_on, rowid", clinical=clinical)
+
+    def open_at(self, asof: date, *, clinical: bool = False) -> list[Signal]:
+        """Signals opened on or before ``asof`` and not reviewed by the end of that day."""
+        self.store.check_open("signals")
+        e = asof.isoformat()
+        return self._rows("opened_on <= ? AND (closed_on IS NULL OR closed_on > ?)", (e, e), order="opened_on, rowid", clinical=clinical)
+
+    @staticmethod
+    def new_id() -> str:
+        """A fresh record id, for a signal whose task must name it before it is written."""
+        return os.urandom(8).hex()
+
+    def add(self, txn: Txn, student_id: str, opened_on: str, data: dict, *, record_id: str | None = None) -> str:
+        return self._insert(txn, data, {"student_id": student_id, "opened_on": opened_on, "closed_on": None}, record_id=record_id)
+
+    def save(self, txn: Txn, signal: dict, *, audit: bool = True) -> None:
+        self._update(txn, signal["id"], self.sealed(signal), audit=audit)
+
+    def close(self, txn: Txn, signal: dict, on: date, changes: dict) -> None:
+        data = self.sealed(signal)
+        data.update(changes)
+        self._update(txn, signal["id"], data, {"closed_on": on.isoformat()})
+
+
+class SignalFacts(_PerStudent):
+    """The daily facts campus rules read, one row per student and source (``dorm``, ``card``, ``academic``).
+
+    Sealed as a whole under the clinical key: nights out, meals and spending
+    per day, course results. Raw passes and transactions are never stored.
+    """
+
+    table = "signal_facts"
+    record = SignalFact
+
+    def of_source(self, student_ids: Iterable[str], source: str) -> dict[str, SignalFact]:
+        """The ``source`` facts of these students, by student id."""
+        return {r["student_id"]: r for r in self._by_column("student_id", student_ids, "source = ?", (source,))}
+
+    def all_of_source(self, source: str) -> list[SignalFact]:
+        return self._rows("source = ?", (source,))
+
+    def put(self, txn: Txn, student_id: str, source: str, data: dict, *, current: dict | None = None) -> str:
+        """Store a student's facts of one source, replacing the record ``current`` (as read) when there is one."""
+        if current is not None:
+            self._update(txn, current["id"], data, audit=False)
+            return current["id"]
+        return self._insert(txn, data, {"student_id": student_id, "source": source}, audit=False)
+
+    def remove(self, txn: Txn, record: dict) -> None:
+        txn.delete(self.table, record["id"], audit=False)
+
+
 # -- staff and sealed settings -----------------------------------------------------------------
 
 
@@ -503,4 +595,4 @@ def index_columns(store: Store, table: str, value: dict) -> dict:
 
 
 # The tables that hold a student's own records, erased with the student.
-STUDENT_TABLES: tuple[type[_PerStudent], ...] = (Entries, Tasks, Watches, Responses, Referrals)
+STUDENT_TABLES: tuple[type[_PerStudent], ...] = (Entries, Tasks, Watches, Responses, Referrals, Signals, SignalFacts)

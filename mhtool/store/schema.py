@@ -29,6 +29,8 @@ SEALED_TABLES: dict[str, str] = {
     "responses": "id",
     "hospitals": "id",
     "referrals": "id",
+    "signals": "id",
+    "signal_facts": "id",
 }
 
 
@@ -47,17 +49,21 @@ PLAIN_COLUMNS: dict[str, tuple[str, ...]] = {
     "responses": ("batch_id", "student_id", "on_date"),
     "hospitals": (),
     "referrals": ("student_id", "hospital_id", "referred_on"),
+    "signals": ("student_id", "opened_on", "closed_on"),
+    "signal_facts": ("student_id", "source"),
 }
 # Tables whose rows may carry a clinical part (the ``clin`` column, sealed under the clinical key).
-CLINICAL_TABLES: frozenset[str] = frozenset({"students", "watches", "entries", "referrals"})
+CLINICAL_TABLES: frozenset[str] = frozenset({"students", "watches", "entries", "referrals", "signals"})
 # Tables every written version of which the audit chain remembers (the audit table is the chain itself).
 LEDGER_TABLES: tuple[str, ...] = tuple(t for t in SEALED_TABLES if t != "audit")
 # Tables with an "open" state SQL filters on (a task not done, a watch episode not closed): the ids
 # of the open rows are also kept sealed, so a row closed outside mhtool is caught by the lists that
 # leave it out, not only when it is read.
-OPEN_FLAGS: dict[str, str] = {"tasks": "done_on", "watches": "closed_on"}
+OPEN_FLAGS: dict[str, str] = {"tasks": "done_on", "watches": "closed_on", "signals": "closed_on"}
 # The tier each table's administrative part is sealed under; sealed_meta values name their own.
-TABLE_TIER: dict[str, str] = {"staff": "common", "audit": "common", "sealed_meta": "common"}
+# A campus signal's facts (nights out, meals, spending, failed courses per day) are clinical as a whole:
+# a clerk's key cannot open them at all.
+TABLE_TIER: dict[str, str] = {"staff": "common", "audit": "common", "sealed_meta": "common", "signal_facts": "clinical"}
 DEFAULT_TIER = "roster"
 # Named sealed values every role reads (the others hold roster data, e.g. report caches).
 COMMON_META_KEYS: frozenset[str] = frozenset({"settings", "audit_keys", "directory"})
@@ -192,7 +198,34 @@ def _v2(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+def _v3(conn: sqlite3.Connection) -> None:
+    # 多源预警: campus signals (one row per signal episode of one rule, open until a counselor's review)
+    # and the per-student daily facts the rules read (one row per student and source; no raw row is kept).
+    _run(conn, _V3_TABLES)
+
+
+_V3_TABLES = """
+        CREATE TABLE signals (
+            id TEXT PRIMARY KEY,
+            student_id TEXT NOT NULL REFERENCES students(id),
+            opened_on TEXT NOT NULL,
+            closed_on TEXT,
+            data BLOB NOT NULL,
+            clin BLOB
+        );
+        CREATE INDEX signals_open ON signals(closed_on, opened_on);
+        CREATE INDEX signals_student ON signals(student_id);
+        CREATE TABLE signal_facts (
+            id TEXT PRIMARY KEY,
+            student_id TEXT NOT NULL REFERENCES students(id),
+            source TEXT NOT NULL,
+            data BLOB NOT NULL,
+            UNIQUE (student_id, source)
+        )
+        """
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 # Stores of the first format sealed with one master key for every role: `mhtool upgrade` (store/upgrade.py) re-seals them.
 FIRST_FORMAT_2_VERSION = 2
 LATEST = len(MIGRATIONS)
@@ -200,6 +233,22 @@ LATEST = len(MIGRATIONS)
 
 def current_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def shadow_newer_tables(conn: sqlite3.Connection) -> None:
+    """Empty TEMP stand-ins for the tables of later versions, for a store of an earlier version opened read-only.
+
+    A backup of version 2 is checked before a restore (``audit verify --deep``)
+    and cannot be migrated while it is open read-only: its campus-signal tables
+    read as empty, in memory, and the file is not touched.
+    """
+    if current_version(conn) >= 3:
+        return
+    conn.execute("PRAGMA temp_store = MEMORY")
+    for statement in _V3_TABLES.split(";"):
+        text = statement.strip()
+        if text.startswith("CREATE TABLE"):
+            conn.execute("CREATE TEMP TABLE" + text[len("CREATE TABLE") :])
 
 
 def migrate(conn: sqlite3.Connection) -> int:

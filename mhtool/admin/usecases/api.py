@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Union
 
 from mhtool.errors import InvalidInput
 from mhtool.i18n import N_, _
+from mhtool.signals.usecases import settings as signal_settings
 from mhtool.store import admin as store_admin
 from mhtool.store.core import create_store, store_info
 
@@ -182,15 +183,25 @@ class Admin:
             "screening_policy": self.store.settings().get("screening_policy") or {},
             "timezone": self.store.tz,
             **{key: self.store.settings().get(key) for key in REPORT_SETTINGS},
+            **signal_settings.show(self.store),
         }
 
     def settings_set(self, key: str, value) -> dict:
-        """Change one governance policy or report setting (admin; audited); returns the settings of its kind now stored.
+        """Change one governance policy, report or campus-signal setting (admin; audited); returns the settings of its kind now stored.
 
         Report settings: ``center_name`` (the unit printed at the head of every
         report page) and ``term_first_monday`` (YYYY-MM-DD, the Monday of the
         term's first teaching week, for 第N教学周); an empty value removes one.
+        Campus-signal settings (多源预警): ``signal_fact_days`` (how long the daily
+        facts are kept, default 140) and ``credits_required`` (credits needed to
+        graduate, default 160); an empty value returns to the default.
         """
+        if key in signal_settings.SETTINGS:
+            self.store.require("staff", action="settings.signals")
+            checked = signal_settings.check_setting(key, value)
+            with self.store.write("settings.signals", details={"changes": {key: checked}}) as txn:
+                self.store.update_settings(txn, {key: checked})
+            return {k: v for k, v in signal_settings.show(self.store).items() if k in signal_settings.SETTINGS}
         if key in REPORT_SETTINGS:
             self.store.require("staff", action="settings.report")
             checked = _check_report_setting(key, value)
@@ -211,6 +222,22 @@ class Admin:
         with self.store.write("settings.screening-policy", details={"policy": checked}) as txn:
             self.store.update_settings(txn, {"screening_policy": checked})
         return checked
+
+    def set_signal_rules(self, file: str | os.PathLike | None = None) -> list[dict]:
+        """Replace the store's override of the campus-signal rules (多源预警) from a TOML file; None resets to the built-in rules (admin; audited).
+
+        The file has the shape of the built-in ``rules.toml``; only the keys it
+        gives replace the built-in values. It is checked completely before it is
+        saved (a mistake names the file, the rule and the key, exit 3); new
+        imports use it. Returns the rules now in force.
+        """
+        from mhtool.signals.domain.rules import read_override, rules_in_force
+
+        self.store.require("staff", action="settings.signal-rules")
+        override = read_override(Path(file)) if file is not None else None
+        with self.store.write("settings.signal-rules", details={"rules": sorted(override) if override else None}) as txn:
+            self.store.update_settings(txn, {signal_settings.RULES_KEY: override or None})
+        return rules_in_force(override).as_list()
 
 
 # Settings of the reports (see Admin.settings_set); the governance policies are checked by governance.

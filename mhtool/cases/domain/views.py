@@ -2,7 +2,8 @@
 
 The reader's role arrives as a flag (``clinical``): clerks see dossier
 headers, measures and tasks, and that clinical entries exist, but not their
-content. Text for people comes from :mod:`mhtool.domain.labels`; what a
+content; of 多源预警 signals a clerk's dossier shows nothing at all (no line,
+no 研判 task), since a clerk may count signals but never learn who has one. Text for people comes from :mod:`mhtool.domain.labels`; what a
 counselor typed stays as typed.
 """
 
@@ -138,10 +139,110 @@ def name_screening(items: list[dict], instruments: dict[str, dict]) -> list[dict
     return items
 
 
-def build_timeline(entries: list[dict], responses: list[dict], *, clinical: bool, kinds: set[str] | None = None) -> list[dict]:
+# -- signals (多源预警) ------------------------------------------------------------------------
+
+# Timeline kinds of the signals: the hit that opened a signal, and the counselor's review of it.
+SIGNAL_KINDS = ("signal", "signal_review")
+# The task a signal opens (研判). A clerk sees counts of signals, never who has one: not this task either.
+SIGNAL_TASK_KINDS = frozenset({"signal_review"})
+
+
+def task_shown(task: dict, *, clinical: bool) -> bool:
+    """Whether a reader sees this task by name: a 研判 task only with the clinical key (it says the student has a signal)."""
+    return clinical or task.get("kind") not in SIGNAL_TASK_KINDS
+
+
+def signal_view(signal: dict) -> dict:
+    """One signal of a dossier as ``cases show --json`` gives it (the keys of ``signals`` JSON): codes, days, facts, both explanations.
+
+    Only for readers who hold the clinical key: a clerk's dossier shows no
+    signal at all (not even that one exists). A signal is reviewed once it is
+    closed (its ``closed_on``, the day of the review).
+    """
+    code = signal.get("rule")
+    return {
+        "id": signal["id"],
+        "rule": code,
+        "rule_name": label("signal_rule", code, "zh"),
+        "rule_name_en": label("signal_rule", code, "en"),
+        "source": signal.get("source"),
+        "opened_on": signal.get("opened_on"),
+        "last_hit_on": signal.get("last_hit_on") or signal.get("opened_on"),
+        "hits": int(signal.get("hits") or 1),
+        "status": "reviewed" if signal.get("closed_on") or signal.get("reviewed_on") else "open",
+        "closed_on": signal.get("closed_on"),
+        "outcome": signal.get("outcome"),
+        "reviewed_on": signal.get("reviewed_on") or signal.get("closed_on"),
+        "reviewed_by": signal.get("reviewed_by"),
+        "reason": signal.get("reason"),
+        "task_id": signal.get("task_id"),
+        "facts": signal.get("facts") or {},
+        "explanation": signal.get("explanation"),
+        "explanation_en": signal.get("explanation_en"),
+        "history": list(signal.get("history") or []),
+    }
+
+
+def signal_views(signals: list[dict]) -> list[dict]:
+    """The student's signals, oldest first (by first hit, then id)."""
+    return sorted((signal_view(s) for s in signals), key=lambda v: (v["opened_on"] or "", v["id"]))
+
+
+def signal_items(signals: list[dict]) -> list[dict]:
+    """Timeline items of signals: one for each signal on the day of its first hit, one for each review."""
+    items = []
+    for v in signals:
+        common = {"author": None, "recorded_at": None, "restricted": False, "corrects": None, "corrected_by": None}
+        opened = {k: v.get(k) for k in ("rule", "source", "opened_on", "last_hit_on", "hits", "status", "outcome", "facts", "explanation", "explanation_en")}
+        items.append({**common, "id": v["id"], "kind": "signal", "date": v.get("opened_on"), "fields": opened})
+        if v.get("reviewed_on"):
+            review = {"rule": v.get("rule"), "outcome": v.get("outcome"), "reason": v.get("reason"), "signal": v["id"]}
+            items.append({**common, "id": v["id"], "kind": "signal_review", "date": v["reviewed_on"], "author": v.get("reviewed_by"), "fields": review})
+    return items
+
+
+def signal_explanation(signal: dict, lang: str) -> str:
+    """The rule's sentence filled in with the facts, in ``lang`` (the Chinese one when there is no English)."""
+    if lang == "en":
+        return signal.get("explanation_en") or signal.get("explanation") or ""
+    return signal.get("explanation") or signal.get("explanation_en") or ""
+
+
+def signal_state(signal: dict, lang: str) -> str:
+    """待研判, or 已研判：排除 2026-11-25."""
+    if signal.get("status") != "reviewed" and not signal.get("reviewed_on"):
+        return label("signal_status", "open", lang)
+    outcome = label("signal_outcome", signal.get("outcome"), lang)
+    head = _colon(label("signal_status", "reviewed", lang), outcome, lang)
+    return " ".join(x for x in (head, signal.get("reviewed_on") or "") if x)
+
+
+def signal_line(signal: dict, lang: str = "zh") -> str:
+    """One line for a signal of the dossier: rule, days, hits, state, explanation, and the review's reason."""
+    days = signal.get("opened_on") or ""
+    if signal.get("last_hit_on") and signal["last_hit_on"] != days:
+        days = text("period_range", lang, start=days, end=signal["last_hit_on"])
+    hits = signal.get("hits") or 1
+    parts = [
+        text("notice_how", lang, who=label("signal_rule", signal.get("rule"), lang), how=label("signal_source", signal.get("source"), lang)),
+        days,
+        _say("signal_hits", hits if hits > 1 else None, lang),
+        signal_state(signal, lang),
+        signal_explanation(signal, lang),
+        _say("signal_reason", signal.get("reason"), lang),
+    ]
+    return _join(parts, lang)
+
+
+def build_timeline(
+    entries: list[dict], responses: list[dict], *, clinical: bool, kinds: set[str] | None = None, signals: list[dict] | None = None
+) -> list[dict]:
+    """The dossier's timeline: entries, screening results and (for readers with the clinical key) signals and their reviews."""
     corrected_by = {e["corrects"]: e["id"] for e in entries if e.get("corrects")}
     items = [entry_item(e, clinical=clinical, corrected_by=corrected_by.get(e["id"])) for e in entries]
     items += [screening_item(r) for r in responses]
+    if clinical and signals:
+        items += signal_items(signals)
     if kinds:
         items = [i for i in items if i["kind"] in kinds]
     # Screening first on a shared day: the result came before the conversation about it.
@@ -162,7 +263,7 @@ def measure_items(entries: list[dict], today: date) -> list[dict]:
 
 def task_item(task: dict, today: date) -> dict:
     due = date.fromisoformat(task["due_on"])
-    return {
+    item = {
         "id": task["id"],
         "kind": task["kind"],
         "due": task["due_on"],
@@ -174,6 +275,9 @@ def task_item(task: dict, today: date) -> dict:
         # The level a screening proposed (an interview task's), not the watch level a follow-up was scheduled at.
         "proposed_level": task.get("proposed_level"),
     }
+    if task.get("signal_id"):
+        item["signal_id"] = task["signal_id"]  # a 研判 task: the signal it reviews
+    return item
 
 
 # -- lists ------------------------------------------------------------------------------------
@@ -398,6 +502,20 @@ def entry_summary(item: dict, lang: str = "zh") -> str:
         return _colon(lv(f.get("level")), f.get("reason"), lang)
     if kind == "referral":
         return join([label("referral_status", f.get("status"), lang), f.get("hospital"), f.get("summary")])
+    if kind == "signal":
+        hits = f.get("hits") or 1
+        last = f.get("last_hit_on") if f.get("last_hit_on") and f.get("last_hit_on") != f.get("opened_on") else None
+        return join(
+            [
+                _colon(label("signal_rule", f.get("rule"), lang), signal_explanation(f, lang), lang),
+                _say("signal_hits", hits if hits > 1 else None, lang),
+                _say("signal_last", last, lang),
+                label("signal_status", "open", lang) if f.get("status") != "reviewed" else "",
+            ]
+        )
+    if kind == "signal_review":
+        head = text("signal_review_head", lang, rule=label("signal_rule", f.get("rule"), lang), outcome=label("signal_outcome", f.get("outcome"), lang))
+        return _colon(head, f.get("reason"), lang)
     return ", ".join(f"{k}={v}" for k, v in f.items())
 
 
@@ -544,6 +662,10 @@ def export_report(d: dict, *, lang: str, generated_at: datetime, staff_names: di
         for i in d["timeline"]
     ]
     timeline = Sheet("timeline", label("dossier", "timeline", "zh"), label("dossier", "timeline", "en"), f"{s.get('name') or ''} {s['student_no']} 档案记录", f"Timeline of {s['student_no']}", columns=columns, rows=rows)
+    sheets = [profile, timeline]
+    if d.get("signals"):
+        # Only for a reader with the clinical key, and only when the student has signals.
+        sheets.append(signals_sheet(d, lang=lang, staff_names=staff_names))
     return Report(
         kind="dossier",
         title_zh=label("dossier", "title", "zh"),
@@ -551,6 +673,66 @@ def export_report(d: dict, *, lang: str, generated_at: datetime, staff_names: di
         period=None,
         generated_at=generated_at,
         lang=lang,
-        sheets=[profile, timeline],
+        sheets=sheets,
         meta={"student_no": s["student_no"]},
+    )
+
+
+def _signal_domain(domain: str) -> tuple[tuple[str, str, str], ...]:
+    return tuple((c, label(domain, c, "zh"), label(domain, c, "en")) for c in codes(domain))
+
+
+def signals_sheet(d: dict, *, lang: str, staff_names: dict[str, str] | None = None):
+    """多源预警 of the dossier export: one row per signal, its days, hits, explanation and review.
+
+    Only for a dossier read with the clinical key (``d["signals"]`` is absent
+    for a clerk) that has signals.
+    """
+    from mhtool.domain.document import Column, Sheet
+
+    s = d["student"]
+    signals = d.get("signals") or []
+    rules_ = {*codes("signal_rule")}
+    extra = tuple((c, c, c) for c in sorted({v.get("rule") for v in signals if v.get("rule") and v.get("rule") not in rules_}))
+    columns = [
+        Column("opened_on", "首次触发", "First hit", "date"),
+        Column("last_hit_on", "最近触发", "Last hit", "date"),
+        Column("rule", "预警规则", "Rule", "code", labels=_signal_domain("signal_rule") + extra),
+        Column("source", "数据来源", "Source", "code", labels=_signal_domain("signal_source")),
+        Column("hits", "触发次数", "Hits", "int"),
+        Column("explanation", "触发依据", "Why", "text", width=60),
+        Column("status", "研判状态", "Status", "code", labels=_signal_domain("signal_status")),
+        Column("outcome", "研判结果", "Outcome", "code", labels=_signal_domain("signal_outcome")),
+        Column("reviewed_on", "研判日期", "Reviewed on", "date"),
+        Column("reviewed_by", "研判人", "Reviewed by", "text"),
+        Column("reason", "研判理由", "Reason", "text", width=30),
+        Column("signal_id", label("dossier", "signal_id", "zh"), label("dossier", "signal_id", "en"), "text"),
+    ]
+    rows = [
+        [
+            date.fromisoformat(v["opened_on"]) if v.get("opened_on") else None,
+            date.fromisoformat(v["last_hit_on"]) if v.get("last_hit_on") else None,
+            v.get("rule"),
+            v.get("source"),
+            int(v.get("hits") or 1),
+            signal_explanation(v, lang),
+            v.get("status") or "open",
+            v.get("outcome"),
+            date.fromisoformat(v["reviewed_on"]) if v.get("reviewed_on") else None,
+            staff_name(v.get("reviewed_by"), staff_names),
+            v.get("reason"),
+            v["id"][:8],
+        ]
+        for v in signals
+    ]
+    notes = [text("dossier_signals_note", lang)]
+    return Sheet(
+        "signals",
+        label("dossier", "signals", "zh"),
+        label("dossier", "signals", "en"),
+        f"{s.get('name') or ''} {s['student_no']} 多源预警信号",
+        f"Signals of {s['student_no']}",
+        columns=columns,
+        rows=rows,
+        notes=notes,
     )

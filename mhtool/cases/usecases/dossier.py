@@ -24,13 +24,24 @@ def check_kinds(kinds: set[str] | None) -> set[str] | None:
     """The timeline kinds asked for, refusing unknown ones; None for all."""
     kinds = {k.strip() for k in kinds or () if k.strip()} or None
     if kinds:
-        unknown = kinds - set(model.ENTRY_KINDS) - {"screening"}
+        unknown = kinds - set(model.ENTRY_KINDS) - {"screening", *views.SIGNAL_KINDS}
         if unknown:
             raise UsageError(
                 _("--kind: unknown {kinds}").format(kinds=", ".join(sorted(unknown))),
-                hint=_("one of screening, {kinds}").format(kinds=", ".join(model.ENTRY_KINDS)),
+                hint=_("one of screening, {kinds}").format(kinds=", ".join((*model.ENTRY_KINDS, *views.SIGNAL_KINDS))),
             )
     return kinds
+
+
+def student_signals(store, student_id: str) -> list[dict] | None:
+    """The student's 多源预警 signals as a dossier shows them, or None for a reader without the clinical key.
+
+    A clerk's dossier shows no signal at all, not even that one exists: the
+    signals' records stay sealed for them.
+    """
+    if not store.can("clinical"):
+        return None
+    return views.signal_views(store.signals.for_student(student_id))
 
 
 def dossier_view(store, student: dict, *, kinds: set[str] | None = None) -> dict:
@@ -42,18 +53,24 @@ def dossier_view(store, student: dict, *, kinds: set[str] | None = None) -> dict
     entries = service.entries_for(store, student["id"])
     responses = service.responses_for(store, student["id"])
     today = service.today(store)
-    tasks = [views.task_item(t, today) for t in service.open_tasks(store, student["id"])]
+    # A clerk's dossier has no trace of a signal: no signal lines and no 研判 task.
+    tasks = [views.task_item(t, today) for t in service.open_tasks(store, student["id"]) if views.task_shown(t, clinical=clinical)]
     watched = (student.get("level") or "none") != "none"
     missing = model.three_clarities(student, model.effective(entries), today, service.cadence(store)) if watched else []
-    return {
+    signals = student_signals(store, student["id"])
+    shown = {
         "student": views.public_student(student, clinical=clinical),
-        "timeline": views.build_timeline(entries, responses, clinical=clinical, kinds=kinds),
+        "timeline": views.build_timeline(entries, responses, clinical=clinical, kinds=kinds, signals=signals),
         "tasks": tasks,
         "measures": views.measure_items(entries, today),
         "missing": missing,
         "today": today.isoformat(),
         "clinical": clinical,
     }
+    if signals is not None:
+        # Only for readers with the clinical key: a clerk's dossier has no "signals" at all.
+        shown["signals"] = signals
+    return shown
 
 
 def dossier(store, student_no: str, *, action: str = "cases.show", kinds: set[str] | None = None, details: dict | None = None) -> dict:
@@ -62,7 +79,7 @@ def dossier(store, student_no: str, *, action: str = "cases.show", kinds: set[st
     store.require("dossier", action=action)
     student = service.load_student(store, student_no, action=action)
     target = f"students/{student['id']}"
-    if kinds and kinds & model.CLINICAL_KINDS and not store.can("clinical"):
+    if kinds and kinds & {*model.CLINICAL_KINDS, *views.SIGNAL_KINDS} and not store.can("clinical"):
         store.require("clinical", action=action, targets=[target])
     d = dossier_view(store, student, kinds=kinds)
     store.audit_read(action, targets=[target], details={**({"kinds": sorted(kinds)} if kinds else {}), **(details or {})} or None)
@@ -148,8 +165,11 @@ def task_list(store, *, overdue: bool = False, mine: bool = False, due_within: i
     tasks = store.tasks.open()
     students = store.students.with_open_tasks()
     me = store.staff.name
+    clinical = store.can("clinical")
     rows = []
     for t in tasks:
+        if not views.task_shown(t, clinical=clinical):
+            continue  # a 研判 task would tell a clerk who has a signal
         s = students.get(t["student_id"])
         if s is None or not store.in_scope(s.get("college")):
             continue

@@ -27,6 +27,14 @@ Retention is counted from the day the student graduated or withdrew, as
 recorded by the ``status_change`` entry (its ``on`` field, else its date). A
 graduated or withdrawn student without such an entry has no known date and is
 never erased automatically; ``mhtool erase`` handles that case.
+
+**Campus facts (多源预警).** The daily facts imported from the dorm access,
+campus card and academic systems are kept for the store's ``signal_fact_days``
+(default 140, one term): ``retention apply`` also removes every day and night
+older than that, and the school's daily card medians with them (academic
+results are not dated by day and are kept until the student's own erasure). A
+student's record left without any fact is deleted. ``retention plan`` counts
+what would go. The signals raised stay in the dossier.
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ from datetime import date, datetime, timezone
 from mhtool.domain import dates
 from mhtool.errors import NotFound, UsageError
 from mhtool.i18n import _
+from mhtool.signals.domain import facts as signal_facts
+from mhtool.signals.usecases.settings import SCHOOL_KEY, fact_cutoff, fact_days
 from mhtool.store.admin import require_secure_delete, scrub
 from mhtool.store.repos import STUDENT_TABLES
 
@@ -180,6 +190,56 @@ def _public(row: dict) -> dict:
     return {k: v for k, v in row.items() if not k.startswith("_")}
 
 
+# -- campus facts past their period ---------------------------------------------------------------
+
+
+def _expired_facts(store, cutoff: date) -> tuple[list[tuple[dict, dict]], int]:
+    """(record, facts kept) of each stored fact record holding days before ``cutoff``, and how many days go."""
+    changed, days = [], 0
+    for record in store.signal_facts.all():
+        source = record.get("source")
+        if source not in signal_facts.DAY_KEYS:
+            continue
+        before = store.signal_facts.sealed(record)
+        kept = signal_facts.prune(source, before, cutoff)
+        key = signal_facts.DAY_KEYS[source]
+        gone = len(before.get(key) or {}) - len(kept.get(key) or {})
+        if gone:
+            changed.append((record, kept))
+            days += gone
+    return changed, days
+
+
+def facts_plan(store, today: date) -> dict:
+    """What retention would remove of the campus facts: the cut-off day, the days, the records touched and emptied."""
+    cutoff = fact_cutoff(store, today)
+    changed, days = _expired_facts(store, cutoff)
+    emptied = sum(1 for record, kept in changed if signal_facts.is_empty(record["source"], kept))
+    return {"signal_fact_days": fact_days(store), "before": cutoff.isoformat(), "days": days, "records": len(changed), "records_emptied": emptied}
+
+
+def prune_facts(store, today: date) -> dict:
+    """Remove the campus facts older than ``signal_fact_days`` (one transaction and audit entry); the counts removed."""
+    cutoff = fact_cutoff(store, today)
+    with store.write("retention.signal-facts", details={"before": cutoff.isoformat()}) as txn:
+        changed, days = _expired_facts(store, cutoff)
+        emptied = 0
+        for record, kept in changed:
+            if signal_facts.is_empty(record["source"], kept):
+                store.signal_facts.remove(txn, record)
+                emptied += 1
+            else:
+                store.signal_facts.put(txn, record["student_id"], record["source"], kept, current=record)
+        school = store.sealed_values.get(SCHOOL_KEY) or {}
+        if school.get("card"):
+            kept_school = signal_facts.prune("card", school["card"], cutoff)
+            if kept_school != school["card"]:
+                txn.put_value(SCHOOL_KEY, {**school, "card": kept_school})
+        result = {"signal_fact_days": fact_days(store), "before": cutoff.isoformat(), "days": days, "records": len(changed), "records_emptied": emptied}
+        txn.details.update(days=days, records=len(changed), records_emptied=emptied)
+    return result
+
+
 def plan(store, *, left_before: date | None = None, today: date | None = None) -> dict:
     """Students whose records are past the retention period (admin); the read is audited.
 
@@ -189,17 +249,22 @@ def plan(store, *, left_before: date | None = None, today: date | None = None) -
     store.require("erase", action="retention.plan")
     today = today or dates.today(store.tz)
     due, undated = _candidates(store, today=today, left_before=left_before)
+    expired = facts_plan(store, today)
     store.audit_read(
         "retention.plan",
         targets=[f"students/{r['id']}" for r in due],
-        details={"due": len(due), "undated": len(undated), **({"left_before": left_before.isoformat()} if left_before else {})},
-    )
+        details={
+            "due": len(due), "undated": len(undated), "signal_fact_days": expired["days"],
+            **({"left_before": left_before.isoformat()} if left_before else {}),
+        },
+    )  # fmt: skip
     return {
         "retention_years": retention_years(store),
         "today": today.isoformat(),
         "left_before": left_before.isoformat() if left_before else None,
         "due": [_public(r) for r in due],
         "undated": [_public(r) for r in undated],
+        "signal_facts": expired,
     }
 
 
@@ -243,7 +308,9 @@ def apply(
         status, day = row["_left"]
         reason = f"retention: {status} on {day.isoformat()}, kept {years} years"
         erased.append(_erase_student(store, student, action="retention.erase", basis="retention", reason=reason, left=row["_left"]))
-    return {"erased": len(erased), "students": erased, "scrub": scrub(store)}
+    # Campus facts past their period go too (unscoped: facts are kept per store, not per college).
+    facts = prune_facts(store, today) if facts_plan(store, today)["days"] else None
+    return {"erased": len(erased), "students": erased, "signal_facts": facts, "scrub": scrub(store)}
 
 
 def erase(store, student_no: str, *, reason: str | None, confirm: Callable[[], bool] | None = None) -> dict | None:

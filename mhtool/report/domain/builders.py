@@ -97,7 +97,12 @@ class CaseData:
     ``batch_responses``: batch id → its responses (``student_id``,
     ``proposed_level``, ``college``); ``batch_tasks``: the interview tasks of
     the batches' positive students; ``interviews``: student id → the days of
-    their recorded interviews since the first batch. ``roster``: college →
+    their recorded interviews since the first batch. ``signals``: the 多源预警
+    signals that may count in the report (``rule``, ``source``, ``college``,
+    ``opened_on``, ``status``, ``outcome``, ``reviewed_on``; no facts, no
+    explanation), already limited to the report's colleges;
+    ``signal_rules``: ``(code, zh, en)`` of the rules in the store's order
+    (the built-in ones when empty). ``roster``: college →
     ``{"on_roll", "groups": {group: n}, "any_group"}`` over the students on
     roll (every college of the school is listed from it; ``None`` when
     unknown). ``term_first_monday``: the term's first Monday, for teaching-week
@@ -116,6 +121,8 @@ class CaseData:
     batch_tasks: list[dict] = field(default_factory=list)
     batch_responses: dict[str, list[dict]] = field(default_factory=dict)
     interviews: dict[str, list[str]] = field(default_factory=dict)
+    signals: list[dict] = field(default_factory=list)
+    signal_rules: tuple[tuple[str, str, str], ...] = ()
     roster: dict[str, dict] | None = None
     term_first_monday: date | None = None
     college: str | None = None
@@ -552,6 +559,71 @@ def _groups_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, lang: str) 
     )
 
 
+# 多源预警: after the new signals by rule, what became of them by the period's end, and every signal still pending then.
+SIGNAL_ACTIVITY = (
+    ("new", "新增合计", "New, total"),
+    ("reviewed", "其中已研判", "Of which reviewed"),
+    ("outcome_watch", "研判为关注", "Outcome: watch"),
+    ("outcome_noted", "研判为已知晓", "Outcome: noted"),
+    ("outcome_dismissed", "研判为排除", "Outcome: dismissed"),
+    ("pending", "其中待研判", "Of which pending"),
+    ("pending_end", "期末待研判（含往期）", "Pending at the end (all)"),
+)
+
+
+def signal_rule_columns(data: CaseData) -> tuple[tuple[str, str, str], ...]:
+    """The rules a 多源预警 sheet has a column for: the store's rules, then any other rule a signal names."""
+    rules_ = tuple(data.signal_rules) or _domain("signal_rule")
+    known = {code for code, _zh, _en in rules_}
+    extra = sorted({str(s.get("rule")) for s in data.signals if s.get("rule") and s.get("rule") not in known})
+    return (*rules_, *((code, label("signal_rule", code, "zh"), label("signal_rule", code, "en")) for code in extra))
+
+
+def _signals_sheet(data: CaseData, figs: _CaseFigures, period: Period, lang: str) -> Sheet:
+    """多源预警 by college: the period's new signals by rule, reviewed or pending at its end, and the whole backlog then."""
+    rules_ = signal_rule_columns(data)
+    columns = [
+        field_column("college"),
+        *[Column(f"new_{code}", zh, _capitalised(en), "int") for code, zh, en in rules_],
+        *[Column(key, zh, en, "int") for key, zh, en in SIGNAL_ACTIVITY],
+    ]
+    counts = figures.signal_counts(data.signals, period.start, figs.asof)
+    if data.college is not None:
+        colleges = [data.college]
+    else:
+        colleges = sorted(set(data.roster or ()) | {c for c, counter in counts.items() if any(counter.values())})
+    rows = []
+    for college in colleges:
+        c = counts.get(college, Counter())
+        rows.append(
+            [
+                _college_cell(college, lang),
+                *[c[f"new:{code}"] for code, _zh, _en in rules_],
+                c["new"],
+                c["reviewed"],
+                *[c[f"outcome:{o}"] for o in ("watch", "noted", "dismissed")],
+                c["pending"],
+                c["pending_end"],
+            ]
+        )
+    total = _total_row(columns, rows, lang)
+    notes = []
+    if not total[[col.key for col in columns].index("new")]:
+        notes.append(text("report_signals_zero", lang, period=label("report_period", period.kind, lang)))
+    notes.append(text("report_signals_note", lang, start=period.start.isoformat(), asof=figs.asof.isoformat()))
+    return Sheet(
+        key="signals",
+        name_zh="多源预警",
+        name_en="Signals",
+        title_zh=f"{label('report_period', period.kind, 'zh')}多源预警信号（按规则与学院）",
+        title_en=f"Signals of the {label('report_period', period.kind, 'en')} by rule and college",
+        columns=columns,
+        rows=rows,
+        total_row=total,
+        notes=notes,
+    )
+
+
 ROSTER_COLUMNS = [
     *_STUDENT_COLUMNS,
     field_column("level", "level"),
@@ -714,10 +786,16 @@ OVERDUE_COLUMNS = [
 ]
 
 
-def _overdue_sheet(tl: Timelines, figs: _CaseFigures) -> Sheet:
+def _overdue_sheet(tl: Timelines, data: CaseData, figs: _CaseFigures, lang: str) -> Sheet:
     rows = []
+    masked = 0
     for t in figs.overdue:
         s = tl.students[t["student_id"]]
+        if not cases_views.task_shown(t, clinical=data.clinical):
+            # A 研判 task says its student has a signal: a clerk sees the task (its due date, college), never whose it is.
+            masked += 1
+            rows.append([_date(t["due_on"]), figures.days_overdue_at(t, figs.asof), t["kind"], None, None, s.get("college") or "", None, None, None, None, None])
+            continue
         rows.append(
             [
                 _date(t["due_on"]),
@@ -730,7 +808,7 @@ def _overdue_sheet(tl: Timelines, figs: _CaseFigures) -> Sheet:
                 t.get("note") or "",
             ]
         )
-    rows.sort(key=lambda r: (-r[1], r[5], r[3]))
+    rows.sort(key=lambda r: (-r[1], r[5], r[3] or ""))
     return Sheet(
         key="overdue",
         name_zh="逾期",
@@ -739,6 +817,7 @@ def _overdue_sheet(tl: Timelines, figs: _CaseFigures) -> Sheet:
         title_en=f"Overdue tasks (as of {figs.asof.isoformat()})",
         columns=OVERDUE_COLUMNS,
         rows=rows,
+        notes=[text("report_signal_tasks_clinical", lang, n=masked)] if masked else [],
     )
 
 
@@ -752,9 +831,10 @@ def _case_report(kind: str, title: tuple[str, str], data: CaseData, period: Peri
         _roster_sheet(tl, figs),
         _changes_sheet(tl, data, figs, period.kind, lang),
         _referrals_sheet(tl, data, figs, lang, period.kind),
-        _overdue_sheet(tl, figs),
+        _overdue_sheet(tl, data, figs, lang),
         _clarity_sheet(tl, data, figs, lang),
         _groups_sheet(tl, data, figs, lang),
+        _signals_sheet(data, figs, period, lang),
     ]
     if trend_months:
         sheets += [
@@ -785,7 +865,7 @@ def _case_report(kind: str, title: tuple[str, str], data: CaseData, period: Peri
 
 
 def weekly_report(data: CaseData, period: Period, *, generated_at: datetime, lang: str = "zh") -> Report:
-    """周报: summary by college (and its detail), watch list, changes, referrals, overdue tasks, three clarities and special groups."""
+    """周报: summary by college (and its detail), watch list, changes, referrals, overdue tasks, three clarities, special groups and 多源预警."""
     return name_staff(_case_report("weekly", ("心理健康工作周报", "Weekly mental-health report"), data, period, generated_at, lang), data.staff_names)
 
 

@@ -17,12 +17,21 @@ functions; none counts these facts on its own.
   past period, on or before its last day).
 - **人数 / 人次**: 人数 counts distinct students, 人次 counts responses (or
   records). A student who took three instruments is three 人次 and one 人数.
+- **新增预警 (new signal)**: a 多源预警 signal whose first hit is dated
+  (``opened_on``) within the period, up to its end. Repeated hits of one rule
+  extend one signal, so a signal is counted once, in the period it opened.
+- **已研判 / 待研判 (reviewed / pending)**: a signal is reviewed at the end of
+  a day when a counselor recorded its outcome (关注 / 已知晓 / 排除) on or
+  before that day, pending when it had opened by then and was not reviewed.
+  For a period that ends today, the signals pending at its end are exactly
+  the open signals of ``signals list``.
 
 Pure: plain dicts in, plain values out.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 
@@ -196,6 +205,61 @@ def roster_colleges(students: Iterable[Mapping]) -> dict[str, dict]:
     return dict(sorted(out.items()))
 
 
+# -- signals (多源预警) ------------------------------------------------------------------------
+
+
+def _iso(value) -> str:
+    return str(value or "")[:10]
+
+
+def signal_is_new(signal: Mapping, start: date | str, end: date | str) -> bool:
+    """新增预警: the signal's first hit is dated within ``start``–``end``."""
+    opened = _iso(signal.get("opened_on"))
+    return bool(opened) and _day(start).isoformat() <= opened <= _day(end).isoformat()
+
+
+def signal_reviewed_at(signal: Mapping, day: date | str) -> bool:
+    """已研判: a counselor recorded the signal's outcome by the end of ``day``."""
+    reviewed = _iso(signal.get("reviewed_on"))
+    return bool(reviewed) and reviewed <= _day(day).isoformat()
+
+
+def signal_pending_at(signal: Mapping, day: date | str) -> bool:
+    """待研判: the signal had opened by the end of ``day`` and was not reviewed by then."""
+    opened = _iso(signal.get("opened_on"))
+    return bool(opened) and opened <= _day(day).isoformat() and not signal_reviewed_at(signal, day)
+
+
+def signal_outcome_at(signal: Mapping, day: date | str) -> str | None:
+    """What the review decided (``watch``, ``noted``, ``dismissed``), if it was recorded by the end of ``day``."""
+    return (signal.get("outcome") or None) if signal_reviewed_at(signal, day) else None
+
+
+def signal_counts(signals: Iterable[Mapping], start: date | str, asof: date | str) -> dict[str, Counter]:
+    """College → counts of the period's signals: ``new:<rule>``, ``new``, ``reviewed``, ``outcome:<code>``, ``pending``, ``pending_end``.
+
+    ``new`` counts the signals opened in ``start``–``asof``; ``reviewed`` and
+    ``pending`` split them by their state at the end of ``asof``;
+    ``pending_end`` counts every signal pending then, older ones included.
+    """
+    out: dict[str, Counter] = {}
+    for s in signals:
+        college = str(s.get("college") or "").strip()
+        c = out.setdefault(college, Counter())
+        if signal_pending_at(s, asof):
+            c["pending_end"] += 1
+        if not signal_is_new(s, start, asof):
+            continue
+        c["new"] += 1
+        c[f"new:{s.get('rule') or ''}"] += 1
+        if signal_reviewed_at(s, asof):
+            c["reviewed"] += 1
+            c[f"outcome:{signal_outcome_at(s, asof) or ''}"] += 1
+        else:
+            c["pending"] += 1
+    return out
+
+
 # -- teaching weeks ---------------------------------------------------------------------------
 
 
@@ -227,6 +291,11 @@ __all__ = [
     "positive_students",
     "proposed_level",
     "roster_colleges",
+    "signal_counts",
+    "signal_is_new",
+    "signal_outcome_at",
+    "signal_pending_at",
+    "signal_reviewed_at",
     "teaching_week",
     "visits",
     "with_roster",

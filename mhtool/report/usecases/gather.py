@@ -103,6 +103,7 @@ def case_data(
     screening = _Screening()
     if monthly:
         screening = _batches(store, period, keep, scoped=college is not None or store.staff.scoped())
+    signals = signals_in(store, period, asof, keep)
 
     return CaseData(
         today=today,
@@ -115,6 +116,8 @@ def case_data(
         batch_tasks=screening.tasks,
         batch_responses=screening.responses,
         interviews=screening.interviews,
+        signals=signals,
+        signal_rules=signal_rules(store),
         roster={c: v for c, v in (roster if roster is not None else roster_summary(store)).items() if keep(c)},
         term_first_monday=term_first_monday(store),
         college=college,
@@ -122,6 +125,42 @@ def case_data(
         cadence=cases.cadence(store),
         staff_names=store.staff_rows.display_names(),
     )
+
+
+# What a report counts of a signal: its administrative part, never the facts, explanation or reason.
+_SIGNAL_KEYS = ("id", "student_id", "rule", "source", "college", "opened_on", "status", "outcome", "reviewed_on")
+
+
+def signals_in(store, period: Period, asof: date, keep) -> list[dict]:
+    """The 多源预警 signals a report of ``period`` counts, in the reader's colleges: opened in the period, or pending at its end.
+
+    Only their roster-sealed part is opened (rule, college, days, state), so a
+    clerk's report counts them like a counselor's; the college is the one the
+    signal was raised in.
+    """
+    found = {s["id"]: s for s in store.signals.opened_between(period.start, asof, clinical=False)}
+    found.update((s["id"], s) for s in store.signals.open_at(asof, clinical=False))
+    out = []
+    for s in found.values():
+        if not keep(s.get("college")):
+            continue
+        row = {k: s.get(k) for k in _SIGNAL_KEYS}
+        # A review recorded after the end is no review yet for this report; the plaintext closing day says when.
+        row["reviewed_on"] = row["reviewed_on"] or s.get("closed_on")
+        out.append(row)
+    return sorted(out, key=lambda r: (r["opened_on"] or "", r["id"]))
+
+
+def signal_rules(store) -> tuple[tuple[str, str, str], ...]:
+    """``(code, zh, en)`` of the store's campus rules, in their order (its overrides included); empty when unknown."""
+    from mhtool.signals.domain.rules import rules_in_force
+
+    try:
+        rules = rules_in_force(store.settings().get("signal_rules"))
+    except MhtoolError:
+        # An override that no longer reads: the report still counts, under the built-in names.
+        return ()
+    return tuple((r.code, r.name, r.name_en) for r in rules.values())
 
 
 @dataclass

@@ -85,6 +85,31 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "noted": ("已知晓", "noted"),
         "dismissed": ("排除", "dismissed"),
     },
+    # Headers of the terminal tables of `mhtool signals …`.
+    "signal_column": {
+        "sources": ("来源数", "sources"),
+        "rules": ("预警", "signals"),
+        "last_hit_on": ("最近触发", "last hit"),
+        "explanation": ("说明", "explanation"),
+        "signal_ids": ("预警编号", "signal ids"),
+        "field": ("字段", "field"),
+        "column": ("列", "column"),
+        "header": ("表头", "header"),
+        "read": ("读取", "read"),
+        "rule": ("规则", "rule"),
+        "code": ("代码", "code"),
+        "source": ("数据来源", "source"),
+        "enabled": ("启用", "enabled"),
+        "parameters": ("参数", "parameters"),
+        "review_days": ("研判期限（天）", "review within (days)"),
+        "on": ("日期", "date"),
+        "due": ("研判截止", "review due"),
+    },
+    # Whether `signals import --dry-run` reads a recognised column's values (names and devices are recognised, never read).
+    "column_read": {
+        "yes": ("读取", "read"),
+        "no": ("不读取（仅识别）", "not read (recognised only)"),
+    },
     "role": {
         "admin": ("管理员", "admin"),
         "counselor": ("咨询师", "counselor"),

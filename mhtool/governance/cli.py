@@ -160,6 +160,13 @@ def retention_plan(
     rows = [{**r, "status": label("status", r["status"])} for r in result["due"]]
     output.emit_table(rows, _PLAN_COLUMNS, title=f"保存期满（{result['retention_years']} 年）: {len(rows)}")
     output.info(_("{count} students past the retention period of {years} years").format(count=len(rows), years=result["retention_years"]))
+    facts = result.get("signal_facts") or {}
+    if facts.get("days"):
+        output.info(
+            _("campus facts (多源预警) older than {days} days, before {before}: {count} student-days in {records} records would be removed").format(
+                days=facts["signal_fact_days"], before=facts["before"], count=facts["days"], records=facts["records"]
+            )
+        )
 
 
 @retention_app.command("apply")

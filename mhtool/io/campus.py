@@ -83,7 +83,7 @@ from mhtool.domain.student_no import normalise
 from mhtool.errors import InvalidInput, Problem, UsageError
 from mhtool.i18n import N_, _, ngettext
 from mhtool.io.cells import cell_text, column_letter, fold_text, student_no
-from mhtool.io.profiles import header_key
+from mhtool.io.profiles import check_profile_head, header_key
 from mhtool.io.readers import HEADER_SCAN_ROWS, _OLE2_MAGIC, _looks_like_html, _sniff_delimiter, read_sheet
 
 __all__ = [
@@ -134,7 +134,6 @@ LAYOUTS: Mapping[str, tuple[str | None, frozenset[str], frozenset[str]]] = Mappi
     }
 )
 _TOP_KEYS = frozenset({"name", "source", "layout", "title", "description", "required", "fields", "codes", "pass_mark"})
-_NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
 
 # ---------------------------------------------------------------- profiles
@@ -196,14 +195,7 @@ def _strings(origin: str, where: str, value: object) -> tuple[str, ...]:
 
 
 def _build_profile(data: object, origin: str) -> CampusProfile:
-    if not isinstance(data, dict):
-        raise _fail(origin, _("is not a TOML table"))
-    unknown = set(data) - _TOP_KEYS
-    if unknown:
-        raise _fail(origin, _("unknown key(s) {keys}; allowed: {allowed}").format(keys=", ".join(sorted(unknown)), allowed=", ".join(sorted(_TOP_KEYS))))
-    name = data.get("name")
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise _fail(origin, _("name must be lower-case letters, digits, '-' or '_', starting with a letter"))
+    name = check_profile_head(data, origin, _TOP_KEYS, _fail)
     layout = data.get("layout")
     if layout not in LAYOUTS:
         raise _fail(origin, _("layout must be one of {layouts}, not {layout!r}").format(layouts=", ".join(LAYOUTS), layout=layout))

@@ -305,15 +305,24 @@ class _Draft:
     source: str
 
 
-def _check_draft(data: object, source: str) -> _Draft:
+def check_profile_head(data: object, source: str, allowed, fail) -> str:
+    """What every profile file (survey export or campus system) must be: a table of known keys with a valid ``name``; the name.
+
+    ``fail(source, message)`` makes the error of that kind of profile.
+    """
     if not isinstance(data, dict):
-        raise _fail(source, _("is not a TOML table"))
-    unknown = set(data) - _TOP_KEYS
+        raise fail(source, _("is not a TOML table"))
+    unknown = set(data) - set(allowed)
     if unknown:
-        raise _fail(source, _("unknown key(s) {keys}; allowed: {allowed}").format(keys=", ".join(sorted(unknown)), allowed=", ".join(sorted(_TOP_KEYS))))
+        raise fail(source, _("unknown key(s) {keys}; allowed: {allowed}").format(keys=", ".join(sorted(unknown)), allowed=", ".join(sorted(allowed))))
     name = data.get("name")
     if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise _fail(source, _("name must be lower-case letters, digits, '-' or '_', starting with a letter"))
+        raise fail(source, _("name must be lower-case letters, digits, '-' or '_', starting with a letter"))
+    return name
+
+
+def _check_draft(data: object, source: str) -> _Draft:
+    check_profile_head(data, source, _TOP_KEYS, _fail)
     kind = data.get("kind", "export")
     if kind not in KINDS:
         raise _fail(source, _("kind must be one of {kinds}, not {kind!r}").format(kinds=", ".join(KINDS), kind=kind))

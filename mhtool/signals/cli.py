@@ -14,42 +14,10 @@ import typer
 
 from mhtool.console.apps import make_subapp
 from mhtool.console.options import CollegeOpt, CsvOpt, DateOpt, JsonOpt, LangOpt, date_value
+from mhtool.domain.labels import label
 from mhtool.i18n import _, current
 
 app = make_subapp(help="Campus signals (多源预警): dorm access, campus card and academic data, explained for a counselor's review.")
-
-# Words for codes of this feature, by language (labels in data shown; codes stay codes in JSON).
-SOURCE_LABELS = {"dorm": ("门禁", "dorm access"), "card": ("一卡通", "campus card"), "academic": ("教务", "academic")}
-# Whether a recognised column's values are read (names and devices are recognised, never read).
-READ_LABELS = {True: ("读取", "read"), False: ("不读取（仅识别）", "not read (recognised only)")}
-OUTCOME_LABELS = {"watch": ("关注", "watch"), "noted": ("已知晓", "noted"), "dismissed": ("排除", "dismissed")}
-HEADERS = {
-    "sources": ("来源数", "sources"),
-    "rules": ("预警", "signals"),
-    "last_hit_on": ("最近触发", "last hit"),
-    "explanation": ("说明", "explanation"),
-    "signal_ids": ("预警编号", "signal ids"),
-    "field": ("字段", "field"),
-    "column": ("列", "column"),
-    "header": ("表头", "header"),
-    "read": ("读取", "read"),
-    "rule": ("规则", "rule"),
-    "code": ("代码", "code"),
-    "source": ("数据来源", "source"),
-    "enabled": ("启用", "enabled"),
-    "parameters": ("参数", "parameters"),
-    "review_days": ("研判期限（天）", "review within (days)"),
-    "on": ("日期", "date"),
-    "due": ("研判截止", "review due"),
-}
-
-
-def _word(table: dict, code, lang: str) -> str:
-    pair = table.get(code)
-    if pair is None:
-        return "" if code is None else str(code)
-    return pair[0] if lang == "zh" else pair[1]
-
 
 def _shown(lang: Optional[str]) -> str:
     from mhtool.i18n import in_language
@@ -134,17 +102,17 @@ def import_(
                     "column": c.get("column"),
                     "header": c.get("header"),
                     "field": c.get("field") or "",
-                    "read": (_word(READ_LABELS, bool(c.get("read")), lang)) if c.get("field") else "",
+                    "read": (label("column_read", "yes" if c.get("read") else "no", lang)) if c.get("field") else "",
                 }
                 for c in layout.get("columns") or []
             ]
             output.emit_table(
                 rows,
                 [
-                    ("column", _word(HEADERS, "column", lang)),
-                    ("header", _word(HEADERS, "header", lang)),
-                    ("field", _word(HEADERS, "field", lang)),
-                    ("read", _word(HEADERS, "read", lang)),
+                    ("column", label("signal_column", "column", lang)),
+                    ("header", label("signal_column", "header", lang)),
+                    ("field", label("signal_column", "field", lang)),
+                    ("read", label("signal_column", "read", lang)),
                 ],
             )
         output.success(
@@ -191,9 +159,9 @@ def _emit_new(result: dict, lang: str) -> None:
         [
             ("student_no", label("field", "student_no", lang)),
             ("name", label("field", "name", lang)),
-            ("rule_label", _word(HEADERS, "rule", lang)),
-            ("on", _word(HEADERS, "on", lang)),
-            ("due", _word(HEADERS, "due", lang)),
+            ("rule_label", label("signal_column", "rule", lang)),
+            ("on", label("signal_column", "on", lang)),
+            ("due", label("signal_column", "due", lang)),
             ("id_short", "#"),
         ],
     )
@@ -229,11 +197,11 @@ def list_signals(
         ("name", label("field", "name", lang)),
         ("college", label("field", "college", lang)),
         ("level_label", label("field", "level", lang)),
-        ("sources", _word(HEADERS, "sources", lang)),
-        ("rules_text", _word(HEADERS, "rules", lang)),
-        ("last_hit_on", _word(HEADERS, "last_hit_on", lang)),
-        ("explanation_text", _word(HEADERS, "explanation", lang)),
-        ("ids_text", _word(HEADERS, "signal_ids", lang)),
+        ("sources", label("signal_column", "sources", lang)),
+        ("rules_text", label("signal_column", "rules", lang)),
+        ("last_hit_on", label("signal_column", "last_hit_on", lang)),
+        ("explanation_text", label("signal_column", "explanation", lang)),
+        ("ids_text", label("signal_column", "signal_ids", lang)),
     ]
     if csv:
         output.emit_csv(rows, columns)
@@ -298,7 +266,7 @@ def review(
     output.success(
         _("{student} {name}: {count} signal(s) reviewed as {outcome} on {day}; {tasks} 研判 task(s) done").format(
             student=result["student_no"], name=result["name"], count=len(result["reviewed"]),
-            outcome=_word(OUTCOME_LABELS, result["outcome"], lang), day=result["on"], tasks=result["tasks_done"],
+            outcome=label("signal_outcome", result["outcome"], lang), day=result["on"], tasks=result["tasks_done"],
         )  # fmt: skip
     )
     if result["outcome"] == "watch" and result.get("level") in (None, "none"):
@@ -330,7 +298,7 @@ def rules(ctx: typer.Context, json: JsonOpt = False, lang: LangOpt = None) -> No
         {
             "code": r["code"],
             "name": r["name"] if lang == "zh" else r["name_en"],
-            "source": _word(SOURCE_LABELS, r["source"], lang),
+            "source": label("signal_source", r["source"], lang),
             "enabled": ("是" if r["enabled"] else "否") if lang == "zh" else ("yes" if r["enabled"] else "no"),
             "parameters": ", ".join(f"{k}={v}" for k, v in r.items() if k not in skip),
             "review_days": r["review_days"],
@@ -341,12 +309,12 @@ def rules(ctx: typer.Context, json: JsonOpt = False, lang: LangOpt = None) -> No
     output.emit_table(
         rows,
         [
-            ("code", _word(HEADERS, "code", lang)),
-            ("name", _word(HEADERS, "rule", lang)),
-            ("source", _word(HEADERS, "source", lang)),
-            ("enabled", _word(HEADERS, "enabled", lang)),
-            ("parameters", _word(HEADERS, "parameters", lang)),
-            ("review_days", _word(HEADERS, "review_days", lang)),
-            ("explain", _word(HEADERS, "explanation", lang)),
+            ("code", label("signal_column", "code", lang)),
+            ("name", label("signal_column", "rule", lang)),
+            ("source", label("signal_column", "source", lang)),
+            ("enabled", label("signal_column", "enabled", lang)),
+            ("parameters", label("signal_column", "parameters", lang)),
+            ("review_days", label("signal_column", "review_days", lang)),
+            ("explain", label("signal_column", "explanation", lang)),
         ],
     )

@@ -114,6 +114,8 @@ def test_retention_apply_removes_facts_past_signal_fact_days(store_env, tmp_path
     assert old_day.isoformat() in before["2023010002"]["days"] and old_day.isoformat() in school_before
     planned = store_env.cli.ok("retention", "plan", "--json")
     assert json.loads(planned.stdout) == []
+    said = store_env.cli.ok("retention", "plan").stderr
+    assert "2 student-days in 2 records would be removed" in said and (today() - timedelta(days=30)).isoformat() in said
     result = json.loads(store_env.cli.ok("retention", "apply", "--yes", "--json").stdout)
     facts = result["signal_facts"]
     cutoff = (today() - timedelta(days=30)).isoformat()

@@ -15,7 +15,8 @@ from datetime import date
 from mhtool.domain import dates
 from mhtool.domain.vocabulary import LEVEL_RANK
 from mhtool.errors import ChangedMeanwhile, NotFound, UsageError
-from mhtool.i18n import _
+from mhtool.domain.labels import label
+from mhtool.i18n import _, current
 from mhtool.signals.domain.facts import SOURCES
 from mhtool.signals.domain.rules import CODES, rules_in_force
 from mhtool.signals.usecases.settings import RULES_KEY
@@ -178,7 +179,7 @@ def _targets(store, ref: str, action: str) -> tuple[dict, list[dict]]:
         store.require_college(student.get("college"), action=action, targets=[f"signals/{signal['id']}"])
         if signal.get("closed_on"):
             raise UsageError(
-                _("signal {signal} was already reviewed on {day} ({outcome})").format(signal=signal["id"][:8], day=signal["closed_on"], outcome=signal.get("outcome")),
+                _("signal {signal} was already reviewed on {day} ({outcome})").format(signal=signal["id"][:8], day=signal["closed_on"], outcome=label("signal_outcome", signal.get("outcome"), current())),
                 hint=_("a new hit of the rule opens a new signal"),
             )
         return student, [signal]

@@ -2,8 +2,9 @@
 
 Each rule is checked at its boundary on files generated in the test (made-up
 students only): exactly 2 nights out against 1, and a night on leave left out;
-canteen meals at exactly 40 % of the baseline against just below; a first failed
-course against a second one. Then the radar, the review and the explanation in
+canteen meals at exactly 40 % of the baseline against just below; 40 meals at
+exactly 45 % of the school's median spend per meal against just below, and 39
+meals; a first failed course against a second one. Then the radar, the review and the explanation in
 Chinese. The helpers at the top write the files; the other signal tests import them.
 """
 
@@ -186,6 +187,46 @@ def test_meals_drop_at_exactly_40_percent_and_below(store_env):
     with store_env.open() as store:
         [signal] = store.signals.for_student(store.students.find("2023010002")["id"])
     assert signal["facts"]["meals"] == 7 and signal["facts"]["median"] == 20 and signal["facts"]["percent"] == 35.0
+
+
+# -- 隐性困难: 40 meals at exactly 45 % of the school's median spend per meal, and just below -------------
+
+
+def test_hidden_hardship_at_the_45_percent_cut_and_40_meals(store_env):
+    couns = school(store_env)
+    first = today() - timedelta(days=31)
+    last = first + timedelta(days=29)
+    rows = []
+
+    def eat(no: str, price: str, days: range, per_day: int = 2) -> None:
+        for i in days:
+            d = first + timedelta(days=i)
+            for k in range(per_day):
+                rows.append([no, STUDENTS.get(no, ("某人", "", ""))[0], f"{d} {11 + k:02d}:30:00", "二食堂", price, "消费"])
+
+    # The school: nine students at 10.00 a meal every day (eight of them have no dossier here), so the
+    # median spend per meal is 10.00 on every day and 45 % of it is 4.50.
+    for n in range(8):
+        eat(f"20239990{n:02d}", "-10.00", range(30))
+    eat("2023020005", "-10.00", range(30))
+    eat("2023010001", "-4.50", range(10, 30))  # 40 meals at exactly 45 %: not below it
+    eat("2023010002", "-4.49", range(10, 30))  # 40 meals just below 45 %: a signal
+    eat("2023010003", "-1.00", range(10, 29))  # 38 meals …
+    eat("2023010003", "-1.00", range(29, 30), per_day=1)  # … + 1 = 39: too few meals to judge
+    eat("2023020004", "-4.00", range(10, 30))  # exactly 40 meals, well below: a signal
+    rows.sort(key=lambda r: r[2])
+    path = write_csv(store_env.tmp / "一卡通_30天.csv", CARD_HEADER, rows)
+    result = import_json(couns, path, "card")
+    assert result["as_of"] == last.isoformat()
+    assert result["unmatched"] == 8
+    hits = sorted((s["student_no"], s["rule"]) for s in result["new_signals"])
+    assert hits == [("2023010002", "hidden_hardship"), ("2023020004", "hidden_hardship")]
+    with store_env.open() as store:
+        [signal] = store.signals.for_student(store.students.find("2023010002")["id"])
+    facts = signal["facts"]
+    assert facts["meals"] == 40 and facts["average_cents"] == 449 and facts["school_median_cents"] == 1000
+    row = {r["student_no"]: r for r in signals_json(couns, "--rule", "hidden_hardship")}["2023010002"]
+    assert "40" in row["explanation"] and "4.49" in row["explanation"] and "10.00" in row["explanation"]
 
 
 # -- 首次挂科: the first failed course, then a second one --------------------------------------------

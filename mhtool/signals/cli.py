@@ -94,7 +94,7 @@ def import_(
         if layout:
             output.info(
                 _("{file}: profile {profile} ({source}), header in row {row}, read by {engine}").format(
-                    file=layout.get("file"), profile=layout.get("profile"), source=layout.get("source"), row=layout.get("header_row"), engine=layout.get("engine")
+                    file=layout.get("file"), profile=layout.get("profile"), source=label("signal_source", layout.get("source"), current()), row=layout.get("header_row"), engine=layout.get("engine")
                 )
             )
             rows = [

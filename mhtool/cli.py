@@ -40,6 +40,7 @@ LAZY_GROUPS: dict[str, tuple[str, str, str]] = {
     "cases": ("mhtool.cases.cli", "app", N_("One dossier per student (一人一档): levels, interviews, follow-ups, tasks.")),
     "referral": ("mhtool.referral.cli", "app", N_("Referrals to hospitals (转介) and the hospitals directory.")),
     "signals": ("mhtool.signals.cli", "app", N_("Campus signals (多源预警): dorm access, campus card and academic data, explained for a counselor's review.")),
+    "network": ("mhtool.network.cli", "app", N_("The 五级网络: the roster of 心理委员 and 寝室长, their reports (零报告 included) and who has not reported.")),
     "report": ("mhtool.report.cli", "app", N_("Weekly, monthly, census and crisis reports (周报/月报/普查/随时报告).")),
     "staff": ("mhtool.admin.cli", "staff_app", N_("Staff members, their roles and key slots (admin).")),
     "audit": ("mhtool.admin.cli", "audit_app", N_("The tamper-evident audit log.")),

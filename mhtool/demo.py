@@ -17,7 +17,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from mhtool.errors import UsageError
-from mhtool.i18n import N_, _
+from mhtool.domain.labels import network_period_name
+from mhtool.i18n import N_, _, current
 
 ADMIN = "demo-admin"
 COUNSELOR = "demo-counselor"
@@ -41,6 +42,8 @@ class DemoResult:
     sample_referral: str = ""
     sample_crisis: str = ""
     sample_signal: str = ""  # the student the radar ranks first (most sources)
+    network_week: str = ""  # the week of the weekly report, for which one class has not reported
+    network_missing: list[str] = field(default_factory=list)  # that class
     signals: dict[str, int] = field(default_factory=dict)  # rule → signals the campus imports raised
     seconds: float = 0.0
 
@@ -119,11 +122,17 @@ def build_demo(folder: Path, *, students: int = 3000, seed: int = 2026, today: d
     with _open(store_path, keys[COUNSELOR], COUNSELOR) as center:
         result.signals, result.counts["signal_students"], result.sample_signal = _campus_signals(center, campus, today)
         result.counts["open_tasks"] = len(center.cases.tasks())
+
+    tick("network")
+    with _open(store_path, keys[CLERK], CLERK) as center:
+        result.files.extend(_network(center, exports, school, today, seed, result))
     records = Center.info(store_path)["records"]
     result.counts.update(students=records["students"], responses=records["responses"], entries=records["entries"], referrals=records["referrals"])
 
     tick("reports")
     with _open(store_path, keys[COUNSELOR], COUNSELOR) as center:
+        # The peer reports' 研判 tasks are the counselor's too.
+        result.counts["open_tasks"] = len(center.cases.tasks())
         result.files.extend(_reports(center, folder / "reports", today, result.sample_student, result.sample_crisis))
     result.seconds = time.perf_counter() - started
     return result
@@ -182,6 +191,35 @@ def _campus_signals(center, files: dict[str, Path], today: date) -> tuple[dict[s
         signal = next(s for s in center.signals.for_student(hardship["student_no"], audit=False) if s["rule"] == "hidden_hardship" and s["status"] == "open")
         center.signals.review(signal["id"], "noted", "已转学生资助中心核实，暂无心理方面的担忧", on=today)
     return raised, raised_students, radar[0]["student_no"] if radar else ""
+
+
+# The autumn term so far: the class network reports weekly from the term's second week.
+NETWORK_WEEKS = 12
+
+
+def _network(center, exports: Path, school, today: date, seed: int, result: DemoResult) -> list[Path]:
+    """The 五级网络 as the demo clerk keeps it: a 心理委员 per class, and the weekly sheets of the term so far.
+
+    Every class sends its 班级心理晴雨表 each week (a 零报告 when nothing is
+    wrong) except one class in the week the weekly report covers; two 心理委员
+    name a classmate that week, which opens a 同伴报告 signal and a 研判 task
+    for the counselor (the clerk imports them, and cannot read them back).
+    """
+    from mhtool import demo_data
+    from mhtool.domain.periods import last_complete_week
+
+    last = last_complete_week(today)
+    weeks = [(last.start - timedelta(weeks=k)).isocalendar() for k in range(NETWORK_WEEKS - 1, -1, -1)]
+    labels = [f"{year}-W{week:02d}" for year, week, _day in weeks]
+    plan = demo_data.network_plan(school, labels, seed=seed)
+    rng = random.Random(seed + 29)
+    roster = demo_data.write_network_roster(exports / "五级网络名册.xlsx", plan)
+    sheets = [demo_data.write_class_reports(exports / f"班级心理晴雨表_{label}.xlsx", plan, label, rng=rng) for label in labels]
+    center.network.import_members(roster)
+    center.network.import_reports(sheets)
+    result.counts["network_classes"] = len(plan.monitors)
+    result.network_week, result.network_missing = labels[-1], list(plan.missing[labels[-1]])
+    return [roster, *sheets]
 
 
 FINDINGS = {
@@ -341,6 +379,7 @@ STEPS = {
     "import": N_("… importing the census exports"),
     "four weeks": N_("… simulating four weeks of interviews, follow-ups, crises and referrals"),
     "campus": N_("… importing a week of dorm passes, ten weeks of card transactions and the course results (多源预警)"),
+    "network": N_("… importing the class network (五级网络) and a term of weekly class reports, as the clerk"),
     "reports": N_("… writing the reports"),
 }
 
@@ -372,6 +411,13 @@ def run_demo(folder: Path, *, students: int = 3000, seed: int = 2026) -> None:
                 signals=raised, students=result.counts.get("signal_students", 0)
             )
         )
+    if result.network_missing:
+        output.info(
+            _("class network (五级网络): {classes} classes with a 心理委员; {missing} has not reported for {week}").format(
+                classes=result.counts.get("network_classes", 0), missing="、".join(result.network_missing),
+                week=network_period_name(result.network_week, current()),
+            )
+        )
     output.info(_("folder: {folder} (a DEMO store with synthetic data; keys are the *.key files beside it)").format(folder=result.folder))
     output.info(_("files:"))
     for path in result.files:
@@ -388,6 +434,7 @@ def run_demo(folder: Path, *, students: int = 3000, seed: int = 2026) -> None:
         f"mhtool referral show {result.sample_referral}",
         "mhtool survey batches",
         "mhtool report weekly --out " + str(result.folder / "reports"),
+        *([f"mhtool network missing --period {result.network_week}"] if result.network_week else []),
         _("{command}   # a clerk sees no clinical detail").format(
             command=f"MHTOOL_KEY_FILE={result.keys[CLERK]} MHTOOL_USER={CLERK} mhtool cases show {result.sample_student}"
         ),

@@ -598,3 +598,84 @@ def write_academic_results(path: Path, school: School, today: date, plan: Campus
             for k, credits in enumerate(_SENIOR_CREDITS):
                 rows.append([s.student_no, s.name, y, t, names[7 * i + k], credits, _score(rng, credits, (i, k) in failing), "正常"])
     return write_plain_xlsx(path, "Sheet1", ("学号", "姓名", "学年", "学期", "课程名称", "学分", "成绩", "考试性质"), rows)
+
+
+# -- the 五级网络 (issue 18): one 心理委员 per class and the weekly 班级心理晴雨表 they send -------------------
+#
+# Shaped like ../shared/samples/campus/peer_report_sample.xlsx: the roster as a center keeps it (学院,
+# 班级, 角色, 学号, 姓名, 电话) and one combined sheet per week with a row per class (学院, 班级, 周次,
+# 填报人, 本期情况 无异常/有情况, 关注学生学号/姓名, 情况描述, 是否已告知辅导员): most classes send a 零报告, a
+# few name a classmate, and the classes ``missing`` leaves out send nothing that week.
+
+NETWORK_ROSTER_HEADER = ("学院", "班级", "角色", "学号", "姓名", "电话")
+CLASS_REPORT_HEADER = ("学院", "班级", "周次", "填报人", "本期情况", "关注学生学号", "关注学生姓名", "情况描述", "是否已告知辅导员")
+PEER_CONCERNS = (
+    "近两周常独自待在宿舍，不去上课，室友反映夜里睡不着",
+    "最近情绪低落，和同学说过“活着没意思”，已陪同去辅导员处",
+    "与室友矛盾加深，饭量明显减少，上课注意力不集中",
+)
+
+
+@dataclass
+class NetworkPlan:
+    """The demo's network: class → its 心理委员 (a student of the class), and what each week's sheet holds.
+
+    ``missing``: week label → the classes that send nothing that week;
+    ``concerns``: week label → ``(class, student)`` pairs a 心理委员 reports 有情况 about.
+    """
+
+    monitors: dict[str, Student] = field(default_factory=dict)
+    colleges: dict[str, str] = field(default_factory=dict)
+    missing: dict[str, list[str]] = field(default_factory=dict)
+    concerns: dict[str, list[tuple[str, Student]]] = field(default_factory=dict)
+
+
+def network_plan(school: School, weeks: list[str], *, seed: int, concerns: int = 2) -> NetworkPlan:
+    """One 心理委员 per class of the school; exactly one class missing in the last week; ``concerns`` named students in it.
+
+    The named students are classmates of their 心理委员 among the most
+    distressed of the school, so a peer report tends to meet a screening result,
+    as in life. Deterministic for the seed.
+    """
+    rng = random.Random(seed + 23)
+    by_class: dict[str, list[Student]] = {}
+    for s in [*school.students, *school.seniors]:
+        by_class.setdefault(s.class_name, []).append(s)
+    plan = NetworkPlan()
+    for name in sorted(by_class):
+        members = sorted(by_class[name], key=lambda s: s.student_no)
+        plan.monitors[name] = members[0]
+        plan.colleges[name] = members[0].college
+    last = weeks[-1]
+    plan.missing = {week: [] for week in weeks}
+    plan.missing[last] = [rng.choice(sorted(plan.monitors))]
+    ranked = sorted((s for s in school.students if plan.monitors[s.class_name] is not s), key=lambda s: -s.distress)
+    named = [s for s in ranked if s.class_name not in plan.missing[last]][:concerns]
+    plan.concerns = {week: [] for week in weeks}
+    plan.concerns[last] = [(s.class_name, s) for s in named]
+    return plan
+
+
+def write_network_roster(path: Path, plan: NetworkPlan) -> Path:
+    """The 五级网络 roster a center keeps: a 心理委员 per class, with 学号 and phone."""
+    rows = [[plan.colleges[c], c, "心理委员", s.student_no, s.name, s.phone] for c, s in plan.monitors.items()]
+    return write_plain_xlsx(path, "五级网络名册", NETWORK_ROSTER_HEADER, rows)
+
+
+def write_class_reports(path: Path, plan: NetworkPlan, week: str, *, rng: random.Random) -> Path:
+    """One week's 班级心理晴雨表, every class on one sheet as a college office gathers them."""
+    named = {}
+    for class_name, s in plan.concerns.get(week, ()):
+        named.setdefault(class_name, []).append(s)
+    skip = set(plan.missing.get(week, ()))
+    rows: list[list] = []
+    for c, monitor in plan.monitors.items():
+        if c in skip:
+            continue
+        if c not in named:
+            rows.append([plan.colleges[c], c, week, monitor.name, "无异常", None, None, None, None])
+            continue
+        for s in named[c]:
+            said = PEER_CONCERNS[len([r for r in rows if r[4] == "有情况"]) % len(PEER_CONCERNS)]
+            rows.append([plan.colleges[c], c, week, monitor.name, "有情况", s.student_no, s.name, said, rng.choice(("是", "是", "否"))])
+    return write_plain_xlsx(path, "班级心理晴雨表", CLASS_REPORT_HEADER, rows)

@@ -2,9 +2,9 @@
 
 A :class:`Center` is opened with a store path, a credential and a staff name.
 Its feature attributes (``survey``, ``cases``, ``referrals``, ``signals``,
-``reports``, ``governance``, ``admin``) are the use cases: each operation checks the
-caller's role and college scope, applies the domain rules, writes one store
-transaction with its audit entry, and returns plain data. The command line,
+``network``, ``reports``, ``governance``, ``admin``) are the use cases: each
+operation checks the caller's role and college scope, applies the domain rules,
+writes one store transaction with its audit entry, and returns plain data. The command line,
 the demo, the benchmarks and the tests all go through here, so a refusal on
 the command line is the same refusal from Python.
 """
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from mhtool.admin.usecases.api import Admin
     from mhtool.cases.usecases.api import Cases
     from mhtool.governance.usecases.api import Governance
+    from mhtool.network.usecases.api import Network
     from mhtool.referral.usecases.api import Referrals
     from mhtool.report.usecases.api import Reports
     from mhtool.signals.usecases.api import Signals
@@ -150,6 +151,12 @@ class Center:
         from mhtool.referral.usecases.api import Referrals
 
         return Referrals(self)
+
+    @cached_property
+    def network(self) -> Network:
+        from mhtool.network.usecases.api import Network
+
+        return Network(self)
 
     @cached_property
     def reports(self) -> Reports:

@@ -64,17 +64,36 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
     # 多源预警: the rules (codes of mhtool/signals/domain/rules.toml), the systems a signal comes from,
     # a signal's state and what a counselor's review (研判) decided.
     "signal_rule": {
-        "dorm_out": ("未归寝", "nights away from the dormitory"),
-        "meals_drop": ("就餐骤减", "sharp drop in canteen meals"),
-        "hidden_hardship": ("隐性困难", "hidden financial hardship"),
+        "dorm_out": ("未归寝", "nights out"),
+        "meals_drop": ("就餐骤减", "fewer meals"),
+        "hidden_hardship": ("隐性困难", "hidden hardship"),
         "first_fail": ("首次挂科", "first failed course"),
         "academic_warning": ("学业预警", "academic warning"),
-        "credits_short": ("毕业欠学分", "short of credits to graduate"),
+        "credits_short": ("毕业欠学分", "credits short"),
+        # 五级网络: a 心理委员 or 寝室长 named the student in a report (not a rule of rules.toml).
+        "peer_report": ("同伴报告", "peer report"),
     },
     "signal_source": {
         "dorm": ("门禁", "dorm access"),
         "card": ("一卡通", "campus card"),
         "academic": ("教务", "academic records"),
+        "peer": ("心理委员/寝室长", "class network"),
+    },
+    # 五级网络: who reports for which unit, the kinds of unit, and what a unit's report for a period said.
+    "network_role": {
+        "peer_monitor": ("心理委员", "peer monitor"),
+        "dorm_head": ("寝室长", "dorm head"),
+        "advisor": ("辅导员", "advisor"),
+        "station_head": ("二级站负责人", "college station head"),
+    },
+    "network_unit": {
+        "class": ("班级", "class"),
+        "dorm": ("宿舍", "dorm"),
+        "college": ("学院", "college"),
+    },
+    "network_status": {
+        "zero": ("零报告", "zero report"),
+        "concern": ("有情况", "concern"),
     },
     "signal_status": {
         "open": ("待研判", "pending review"),
@@ -575,6 +594,50 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Redacted: so that no row can be told apart from at least {others} other row(s), {rungs}.",
     ),
 }
+
+
+_TEXT.update(
+    {
+        # A peer-report signal's explanation: who reported, for which unit and period, and what they wrote.
+        "peer_explanation": ("{role}{reporter}（{unit}，{period}）报告：{description}", "{role} {reporter} ({unit}, {period}) reported: {description}"),
+        "peer_told_advisor": ("（已告知辅导员）", " (the advisor was told)"),
+        "peer_not_told_advisor": ("（未告知辅导员）", " (the advisor was not told)"),
+        "peer_no_description": ("未填写情况描述", "no description given"),
+    }
+)
+
+
+def network_period_name(code: str, lang: str) -> str:
+    """A report period as people read it: ``2026年第48周`` / ``2026年11月`` in Chinese, the code (``2026-W48``) in English."""
+    if lang != "zh":
+        return code
+    year, _sep, rest = code.partition("-")
+    if rest.startswith("W"):
+        return f"{year}年第{int(rest[1:])}周"
+    return f"{year}年{int(rest)}月" if rest.isdigit() else code
+
+
+def peer_explanation(content: dict, lang: str = DEFAULT_LANG) -> str:
+    """The sentence a peer-report signal shows: reporter's role and name, unit, period, the description, whether the advisor knows."""
+    description = " ".join(str(content.get("description") or "").split()) or text("peer_no_description", lang)
+    sentence = text(
+        "peer_explanation",
+        lang,
+        role=label("network_role", content.get("role"), lang) if content.get("role") else "",
+        reporter=str(content.get("reporter") or ""),
+        unit=str(content.get("unit") or ""),
+        period=network_period_name(str(content.get("period") or ""), lang),
+        description=description,
+    )
+    if lang != "zh":
+        sentence = " ".join(sentence.split())
+        sentence = sentence[:1].upper() + sentence[1:]
+    told = content.get("told_advisor")
+    if told is True:
+        sentence += text("peer_told_advisor", lang)
+    elif told is False:
+        sentence += text("peer_not_told_advisor", lang)
+    return sentence
 
 
 def text(key: str, lang: str = DEFAULT_LANG, **values) -> str:

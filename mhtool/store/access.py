@@ -14,12 +14,14 @@ ROLES = ("admin", "counselor", "clerk", "auditor")
 #   backup    back up and restore the store            erase     erase a student's records
 #   research  de-identified research exports           stable_pseudonyms  pseudonyms stable across exports
 #   signals   import campus data (门禁, 一卡通, 教务), read and review the signals (多源预警) it raises
+#   network   the 五级网络: its roster, the reports its classes and dorms send (a clerk imports them;
+#             what a report says of a named student is sealed to the counselors' inbox), who has not reported
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(
-        {"staff", "audit", "import", "dossier", "clinical", "record", "report", "backup", "erase", "research", "stable_pseudonyms", "signals"}
+        {"staff", "audit", "import", "dossier", "clinical", "record", "report", "backup", "erase", "research", "stable_pseudonyms", "signals", "network"}
     ),
-    "counselor": frozenset({"import", "dossier", "clinical", "record", "report", "research", "signals"}),
-    "clerk": frozenset({"import", "dossier", "report"}),
+    "counselor": frozenset({"import", "dossier", "clinical", "record", "report", "research", "signals", "network"}),
+    "clerk": frozenset({"import", "dossier", "report", "network"}),
     "auditor": frozenset({"audit"}),
 }
 
@@ -47,6 +49,7 @@ PERMISSION_TEXT = {
     "research": N_("make research exports"),
     "stable_pseudonyms": N_("make research exports with stable pseudonyms"),
     "signals": N_("import campus data or read and review campus signals (多源预警)"),
+    "network": N_("manage the 五级网络 roster, import its reports or see who has not reported"),
 }
 
 

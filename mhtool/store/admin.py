@@ -21,7 +21,7 @@ from mhtool.i18n import _
 from mhtool.store import crypto, schema
 from mhtool.store.access import ROLES
 from mhtool.store.repos import index_columns
-from mhtool.store.core import GENESIS_MAC, Store, Txn, _connect, _utcnow, add_slot, bound_columns, ledger_digest, publish_directory, seal_own_bundles
+from mhtool.store.core import GENESIS_MAC, Store, Txn, _connect, _utcnow, add_slot, bound_columns, ledger_digest, publish_directory, renew_inbox, seal_own_bundles
 
 ROTATION_BATCH = 2000
 
@@ -219,6 +219,9 @@ def rotate_master_key(store: Store, remove: tuple[str, dict] | None = None, prog
                     txn.update("staff", staff_id, record, columns={"active": 0})
                 # Only slots the directory trusts get the new keys; a planted one is dropped here.
                 _publish(txn, (lambda directory: directory[remove[0]].update(active=False)) if remove else None)
+                # A new inbox key pair too: what is sealed to the inbox from now on no copy of the old
+                # private keys opens (they stay, sealed under the new clinical key, for earlier blobs).
+                renew_inbox(txn)
         except KeyboardInterrupt:
             if store.meta("rotation_target") is None:
                 store.keyring.pop(new, None)

@@ -15,6 +15,7 @@ Other packages use the small API here:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -56,6 +57,12 @@ _OPEN_CHANGED = {
     ("signals", "deleted"): N_("{table}/{record_id}: an open campus signal was deleted outside mhtool"),
     ("signals", "reopened"): N_("{table}/{record_id}: a campus signal was reopened or added outside mhtool"),
 }
+
+# The counselors' inbox (Store.inbox_seal / inbox_open). Marked for the catalog: translate with _() where shown.
+INBOX_MISSING = N_("this store's counselors' inbox is not set up yet, so peer reports naming students cannot be sealed")
+INBOX_MISSING_HINT = N_("a counselor or admin must open the store once (any command, e.g. `mhtool cases tasks`), then run the import again")
+INBOX_CLOSED = N_("only a counselor's or an admin's key opens the counselors' inbox")
+INBOX_CLOSED_HINT = N_("ask a counselor to read it")
 
 # Record ids given by prefix (Store._resolve_id), by the kind of record the caller names.
 _ID_MESSAGES = {
@@ -280,6 +287,8 @@ class Store:
         self.private_key = None
         # What the open found changed outside mhtool in the staff directory and key slots (warned of by every command).
         self.tampering: list[str] = []
+        # The inbox private keys as last read, with the data_version they were read at.
+        self._inbox_keys: tuple[int, list[dict]] | None = None
 
     # -- opening --------------------------------------------------------------------------
 
@@ -402,9 +411,23 @@ class Store:
                 trusted_directory(store)
             except IntegrityError as exc:
                 store.tampering.append(exc.message)
-        if not readonly and schema.current_version(store.conn) < schema.LATEST:
-            with store.write("store.migrate", details={"to": schema.LATEST}):
-                schema.migrate(store.conn)
+        if not readonly:
+            migrating = schema.current_version(store.conn) < schema.LATEST
+            # The counselors' inbox of a store made before it existed: the first counselor or admin who
+            # opens the store to write creates its key pair (a clerk cannot: its private half is clinical).
+            needs_inbox = store.holds_clinical() and not store.inbox_ready()
+            if migrating:
+                with store.write("store.migrate", details={"to": schema.LATEST}) as txn:
+                    schema.migrate(store.conn)
+                    if needs_inbox:
+                        ensure_inbox(txn)
+            elif needs_inbox:
+                with store.write("store.inbox", details={"inbox": "created"}) as txn:
+                    ensure_inbox(txn)
+            elif store.holds_clinical():
+                problem = store.inbox_mismatch()
+                if problem:
+                    store.tampering.append(problem)
         return store
 
     def close(self) -> None:
@@ -455,6 +478,92 @@ class Store:
 
     def blind_index(self, value: str, kind: str = "student_no") -> bytes:
         return crypto.blind_index(self.write_keys, value, kind)
+
+    # -- the counselors' inbox ------------------------------------------------------------
+    #
+    # A clerk imports peer reports that name students; the description is sealed to the inbox, whose
+    # private key only the clinical tier opens (docs/design.md, "Keys per role"). Every role seals to
+    # it; counselors and admins open it.
+
+    def holds_clinical(self) -> bool:
+        """Whether this session's key holds the clinical tier (counselors and admins)."""
+        return any(keys.holds("clinical") for keys in self.keyring.values())
+
+    def inbox_ready(self) -> bool:
+        """Whether the inbox key pair exists (both halves)."""
+        found = {r[0] for r in self.conn.execute("SELECT key FROM sealed_meta WHERE key IN ('inbox_public', 'inbox_private')")}
+        return found == {"inbox_public", "inbox_private"}
+
+    def inbox_private_keys(self) -> list[dict]:
+        """The inbox key pairs, oldest first ({key_id, public, private} in hex); KeyUnavailable without the clinical key."""
+        if not self.holds_clinical():
+            raise KeyUnavailable(_(INBOX_CLOSED), hint=_(INBOX_CLOSED_HINT))
+        version = self.data_version()
+        cached = self._inbox_keys
+        if cached is not None and cached[0] == version and not self._in_write:
+            return cached[1]
+        value = self.sealed_values.get("inbox_private") or {}
+        keys = [k for k in value.get("keys") or [] if isinstance(k, dict)]
+        if not self._in_write:
+            self._inbox_keys = (version, keys)
+        return keys
+
+    def inbox_mismatch(self) -> str | None:
+        """A tampering message when the inbox's public half is not the newest private half's (None when they match or are absent)."""
+        try:
+            keys = self.inbox_private_keys()
+            public = self.sealed_values.get("inbox_public") or {}
+        except (IntegrityError, KeyUnavailable) as exc:
+            return getattr(exc, "message", str(exc))
+        if keys and public.get("public") != keys[-1].get("public"):
+            return _("the counselors' inbox public key differs from its private key: sealed_meta inbox_public was edited outside mhtool")
+        return None
+
+    def _inbox_public(self) -> bytes:
+        if self.holds_clinical():
+            keys = self.inbox_private_keys()
+            if keys:
+                return bytes.fromhex(keys[-1]["public"])
+        value = self.sealed_values.get("inbox_public")
+        if not value or not value.get("public"):
+            raise StoreError(_(INBOX_MISSING), hint=_(INBOX_MISSING_HINT))
+        return bytes.fromhex(value["public"])
+
+    def _inbox_aad(self, aad_id: str) -> bytes:
+        return f"{self.store_id}|inbox|{aad_id}".encode()
+
+    def inbox_seal(self, obj, aad_id: str) -> str:
+        """Seal ``obj`` (JSON) to the counselors' inbox, bound to the record ``aad_id`` names; base64 text. Any role.
+
+        A store whose inbox was never set up (made before it existed and not yet
+        opened by a counselor or admin) raises :class:`~mhtool.errors.StoreError`.
+        """
+        blob = crypto.seal_to_inbox(self._inbox_public(), crypto.canonical_json(obj), self._inbox_aad(aad_id))
+        return base64.b64encode(blob).decode("ascii")
+
+    def inbox_open(self, blob: str, aad_id: str):
+        """What :meth:`inbox_seal` sealed for ``aad_id``: counselors and admins; KeyUnavailable for any other key."""
+        keys = self.inbox_private_keys()
+        try:
+            raw = base64.b64decode(blob, validate=True) if isinstance(blob, str) else bytes(blob)
+        except (ValueError, TypeError):
+            raw = b""
+        key_id = crypto.inbox_blob_key_id(raw)
+        if key_id is None:
+            raise IntegrityError(_("the inbox blob of {record} is malformed (tampered or corrupt)").format(record=aad_id))
+        match = next((k for k in keys if k.get("key_id") == key_id.hex()), None)
+        if match is None:
+            raise IntegrityError(
+                _("the inbox blob of {record} was sealed to a key this store does not hold (planted or copied from another store)").format(record=aad_id),
+                hint=_("restore the store from a backup and run `mhtool audit verify --deep`"),
+            )
+        try:
+            plain = crypto.open_inbox(bytes.fromhex(match["private"]), raw, self._inbox_aad(aad_id))
+        except IntegrityError as exc:
+            raise IntegrityError(
+                _("the inbox blob of {record} failed its integrity check (tampered, or moved from another record)").format(record=aad_id), hint=exc.hint
+            ) from None
+        return json.loads(plain.decode("utf-8"))
 
     def blind_candidates(self, value: str, kind: str = "student_no") -> list[bytes]:
         return [crypto.blind_index(keys, value, kind) for keys in self.keyring.values()]
@@ -779,6 +888,14 @@ class Store:
         return repos.SignalFacts(self)
 
     @cached_property
+    def network_members(self) -> repos.NetworkMembers:
+        return repos.NetworkMembers(self)
+
+    @cached_property
+    def network_reports(self) -> repos.NetworkReports:
+        return repos.NetworkReports(self)
+
+    @cached_property
     def staff_rows(self) -> repos.StaffRows:
         return repos.StaffRows(self)
 
@@ -996,6 +1113,7 @@ def create_store(path: str | os.PathLike, admin: str, credential: crypto.Credent
             txn.insert("staff", staff_data, columns={"name": admin, "active": 1}, record_id=founder.id)
             add_slot(txn, founder.id, credential, private)
             txn.put_value("settings", {})
+            ensure_inbox(txn)
             publish_directory(txn, initial=True)
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     except BaseException:
@@ -1013,6 +1131,38 @@ def create_store(path: str | os.PathLike, admin: str, credential: crypto.Credent
         for suffix in ("-wal", "-shm"):
             Path(str(tmp) + suffix).unlink(missing_ok=True)
     return path
+
+
+def ensure_inbox(txn: Txn) -> bool:
+    """Create the counselors' inbox key pair if the store has none (a session with the clinical key); True when created."""
+    store = txn.store
+    if not store.holds_clinical() or store.inbox_ready():
+        return False
+    renew_inbox(txn)
+    return True
+
+
+def renew_inbox(txn: Txn) -> str:
+    """A new inbox key pair: new blobs are sealed to it, the older private keys stay (their blobs still open); returns its key id.
+
+    The private halves are sealed under the clinical tier (sealed_meta
+    ``inbox_private``), the newest public half under the common tier
+    (``inbox_public``). A key rotation starts a new pair, so a member removed
+    with it cannot read what is sealed to the inbox afterwards even with an old
+    copy of the private keys.
+    """
+    store = txn.store
+    if not store.holds_clinical():
+        raise KeyUnavailable(_(INBOX_CLOSED), hint=_(INBOX_CLOSED_HINT))
+    exists = txn.execute("SELECT 1 FROM sealed_meta WHERE key = 'inbox_private'").fetchone()
+    keys = list(store.inbox_private_keys()) if exists else []
+    public, private = crypto.new_inbox_pair()
+    key_id = crypto.inbox_key_id(public).hex()
+    keys.append({"key_id": key_id, "public": public.hex(), "private": private.hex(), "created_at": _utcnow(), "created_by": store.staff.name})
+    txn.put_value("inbox_private", {"keys": keys})
+    txn.put_value("inbox_public", {"key_id": key_id, "public": public.hex()})
+    store._inbox_keys = None
+    return key_id
 
 
 def add_slot(txn: Txn, staff_id: str, credential: crypto.Credential, private) -> str:

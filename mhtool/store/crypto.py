@@ -442,6 +442,78 @@ def open_bundle(private: X25519PrivateKey, sealed: bytes, generation: int, store
     return secrets, binding
 
 
+# -- the counselors' inbox -----------------------------------------------------------------------
+#
+# What a clerk imports but may not read back (a peer report's description of a named student) is
+# sealed to the inbox: an X25519 key pair whose public half every role reads (sealed_meta
+# ``inbox_public``, common tier) and whose private half is sealed under the clinical tier (sealed_meta
+# ``inbox_private``). Format of an inbox blob::
+#
+#     version(1)=1 | key id(8) | ephemeral public key(32) | nonce(12) | AES-256-GCM(ciphertext + tag)
+#
+# The key id names the inbox key pair (rotation with a removal adds a new pair and keeps the old
+# private keys); ``aad`` binds the blob to the record it belongs to.
+
+INBOX_VERSION = 1
+_INBOX_HEADER = 1 + 8 + 32 + 12
+
+
+def inbox_key_id(public: bytes) -> bytes:
+    return hashlib.sha256(b"mhtool/inbox-key/v1|" + bytes(public)).digest()[:8]
+
+
+def new_inbox_pair() -> tuple[bytes, bytes]:
+    """A fresh inbox key pair as (public, private) raw bytes."""
+    private = X25519PrivateKey.generate()
+    raw = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    return public_bytes(private), raw
+
+
+def inbox_public_of(private: bytes) -> bytes:
+    return public_bytes(X25519PrivateKey.from_private_bytes(bytes(private)))
+
+
+def _inbox_key(shared: bytes, key_id: bytes, eph_pub: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=b"mhtool/inbox/v1|" + key_id + eph_pub).derive(shared)
+
+
+def seal_to_inbox(public: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    """Seal ``plaintext`` to the inbox key ``public``: only its private half opens it (ephemeral X25519, HKDF, AES-GCM)."""
+    key_id = inbox_key_id(public)
+    ephemeral = X25519PrivateKey.generate()
+    eph_pub = public_bytes(ephemeral)
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(bytes(public)))
+    nonce = os.urandom(12)
+    body = AESGCM(_inbox_key(shared, key_id, eph_pub)).encrypt(nonce, plaintext, bytes([INBOX_VERSION]) + key_id + b"|" + aad)
+    return bytes([INBOX_VERSION]) + key_id + eph_pub + nonce + body
+
+
+def inbox_blob_key_id(blob: bytes) -> bytes | None:
+    """The key id an inbox blob names, or None for bytes that are no inbox blob."""
+    blob = bytes(blob)
+    if len(blob) < _INBOX_HEADER + 16 or blob[0] != INBOX_VERSION:
+        return None
+    return blob[1:9]
+
+
+def open_inbox(private: bytes, blob: bytes, aad: bytes) -> bytes:
+    """The plaintext of an inbox blob; an :class:`IntegrityError` when it was altered, moved to another record or sealed to another key."""
+    blob = bytes(blob)
+    key_id = inbox_blob_key_id(blob)
+    if key_id is None:
+        raise IntegrityError(_("an inbox blob is malformed (tampered or corrupt)"))
+    eph_pub, nonce, body = blob[9:41], blob[41:53], blob[53:]
+    try:
+        key = X25519PrivateKey.from_private_bytes(bytes(private))
+        shared = key.exchange(X25519PublicKey.from_public_bytes(eph_pub))
+        return AESGCM(_inbox_key(shared, key_id, eph_pub)).decrypt(nonce, body, bytes([INBOX_VERSION]) + key_id + b"|" + aad)
+    except (InvalidTag, ValueError):
+        raise IntegrityError(
+            _("an inbox blob failed its integrity check (tampered, sealed to another key, or moved from another record)"),
+            hint=_("restore the store from a backup and run `mhtool audit verify --deep`"),
+        ) from None
+
+
 # -- the staff directory ------------------------------------------------------------------------
 
 

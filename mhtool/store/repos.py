@@ -101,6 +101,14 @@ class SignalFact(Record):
     DEFAULTS: ClassVar[dict] = {}
 
 
+class NetworkMember(Record):
+    DEFAULTS: ClassVar[dict] = {"phone": "", "name": ""}
+
+
+class NetworkReport(Record):
+    DEFAULTS: ClassVar[dict] = {"named": 0}
+
+
 def _marks(values: Sequence) -> str:
     return ",".join("?" for _ in values)
 
@@ -524,6 +532,72 @@ class Signals(_PerStudent):
         data.update(changes)
         self._update(txn, signal["id"], data, {"closed_on": on.isoformat()})
 
+    # -- peer reports sealed to the counselors' inbox -------------------------------------------
+    #
+    # A peer-report signal (rule ``peer_report``) imported by a clerk keeps each report's clinical
+    # content (description, reporter, told advisor …) as an inbox blob in its roster part:
+    # ``inbox: [{"unit", "role", "blob"}]``, each blob bound to the signal, its place in the list and
+    # its unit. Read with the clinical key, the blobs are opened and merged into the signal's clinical
+    # part (``history``, ``facts``, ``explanation``) as if a counselor had imported them; the next
+    # save by a clinical key moves them into ``clin`` for good.
+
+    def _rows(self, where: str = "", params: Sequence = (), order: str = "", *, clinical: bool = True) -> list[Record]:
+        rows = super()._rows(where, params, order, clinical=clinical)
+        if clinical and any(r.get("inbox") for r in rows) and self.store.holds_clinical():
+            rows = [self.record(open_inbox(self.store, r)) if r.get("inbox") else r for r in rows]
+        return rows
+
+    def get(self, record_id: str) -> Record:
+        record = super().get(record_id)
+        if record.get("inbox") and self.store.holds_clinical():
+            record = self.record(open_inbox(self.store, record))
+        return record
+
+
+def inbox_aad_id(signal_id: str, index: int, unit: str, role: str) -> str:
+    """What an inbox blob of a signal is bound to: the signal, its place in the signal's list, the unit and role that reported."""
+    return f"signals/{signal_id}/{index}/{unit}\x1f{role}"
+
+
+def report_key(item: dict) -> tuple[str, str]:
+    """The unit and reporter role a peer report (a history item) comes from: one report of each per signal."""
+    facts = item.get("facts") if isinstance(item.get("facts"), dict) else {}
+    return (str(item.get("unit") or facts.get("unit") or ""), str(item.get("role") or facts.get("role") or ""))
+
+
+def put_report(history: list[dict], item: dict) -> list[dict]:
+    """``history`` with ``item`` in place of the earlier report of the same unit and role, or added."""
+    key = report_key(item)
+    out = [h for h in history if not (isinstance(h, dict) and report_key(h) == key)]
+    out.append(item)
+    return out
+
+
+def peer_summary(history: list[dict]) -> dict:
+    """A peer-report signal's clinical part from its reports: every description (the newest first), the reports' contents."""
+    items = [h for h in history if isinstance(h, dict)]
+    newest = sorted(items, key=lambda h: str(h.get("on") or ""), reverse=True)
+    return {
+        "history": items,
+        "facts": {"reports": [h.get("facts") for h in items]},
+        "explanation": "\n".join(str(h.get("explanation") or "") for h in newest if h.get("explanation")),
+        "explanation_en": "\n".join(str(h.get("explanation_en") or h.get("explanation") or "") for h in newest if h.get("explanation_en") or h.get("explanation")),
+    }
+
+
+def open_inbox(store: Store, record: dict) -> dict:
+    """A signal read with the clinical key, its inbox blobs opened and merged into its clinical part (no ``inbox`` left)."""
+    history = list(record.get("history") or [])
+    for index, item in enumerate(record.get("inbox") or []):
+        if not isinstance(item, dict):
+            item = {"blob": item}
+        opened = store.inbox_open(item.get("blob") or "", inbox_aad_id(record["id"], index, str(item.get("unit") or ""), str(item.get("role") or "")))
+        if isinstance(opened, dict):
+            history = put_report(history, opened)
+    merged = {k: v for k, v in record.items() if k != "inbox"}
+    merged.update(peer_summary(history))
+    return merged
+
 
 class SignalFacts(_PerStudent):
     """The daily facts campus rules read, one row per student and source (``dorm``, ``card``, ``academic``).
@@ -551,6 +625,75 @@ class SignalFacts(_PerStudent):
 
     def remove(self, txn: Txn, record: dict) -> None:
         txn.delete(self.table, record["id"], audit=False)
+
+
+# -- the 五级网络 (心理委员, 寝室长, 辅导员, 二级站负责人) and its reports ------------------------------------
+
+
+class NetworkMembers(_Repository):
+    """The network roster: one row per member and unit, sealed as a whole under the roster key.
+
+    ``data``: college, unit_kind (``class``, ``dorm`` or ``college`` for a 二级站),
+    unit (班级, 宿舍, or the college), role (``peer_monitor``, ``dorm_head``,
+    ``advisor``, ``station_head``), person_no (学号/工号), name, phone.
+    """
+
+    table = "network_members"
+    record = NetworkMember
+
+    def add(self, txn: Txn, data: dict, *, audit: bool = True) -> str:
+        return self._insert(txn, data, audit=audit)
+
+    def save(self, txn: Txn, member: dict, *, audit: bool = True) -> None:
+        self._update(txn, member["id"], self.sealed(member), audit=audit)
+
+    def remove(self, txn: Txn, member_id: str, *, audit: bool = True) -> None:
+        txn.delete(self.table, member_id, audit=audit)
+
+
+class NetworkReports(_Repository):
+    """The reports of the network's units, one per (unit_kind, unit, period): a re-import replaces it.
+
+    ``period`` is plain (``2026-W48`` or ``2026-11``) so a period's reports are
+    found without opening the others; ``data`` (roster key): college,
+    unit_kind, unit, period, reporter, status (``zero`` 零报告 or ``concern``
+    有情况), named (how many students it names), told_advisor, file, digest,
+    imported_on, by. What it says of a named student is not here: it is in
+    the student's peer-report signal (clinical key, or the counselors' inbox).
+    """
+
+    table = "network_reports"
+    record = NetworkReport
+    _order = "period, rowid"
+
+    def for_period(self, period: str) -> list[NetworkReport]:
+        return self._rows("period = ?", (period,), order="rowid")
+
+    def for_periods(self, periods: Iterable[str]) -> list[NetworkReport]:
+        return self._by_column("period", periods, order="period, rowid")
+
+    def between(self, first: str, last: str) -> list[NetworkReport]:
+        """Reports whose period sorts from ``first`` to ``last`` (both included; ``2026-11`` < ``2026-W48`` as text: ask per kind)."""
+        return self._rows("period BETWEEN ? AND ?", (first, last), order="period, rowid")
+
+    def find(self, unit_kind: str, unit: str, period: str) -> NetworkReport | None:
+        for report in self.for_period(period):
+            if report.get("unit_kind") == unit_kind and report.get("unit") == unit:
+                return report
+        return None
+
+    def put(self, txn: Txn, data: dict, *, audit: bool = True) -> str:
+        """Store a report, replacing the one of the same unit_kind, unit and period (it keeps its id); returns the id."""
+        period = str(data["period"])
+        current = self.find(data.get("unit_kind"), data.get("unit"), period)
+        record = {k: v for k, v in data.items() if k not in ("id", "period")}
+        if current is not None:
+            self._update(txn, current["id"], record, {"period": period}, audit=audit)
+            return current["id"]
+        return self._insert(txn, record, {"period": period}, audit=audit)
+
+    def remove(self, txn: Txn, report_id: str, *, audit: bool = True) -> None:
+        txn.delete(self.table, report_id, audit=audit)
 
 
 # -- staff and sealed settings -----------------------------------------------------------------

@@ -31,6 +31,8 @@ SEALED_TABLES: dict[str, str] = {
     "referrals": "id",
     "signals": "id",
     "signal_facts": "id",
+    "network_members": "id",
+    "network_reports": "id",
 }
 
 
@@ -51,6 +53,8 @@ PLAIN_COLUMNS: dict[str, tuple[str, ...]] = {
     "referrals": ("student_id", "hospital_id", "referred_on"),
     "signals": ("student_id", "opened_on", "closed_on"),
     "signal_facts": ("student_id", "source"),
+    "network_members": (),
+    "network_reports": ("period",),
 }
 # Tables whose rows may carry a clinical part (the ``clin`` column, sealed under the clinical key).
 CLINICAL_TABLES: frozenset[str] = frozenset({"students", "watches", "entries", "referrals", "signals"})
@@ -66,11 +70,17 @@ OPEN_FLAGS: dict[str, str] = {"tasks": "done_on", "watches": "closed_on", "signa
 TABLE_TIER: dict[str, str] = {"staff": "common", "audit": "common", "sealed_meta": "common", "signal_facts": "clinical"}
 DEFAULT_TIER = "roster"
 # Named sealed values every role reads (the others hold roster data, e.g. report caches).
-COMMON_META_KEYS: frozenset[str] = frozenset({"settings", "audit_keys", "directory"})
+# ``inbox_public``: the public half of the counselors' inbox, which every role may seal to.
+COMMON_META_KEYS: frozenset[str] = frozenset({"settings", "audit_keys", "directory", "inbox_public"})
+# Named sealed values only the clinical key opens: the counselors' inbox private keys (a clerk seals
+# peer reports to the inbox and can never read them back).
+CLINICAL_META_KEYS: frozenset[str] = frozenset({"inbox_private"})
 
 
 def tier_of(table: str, record_id: str) -> str:
     if table == "sealed_meta":
+        if record_id in CLINICAL_META_KEYS:
+            return "clinical"
         return "common" if record_id in COMMON_META_KEYS else DEFAULT_TIER
     return TABLE_TIER.get(table, DEFAULT_TIER)
 
@@ -225,7 +235,27 @@ _V3_TABLES = """
         """
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+def _v4(conn: sqlite3.Connection) -> None:
+    # 五级网络: the network roster (心理委员, 寝室长, 辅导员, 二级站负责人) and the reports its units send
+    # (one per unit and period; a 零报告 is a report). Everything but the period is sealed under the roster key.
+    _run(conn, _V4_TABLES)
+
+
+_V4_TABLES = """
+        CREATE TABLE IF NOT EXISTS network_members (
+            id TEXT PRIMARY KEY,
+            data BLOB NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS network_reports (
+            id TEXT PRIMARY KEY,
+            period TEXT NOT NULL,
+            data BLOB NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS network_reports_period ON network_reports(period)
+        """
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
 # Stores of the first format sealed with one master key for every role: `mhtool upgrade` (store/upgrade.py) re-seals them.
 FIRST_FORMAT_2_VERSION = 2
 LATEST = len(MIGRATIONS)
@@ -238,17 +268,20 @@ def current_version(conn: sqlite3.Connection) -> int:
 def shadow_newer_tables(conn: sqlite3.Connection) -> None:
     """Empty TEMP stand-ins for the tables of later versions, for a store of an earlier version opened read-only.
 
-    A backup of version 2 is checked before a restore (``audit verify --deep``)
-    and cannot be migrated while it is open read-only: its campus-signal tables
-    read as empty, in memory, and the file is not touched.
+    A backup of version 2 or 3 is checked before a restore (``audit verify --deep``)
+    and cannot be migrated while it is open read-only: its campus-signal and
+    network tables read as empty, in memory, and the file is not touched.
     """
-    if current_version(conn) >= 3:
+    version = current_version(conn)
+    if version >= 4:
         return
     conn.execute("PRAGMA temp_store = MEMORY")
-    for statement in _V3_TABLES.split(";"):
-        text = statement.strip()
-        if text.startswith("CREATE TABLE"):
-            conn.execute("CREATE TEMP TABLE" + text[len("CREATE TABLE") :])
+    scripts = ([_V3_TABLES] if version < 3 else []) + [_V4_TABLES]
+    for script in scripts:
+        for statement in script.split(";"):
+            text = statement.strip()
+            if text.startswith("CREATE TABLE"):
+                conn.execute("CREATE TEMP TABLE" + text[len("CREATE TABLE") :])
 
 
 def migrate(conn: sqlite3.Connection) -> int:

@@ -208,7 +208,7 @@ def test_monthly_extra_sheets():
     d.interviews = {"s6": ["2026-10-03"]}
     report = builders.monthly_report(d, month_period(2026, 10), generated_at=GEN)
     assert [s.key for s in report.sheets] == [
-        "summary", "summary_detail", "roster", "changes", "referrals", "overdue", "clarity", "special_groups", "signals", "screening", "trend", "distribution"
+        "summary", "summary_detail", "roster", "changes", "referrals", "overdue", "clarity", "special_groups", "signals", "network", "screening", "trend", "distribution"
     ]
     screening = report.sheet("screening").records()[0]
     assert (screening["proposed"], screening["positive_rate"], screening["interviews_done"], screening["interviews_overdue"]) == (2, 0.25, 1, 1)

@@ -24,7 +24,8 @@ from tests.conftest import Cli
 
 WEEK = week_period(2026, 47)  # 2026-11-16 .. 2026-11-22
 GEN = datetime(2026, 11, 30, 9, 0)
-RULES = ("dorm_out", "meals_drop", "hidden_hardship", "first_fail", "academic_warning", "credits_short")
+# The campus rules and the class network's peer reports: a column each, in this order.
+RULES = ("dorm_out", "meals_drop", "hidden_hardship", "first_fail", "academic_warning", "credits_short", "peer_report")
 ROSTER = {c: {"on_roll": 10, "groups": {}, "any_group": 0} for c in ("外国语学院", "文学院", "理学院")}
 _seq = iter(range(1, 10_000))
 
@@ -88,7 +89,7 @@ def test_no_signals_every_college_listed_with_zeros_and_a_zero_line():
     assert [r["college"] for r in s.records()] == sorted(ROSTER)
     assert all(v == 0 for r in s.records() for k, v in r.items() if k != "college")
     assert s.total_record()["new"] == 0 and s.total_record()["pending_end"] == 0
-    assert [c.key for c in s.columns][1:7] == [f"new_{rule}" for rule in RULES]
+    assert [c.key for c in s.columns][1 : 1 + len(RULES)] == [f"new_{rule}" for rule in RULES]
     assert s.notes[0].startswith("零报告") and "无新增多源预警信号" in s.notes[0]
     assert "不是诊断" in s.notes[-1] and "2026-11-22" in s.notes[-1]
 
@@ -157,7 +158,7 @@ def test_weekly_and_monthly_of_the_same_days_agree_and_the_month_keeps_its_other
 
 def test_the_workbook_sheet_in_both_languages(tmp_path):
     signals = [signal("dorm_out", "文学院", "2026-11-17"), signal("hidden_hardship", "理学院", "2026-11-19", source="card")]
-    for lang, name, header in (("zh", "多源预警", "未归寝"), ("en", "Signals", "Nights away from the dormitory")):
+    for lang, name, header in (("zh", "多源预警", "未归寝"), ("en", "Signals", "Nights out")):
         path = write_report(builders.weekly_report(data(signals), WEEK, generated_at=GEN, lang=lang), tmp_path / f"{lang}.xlsx")
         ws = openpyxl.load_workbook(path)[name]
         rows = [r for r in ws.iter_rows(values_only=True)]
@@ -271,7 +272,7 @@ def test_the_workbooks_have_the_signals_sheet(campus):
     for cli, name in ((campus["counselor"], "counselor.xlsx"), (campus["clerk"], "clerk.xlsx")):
         cli.ok("report", "weekly", "--week", "2026-W47", "--out", str(tmp / name), "--purpose", PURPOSE)
         wb = openpyxl.load_workbook(tmp / name)
-        assert wb.sheetnames[-1] == "多源预警"
+        assert wb.sheetnames.index("上报情况") == wb.sheetnames.index("多源预警") + 1
         cells = [c for row in wb["多源预警"].iter_rows(values_only=True) for c in row if c is not None]
         assert "未归寝" in cells and "期末待研判（含往期）" in cells
         # Counts only: no student number, no name, no explanation.

@@ -130,7 +130,7 @@ def test_the_built_in_rules_define_every_rule_with_names_and_sentences():
     assert rules["academic_warning"].params == {"threshold": 10}
     assert rules["credits_short"].params == {"credits_required": 160}
     assert rules["first_fail"].window_days is None
-    assert rules["dorm_out"].label("zh") == "未归寝" and rules["dorm_out"].label("en") == "nights away from the dormitory"
+    assert rules["dorm_out"].label("zh") == "未归寝" and rules["dorm_out"].label("en") == "nights out"
     assert all(r.enabled and r.review_days >= 0 for r in rules.values())
 
 

@@ -260,5 +260,7 @@ def test_a_backup_made_before_the_signal_tables_still_restores(store_env):
     assert backup.read_bytes() == before
     path, _first = _week(store_env)
     assert import_json(store_env.cli, path, "dorm")["signals_new"] == 1
-    assert json.loads(store_env.cli.ok("info", "--json").stdout)["schema_version"] == 3
+    from mhtool.store import schema
+
+    assert json.loads(store_env.cli.ok("info", "--json").stdout)["schema_version"] == schema.LATEST
     assert json.loads(store_env.cli.ok("audit", "verify", "--deep", "--json").stdout)["ok"]

@@ -29,7 +29,7 @@ from mhtool.cases.domain import model as cases_model
 from mhtool.cases.domain import recording as cases_recording
 from mhtool.cases.domain import views as cases_views
 from mhtool.domain import rules
-from mhtool.domain.labels import codes, label, text
+from mhtool.domain.labels import codes, label, network_period_name, text
 from mhtool.domain.document import (
     Chart,
     Column,
@@ -108,7 +108,11 @@ class CaseData:
     unknown). ``term_first_monday``: the term's first Monday, for teaching-week
     labels. ``college``: the one college the report is limited to, shown even
     when it has nothing to count. ``clinical``: whether the reader may see
-    clinical text (reasons, hospitals).
+    clinical text (reasons, hospitals). ``network``: the units of the 五级网络
+    roster (``college``, ``unit_kind``, ``unit``; members' roster part, no
+    names needed) and ``network_reports``: the class reports that may count
+    (``college``, ``unit_kind``, ``unit``, ``period``, ``status``), both
+    limited to the report's colleges; empty when no network was imported.
     """
 
     today: date
@@ -129,6 +133,8 @@ class CaseData:
     clinical: bool = True
     cadence: dict = field(default_factory=lambda: dict(rules.DEFAULT_CADENCE))
     staff_names: dict[str, str] = field(default_factory=dict)  # login → the name people read (张华)
+    network: list[dict] = field(default_factory=list)
+    network_reports: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -624,6 +630,89 @@ def _signals_sheet(data: CaseData, figs: _CaseFigures, period: Period, lang: str
     )
 
 
+# 上报情况: the 五级网络's class reports of the period (figures.network_coverage).
+NETWORK_COLUMNS = (
+    ("classes", "班级数", "Classes", "int"),
+    ("reported", "已上报", "Reported", "int"),
+    ("report_rate", "上报率", "Report rate", "percent"),
+    ("zero", "其中零报告", "Of which zero reports", "int"),
+    ("concern", "其中有情况", "Of which concerns", "int"),
+    ("missing", "未上报班级", "Classes not reported", "text"),
+)
+NETWORK_TEXT = {
+    "no_roster": (
+        "尚未导入五级网络名册，没有可统计的班级。",
+        "No network roster has been imported (`mhtool network import`): there are no classes to count.",
+    ),
+    "all_reported": ("名册中的班级均已上报。", "Every class of the roster has reported for this {period}."),
+    "period_week": ("本期报告 = {periods}的班级报告。", "Reports of the period = class reports for the week {periods}."),
+    "period_month": (
+        "本期报告 = {month}的月报，或周一落在本月内的各周（{weeks}）的周报；班级在其中任一期有报告即计为已上报。",
+        "Reports of the period = class reports for the month {month}, or for an ISO week whose Monday lies in the month ({weeks}); "
+        "a class with a report for any of them has reported.",
+    ),
+    "period_range": (
+        "本期报告 = 周一落在 {start} 至 {end} 内的各周、或 1 日落在其中的月份的班级报告（{periods}）；班级在其中任一期有报告即计为已上报。",
+        "Reports of the period = class reports for an ISO week whose Monday, or a month whose first day, lies in {start}–{end} "
+        "({periods}); a class with a report for any of them has reported.",
+    ),
+    "definitions": (
+        "班级数 = 五级网络名册中该学院的班级（按生成报告时的名册）；已上报 = 有本期报告的班级，零报告（无异常）计为已上报；"
+        "上报率 = 已上报 ÷ 班级数；其中零报告 = 本期报告均为无异常的班级；其中有情况 = 本期至少一份报告为有情况的班级；"
+        "未上报班级 = 名册中本期没有报告的班级。名册以外班级的报告不计入。周为自然周（周一至周日）。"
+        "本表只计数：情况描述仅咨询师可在学生档案中查看。",
+        "Classes = the college's classes in the network roster (as it stands when the report is made); reported = classes with a "
+        "report of the period, a zero report (无异常) included; report rate = reported ÷ classes; of which zero reports = classes "
+        "whose reports of the period all say 无异常; of which concerns = classes with at least one 有情况 report; classes not "
+        "reported = roster classes with no report of the period. Reports of classes not in the roster are not counted. Weeks are "
+        "ISO weeks (Monday to Sunday). The sheet counts only: the descriptions are in the dossiers, for counselors.",
+    ),
+}
+
+
+def _network_text(key: str, lang: str, **values) -> str:
+    zh, en = NETWORK_TEXT[key]
+    return (zh if lang == "zh" else en).format(**values)
+
+
+def _network_sheet(data: CaseData, period: Period, lang: str) -> Sheet:
+    """上报情况 by college: the 五级网络's classes, how many reported for the period (零报告 included) and which did not."""
+    columns = [field_column("college"), *[Column(key, zh, en, kind) for key, zh, en, kind in NETWORK_COLUMNS]]
+    periods = figures.network_periods(period.kind, period.start, period.end)
+    coverage = figures.network_coverage(data.network, data.network_reports, periods)
+    colleges = [data.college] if data.college is not None else sorted(set(data.roster or ()) | set(coverage))
+    sep = text("list_separator", lang)
+    rows = []
+    for college in colleges:
+        c = coverage.get(college) or {"classes": 0, "reported": 0, "zero": 0, "concern": 0, "missing": []}
+        rows.append([_college_cell(college, lang), c["classes"], c["reported"], _rate(c["reported"], c["classes"]), c["zero"], c["concern"], sep.join(c["missing"])])
+    total = _total_row(columns, rows, lang, rates={"report_rate": ("reported", "classes")})
+    notes = []
+    if not total[1]:
+        notes.append(_network_text("no_roster", lang))
+    elif total[2] == total[1]:
+        notes.append(_network_text("all_reported", lang, period=label("report_period", period.kind, lang)))
+    names = [network_period_name(p, lang) for p in periods]
+    if period.kind == "week":
+        notes.append(_network_text("period_week", lang, periods=names[0]))
+    elif period.kind == "month":
+        notes.append(_network_text("period_month", lang, month=names[0], weeks=sep.join(names[1:])))
+    else:
+        notes.append(_network_text("period_range", lang, start=period.start.isoformat(), end=period.end.isoformat(), periods=sep.join(names)))
+    notes.append(_network_text("definitions", lang))
+    return Sheet(
+        key="network",
+        name_zh="上报情况",
+        name_en="Network reports",
+        title_zh=f"{label('report_period', period.kind, 'zh')}班级心理委员上报情况（按学院）",
+        title_en=f"Class reports of the {label('report_period', period.kind, 'en')} by college",
+        columns=columns,
+        rows=rows,
+        total_row=total,
+        notes=notes,
+    )
+
+
 ROSTER_COLUMNS = [
     *_STUDENT_COLUMNS,
     field_column("level", "level"),
@@ -835,6 +924,7 @@ def _case_report(kind: str, title: tuple[str, str], data: CaseData, period: Peri
         _clarity_sheet(tl, data, figs, lang),
         _groups_sheet(tl, data, figs, lang),
         _signals_sheet(data, figs, period, lang),
+        _network_sheet(data, period, lang),
     ]
     if trend_months:
         sheets += [

@@ -25,6 +25,11 @@ functions; none counts these facts on its own.
   before that day, pending when it had opened by then and was not reviewed.
   For a period that ends today, the signals pending at its end are exactly
   the open signals of ``signals list``.
+- **上报 (network reports, 五级网络)**: a class of the network roster has
+  reported for a period when a report of one of the period's report periods
+  (:func:`network_periods`) names it; a 零报告 (无异常) counts as reported. Of
+  the reported classes, 有情况 are those with at least one 有情况 report, 零报告
+  the others. Reports of classes not in the roster are not counted.
 
 Pure: plain dicts in, plain values out.
 """
@@ -33,7 +38,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 
 from mhtool.domain import rules
 from mhtool.domain.vocabulary import GROUPS, ON_ROLL_STATUSES, WATCH_LEVELS, highest
@@ -260,6 +265,77 @@ def signal_counts(signals: Iterable[Mapping], start: date | str, asof: date | st
     return out
 
 
+# -- network reports (五级网络) ------------------------------------------------------------------
+
+
+def _iso_week(day: date) -> str:
+    year, week, _weekday = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def network_periods(kind: str, start: date | str, end: date | str) -> tuple[str, ...]:
+    """The report periods (``2026-W48``, ``2026-11``) whose class reports count for a report of ``start``–``end``.
+
+    A week (``kind="week"``): its own ISO week. A month: the month, and every
+    ISO week whose Monday lies in it. A range of days: every ISO week whose
+    Monday, and every month whose first day, lies in it. In that order.
+    """
+    lo, hi = _day(start), _day(end)
+    if kind == "week":
+        return (_iso_week(lo),)
+    out: list[str] = []
+    if kind == "month":
+        out.append(f"{lo.year}-{lo.month:02d}")
+    monday = lo + timedelta(days=(7 - lo.weekday()) % 7)
+    while monday <= hi:
+        out.append(_iso_week(monday))
+        monday += timedelta(days=7)
+    if kind != "month":
+        first = lo if lo.day == 1 else date(lo.year + lo.month // 12, lo.month % 12 + 1, 1)
+        while first <= hi:
+            out.append(f"{first.year}-{first.month:02d}")
+            first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return tuple(out)
+
+
+def network_coverage(units: Iterable[Mapping], reports: Iterable[Mapping], periods: Iterable[str]) -> dict[str, dict]:
+    """College → ``{"classes", "reported", "zero", "concern", "missing": [class names]}`` for the report periods ``periods``.
+
+    ``units``: the classes of the network roster (``college``, ``unit``; a
+    class listed twice, e.g. with its 心理委员 and its 辅导员, is one class;
+    members of another ``unit_kind`` are left out). ``reports``: class reports
+    (``unit_kind``, ``unit``, ``period``, ``status`` ``zero``/``concern``).
+    A class is matched by its name, as the reports are keyed; its college is
+    the roster's. ``zero + concern == reported`` and ``reported + len(missing)
+    == classes`` in every college.
+    """
+    wanted = set(periods)
+    colleges: dict[str, str] = {}
+    for u in units:
+        if (u.get("unit_kind") or "class") != "class":
+            continue
+        name = str(u.get("unit") or "").strip()
+        if name:
+            colleges.setdefault(name, str(u.get("college") or "").strip())
+    status: dict[str, set] = {}
+    for r in reports:
+        name = str(r.get("unit") or "").strip()
+        if (r.get("unit_kind") or "class") != "class" or name not in colleges or r.get("period") not in wanted:
+            continue
+        status.setdefault(name, set()).add(r.get("status") or "zero")
+    out: dict[str, dict] = {}
+    for name in sorted(colleges):
+        c = out.setdefault(colleges[name], {"classes": 0, "reported": 0, "zero": 0, "concern": 0, "missing": []})
+        c["classes"] += 1
+        found = status.get(name)
+        if found is None:
+            c["missing"].append(name)
+            continue
+        c["reported"] += 1
+        c["concern" if "concern" in found else "zero"] += 1
+    return dict(sorted(out.items()))
+
+
 # -- teaching weeks ---------------------------------------------------------------------------
 
 
@@ -286,6 +362,8 @@ __all__ = [
     "is_overdue_at",
     "is_positive",
     "level_counts",
+    "network_coverage",
+    "network_periods",
     "overdue_at",
     "persons",
     "positive_students",

@@ -22,6 +22,7 @@ from mhtool.cases.domain import model as cases_model
 from mhtool.cases.usecases import service as cases
 from mhtool.domain.periods import Period, months_back
 from mhtool.domain.vocabulary import ON_ROLL_STATUSES, normalise_grade
+from mhtool.domain.labels import label
 from mhtool.errors import MhtoolError, NotFound, UsageError
 from mhtool.i18n import _
 from mhtool.referral.usecases import service as referral_service
@@ -104,6 +105,7 @@ def case_data(
     if monthly:
         screening = _batches(store, period, keep, scoped=college is not None or store.staff.scoped())
     signals = signals_in(store, period, asof, keep)
+    network, network_reports = network_in(store, period, keep)
 
     return CaseData(
         today=today,
@@ -124,7 +126,32 @@ def case_data(
         clinical=store.can("clinical"),
         cadence=cases.cadence(store),
         staff_names=store.staff_rows.display_names(),
+        network=network,
+        network_reports=network_reports,
     )
+
+
+# What a report counts of the 五级网络: units and report states, never who is named or what was said.
+_UNIT_KEYS = ("college", "unit_kind", "unit", "role")
+_NETWORK_REPORT_KEYS = ("college", "unit_kind", "unit", "period", "status")
+
+
+def network_in(store, period: Period, keep) -> tuple[list[dict], list[dict]]:
+    """The 五级网络 roster's units in the reader's colleges, and the reports of the periods that count for ``period``.
+
+    Both are roster-tier records (no description of a named student is in
+    them), so a clerk's 上报情况 is a counselor's. Only the report periods of
+    :func:`~mhtool.report.domain.figures.network_periods` are read.
+    """
+    units = [{k: m.get(k) for k in _UNIT_KEYS} for m in store.network_members.all(clinical=False) if keep(m.get("college"))]
+    if not units:
+        return [], []
+    names = {str(u.get("unit") or "") for u in units}
+    wanted = figures.network_periods(period.kind, period.start, period.end)
+    reports = [
+        {k: r.get(k) for k in _NETWORK_REPORT_KEYS} for r in store.network_reports.for_periods(wanted) if str(r.get("unit") or "") in names
+    ]
+    return units, reports
 
 
 # What a report counts of a signal: its administrative part, never the facts, explanation or reason.
@@ -160,7 +187,9 @@ def signal_rules(store) -> tuple[tuple[str, str, str], ...]:
     except MhtoolError:
         # An override that no longer reads: the report still counts, under the built-in names.
         return ()
-    return tuple((r.code, r.name, r.name_en) for r in rules.values())
+    # Reports of the class network (同伴报告) are signals too, raised by `network import-reports`, not by a rule.
+    peer = ("peer_report", label("signal_rule", "peer_report", "zh"), label("signal_rule", "peer_report", "en"))
+    return (*((r.code, r.name, r.name_en) for r in rules.values()), peer)
 
 
 @dataclass

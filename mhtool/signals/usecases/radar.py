@@ -32,16 +32,22 @@ def rules_table(store) -> list[dict]:
     return [{**rule, "overridden": rule["code"] in override} for rule in rules_in_force(override).as_list()]
 
 
+# Signals that no campus rule raises: a 心理委员's or 寝室长's report naming a student (五级网络).
+PEER_RULE, PEER_SOURCE = "peer_report", "peer"
+
+
 def _rule_names(store) -> dict[str, tuple[str, str]]:
     rules = rules_in_force(store.setting(RULES_KEY) or {})
-    return {code: (rule.name, rule.name_en) for code, rule in rules.items()}
+    names = {code: (rule.name, rule.name_en) for code, rule in rules.items()}
+    names[PEER_RULE] = (label("signal_rule", PEER_RULE, "zh"), label("signal_rule", PEER_RULE, "en"))
+    return names
 
 
 def _check_filters(rule: str | None, source: str | None) -> None:
-    if rule is not None and rule not in CODES:
-        raise UsageError(_("--rule {value!r}: use one of {choices}").format(value=rule, choices=", ".join(CODES)))
-    if source is not None and source not in SOURCES:
-        raise UsageError(_("--source {value!r}: use dorm (门禁), card (一卡通) or academic (教务)").format(value=source))
+    if rule is not None and rule not in CODES and rule != PEER_RULE:
+        raise UsageError(_("--rule {value!r}: use one of {choices}").format(value=rule, choices=", ".join((*CODES, PEER_RULE))))
+    if source is not None and source not in SOURCES and source != PEER_SOURCE:
+        raise UsageError(_("--source {value!r}: use dorm (门禁), card (一卡通), academic (教务) or peer (心理委员/寝室长)").format(value=source))
 
 
 def radar(store, *, college: str | None = None, rule: str | None = None, source: str | None = None) -> list[dict]:

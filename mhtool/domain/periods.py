@@ -301,3 +301,37 @@ def _as_date(d: date) -> date:
     if not isinstance(d, date):
         raise TypeError(f"expected a date, not {type(d).__name__}")
     return d
+
+
+# -- the periods class reports (五级网络) are filed for -------------------------------------------
+
+
+def _iso_week(day: date) -> str:
+    year, week, _weekday = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def network_periods(kind: str, start: date | str, end: date | str) -> tuple[str, ...]:
+    """The report periods (``2026-W48``, ``2026-11``) whose class reports count for a report of ``start``–``end``.
+
+    A week (``kind="week"``): its own ISO week. A month: the month, and every
+    ISO week whose Monday lies in it. A range of days: every ISO week whose
+    Monday, and every month whose first day, lies in it. In that order.
+    """
+    lo = start if isinstance(start, date) else date.fromisoformat(str(start)[:10])
+    hi = end if isinstance(end, date) else date.fromisoformat(str(end)[:10])
+    if kind == "week":
+        return (_iso_week(lo),)
+    out: list[str] = []
+    if kind == "month":
+        out.append(f"{lo.year}-{lo.month:02d}")
+    monday = lo + timedelta(days=(7 - lo.weekday()) % 7)
+    while monday <= hi:
+        out.append(_iso_week(monday))
+        monday += timedelta(days=7)
+    if kind != "month":
+        first = lo if lo.day == 1 else date(lo.year + lo.month // 12, lo.month % 12 + 1, 1)
+        while first <= hi:
+            out.append(f"{first.year}-{first.month:02d}")
+            first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return tuple(out)

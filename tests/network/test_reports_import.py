@@ -227,6 +227,16 @@ def test_period_from_the_command_line_and_a_month(store_env):
     _code, result = import_json(couns, write_csv(store_env.tmp / "月报.csv", rows, header=header), args=("--period", "2025-11"))
     assert result["files"][0]["periods"] == ["2025-11"]
     assert missing_json(couns, "2025-11", "--college", "文学院")["missing"] == 0
+    # For a month, a weekly report of a week whose Monday lies in it counts too, as in the monthly report:
+    # 计算机学院 sends the week of Monday 10 November (counted for November); 医学院 sends the week of
+    # Monday 1 December (not counted).
+    computing = classes("计算机学院")
+    import_json(couns, write_csv(store_env.tmp / "计算机学院_W46.csv", [row("计算机学院", c, "2025-W46", "zero") for c in computing]))
+    medicine = classes("医学院")
+    import_json(couns, write_csv(store_env.tmp / "医学院_W49.csv", [row("医学院", c, "2025-W49", "zero") for c in medicine]))
+    assert missing_json(couns, "2025-11", "--college", "计算机学院")["missing"] == 0
+    assert missing_json(couns, "2025-11", "--college", "医学院")["missing"] == len(medicine)
+    assert missing_json(couns, "2025-W46", "--college", "计算机学院")["missing"] == 0
     # A sheet without 周次/月份 and no --period is refused with the reason.
     code, result = import_json(couns, store_env.tmp / "月报.csv", ok=False)
     assert code == 3 and "周次" in result["files"][0]["problems"][0]["message"]

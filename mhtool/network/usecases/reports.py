@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
+from mhtool.domain.periods import network_periods
 from mhtool.errors import InvalidInput, NotFound, Problem
 from mhtool.i18n import _
 from mhtool.network.domain import reports as domain
@@ -153,6 +154,16 @@ def import_reports(store, paths, *, period: str | None = None, today: date, prog
     return {"files": files, "imported": imported, "refused": refused, **totals, "problem_list": problems}
 
 
+def counted_periods(label: str) -> tuple[str, ...]:
+    """The periods whose reports count for ``label``: a week itself; a month, and the weeks whose Monday lies in it (as the monthly report counts)."""
+    if "W" in label:
+        return (label,)
+    year, month = (int(part) for part in label.split("-"))
+    first = date(year, month, 1)
+    last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    return network_periods("month", first, last)
+
+
 def missing(store, period: str, *, college: str | None = None) -> dict:
     """Classes and dorms of the roster with no report for ``period``, by college, with whom to ask; audited."""
     action = "network.missing"
@@ -161,7 +172,7 @@ def missing(store, period: str, *, college: str | None = None) -> dict:
     if college:
         store.require_college(college, action=action)
     members = in_scope_members(store)
-    reported = {(r.get("unit_kind"), r.get("unit")) for r in store.network_reports.for_period(label) if store.in_scope(r.get("college"))}
+    reported = {(r.get("unit_kind"), r.get("unit")) for r in store.network_reports.for_periods(counted_periods(label)) if store.in_scope(r.get("college"))}
     colleges = domain.missing(roster.units(members), reported, college=college)
     contacts: dict[tuple[str, str], list[dict]] = {}
     for m in members:

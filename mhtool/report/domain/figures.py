@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 
 from mhtool.domain import rules
+from mhtool.domain.periods import network_periods
 from mhtool.domain.vocabulary import GROUPS, ON_ROLL_STATUSES, WATCH_LEVELS, highest
 
 # The dossier fields a breakdown reads from the roster rather than from the export.
@@ -266,36 +267,6 @@ def signal_counts(signals: Iterable[Mapping], start: date | str, asof: date | st
 
 
 # -- network reports (五级网络) ------------------------------------------------------------------
-
-
-def _iso_week(day: date) -> str:
-    year, week, _weekday = day.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def network_periods(kind: str, start: date | str, end: date | str) -> tuple[str, ...]:
-    """The report periods (``2026-W48``, ``2026-11``) whose class reports count for a report of ``start``–``end``.
-
-    A week (``kind="week"``): its own ISO week. A month: the month, and every
-    ISO week whose Monday lies in it. A range of days: every ISO week whose
-    Monday, and every month whose first day, lies in it. In that order.
-    """
-    lo, hi = _day(start), _day(end)
-    if kind == "week":
-        return (_iso_week(lo),)
-    out: list[str] = []
-    if kind == "month":
-        out.append(f"{lo.year}-{lo.month:02d}")
-    monday = lo + timedelta(days=(7 - lo.weekday()) % 7)
-    while monday <= hi:
-        out.append(_iso_week(monday))
-        monday += timedelta(days=7)
-    if kind != "month":
-        first = lo if lo.day == 1 else date(lo.year + lo.month // 12, lo.month % 12 + 1, 1)
-        while first <= hi:
-            out.append(f"{first.year}-{first.month:02d}")
-            first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-    return tuple(out)
 
 
 def network_coverage(units: Iterable[Mapping], reports: Iterable[Mapping], periods: Iterable[str]) -> dict[str, dict]:

@@ -72,6 +72,11 @@ def N_(message: str) -> str:
     return message
 
 
+def joined(items, lang: str | None = None) -> str:
+    """Items as a list a reader reads: 、 between them in Chinese, ", " in English (``lang``, else the reader's)."""
+    return ("、" if (lang or current()) == "zh" else ", ").join(str(item) for item in items)
+
+
 def in_language(lang: str | None) -> str:
     """The language of labels in data shown: ``lang`` when given (``--lang``), else the reader's on a terminal.
 

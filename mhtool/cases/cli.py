@@ -24,7 +24,7 @@ from mhtool.console.options import CollegeOpt, CsvOpt, DateOpt, JsonOpt, LangOpt
 from mhtool.console.options import check_datetime, checked, date_value, datetime_value, profile_value, student_no_value
 from mhtool.domain import rules
 from mhtool.domain.vocabulary import CRISIS_RISKS, CRISIS_TYPES, GROUPS, LEVELS, STATUSES, WATCH_LEVELS
-from mhtool.i18n import N_, _
+from mhtool.i18n import N_, _, joined
 
 app = make_subapp()
 
@@ -238,7 +238,7 @@ def _recorded(recorded) -> None:
         output.warn(w)
     for n in recorded.notices:
         output.info(n)
-    kinds = ("、" if lang == "zh" else ", ").join(label("entry", k, lang) for k in recorded.kinds)
+    kinds = joined((label("entry", k, lang) for k in recorded.kinds), lang)
     on = recorded.on.isoformat()
     if kinds:
         output.success(_("{student_no} {name}: {kinds} ({on})").format(student_no=recorded.student_no, name=recorded.name, kinds=kinds, on=on))

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from mhtool.errors import Interrupted, MhtoolError
-from mhtool.i18n import _, current
+from mhtool.i18n import _, current, joined
 
 KINDS = ("text", "choice", "date", "datetime", "int")
 
@@ -170,7 +170,7 @@ def title(field: Field, value) -> str:
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if isinstance(value, (list, tuple)):
-        return ("、" if current() == "zh" else ", ").join(title(field, v) for v in value)
+        return joined(title(field, v) for v in value)
     if field.kind in ("date", "datetime") and isinstance(value, str):
         return resolved(field, value) or value
     if field.titles and value in field.titles:

@@ -70,7 +70,6 @@ import math
 import mmap
 import os
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -83,7 +82,7 @@ from mhtool.domain.student_no import normalise
 from mhtool.errors import InvalidInput, Problem, UsageError
 from mhtool.i18n import N_, _, ngettext
 from mhtool.io.cells import cell_text, column_letter, fold_text, student_no
-from mhtool.io.profiles import check_profile_head, header_key
+from mhtool.io.profiles import check_profile_head, header_key, read_profile_toml
 from mhtool.io.readers import HEADER_SCAN_ROWS, _OLE2_MAGIC, _looks_like_html, _sniff_delimiter, read_sheet
 
 __all__ = [
@@ -263,15 +262,7 @@ def _build_profile(data: object, origin: str) -> CampusProfile:
 
 
 def _read_profile_file(path: Path, origin: str) -> CampusProfile:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise _fail(origin, _("is not UTF-8 text")) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise _fail(origin, _("is not valid TOML: {error}").format(error=exc)) from None
-    except OSError as exc:
-        raise _fail(origin, _("cannot be read ({reason})").format(reason=exc.strerror or exc)) from None
-    return _build_profile(data, origin)
+    return _build_profile(read_profile_toml(path, origin, _fail), origin)
 
 
 @lru_cache(maxsize=1)

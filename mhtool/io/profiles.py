@@ -454,18 +454,21 @@ def _build(name: str, drafts: Mapping[str, _Draft]) -> Profile:
     )
 
 
+def read_profile_toml(path: Path, source: str, fail) -> object:
+    """The parsed TOML of a profile file (survey export or campus system); ``fail(source, message)`` makes the error of that kind of profile."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise fail(source, _("is not UTF-8 text")) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise fail(source, _("is not valid TOML: {error}").format(error=exc)) from None
+    except OSError as exc:
+        raise fail(source, _("cannot be read ({reason})").format(reason=exc.strerror or exc)) from None
+
+
 def _read_draft(path: Path) -> _Draft:
     source = str(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise _fail(source, _("is not UTF-8 text")) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise _fail(source, _("is not valid TOML: {error}").format(error=exc)) from None
-    except OSError as exc:
-        raise _fail(source, _("cannot be read ({reason})").format(reason=exc.strerror or exc)) from None
-    draft = _check_draft(data, source)
-    return draft
+    return _check_draft(read_profile_toml(path, source, _fail), source)
 
 
 def _dir_drafts(directory: Path) -> dict[str, _Draft]:

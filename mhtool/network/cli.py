@@ -14,7 +14,7 @@ import typer
 
 from mhtool.console.apps import make_subapp
 from mhtool.console.options import CollegeOpt, JsonOpt, checked
-from mhtool.i18n import _, current
+from mhtool.i18n import _, current, joined
 
 app = make_subapp(help="The 五级网络: the roster of 心理委员 and 寝室长, their reports (零报告 included) and who has not reported.")
 
@@ -51,10 +51,6 @@ def _unit_kind(code: str) -> str:
     from mhtool.domain.labels import label
 
     return label("network_unit", code, current())
-
-
-def _join(items) -> str:
-    return ("、" if current() == "zh" else ", ").join(items)
 
 
 # -- the roster ---------------------------------------------------------------------------------
@@ -227,7 +223,7 @@ def import_reports(
             if f["status"] == "imported":
                 output.success(
                     _("{file}: imported {reports} reports ({zero} 零报告, {concern} 有情况) for {periods}; {replaced} replaced earlier ones; {named} students named").format(
-                        file=f["file"], reports=f["reports"], zero=f["zero"], concern=f["concern"], periods=_join(f["periods"]),
+                        file=f["file"], reports=f["reports"], zero=f["zero"], concern=f["concern"], periods=joined(f["periods"]),
                         replaced=f["replaced"], named=f["named"],
                     )  # fmt: skip
                 )
@@ -235,7 +231,7 @@ def import_reports(
                 output.warn(_("{file}: refused, nothing of it was imported ({count} problems)").format(file=f["file"], count=len(f["problems"])))
     if result["refused"]:
         raise InvalidInput(
-            _("{refused} of {total} files refused: {files}").format(refused=len(result["refused"]), total=len(result["files"]), files=_join(result["refused"])),
+            _("{refused} of {total} files refused: {files}").format(refused=len(result["refused"]), total=len(result["files"]), files=joined(result["refused"])),
             problems=problems,
             hint=_("fix the rows named below and import those files again; the files that went in stay in"),
         )
@@ -274,7 +270,7 @@ def missing(
                     "college": c["college"],
                     "kind": _unit_kind(u["unit_kind"]),
                     "unit": u["unit"],
-                    "contacts": _join(f"{p['name']} {p['phone']}".strip() for p in u["contacts"]),
+                    "contacts": joined(f"{p['name']} {p['phone']}".strip() for p in u["contacts"]),
                 }
             )
     output.emit_table(rows, [("college", _("College")), ("kind", _("Unit kind")), ("unit", _("Unit")), ("contacts", _("Whom to ask"))])

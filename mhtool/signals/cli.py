@@ -15,7 +15,7 @@ import typer
 from mhtool.console.apps import make_subapp
 from mhtool.console.options import CollegeOpt, CsvOpt, DateOpt, JsonOpt, LangOpt, date_value
 from mhtool.domain.labels import label
-from mhtool.i18n import _, current
+from mhtool.i18n import _, current, joined
 
 app = make_subapp(help="Campus signals (多源预警): dorm access, campus card and academic data, explained for a counselor's review.")
 
@@ -78,7 +78,7 @@ def import_(
             output.emit_json(result)
         return
     if result.get("unmatched"):
-        shown = ("、" if current() == "zh" else ", ").join(result.get("unmatched_codes") or [])
+        shown = joined(result.get("unmatched_codes") or [])
         output.warn(
             _("{count} people in the file match no student in your dossiers and were left out: {codes}").format(count=result["unmatched"], codes=shown)
             if shown
@@ -189,7 +189,7 @@ def list_signals(
         return
     for r in rows:
         r["level_label"] = label("level", r.get("level"), lang)
-        r["rules_text"] = "、".join(r["rule_names"]) if lang == "zh" else ", ".join(r["rule_names_en"])
+        r["rules_text"] = joined(r["rule_names"] if lang == "zh" else r["rule_names_en"], lang)
         r["explanation_text"] = r["explanation"] if lang == "zh" else r["explanation_en"]
         r["ids_text"] = " ".join(i[:8] for i in r["signal_ids"])
     columns = [

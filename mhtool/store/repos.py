@@ -15,6 +15,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Sequence
 from datetime import date
+from types import EllipsisType
 from typing import TYPE_CHECKING, ClassVar
 
 from mhtool.domain import student_no as student_numbers
@@ -682,10 +683,15 @@ class NetworkReports(_Repository):
                 return report
         return None
 
-    def put(self, txn: Txn, data: dict, *, audit: bool = True) -> str:
-        """Store a report, replacing the one of the same unit_kind, unit and period (it keeps its id); returns the id."""
+    def put(self, txn: Txn, data: dict, *, current: dict | None | EllipsisType = ..., audit: bool = True) -> str:
+        """Store a report, replacing the one of the same unit_kind, unit and period (it keeps its id); returns the id.
+
+        ``current`` is that report as the caller already read it (None: there is
+        none); left out, it is looked up here.
+        """
         period = str(data["period"])
-        current = self.find(data.get("unit_kind"), data.get("unit"), period)
+        if current is ...:
+            current = self.find(data.get("unit_kind"), data.get("unit"), period)
         record = {k: v for k, v in data.items() if k not in ("id", "period")}
         if current is not None:
             self._update(txn, current["id"], record, {"period": period}, audit=audit)

@@ -12,7 +12,6 @@ to the counselors' inbox; the clerk's summary gives counts, never descriptions.
 from __future__ import annotations
 
 import hashlib
-import inspect
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -34,14 +33,6 @@ def _digest(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def _put(store, txn, data: dict, current: dict | None) -> str:
-    """Store a report; tells the repository the record it replaces when it can take it (no lookup per report)."""
-    repo = store.network_reports
-    if "current" in inspect.signature(repo.put).parameters:
-        return repo.put(txn, data, current=current)
-    return repo.put(txn, data)
 
 
 def _check_students(store, reports: list[dict], file: str) -> tuple[dict[str, dict], list[Problem]]:
@@ -116,7 +107,7 @@ def _one_file(store, path: Path, units: domain.Units, default_period: str | None
                 "reporter": r["reporter"], "status": r["status"], "named": len(r["named"]), "told_advisor": r["told_advisor"],
                 "file": name, "digest": digest, "imported_on": today.isoformat(), "by": store.staff.name,
             }  # fmt: skip
-            _put(store, txn, data, current)
+            store.network_reports.put(txn, data, current=current)
             role = REPORTER_ROLE.get(r["unit_kind"], "peer_monitor")
             for n in r["named"]:
                 student = students[n["student_no"]]

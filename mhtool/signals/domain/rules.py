@@ -87,7 +87,7 @@ from types import MappingProxyType
 from typing import Any, Callable, NoReturn
 
 from mhtool.errors import InvalidInput
-from mhtool.i18n import N_, _
+from mhtool.i18n import N_, _, joined
 from mhtool.signals.domain.facts import Hit, StudentContext, passed, term_key
 
 BUILTIN_PATH = Path(__file__).with_name("rules.toml")
@@ -453,10 +453,6 @@ def _exact(x: int | float | Fraction) -> Fraction:
     return Fraction(x)
 
 
-def _joined(items: Iterable[str], lang: str) -> str:
-    return ("、" if lang == "zh" else ", ").join(items)
-
-
 def _course_text(c: Mapping, lang: str) -> str:
     score = c.get("score")
     kind = c.get("kind") or "正常"
@@ -511,7 +507,7 @@ def _dorm_out(rule: Rule, facts: Mapping, ctx: StudentContext, as_of: date) -> H
             "days": str(days),
             "count": str(len(counted)),
             "threshold": str(threshold),
-            "nights": _joined(counted, lang),
+            "nights": joined(counted, lang),
             "last_night": counted[-1],
         }
 
@@ -583,7 +579,7 @@ def _meals_drop(rule: Rule, facts: Mapping, ctx: StudentContext, as_of: date) ->
             "below_percent": _num_text(below),
             "baseline_first": oldest_first[0][0][0],
             "baseline_last": oldest_first[-1][0][-1],
-            "baseline": _joined((str(c) for _b, c in oldest_first), lang),
+            "baseline": joined((str(c) for _b, c in oldest_first), lang),
         }
 
     return _hit(rule, as_of.isoformat(), hit_facts, fields)
@@ -719,7 +715,7 @@ def _first_fail(rule: Rule, results: list[dict], ctx: StudentContext, as_of: dat
     def fields(lang: str) -> dict[str, str]:
         return {
             "term": term,
-            "courses": _joined((_course_text(c, lang) for c in courses), lang),
+            "courses": joined((_course_text(c, lang) for c in courses), lang),
             "count": str(len(courses)),
             "credits": _num_text(total),
         }
@@ -752,7 +748,7 @@ def _academic_warning(rule: Rule, results: list[dict], ctx: StudentContext, as_o
     def fields(lang: str) -> dict[str, str]:
         return {
             "term": term,
-            "courses": _joined((_course_text(c, lang) for c in failed), lang),
+            "courses": joined((_course_text(c, lang) for c in failed), lang),
             "count": str(len(failed)),
             "failed_credits": _num_text(total),
             "threshold": _num_text(threshold),

@@ -1,4 +1,4 @@
-"""`mhtool report weekly` and `report monthly` on a synthetic school (targets: under 2 s and 3 s).
+"""`mhtool report weekly` and `report monthly` on a synthetic school (targets: under 1 s and 1.5 s).
 
 The school: ``students`` students in five yearly cohorts over 24 colleges, a
 UPI screening of every cohort in the September it arrived (``years`` of
@@ -301,9 +301,8 @@ def run(students: int = 50_000, *, repeat: int = 5, directory: Path | None = Non
         watched = round(students * 0.06) if watched is None else watched
         out = base / "reports"
         out.mkdir(exist_ok=True)
+        # Bytecode as installed: common.run_timed compiles mhtool and clears the bytecode variables.
         env = {"MHTOOL_STORE": str(store_path), "MHTOOL_KEY_FILE": str(key_file), "MHTOOL_USER": ADMIN, "NO_COLOR": "1"}
-        # Timed as installed: with bytecode cached (outside the work tree).
-        env.update(PYTHONPYCACHEPREFIX=str(base / "pycache"), PYTHONDONTWRITEBYTECODE="")
         size = store_path.stat().st_size / 2**20
         rows = [
             {
@@ -313,8 +312,19 @@ def run(students: int = 50_000, *, repeat: int = 5, directory: Path | None = Non
                 "met": "",
             }
         ]
-        for kind, target in (("weekly", 2.0), ("monthly", 3.0)):
+        # The first report on a store opens every watched timeline (and every dossier, for the
+        # counts by college) and keeps sealed copies; later ones open only what was written since.
+        # Each kind's first report is timed once on a copy of the store as generated.
+        pristine = base / "as-generated.db"
+        shutil.copy2(store_path, pristine)
+        for kind, target in (("weekly", 1.0), ("monthly", 1.5)):
             cmd = mhtool_cmd("report", kind, "--out", f"{out}/")
+            first = base / "first-report"
+            first.mkdir(exist_ok=True)
+            shutil.copy2(pristine, first / store_path.name)
+            cold = run_timed(cmd, env={**env, "MHTOOL_STORE": str(first / store_path.name)}, repeat=1)
+            shutil.rmtree(first)
+            rows.append({"benchmark": f"mhtool report {kind} --out DIR ({students:,} students), the store's first report", **cold, "target": "(reported)", "met": ""})
             run_timed(cmd, env=env, repeat=1)
             timed = run_timed(cmd, env=env, repeat=repeat)
             rows.append(
@@ -325,6 +335,7 @@ def run(students: int = 50_000, *, repeat: int = 5, directory: Path | None = Non
                     "met": timed["seconds"] < target,
                 }
             )
+        pristine.unlink()
         return rows
     finally:
         if own:

@@ -12,6 +12,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
+# Every command, baselines included, runs as installed: Python reads the bytecode compiled in the
+# packages' own __pycache__ folders (pip compiles site-packages when it installs; mhtool is compiled
+# below, once, before anything is timed). The variables that would change where bytecode is read or
+# whether it is written are cleared for every command, whatever a script passes, so no script times
+# a process that compiles its modules and another one that does not.
+BYTECODE_VARIABLES = ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+
+
+def command_env(env: dict | None = None) -> dict:
+    """The environment a timed command runs in: this one, plus ``env``, without the bytecode variables."""
+    full = {**os.environ, **(env or {})}
+    for name in BYTECODE_VARIABLES:
+        full.pop(name, None)
+    return full
+
+
+_compiled = False
+
+
+def compile_mhtool() -> None:
+    """Bring mhtool's bytecode up to date, once per run, as installing the package would."""
+    global _compiled
+    if not _compiled:
+        subprocess.run([PYTHON, "-m", "compileall", "-q", str(ROOT / "mhtool")], env=command_env(), check=True, stdout=subprocess.DEVNULL)
+        _compiled = True
+
 
 # Each command runs under this small launcher, which times it and reads its own
 # rusage. Forking the command straight from the benchmark driver would make
@@ -33,8 +59,9 @@ def run_timed(cmd: list[str], *, env: dict | None = None, repeat: int = 5, cwd: 
     CPU time is reported because wall time on a shared machine includes
     waiting for other processes. CPU and RSS are the command's own.
     """
+    compile_mhtool()
     times, cpus, peaks = [], [], []
-    full_env = {**os.environ, **(env or {})}
+    full_env = command_env(env)
     for _ in range(repeat):
         with tempfile.NamedTemporaryFile("r", suffix=".err") as err:
             out = subprocess.run([PYTHON, "-c", _LAUNCHER, err.name, *cmd], env=full_env, cwd=cwd, capture_output=True, text=True, check=True)

@@ -7,15 +7,15 @@ openpyxl, cryptography) are imported inside the commands that use them, so
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-import typer.main
 from mhtool import __version__
-from mhtool.console.apps import make_subapp
+from mhtool.console.apps import LazyCommands, make_subapp
 from mhtool.console.help import HelpGroup
 from mhtool.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, MhtoolError
 from mhtool.i18n import N_, _, current
@@ -41,6 +41,7 @@ LAZY_GROUPS: dict[str, tuple[str, str, str]] = {
     "referral": ("mhtool.referral.cli", "app", N_("Referrals to hospitals (转介) and the hospitals directory.")),
     "signals": ("mhtool.signals.cli", "app", N_("Campus signals (多源预警): dorm access, campus card and academic data, explained for a counselor's review.")),
     "network": ("mhtool.network.cli", "app", N_("The 五级网络: the roster of 心理委员 and 寝室长, their reports (零报告 included) and who has not reported.")),
+    "counseling": ("mhtool.counseling.cli", "app", N_("个体咨询与团体辅导: counselors' slots, bookings and the agenda, confidential session records, groups, activities and case conferences.")),
     "report": ("mhtool.report.cli", "app", N_("Weekly, monthly, census and crisis reports (周报/月报/普查/随时报告).")),
     "staff": ("mhtool.admin.cli", "staff_app", N_("Staff members, their roles and key slots (admin).")),
     "audit": ("mhtool.admin.cli", "audit_app", N_("The tamper-evident audit log.")),
@@ -49,36 +50,65 @@ LAZY_GROUPS: dict[str, tuple[str, str, str]] = {
     "retention": ("mhtool.governance.cli", "retention_app", N_("Erase records past the retention period (default 5 years after leaving).")),
 }
 
+# Top-level commands defined in a feature's module, by the module whose `register(app)` adds
+# them; like the groups, loaded only when run (or listed by `mhtool --help`).
+LAZY_COMMANDS: dict[str, str] = {
+    "init": "mhtool.admin.cli",
+    "info": "mhtool.admin.cli",
+    "backup": "mhtool.admin.cli",
+    "restore": "mhtool.admin.cli",
+    "check": "mhtool.admin.cli",
+    "upgrade": "mhtool.admin.cli",
+    "erase": "mhtool.governance.cli",
+    "unlock": "mhtool.admin.cli",
+    "lock": "mhtool.admin.cli",
+}
+
+
+def _feature_group(name: str):
+    import importlib
+
+    from mhtool.console.apps import build_group
+
+    module, attr, help_text = LAZY_GROUPS[name]
+    return build_group(getattr(importlib.import_module(module), attr), name=name, help=help_text)
+
+
+@functools.cache
+def _registered(module: str) -> typer.Typer:
+    import importlib
+
+    registry = make_subapp()
+    importlib.import_module(module).register(registry)
+    return registry
+
+
+def _feature_command(name: str):
+    from mhtool.console.apps import command_of
+
+    return command_of(_registered(LAZY_COMMANDS[name]), name)
+
 
 class MhtoolGroup(HelpGroup):
-    """The root group: lazy sub-groups, and every mhtool error turned into a one-line message and its exit code."""
+    """The root group: lazy commands and sub-groups, and every mhtool error turned into a one-line message and its exit code."""
 
-    def list_commands(self, ctx) -> list[str]:
-        eager = [name for name in self.commands if name not in LAZY_GROUPS]
-        return eager + list(LAZY_GROUPS)
-
-    def get_command(self, ctx, cmd_name: str):
-        if cmd_name not in self.commands and cmd_name in LAZY_GROUPS:
-            import importlib
-
-            module, attr, help_text = LAZY_GROUPS[cmd_name]
-            group = typer.main.get_group(getattr(importlib.import_module(module), attr))
-            group.name = cmd_name
-            group.help = group.help or help_text
-            self.commands[cmd_name] = group
-        return self.commands.get(cmd_name)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        pending = {name: functools.partial(_feature_command, name) for name in LAZY_COMMANDS}
+        pending.update({name: functools.partial(_feature_group, name) for name in LAZY_GROUPS})
+        self.commands = LazyCommands(self.commands, pending, order=[*LAZY_COMMANDS, *self.commands, *LAZY_GROUPS])
 
     def command_rows(self, ctx, formatter) -> list[tuple[str, str]]:
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max(len(n) for n in names)
         rows = []
         for name in names:
-            cmd = self.commands.get(name)
-            if cmd is not None:
-                if not cmd.hidden:
-                    rows.append((name, cmd.get_short_help_str(limit)))
-            else:
+            if name in LAZY_GROUPS and self.commands.pending(name):
                 rows.append((name, _(LAZY_GROUPS[name][2])))
+                continue
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit)))
         return rows
 
     def make_context(self, info_name, args, parent=None, **extra):
@@ -162,20 +192,6 @@ def root(
 
     output.reset()
     ctx.obj = config.resolve(store, user)
-
-
-def _mount() -> None:
-    from mhtool.admin.cli import register
-
-    register(app)
-    try:
-        from mhtool.governance.cli import register as register_governance
-    except ImportError:
-        return
-    register_governance(app)
-
-
-_mount()
 
 
 @app.command()

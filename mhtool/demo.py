@@ -126,6 +126,8 @@ def build_demo(folder: Path, *, students: int = 3000, seed: int = 2026, today: d
     tick("network")
     with _open(store_path, keys[CLERK], CLERK) as center:
         result.files.extend(_network(center, exports, school, today, seed, result))
+    tick("counseling")
+    result.counts.update(_counseling(store_path, keys, school, today, seed))
     records = Center.info(store_path)["records"]
     result.counts.update(students=records["students"], responses=records["responses"], entries=records["entries"], referrals=records["referrals"])
 
@@ -220,6 +222,64 @@ def _network(center, exports: Path, school, today: date, seed: int, result: Demo
     result.counts["network_classes"] = len(plan.monitors)
     result.network_week, result.network_missing = labels[-1], list(plan.missing[labels[-1]])
     return [roster, *sheets]
+
+
+# The demo counselors' weekly slots (the admin sees students too: 王立 acting as a counselor).
+DEMO_SLOTS = [f"{day} {span}" for day in ("周一", "周二", "周三", "周四", "周五") for span in ("09:00-12:00", "14:00-17:00")]
+
+
+def _counseling(store_path: Path, keys: dict[str, Path], school, today: date, seed: int) -> dict[str, int]:
+    """A month of the counseling desk: the clerk books and keeps the group and activities, the counselors record.
+
+    Bookings of the last four weeks (most attended, a few no-shows and
+    cancellations) and the next days', sessions in series (one high risk,
+    some closing), two walk-ins, one group with weekly attendance, two
+    activities and a case conference (:func:`mhtool.demo_data.counseling_plan`).
+    """
+    from mhtool import demo_data
+
+    plan = demo_data.counseling_plan(school, today, (COUNSELOR, ADMIN), seed=seed)
+    booked: list[tuple[dict, str]] = []
+    with _open(store_path, keys[CLERK], CLERK) as desk:
+        for counselor in (COUNSELOR, ADMIN):
+            desk.counseling.set_slots(counselor, DEMO_SLOTS)
+        for b in plan.bookings:
+            row = desk.counseling.book(b["student_no"], at=b["at"].strftime("%Y-%m-%d %H:%M"), counselor=b["counselor"], minutes=b["minutes"], mode=b["mode"])
+            booked.append((b, row["id"]))
+        for b, appointment in booked:
+            if b["outcome"] == "no_show":
+                desk.counseling.no_show(appointment)
+            elif b["outcome"] == "cancelled":
+                desk.counseling.cancel(appointment, reason="学生改约")
+        group = desk.counseling.add_group("人际交往成长小组", leaders=[COUNSELOR], theme="学会倾听与表达", meetings=8)
+        first = plan.group_meetings[0][0] if plan.group_meetings else today
+        desk.counseling.group_members(group["id"], add=plan.group_members, on=first)
+        for day, absent in plan.group_meetings:
+            desk.counseling.group_meeting(group["id"], on=day, absent=absent, minutes=90, topic="团体活动与分享")
+        for a in plan.activities:
+            desk.counseling.add_activity(kind=a["kind"], title=a["title"], on=a["on"], audience=a["audience"], count=a["count"])
+    sessions = 0
+    for who in (COUNSELOR, ADMIN):
+        with _open(store_path, keys[who], who) as center:
+            for b, appointment in booked:
+                if b["outcome"] != "attended" or b["counselor"] != who:
+                    continue
+                center.counseling.session(
+                    b["student_no"], appointment=appointment, on=b["at"].date(), concern=b["concern"], risk=b["risk"],
+                    concern_text=demo_data.SESSION_NOTES[b["concern"]][sessions % 2], next_step="两周后复谈" if not b["close"] else None,
+                    close=b["close"], outcome_text="情绪与睡眠明显改善" if b["close"] else None,
+                )  # fmt: skip
+                sessions += 1
+            if who == COUNSELOR:
+                for w in plan.walk_ins:
+                    center.counseling.session(w["student_no"], walk_in=True, on=w["on"], concern=w["concern"], risk=w["risk"], concern_text="值班时来访，倾诉近期压力")
+                    sessions += 1
+                if plan.conference:
+                    center.counseling.conference(
+                        plan.conference, kind="case_conference", participants=[DISPLAY_NAMES[COUNSELOR], DISPLAY_NAMES[ADMIN]],
+                        decision="维持每周一次个体咨询，两周后复评风险", owner=COUNSELOR, on=today - timedelta(days=3),
+                    )  # fmt: skip
+    return {"bookings": len(plan.bookings), "sessions": sessions, "group_meetings": len(plan.group_meetings), "activities": len(plan.activities)}
 
 
 FINDINGS = {
@@ -356,13 +416,14 @@ def _referrals_and_crises(center, pool: list[str], census_day: date, today: date
 
 def _reports(center, out: Path, today: date, student_no: str, crisis_id: str) -> list[Path]:
     """Weekly, monthly, census and crisis workbooks and one dossier export, as a center would file them."""
-    from mhtool.domain.periods import last_complete_week
+    from mhtool.domain.periods import last_complete_week, month_of
 
     purpose = "mhtool demo"
     reports = center.reports
     written = [
         reports.weekly(week=last_complete_week(today).label, out=out, purpose=purpose).path,
-        reports.monthly(month=today.strftime("%Y-%m"), out=out, purpose=purpose).path,
+        # The month that holds most of the simulated four weeks: early in a month, the one just ended.
+        reports.monthly(month=month_of(today - timedelta(weeks=2)).label, out=out, purpose=purpose).path,
     ]
     for batch in center.survey.batches():
         written.append(reports.census(batch["id"], out=out, purpose=purpose).path)
@@ -380,6 +441,7 @@ STEPS = {
     "four weeks": N_("… simulating four weeks of interviews, follow-ups, crises and referrals"),
     "campus": N_("… importing a week of dorm passes, ten weeks of card transactions and the course results (多源预警)"),
     "network": N_("… importing the class network (五级网络) and a term of weekly class reports, as the clerk"),
+    "counseling": N_("… a month of the counseling desk: bookings, sessions, a group, activities and a case conference"),
     "reports": N_("… writing the reports"),
 }
 
@@ -435,6 +497,8 @@ def run_demo(folder: Path, *, students: int = 3000, seed: int = 2026) -> None:
         "mhtool survey batches",
         "mhtool report weekly --out " + str(result.folder / "reports"),
         *([f"mhtool network missing --period {result.network_week}"] if result.network_week else []),
+        "mhtool counseling sessions",
+        "mhtool counseling agenda --day tomorrow",
         _("{command}   # a clerk sees no clinical detail").format(
             command=f"MHTOOL_KEY_FILE={result.keys[CLERK]} MHTOOL_USER={CLERK} mhtool cases show {result.sample_student}"
         ),

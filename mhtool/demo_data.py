@@ -679,3 +679,96 @@ def write_class_reports(path: Path, plan: NetworkPlan, week: str, *, rng: random
             said = PEER_CONCERNS[len([r for r in rows if r[4] == "有情况"]) % len(PEER_CONCERNS)]
             rows.append([plan.colleges[c], c, week, monitor.name, "有情况", s.student_no, s.name, said, rng.choice(("是", "是", "否"))])
     return write_plain_xlsx(path, "班级心理晴雨表", CLASS_REPORT_HEADER, rows)
+
+
+# -- 个体咨询与团体辅导: a month of the counseling desk ------------------------------------------------
+
+# What students bring, by concern code (made-up, short, as a counselor notes it).
+SESSION_NOTES = {
+    "emotion": ("期中后情绪低落，兴趣减退", "考试前焦虑明显，心慌失眠"),
+    "relationship": ("与室友作息冲突，关系紧张", "社团中被孤立感，不敢表达"),
+    "romance": ("分手后反复回想，影响学习", "恋爱中争吵频繁，情绪起伏"),
+    "academic": ("挂科后自责，担心评优", "专业兴趣不足，考虑转专业"),
+    "career": ("考研还是就业犹豫不决", "实习受挫，对未来迷茫"),
+    "family": ("父母关系紧张，假期不愿回家", "家中经济压力，自觉愧疚"),
+    "adaptation": ("新生适应困难，想家", "不适应集体生活和上课节奏"),
+    "sleep": ("入睡困难两周，白天精力差", "作息颠倒，早晨起不来"),
+}
+# Bookings per weekday over the month, the share of them attended, missed (爽约) and cancelled.
+BOOKINGS_PER_DAY = 3
+ATTENDED, NO_SHOW = 0.8, 0.1
+SESSION_TIMES = ("09:00", "10:00", "11:00", "14:00", "15:00", "16:00")
+
+
+@dataclass
+class CounselingPlan:
+    """A month of the desk: bookings with what became of them, walk-ins, one group, two activities and a conference."""
+
+    bookings: list[dict] = field(default_factory=list)  # {student_no, at (datetime), counselor, outcome, concern, risk, minutes, mode, close}
+    walk_ins: list[dict] = field(default_factory=list)  # {student_no, on (date), concern, risk}
+    group_members: list[str] = field(default_factory=list)
+    group_meetings: list[tuple[date, list[str]]] = field(default_factory=list)  # (day, absent student numbers)
+    activities: list[dict] = field(default_factory=list)
+    conference: list[str] = field(default_factory=list)
+
+
+def counseling_plan(school: School, today: date, counselors: tuple[str, ...], *, seed: int, days: int = 28) -> CounselingPlan:
+    """The demo month before ``today`` (and the next three days' bookings), deterministic for a seed.
+
+    About :data:`BOOKINGS_PER_DAY` bookings each weekday, mostly the same
+    students coming back (a series of sessions, the last one closing it), a
+    few no-shows and cancellations, one high-risk session; a group of eight
+    meeting weekly; a lecture and a 5·25 event; a case conference on two of
+    the students seen.
+    """
+    rng = random.Random(seed + 41)
+    clients = rng.sample(school.students, min(len(school.students), 24))
+    plan = CounselingPlan()
+    series: dict[str, int] = {}
+    for offset in range(days, -4, -1):
+        day = today - timedelta(days=offset)
+        if day.weekday() >= 5 or offset == 0:
+            continue
+        times = rng.sample(SESSION_TIMES, BOOKINGS_PER_DAY)
+        for i, t in enumerate(sorted(times)):
+            s = clients[rng.randrange(len(clients))]
+            if any(b["student_no"] == s.student_no and b["at"].date() == day for b in plan.bookings):
+                continue
+            hour, minute = (int(x) for x in t.split(":"))
+            when = datetime(day.year, day.month, day.day, hour, minute)
+            roll = rng.random()
+            outcome = "future" if offset < 0 else "attended" if roll < ATTENDED else "no_show" if roll < ATTENDED + NO_SHOW else "cancelled"
+            concern = list(SESSION_NOTES)[int(s.distress * 97) % len(SESSION_NOTES)]
+            booking = {
+                "student_no": s.student_no, "at": when, "counselor": counselors[i % len(counselors)], "outcome": outcome,
+                "concern": concern, "risk": "low", "minutes": rng.choice((50, 50, 50, 60)),
+                "mode": rng.choice(("in_person", "in_person", "in_person", "online", "phone")), "close": None,
+            }  # fmt: skip
+            if outcome == "attended":
+                series[s.student_no] = series.get(s.student_no, 0) + 1
+                booking["risk"] = "medium" if s.distress > 0.6 else "low"
+                if series[s.student_no] >= 4 and rng.random() < 0.5:
+                    booking["close"] = rng.choice(("achieved", "improved", "improved"))
+                    series[s.student_no] = 0
+            plan.bookings.append(booking)
+    attended = [b for b in plan.bookings if b["outcome"] == "attended"]
+    if attended:
+        attended[len(attended) // 2]["risk"] = "high"
+    seen = sorted({b["student_no"] for b in attended})
+    plan.walk_ins = [{"student_no": no, "on": today - timedelta(days=d), "concern": "emotion", "risk": "low"} for no, d in zip(seen[:2], (9, 2))]
+    others = [s.student_no for s in school.students if s not in clients]
+    plan.group_members = rng.sample(others, min(len(others), 8))
+    first = today - timedelta(days=days - 2)
+    for week in range(4):
+        day = first + timedelta(weeks=week)
+        if day < today:
+            plan.group_meetings.append((day, rng.sample(plan.group_members, rng.choice((0, 1, 1, 2)))))
+    plan.activities = [
+        {"kind": "lecture", "title": "新生心理适应讲座", "on": today - timedelta(days=20), "audience": f"{school.year}级新生", "count": 320},
+        # 5·25 falls in May; in another month the second activity is a class meeting the 心理委员 hold.
+        {"kind": "month_525", "title": "5·25心理健康月·心理游园会", "on": today - timedelta(days=6), "audience": "全校学生", "count": 580}
+        if today.month in (5, 6)
+        else {"kind": "class_meeting", "title": "“认识压力”主题班会", "on": today - timedelta(days=6), "audience": "各班学生", "count": 860},
+    ]
+    plan.conference = seen[2:4]
+    return plan

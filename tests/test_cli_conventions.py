@@ -45,3 +45,18 @@ def test_a_broken_pipe_ends_quietly(store_env, tmp_path):
     env = {"MHTOOL_STORE": str(store_env.path), "MHTOOL_KEY_FILE": str(store_env.admin_key), "MHTOOL_USER": "admin", "PATH": "/usr/bin:/bin"}
     proc = subprocess.run(f"{sys.executable} -m mhtool audit log --limit 0 | head -c 10", shell=True, env=env, capture_output=True, text=True)
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_a_piped_dossier_is_plain_lines_and_a_terminal_gets_the_panel(store_env):
+    cli = store_env.cli
+    cli.ok("cases", "add", "2024010001", "--name", "测试甲", "--college", "文学院", "--class", "汉语言2401")
+    cli.ok("cases", "note", "2024010001", "--text", "第一行\n第二行\t[red]原样[/red]")
+    piped = cli.ok("cases", "show", "2024010001").stdout.splitlines()
+    # Read by scripts: Chinese labels, no box drawing, header fields as label<TAB>value, the timeline tab-separated.
+    assert piped[0] == "学生心理档案" and piped[1].startswith("测试甲  2024010001")
+    assert "学院\t文学院" in piped and not any(ch in "\n".join(piped) for ch in "╭│╰")
+    head = piped.index("日期\t类型\t记录人\t内容\t#")
+    [note] = [line for line in piped[head + 1 :] if "第一行" in line]
+    assert note.split("\t")[1:4] == ["记录", "admin", "第一行 第二行 [red]原样[/red]"]
+    panel = cli.ok("cases", "show", "2024010001", env={"FORCE_TERMINAL": "1", "MHTOOL_LANG": "zh"}).stdout
+    assert "╭" in panel and "学生心理档案" in panel and "[red]原样[/red]" in panel

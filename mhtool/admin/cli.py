@@ -33,6 +33,8 @@ def register(app: typer.Typer) -> None:
     app.command("restore")(restore)
     app.command("check")(check)
     app.command("upgrade")(upgrade)
+    app.command("unlock")(unlock)
+    app.command("lock")(lock)
 
 
 def _parse_timezone(value: str) -> None:
@@ -519,3 +521,92 @@ def settings_signal_rules(
     with session.open_center(ctx) as center:
         center.admin.set_signal_rules(file)
     output.success(_("campus-signal rules reset to the built-in ones") if reset else _("campus-signal rules updated from {file}").format(file=file))
+
+
+# -- once per session: the unlock agent ---------------------------------------------------------
+
+
+def _duration(value: str) -> None:
+    from mhtool.admin.usecases.unlock import duration_seconds
+
+    duration_seconds(value)
+
+
+def _when(epoch: float) -> str:
+    """A time of day as the reader's clock shows it, with the date when it is not today."""
+    from datetime import datetime
+
+    moment = datetime.fromtimestamp(epoch)
+    return moment.strftime("%H:%M:%S") if moment.date() == datetime.now().date() else moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def unlock(
+    ctx: typer.Context,
+    for_: Annotated[
+        str, typer.Option("--for", metavar="DURATION", callback=checked(_duration), help="How long the store stays unlocked: 90s, 30m, 2h or 1h30m (at most 12h).")
+    ] = "30m",
+) -> None:
+    """Type your passphrase once: the commands you run next open the store without asking, until --for runs out.
+
+    A small background process (the unlock agent) keeps your unwrapped key, and
+    only that, for the store and staff member given; only processes running as
+    your own system user can reach it. It ends after --for, with `mhtool lock`,
+    or when this terminal session ends. Unlocking again replaces it. Unlocking
+    and locking are recorded in the audit log. Key files open the store without
+    that wait, so key-file users need no agent.
+
+    Example: mhtool unlock --for 2h
+    """
+    from mhtool.admin.usecases import unlock as unlocking
+    from mhtool.console import output, session
+    from mhtool.errors import UsageError
+
+    st = session.settings(ctx)
+    if st.key_file:
+        output.info(_("MHTOOL_KEY_FILE is set: a key file opens the store at once, so there is nothing to unlock"))
+        return
+    if not st.user:
+        raise UsageError(_("whose key? a passphrase opens one person's slot"), hint=_("pass --user NAME or set MHTOOL_USER"))
+    seconds = unlocking.duration_seconds(for_)
+    result = unlocking.unlock(st.store, session.credential(st, agent=False), st.user, seconds)
+    session._warn_of_tampering(result["tampering"])
+    if result["replaced"]:
+        output.info(_("the unlock that was to end at {time} is replaced").format(time=_when(result["replaced"])))
+    output.success(
+        _("unlocked {store} for {user} until {time}; `mhtool lock` ends it sooner").format(store=result["store"], user=result["user"], time=_when(result["until"]))
+    )
+    if st.passphrase_file:
+        output.info(_("MHTOOL_PASSPHRASE_FILE is set, and commands read it before asking the agent: unset it to use the agent"))
+
+
+def lock(
+    ctx: typer.Context,
+    everything: Annotated[bool, typer.Option("--all", help="End every unlock of yours, whatever the store and staff member.")] = False,
+) -> None:
+    """End the unlock of this store (`mhtool unlock`): the next command asks for the passphrase again.
+
+    Without --user or MHTOOL_USER, the unlocks of every staff member on this
+    store are ended. Each end is recorded in the store's audit log. With
+    nothing unlocked it says so and succeeds.
+
+    Example: mhtool lock --all
+    """
+    from mhtool.admin.usecases import unlock as unlocking
+    from mhtool.console import output, session
+
+    st = session.settings(ctx)
+    ended = unlocking.lock(st.store, st.user, everything=everything)
+    if not ended:
+        if everything:
+            output.info(_("nothing is unlocked"))
+        elif st.user:
+            output.info(_("nothing is unlocked for {user} on {store}").format(user=st.user, store=st.store))
+        else:
+            output.info(_("nothing is unlocked on {store}").format(store=st.store))
+        return
+    for found in ended:
+        output.success(
+            _("locked {store} for {user} (the unlock was to last until {time})").format(store=found["store"], user=found["user"], time=_when(found["until"]))
+        )
+        if not found["recorded"]:
+            output.warn(_("the end of that unlock is not in the store's audit log: {problem}").format(problem=found["problem"]))

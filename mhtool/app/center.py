@@ -2,7 +2,7 @@
 
 A :class:`Center` is opened with a store path, a credential and a staff name.
 Its feature attributes (``survey``, ``cases``, ``referrals``, ``signals``,
-``network``, ``reports``, ``governance``, ``admin``) are the use cases: each
+``network``, ``counseling``, ``reports``, ``governance``, ``admin``) are the use cases: each
 operation checks the caller's role and college scope, applies the domain rules,
 writes one store transaction with its audit entry, and returns plain data. The command line,
 the demo, the benchmarks and the tests all go through here, so a refusal on
@@ -12,17 +12,19 @@ the command line is the same refusal from Python.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mhtool.app.gateway import ExportGateway
 from mhtool.domain import dates
 
 if TYPE_CHECKING:
+    from mhtool.app.gateway import ExportGateway
     from mhtool.admin.usecases.api import Admin
     from mhtool.cases.usecases.api import Cases
+    from mhtool.counseling.usecases.api import Counseling
     from mhtool.governance.usecases.api import Governance
     from mhtool.network.usecases.api import Network
     from mhtool.referral.usecases.api import Referrals
@@ -44,6 +46,30 @@ def credential_from_key_file(path: str | os.PathLike):
     from mhtool.store import crypto
 
     return crypto.Credential(key_material=crypto.read_key_file(Path(path)), source=str(path))
+
+
+def _instruments(codes: set[str] | None) -> dict:
+    """The instruments by code: ``codes`` alone when each is a built-in read from its own file, else all of them.
+
+    A dossier names the one or two instruments its screening entries used;
+    reading and checking all eight built-in definitions would cost more than
+    the rest of ``cases show``. Built-in files are named by their code; a
+    center's own folders (``MHTOOL_INSTRUMENTS``) may define or override any
+    code in any file, so with them every instrument is loaded.
+    """
+    from mhtool.survey.domain import instruments
+    from mhtool.survey.usecases import registry
+
+    if codes is None or instruments.instrument_dirs_from_env():
+        return registry.all_instruments()
+    found = {}
+    for code in codes:
+        path = instruments.BUILTIN_DIR / f"{code}.toml"
+        inst = instruments.load_definition(path) if path.is_file() else None
+        if inst is None or inst.code != code:
+            return registry.all_instruments()
+        found[code] = inst
+    return found
 
 
 class Center:
@@ -99,18 +125,22 @@ class Center:
         """Today in the store's time zone (Asia/Shanghai unless the store says otherwise)."""
         return dates.today(self.store.tz)
 
-    def instrument_names(self) -> dict[str, dict]:
+    def instrument_names(self, codes: Iterable[str] | None = None) -> dict[str, dict]:
         """What people read for each instrument's codes (SCL-90, 阳性, a critical item's wording), by instrument code.
 
         The dossier shows screening results but sits below the screening
         feature, so the center, which composes both, hands these words down.
-        Empty when the instrument folders cannot be read: codes still show.
+        ``codes``: only these instruments (those a dossier's screening entries
+        name); every instrument when None. Empty when the instrument folders
+        cannot be read: codes still show.
         """
         from mhtool.errors import MhtoolError
-        from mhtool.survey.usecases import registry
 
+        wanted = None if codes is None else set(codes)
+        if wanted is not None and not wanted:
+            return {}  # nothing to name: no instrument file is read
         try:
-            return {code: inst.names() for code, inst in registry.all_instruments().items()}
+            return {code: inst.names() for code, inst in _instruments(wanted).items()}
         except MhtoolError:
             return {}
 
@@ -132,6 +162,9 @@ class Center:
 
     @cached_property
     def exports(self) -> ExportGateway:
+        # Imported here: a command that shows data on the terminal writes no file.
+        from mhtool.app.gateway import ExportGateway
+
         return ExportGateway(self.store)
 
     @cached_property
@@ -157,6 +190,12 @@ class Center:
         from mhtool.network.usecases.api import Network
 
         return Network(self)
+
+    @cached_property
+    def counseling(self) -> Counseling:
+        from mhtool.counseling.usecases.api import Counseling
+
+        return Counseling(self)
 
     @cached_property
     def reports(self) -> Reports:

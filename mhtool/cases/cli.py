@@ -278,7 +278,11 @@ def show(
 
     Example: mhtool cases show 2024010203
     """
+    import os
+    import sys
+
     from mhtool.console import output, session
+    from mhtool.domain.labels import label
 
     lang = _shown(lang)
     with session.open_center(ctx) as center:
@@ -295,9 +299,18 @@ def show(
         # "signals" (多源预警) only when the reader may see them and the dossier has any.
         output.emit_json({k: d[k] for k in ("student", "timeline", "tasks", "measures", "missing", "signals") if k in d and (k != "signals" or d[k])})
         return
-    from mhtool.cases.render import dossier_panel
+    from mhtool.cases import render
 
-    output.emit_renderable(dossier_panel(d, lang))
+    if sys.stdout.isatty() or os.environ.get("FORCE_TERMINAL"):
+        output.emit_renderable(render.dossier_panel(d, lang))
+        return
+    lines, timeline = render.dossier_lines(d, lang)
+    for line in lines:
+        output.emit_line(line)
+    if timeline:
+        output.emit_table(timeline, render.timeline_columns(lang))
+    else:
+        output.emit_line(label("dossier", "none", lang))
 
 
 def _list_columns(lang: str) -> list[tuple[str, str]]:

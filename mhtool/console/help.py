@@ -39,10 +39,10 @@ def _tokens():
 
 
 def cells(text: str) -> int:
-    """Columns ``text`` takes on a terminal (CJK characters take two)."""
-    import unicodedata  # a large table: loaded only for a Chinese page
+    """Columns ``text`` takes on a terminal (CJK characters take two), as tables measure it."""
+    from mhtool.console.table import width  # unicodedata's large table: loaded only for a Chinese page
 
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return width(text)
 
 
 def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
@@ -221,6 +221,10 @@ class HelpCommand(_Translated, TyperCommand):
 class HelpGroup(_Translated, TyperGroup):
     """Every mhtool command group."""
 
+    def list_commands(self, ctx) -> list[str]:
+        # The names alone, in the order they were defined: listing builds no command (console.apps.LazyCommands).
+        return list(self.commands)
+
     def format_commands(self, ctx, formatter) -> None:
         rows = self.command_rows(ctx, formatter)
         if rows:
@@ -228,11 +232,12 @@ class HelpGroup(_Translated, TyperGroup):
                 formatter.write_dl(rows)
 
     def command_rows(self, ctx, formatter) -> list[tuple[str, str]]:
-        names = [n for n in self.list_commands(ctx) if not self.commands[n].hidden] if self.commands else []
-        if not names:
+        shown = [(n, self.get_command(ctx, n)) for n in self.list_commands(ctx)]
+        shown = [(n, cmd) for n, cmd in shown if cmd is not None and not cmd.hidden]
+        if not shown:
             return []
-        limit = formatter.width - 6 - max(len(n) for n in names)
-        return [(name, self.commands[name].get_short_help_str(limit)) for name in names]
+        limit = formatter.width - 6 - max(len(n) for n, _cmd in shown)
+        return [(name, cmd.get_short_help_str(limit)) for name, cmd in shown]
 
 
 # -- command-line mistakes ----------------------------------------------------------------------
@@ -246,9 +251,10 @@ _VALUE_PROBLEMS = [
     ((r"^Input should be greater than (?P<limit>\S+?)\.?$"), N_("must be more than {limit}")),
     ((r"^Input should be less than (?P<limit>\S+?)\.?$"), N_("must be less than {limit}")),
     ((r"^Input should be (?P<choices>.+?)\.?$"), N_("must be {choices}")),
-    ((r"^(?P<value>.+) is not a valid integer\.?$"), N_("{value} is not a whole number")),
-    ((r"^(?P<value>.+) is not a valid float\.?$"), N_("{value} is not a number")),
-    ((r"^(?P<value>.+) is not a valid boolean\.?$"), N_("{value} is not yes or no")),
+    # Typer before 0.29 names the type "int", "int range", "float range"; a boolean adds the words it knows.
+    ((r"^(?P<value>.+) is not a valid int(?:eger)?(?: range)?\.?$"), N_("{value} is not a whole number")),
+    ((r"^(?P<value>.+) is not a valid float(?: range)?\.?$"), N_("{value} is not a number")),
+    ((r"^(?P<value>.+) is not a valid boolean\b.*$"), N_("{value} is not yes or no")),
     ((r"^(?P<value>.+) is not in the range (?P<range>.+?)\.?$"), N_("{value} is not in the range {range}")),
     ((r"^(?P<value>.+) is not one of (?P<choices>.+?)\.?$"), N_("{value} is not one of {choices}")),
     ((r"^(?P<value>.+) is not (?P<choices>.+?)\.?$"), N_("{value} is not {choices}")),
@@ -266,7 +272,7 @@ def usage_message(exc) -> str:
     ctx = getattr(exc, "ctx", None)
     message = str(getattr(exc, "message", "") or exc)
     param = getattr(exc, "param", None)
-    hint = getattr(exc, "param_hint", None) or (param.get_error_hint() if param is not None else None)
+    hint = getattr(exc, "param_hint", None) or (param.get_error_hint(ctx) if param is not None else None)
     if isinstance(hint, (list, tuple)):
         hint = " / ".join(hint)
     if kind == "MissingParameter":

@@ -1,10 +1,10 @@
 """The only place that prints.
 
-Data goes to stdout (a rich table on a terminal; tab-separated text, CSV or
-JSON otherwise); messages, warnings and progress go to stderr. Colours only on
-a terminal, and never with ``NO_COLOR`` (rich honours it). User text is always
-rendered as plain :class:`rich.text.Text`, never parsed as markup, so a note
-containing ``[red]`` prints as typed.
+Data goes to stdout (aligned columns on a terminal, paged when longer than
+the screen; tab-separated text, CSV or JSON otherwise); messages, warnings and
+progress go to stderr. Colours only on a terminal, and never with ``NO_COLOR``.
+User text is always printed as plain text, never parsed as markup (a note
+containing ``[red]`` prints as typed) and never as control sequences.
 """
 
 from __future__ import annotations
@@ -104,45 +104,71 @@ def safe_csv_cell(value) -> str:
 
 def _plain_cell(value) -> str:
     """A cell of tab-separated output: one line, no tab, and as safe to open in a spreadsheet as a CSV cell."""
-    text = _cell_text(value)
-    if any(c in text for c in "\t\r\n"):
+    # Most cells are text: checked inline, since a list of 3,000 students has 30,000 of them.
+    if type(value) is str:
+        text = value
+    elif value is None:
+        return ""
+    else:
+        text = _cell_text(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return text
+    if "\t" in text or "\n" in text or "\r" in text:
         text = text.replace("\t", " ").replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return text
     return formula_safe(text)
 
 
 def emit_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]], *, title: str | None = None, styles: dict | None = None) -> None:
-    """Rows as a table: rich on a terminal, tab-separated text otherwise.
+    """Rows as a table: aligned columns on a terminal, tab-separated text otherwise.
 
     ``columns`` is a list of (key, header). ``styles`` maps a key to a function
-    value → rich style name (used for level colours).
+    value → style name such as ``"bold red"`` (used for level colours). On a
+    terminal a table longer than the screen goes through the pager
+    (:mod:`mhtool.console.pager`), its first screen shown before the rest is drawn.
     """
-    # A pipe never gets a rich table, so skip importing rich for it (~30 ms of
-    # a command's start-up when a script reads a long list).
-    plain = not sys.stdout.isatty() and not os.environ.get("FORCE_TERMINAL")
-    console = None if plain else _console(stderr=False)
-    if console is None or not console.is_terminal:
+    tty = sys.stdout.isatty()
+    if not tty and not os.environ.get("FORCE_TERMINAL"):
         out = sys.stdout
+        keys = [k for k, _header in columns]
         out.write("\t".join(h for _key, h in columns) + "\n")
         for row in rows:
-            out.write("\t".join(_plain_cell(row.get(k)) for k, _header in columns) + "\n")
+            out.write("\t".join([_plain_cell(row.get(k)) for k in keys]) + "\n")
         out.flush()
         return
-    from rich.table import Table
-    from rich.text import Text
+    import itertools
+    import shutil
 
-    table = Table(title=title, show_lines=False, header_style="bold")
-    for _key, header in columns:
-        table.add_column(header)
-    for row in rows:
-        cells = []
-        for key, _header in columns:
-            style = (styles or {}).get(key)
-            value = row.get(key)
-            cells.append(Text(_cell_text(value), style=style(value) if style else ""))
-        table.add_row(*cells)
-    console.print(table)
+    from mhtool.console import pager, table
+
+    size = shutil.get_terminal_size()
+    keys = [k for k, _header in columns]
+    lines = table.render(
+        [h for _key, h in columns],
+        [[row.get(k) for k in keys] for row in rows],
+        text=_cell_text,
+        styles=[(styles or {}).get(k) for k in keys],
+        room=size.columns,
+        title=title,
+        colour=colour(),
+    )
+    # A table fits when it leaves the last line for the shell prompt; one of a screen's height or more is paged.
+    first = list(itertools.islice(lines, max(size.lines, 1)))
+    chosen = pager.command() if tty and len(first) >= size.lines else None
+    if chosen and not pager.found(chosen):
+        warn(_("the pager {command} was not found (MHTOOL_PAGER or PAGER); printing without it").format(command=chosen))
+    elif chosen and pager.page(first, lines, chosen):
+        return
+    out = sys.stdout
+    out.write("".join(first))
+    out.flush()
+    for chunk in pager.chunks(lines):
+        out.write(chunk)
+    out.flush()
+
+
+def colour() -> bool:
+    """Whether terminal output may carry colours and other styles: not with ``NO_COLOR`` set, nor on a dumb terminal."""
+    return not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def emit_csv(rows: Sequence[dict], columns: Sequence[tuple[str, str]]) -> None:
@@ -163,7 +189,16 @@ def emit_renderable(renderable) -> None:
 # -- messages (stderr) -----------------------------------------------------------------------
 
 
+# What rich leaves out of a message (bell, backspace, vertical tab, form feed, carriage return).
+_CONTROL = dict.fromkeys((7, 8, 11, 12, 13))
+
+
 def _say(text: str, style: str = "") -> None:
+    if not sys.stderr.isatty() and not os.environ.get("FORCE_TERMINAL"):
+        # No colour off a terminal: the line as rich would print it, without importing rich (a script's start-up).
+        sys.stderr.write(text.translate(_CONTROL).expandtabs(8) + "\n")
+        sys.stderr.flush()
+        return
     from rich.text import Text
 
     _console(stderr=True).print(Text(text, style=style))

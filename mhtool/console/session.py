@@ -56,14 +56,23 @@ def _read_key_file(path: Path) -> bytes:
     return crypto.key_material(_read_credential_file(path, "MHTOOL_KEY_FILE"), path, "MHTOOL_KEY_FILE")
 
 
-def credential(st: config.Settings):
-    """The credential of the person running the command (never from the command line)."""
+def credential(st: config.Settings, *, agent: bool = True):
+    """The credential of the person running the command (never from the command line).
+
+    ``agent``: ask the unlock agent (`mhtool unlock`) before the prompt; `mhtool unlock` itself does not.
+    """
     from mhtool.store import crypto
 
     if st.key_file:
         return crypto.Credential(key_material=_read_key_file(st.key_file), source=f"MHTOOL_KEY_FILE ({st.key_file})")
     if st.passphrase_file:
         return crypto.Credential(passphrase=_read_secret_file(st.passphrase_file, "MHTOOL_PASSPHRASE_FILE"), source="MHTOOL_PASSPHRASE_FILE")
+    if agent and st.user:
+        from mhtool.store import agent as unlock_agent
+
+        unlocked = unlock_agent.credential(st.store, st.user)
+        if unlocked is not None:
+            return unlocked
     if prompts.is_interactive():
         question = _("Passphrase for {user}:").format(user=st.user) if st.user else _("Passphrase:")
         return crypto.Credential(passphrase=prompts.secret(question), source="the prompt")

@@ -50,6 +50,8 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "correction": ("更正", "correction"),
         "signal": ("多源预警", "signal"),
         "signal_review": ("预警研判", "signal review"),
+        "session": ("个体咨询", "counseling session"),
+        "conference": ("案例研讨", "case conference"),
     },
     "task": {
         "interview": ("约谈", "interview"),
@@ -60,6 +62,8 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "referral_review": ("转介复查", "referral review"),
         "referral_guardian": ("转介告知监护人", "referral: inform the guardian"),
         "signal_review": ("研判", "signal review"),
+        "appointment": ("咨询预约", "appointment"),
+        "conference_follow_up": ("研讨跟进", "conference follow-up"),
     },
     # 多源预警: the rules (codes of mhtool/signals/domain/rules.toml), the systems a signal comes from,
     # a signal's state and what a counselor's review (研判) decided.
@@ -314,6 +318,11 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "signal_hits": ("共触发{}次", "{} hits"),
         "signal_last": ("最近一次 {}", "last {}"),
         "signal_reason": ("研判理由 {}", "reason {}"),
+        "session_counselor": ("咨询师 {}", "counselor {}"),
+        "session_closed": ("结束本轮咨询 {}", "series closed: {}"),
+        "participants": ("参加人员 {}", "participants {}"),
+        "decision": ("结论 {}", "decision {}"),
+        "conference_owner": ("跟进人 {}", "follow-up by {}"),
     },
     # What the three clarities (三个明确) find missing; ``basic`` takes the field's label.
     "missing": {
@@ -435,6 +444,70 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "separator": ("，", ", "),
     },
 }
+
+# 个体咨询与团体辅导 (codes of mhtool/domain/vocabulary.py).
+_LABELS.update(
+    {
+        "session_mode": {
+            "in_person": ("面询", "in person"),
+            "phone": ("电话", "phone"),
+            "online": ("网络", "online"),
+        },
+        "concern": {
+            "emotion": ("情绪困扰", "emotional distress"),
+            "relationship": ("人际关系", "relationships"),
+            "romance": ("恋爱情感", "romantic relationships"),
+            "academic": ("学业压力", "academic stress"),
+            "career": ("生涯发展", "career"),
+            "family": ("家庭关系", "family"),
+            "adaptation": ("环境适应", "adjustment"),
+            "self_growth": ("自我成长", "personal growth"),
+            "sleep": ("睡眠与身心", "sleep and body"),
+            "crisis": ("危机与安全", "crisis and safety"),
+            "other": ("其他", "other"),
+        },
+        "session_risk": {
+            "high": ("高风险", "high"),
+            "medium": ("中风险", "medium"),
+            "low": ("低风险", "low"),
+        },
+        "session_outcome": {
+            "achieved": ("达成咨询目标", "goals achieved"),
+            "improved": ("部分改善", "partly improved"),
+            "referred": ("转介就医", "referred"),
+            "transferred": ("转其他咨询师", "transferred to another counselor"),
+            "discontinued": ("来访者中止", "discontinued by the student"),
+            "other": ("其他", "other"),
+        },
+        "appointment_status": {
+            "booked": ("已预约", "booked"),
+            "attended": ("已咨询", "attended"),
+            "cancelled": ("已取消", "cancelled"),
+            "no_show": ("爽约", "no-show"),
+        },
+        "activity_kind": {
+            "lecture": ("讲座", "lecture"),
+            "month_525": ("5·25心理健康月活动", "5·25 mental-health month event"),
+            "class_meeting": ("主题班会", "class meeting"),
+            "workshop": ("工作坊", "workshop"),
+            "training": ("心理委员培训", "peer-monitor training"),
+            "other": ("其他活动", "other"),
+        },
+        "conference_kind": {
+            "case_conference": ("案例研讨", "case conference"),
+            "supervision": ("督导", "supervision"),
+        },
+        "weekday": {
+            "1": ("周一", "Mon"),
+            "2": ("周二", "Tue"),
+            "3": ("周三", "Wed"),
+            "4": ("周四", "Thu"),
+            "5": ("周五", "Fri"),
+            "6": ("周六", "Sat"),
+            "7": ("周日", "Sun"),
+        },
+    }
+)
 
 
 def label(domain: str, code: str | None, lang: str = DEFAULT_LANG) -> str:
@@ -581,6 +654,8 @@ _TEXT: dict[str, tuple[str, str]] = {
     "notice_at": ("{who} {at}", "{who} {at}"),
     "notice_how": ("{who}（{how}）", "{who} ({how})"),
     "list_separator": ("、", ", "),
+    # A counseling session's place in its series (个体咨询 第3次).
+    "session_number": ("第{n}次", "session {n}"),
     # Between the clauses of a one-line summary, and between a head and its detail (一级 → 二级：原因).
     "clause_separator": ("；", "; "),
     "clause_colon": ("：", ": "),

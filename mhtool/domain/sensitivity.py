@@ -16,7 +16,9 @@ from __future__ import annotations
 
 # Timeline entries whose content a clerk may not see (interview findings, notes, crises,
 # guardian conversations, referral details): clerks see that they exist and their administrative facts.
-CLINICAL_KINDS = frozenset({"interview", "note", "guardian_contact", "crisis", "referral", "follow_up", "level_change", "close", "reopen"})
+CLINICAL_KINDS = frozenset(
+    {"interview", "note", "guardian_contact", "crisis", "referral", "follow_up", "level_change", "close", "reopen", "session", "conference"}
+)
 
 # The administrative fields of each restricted entry kind: dates, levels, who was told when.
 ENTRY_PUBLIC_FIELDS: dict[str, tuple[str, ...]] = {
@@ -31,7 +33,15 @@ ENTRY_PUBLIC_FIELDS: dict[str, tuple[str, ...]] = {
     "referral": ("referral_id", "status", "from_status"),
     # A leave or return is administrative; the medical reason and the certificate's conclusion are not.
     "status_change": ("from", "to", "from_date", "until", "on", "documents"),
+    # 个体咨询 (咨询伦理): that a session took place, when, with whom and how long; what the student brought,
+    # the risk assessment, the next step and how a series ended are for counselors only.
+    "session": ("counselor", "mode", "minutes", "number", "at", "appointment_id", "walk_in", "closes"),
+    # 案例研讨/督导: that it was held, who took part and who follows up; what was discussed and decided is clinical.
+    "conference": ("conference_id", "conference_kind", "participants", "owner", "due", "task_id"),
 }
+# Entry kinds whose content never leaves in a document (the dossier export goes to advisors and
+# colleges): even a counselor's export shows only their administrative part.
+DOCUMENT_WITHHELD_KINDS = frozenset({"session", "conference"})
 
 # Header fields of a student a clerk may not see: why a student is watched is clinical.
 STUDENT_CLINICAL_FIELDS: tuple[str, ...] = ("level_reason",)

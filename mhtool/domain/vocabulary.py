@@ -43,6 +43,32 @@ CRISIS_RISKS: tuple[str, ...] = ("high", "medium", "low")
 # (家长知悉时间 is the time of the first such notice when no separate time was recorded).
 PARENT_WORDS: tuple[str, ...] = ("家长", "父母", "父亲", "母亲", "监护人", "parent", "father", "mother", "guardian")
 
+# 个体咨询 and 团体辅导 (counseling): how a session was held (面询/电话/网络), the presenting
+# concern's category (a short fixed list; what was said is free text beside it), the counselor's
+# risk assessment, and how a series of sessions ended.
+SESSION_MODES: tuple[str, ...] = ("in_person", "phone", "online")
+CONCERNS: tuple[str, ...] = (
+    "emotion",
+    "relationship",
+    "romance",
+    "academic",
+    "career",
+    "family",
+    "adaptation",
+    "self_growth",
+    "sleep",
+    "crisis",
+    "other",
+)
+SESSION_RISKS: tuple[str, ...] = CRISIS_RISKS
+SESSION_OUTCOMES: tuple[str, ...] = ("achieved", "improved", "referred", "transferred", "discontinued", "other")
+# An appointment (预约) from booking to what became of it.
+APPOINTMENT_STATUSES: tuple[str, ...] = ("booked", "attended", "cancelled", "no_show")
+# 心理健康活动: what kind of event an activity was.
+ACTIVITY_KINDS: tuple[str, ...] = ("lecture", "month_525", "class_meeting", "workshop", "training", "other")
+# 案例研讨 (a case conference of the center's counselors) or 督导 (supervision).
+CONFERENCE_KINDS: tuple[str, ...] = ("case_conference", "supervision")
+
 # The roster fields of a dossier header (一人一档 表头), in the order sheets show them.
 ROSTER_FIELDS: tuple[str, ...] = (
     "name",

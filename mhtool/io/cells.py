@@ -17,7 +17,7 @@ import unicodedata
 from datetime import date, datetime, time, timedelta
 
 from mhtool.domain.dates import EARLIEST_DATE, LATEST_DATE
-from mhtool.domain.student_no import shape_problem
+from mhtool.domain.student_no import MAX_LENGTH, MIN_DIGITS, MIN_LENGTH, shape_problem
 from mhtool.i18n import N_, _
 
 __all__ = [
@@ -39,6 +39,9 @@ __all__ = [
 SCIENTIFIC_NOTATION_MESSAGE = N_(
     "student number looks like scientific notation; fix the cell in the source file (format it as text)"
 )
+
+# A cell of ASCII digits alone is a student number when its length is within these (shape_problem's rule).
+_MIN_NO, _MAX_NO = max(MIN_LENGTH, MIN_DIGITS), MAX_LENGTH
 
 # Characters that render as nothing and only ever get into cells by copy-paste.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
@@ -119,6 +122,9 @@ def student_no(cell: object) -> tuple[str | None, str | None]:
     """
     if cell is None:
         return None, _("student number is empty")
+    if cell.__class__ is str and _MIN_NO <= len(cell) <= _MAX_NO and cell.isdigit() and cell.isascii():
+        # The usual cell (2026601000 typed as text): nothing below would change it or find fault with it.
+        return cell, None
     if isinstance(cell, bool):
         return None, _("student number is not a number or text")
     if isinstance(cell, int):
@@ -196,6 +202,14 @@ def parse_cell_date(cell: object) -> datetime | None:
     """
     if cell is None or isinstance(cell, bool):
         return None
+    if cell.__class__ is str and len(cell) == 19 and cell[4] in "-/" and cell[7] == cell[4] and cell[10] == " " and cell[13] == cell[16] == ":":
+        # A platform's submission time (2026/09/10 08:00:00), read as the general pattern below reads it.
+        digits = cell[:4] + cell[5:7] + cell[8:10] + cell[11:13] + cell[14:16] + cell[17:]
+        if digits.isascii() and digits.isdigit():
+            try:
+                return datetime(int(cell[:4]), int(cell[5:7]), int(cell[8:10]), int(cell[11:13]), int(cell[14:16]), int(cell[17:]))
+            except ValueError:
+                return None
     if isinstance(cell, datetime):
         return cell
     if isinstance(cell, date):

@@ -31,15 +31,14 @@ import struct
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree
-
-import pandas as pd
 
 from mhtool.errors import InvalidInput, Problem, UsageError
 from mhtool.i18n import N_, _
@@ -55,17 +54,25 @@ from mhtool.io.cells import (
 )
 from mhtool.io.profiles import FieldSpec, HeaderLayout, Profile, detect_profile, get_profile, load_profiles
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
     "MAX_CELLS",
     "ColumnMapping",
+    "ExportChunk",
+    "ExportReader",
     "ItemColumn",
     "ParsedExport",
     "ParsedTable",
     "RawSheet",
+    "ReadAgain",
+    "SheetRows",
     "decode_text",
     "describe_mapping",
     "parse_export",
     "parse_table",
+    "open_sheet",
     "read_export",
     "read_password_file",
     "read_sheet",
@@ -120,6 +127,75 @@ class RawSheet:
     format: str = ""
 
 
+class SheetRows:
+    """One sheet's rows, read in order and once: an import holds a chunk of rows at a time, not the sheet.
+
+    Rows come as :class:`RawSheet` describes them, except that an empty text
+    cell may still be ``""`` and trailing empty rows and columns are not
+    trimmed (a reader that needs the sheet's true width measures it as it
+    goes). A workbook read by calamine stays in calamine's own compact memory
+    until :meth:`close`; a CSV, HTML table or a workbook that needed openpyxl
+    is a :class:`RawSheet` already.
+    """
+
+    def __init__(self, file: str, sheet: str, fmt: str, rows: Iterable[list], width: int, *, raw: RawSheet | None = None, close=None, whole=None):
+        self.file = file
+        self.sheet = sheet
+        self.format = fmt
+        self.width = width
+        self.raw = raw
+        self._rows = iter(rows)
+        self._close = close
+        self._whole = whole
+
+    def readable(self) -> bool:
+        """Whether every part of the sheet could be read: a sheet read in pieces may fail in a piece not reached yet.
+
+        Read whole, a sheet that cannot be read fails before its first row;
+        whoever stops early with an error of their own asks this first, so
+        that the file's damage is what gets reported, as it would be.
+        """
+        return self._whole() if self._whole is not None else True
+
+    @classmethod
+    def of(cls, raw: RawSheet) -> SheetRows:
+        width = max((len(r) for r in raw.rows), default=0)
+        rows = (r if len(r) == width else list(r) + [None] * (width - len(r)) for r in raw.rows)
+        return cls(raw.file, raw.sheet, raw.format, rows, width, raw=raw)
+
+    @classmethod
+    def of_calamine(cls, file: str, sheet: str, fmt: str, cal_sheet, close, *, damaged) -> SheetRows:
+        start = cal_sheet.start or (0, 0)
+        width = start[1] + cal_sheet.width
+
+        def rows():
+            # iter_rows() gives the empty rows above the used range but starts each row at its first
+            # column: the columns left of it are put back, so that positions are the sheet's.
+            pad = [None] * start[1]
+            try:
+                for row in cal_sheet.iter_rows():
+                    yield pad + row if pad else row
+            except Exception as exc:  # noqa: BLE001 - a cell calamine cannot hand over is a damaged file
+                raise damaged(exc) from None
+
+        return cls(file, sheet, fmt, rows(), width, close=close)
+
+    def __iter__(self) -> Iterator[list]:
+        return self._rows
+
+    def close(self) -> None:
+        close, self._close = self._close, None
+        self._rows = iter(())
+        if close is not None:
+            close()
+
+    def __enter__(self) -> SheetRows:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def read_password_file(path: str | os.PathLike, option: str = "--password-file") -> str:
     """The password held in a file (first line; a trailing newline is not part of it)."""
     p = Path(path)
@@ -149,6 +225,30 @@ def read_sheet(path: str | Path, sheet: str | int | None = None, *, password: st
     ``password`` opens a password-protected workbook (decrypted in memory).
     Every file that cannot be read raises :class:`InvalidInput` naming it.
     """
+    name, data = _file_bytes(path)
+    return _reading(name, lambda: _read_bytes(name, data, sheet, password))
+
+
+def open_sheet(
+    path: str | Path, sheet: str | int | None = None, *, password: str | None = None, data: bytes | None = None, pieces: bool = True
+) -> SheetRows:
+    """The sheet :func:`read_sheet` would read, as rows read once in order (close it, or use it in a ``with``).
+
+    A workbook calamine reads is not turned into Python lists as a whole, so
+    memory stays flat however many rows an export has. An ``.xlsx`` sheet is
+    read in pieces parsed on a second thread (:class:`_XlsxPieces`); reading
+    its rows may then raise :class:`ReadAgain`, and ``pieces=False`` reads it
+    whole. ``data``: the file's bytes, when the caller has read them already.
+    """
+    if data is None:
+        name, data = _file_bytes(path)
+    else:
+        name = Path(path).name
+    found = _reading(name, lambda: _read_bytes(name, data, sheet, password, stream="pieces" if pieces else "whole"))
+    return found if isinstance(found, SheetRows) else SheetRows.of(found)
+
+
+def _file_bytes(path: str | Path) -> tuple[str, bytes]:
     p = Path(path)
     name = p.name
     try:
@@ -163,8 +263,13 @@ def read_sheet(path: str | Path, sheet: str | int | None = None, *, password: st
         raise InvalidInput(_("{file}: cannot read the file ({reason})").format(file=name, reason=exc.strerror or exc)) from None
     if not data:
         raise InvalidInput(_("{file}: the file is empty").format(file=name), hint=_("export the survey again"))
+    return name, data
+
+
+def _reading(name: str, read):
+    """``read()``, with any failure of a reader turned into invalid input naming the file."""
     try:
-        return _read_bytes(name, data, sheet, password)
+        return read()
     except (InvalidInput, UsageError):
         raise
     except MemoryError:
@@ -175,12 +280,12 @@ def read_sheet(path: str | Path, sheet: str | int | None = None, *, password: st
         raise _damaged(name, exc) from None
 
 
-def _read_bytes(name: str, data: bytes, sheet: str | int | None, password: str | None) -> RawSheet:
+def _read_bytes(name: str, data: bytes, sheet: str | int | None, password: str | None, *, stream: bool | str = False) -> RawSheet | SheetRows:
     head = data[:8]
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return _read_zip_workbook(name, data, sheet)
+        return _read_zip_workbook(name, data, sheet, stream=stream)
     if head == _OLE2_MAGIC:
-        return _read_ole2(name, data, sheet, password)
+        return _read_ole2(name, data, sheet, password, stream=stream)
     if _looks_like_html(data):
         return _read_html(name, data, sheet)
     return _read_delimited(name, data, sheet)
@@ -252,6 +357,8 @@ _CELL_OR_ROW = re.compile(rb"<(/?)(?:[\w.-]+:)?(row|c)(?=[\s/>])([^>]*)>")
 _R_ATTR = re.compile(rb"(?:^|\s)r\s*=\s*[\"']([^\"']*)[\"']")
 _REF = re.compile(rb"([A-Za-z]*)([0-9]*)")
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_FORMULA_PLAIN = re.compile(rb"<f[\s>/]")
+_PREFIXED_TAG = re.compile(rb":[cf][\s>/]")
 _ROOT_PREFIX = re.compile(rb"<(\w+:)?worksheet[\s>]")
 _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
@@ -270,13 +377,13 @@ def _digits_greater(n: int) -> bytes:
     for i, ch in enumerate(s):
         if ch < "9":
             alts.append(s[:i].encode() + b"[%c-9]" % (ord(ch) + 1) + b"[0-9]" * (len(s) - i - 1))
-    return b"0*(?:" + b"|".join(alts) + b")"
+    return b"0*+(?:" + b"|".join(alts) + b")"
 
 
 def _letters_greater(n: int) -> bytes:
     """A regex for column letters (either case) of a column after the ``n``-th (1-based)."""
     s = column_letter(n - 1) if n >= 1 else ""
-    alts = [b"[A-Za-z]{%d,}" % (len(s) + 1)]
+    alts = [b"[A-Za-z]{%d,}+" % (len(s) + 1)]
     for i, ch in enumerate(s):
         if ch < "Z":
             nxt = chr(ord(ch) + 1)
@@ -291,7 +398,8 @@ def _odd_cells(prefix: bytes, claim: tuple[int, int] | None) -> re.Pattern:
     odd = b'(?! r=")[\\s/>]'
     if claim is not None:
         rows, cols = claim
-        beyond = _letters_greater(cols) + b"[0-9]*|[A-Za-z]*" + _digits_greater(rows)
+        # Possessive: letters never give back to the digits, nor digits to the quote (a third of the time of a search).
+        beyond = _letters_greater(cols) + b"[0-9]*+|[A-Za-z]*+" + _digits_greater(rows)
         odd = b' r="(?:' + beyond + rb')"[^>]*(?<!/)>|' + odd
     return re.compile(b"<" + re.escape(prefix) + b"c(?:" + odd + b")")
 
@@ -314,13 +422,13 @@ def _parse_ref(ref: bytes) -> tuple[int, int] | None:
     return int(digits), _letters_value(letters)
 
 
-def _xml_chunks(zf: zipfile.ZipFile, member: str, where: str):
+def _xml_chunks(zf: zipfile.ZipFile, member: str, where: str, size: int = _CHUNK):
     """The member's bytes in chunks that end before a ``<`` (no tag is split)."""
     total = 0
     with zf.open(member) as fh:
         tail = b""
         while True:
-            chunk = fh.read(_CHUNK)
+            chunk = fh.read(size)
             if not chunk:
                 break
             total += len(chunk)
@@ -338,16 +446,8 @@ def _xml_chunks(zf: zipfile.ZipFile, member: str, where: str):
             yield tail
 
 
-def _xlsx_extent(zf: zipfile.ZipFile, member: str, where: str) -> _Extent:
-    """How far the cells of one worksheet reach, read from its XML without building it.
-
-    Writers put the reference first in every cell (``<c r="B7" …>``); when all
-    cells do, one pass of byte counts and a search for a reference beyond the
-    ``<dimension>`` the file declares is enough, and a second pass collects the
-    distinct columns and rows only when that declaration is missing or wrong.
-    Any other shape is walked cell by cell, with positions implied by order
-    where a cell has no reference, as calamine places them.
-    """
+def _sheet_head(zf: zipfile.ZipFile, member: str) -> tuple[bytes, bytes, re.Match | None, tuple[int, int] | None]:
+    """The start of a worksheet's XML, its namespace prefix, where <sheetData> starts, and the last cell its <dimension> claims."""
     with zf.open(member) as fh:
         head = fh.read(1 << 16)
     m = _ROOT_PREFIX.search(head)
@@ -362,6 +462,20 @@ def _xlsx_extent(zf: zipfile.ZipFile, member: str, where: str) -> _Extent:
             claim = ends[-1]
             if claim[0] > MAX_ROWS or claim[1] > MAX_COLUMNS or claim[0] * claim[1] > MAX_CELLS:
                 claim = None  # inflated or absurd: measure instead
+    return head, prefix, data_at, claim
+
+
+def _xlsx_extent(zf: zipfile.ZipFile, member: str, where: str) -> _Extent:
+    """How far the cells of one worksheet reach, read from its XML without building it.
+
+    Writers put the reference first in every cell (``<c r="B7" …>``); when all
+    cells do, one pass of byte counts and a search for a reference beyond the
+    ``<dimension>`` the file declares is enough, and a second pass collects the
+    distinct columns and rows only when that declaration is missing or wrong.
+    Any other shape is walked cell by cell, with positions implied by order
+    where a cell has no reference, as calamine places them.
+    """
+    head, prefix, data_at, claim = _sheet_head(zf, member)
     closing = b"</" + prefix + b"c>"
     needle = b"<" + prefix + b"f"
     with_ref = b"<" + prefix + b'c r="'
@@ -511,7 +625,7 @@ class _XlsxSheets:
 # ---------------------------------------------------------------- workbooks
 
 
-def _read_zip_workbook(name: str, data: bytes, sheet: str | int | None) -> RawSheet:
+def _read_zip_workbook(name: str, data: bytes, sheet: str | int | None, *, stream: bool | str = False) -> RawSheet | SheetRows:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         members = zf.namelist()
@@ -543,21 +657,23 @@ def _read_zip_workbook(name: str, data: bytes, sheet: str | int | None) -> RawSh
             RuntimeError, ValueError, struct.error) as exc:
         raise _damaged(name, exc) from None
     try:
-        raw = _read_with_calamine(name, data, sheet, fmt, guard)
+        raw = _read_with_calamine(name, data, sheet, fmt, guard, stream=stream)
     except (InvalidInput, UsageError):
         raise
     except Exception as calamine_error:  # noqa: BLE001 - any calamine failure gets the openpyxl fallback
         return _read_with_openpyxl(name, data, sheet, calamine_error, guard)
+    if isinstance(raw, SheetRows):
+        return raw
     if guard.extent(raw.sheet).has_formula:
         _restore_uncached_formulas(data, raw)
     return raw
 
 
-def _read_ole2(name: str, data: bytes, sheet: str | int | None, password: str | None) -> RawSheet:
+def _read_ole2(name: str, data: bytes, sheet: str | int | None, password: str | None, *, stream: bool | str = False) -> RawSheet | SheetRows:
     if any(marker in data for marker in _ENCRYPTION_STREAMS):
         if password is None:
             raise InvalidInput(_("{file}: the workbook is password-protected; save it without a password").format(file=name), hint=_(_PASSWORD_HINT))
-        return _read_bytes(name, _decrypt(name, data, password), sheet, None)
+        return _read_bytes(name, _decrypt(name, data, password), sheet, None, stream=stream)
     scan = _scan_xls(name, data)
     if scan.encrypted:
         if password is None:
@@ -565,9 +681,9 @@ def _read_ole2(name: str, data: bytes, sheet: str | int | None, password: str | 
         plain = _decrypt(name, data, password)
         if plain[:8] != _OLE2_MAGIC or _scan_xls(name, plain).encrypted:
             raise InvalidInput(_("cannot open {file}: the workbook could not be decrypted").format(file=name), hint=_(_DAMAGED_HINT))
-        return _read_ole2(name, plain, sheet, None)
+        return _read_ole2(name, plain, sheet, None, stream=stream)
     try:
-        return _read_with_calamine(name, data, sheet, "xls", None)
+        return _read_with_calamine(name, data, sheet, "xls", None, stream=stream)
     except (InvalidInput, UsageError):
         raise
     except Exception as exc:  # noqa: BLE001
@@ -917,16 +1033,399 @@ def _native_panics_quiet():
         held.close()
 
 
-def _read_with_calamine(name: str, data: bytes, sheet: str | int | None, fmt: str, guard: _XlsxSheets | None) -> RawSheet:
+class _Whole(Exception):
+    """The sheet leaves the common path, so it is read whole and measured exactly (see :class:`_XlsxPieces`)."""
+
+
+class ReadAgain(Exception):
+    """Raised while an export is read: read it again, whole (``open_sheet(pieces=False)``) and column by column (``per_column=True``).
+
+    A sheet read in pieces can turn out, once its last piece is parsed, to
+    have rows out of order across pieces, or a piece calamine cannot parse;
+    an :class:`ExportReader` can meet a boolean answer cell after its first
+    chunk. What was read so far may then be wrong.
+    """
+
+
+# A worksheet read in pieces is cut into about this many, each of this much XML at least and at most.
+_PIECES = 8
+_PIECE_BYTES = (4 << 20, 8 << 20)
+# Pieces parsed and not yet read, at most.
+_PARSED = 6
+# Threads parsing pieces at once.
+_PARSERS = 2
+# XML measured per search while pieces are parsed on the other thread.
+_SCAN_CHUNK = 1 << 18
+
+
+class _XlsxPieces:
+    """An .xlsx worksheet read in pieces of whole rows, each parsed by calamine on a second thread.
+
+    calamine releases the GIL while it parses. So this thread measures the
+    sheet's XML (as :func:`_xlsx_extent` measures it) and marks where pieces
+    of whole rows end, while a second thread unpacks the same XML again and
+    has calamine parse each piece as soon as it is measured; reading rows
+    then waits only for pieces not parsed yet. A piece reaches calamine only
+    once measured: every cell in it names its place and lies within the
+    ``<dimension>`` the sheet declares, so no piece asks calamine for more
+    than the whole sheet would. Each piece is a workbook of its own holding
+    the original's other parts (styles, shared strings) and the piece's rows.
+
+    Anything off the common path raises :class:`_Whole` before a row is read:
+    a formula (its text may have to be put back from openpyxl), a cell
+    without its reference first or under a namespace prefix, a missing or
+    wrong ``<dimension>``, a workbook that does not say which part holds the
+    sheet, or a sheet whose pieces hold no cell. A piece calamine cannot
+    parse, or rows out of order from one piece to the next, are found while
+    rows are read, and raise :class:`ReadAgain`.
+    """
+
+    def __init__(self, name: str, data: bytes, sheet: str, guard: _XlsxSheets, fmt: str):
+        import queue
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        member = guard.by_sheet.get(sheet)
+        if member not in guard.members:
+            raise _Whole
+        zf = guard.zf
+        head, prefix, data_at, claim = _sheet_head(zf, member)
+        if prefix or claim is None or data_at is None:
+            raise _Whole
+        opened = head.find(b">", data_at.start())
+        if opened < 0 or head[opened - 1 : opened] == b"/":
+            raise _Whole
+        self.name, self.data, self.sheet, self.guard, self.format = name, data, sheet, guard, fmt
+        self.width = claim[1]
+        self._member = member
+        self._head = head[: opened + 1]
+        # Every part but the worksheets (and pictures): the styles say which numbers are dates, the shared strings hold the text.
+        self._parts = {
+            info.filename: zf.read(info)
+            for info in zf.infolist()
+            if not info.filename.startswith(("xl/worksheets/", "xl/media/")) or "/_rels/" in info.filename
+        }
+        info = zf.getinfo(member)
+        self._packed, self._deflated = _packed_member(data, info)
+        self._piece = min(max(info.file_size // _PIECES, _PIECE_BYTES[0]), _PIECE_BYTES[1])
+        self._cuts: queue.SimpleQueue = queue.SimpleQueue()
+        self._futures: list = []
+        self._slots = threading.Semaphore(_PARSED)
+        self._stop = False
+        # Two parsers: while this thread measures or reads rows, one has a core; when it waits, both have.
+        self._parsers = ThreadPoolExecutor(_PARSERS, thread_name_prefix="mhtool-xlsx-parse")
+        self._worker = threading.Thread(target=self._parse_pieces, name="mhtool-xlsx", daemon=True)
+        self._worker.start()
+        try:
+            self._measure(zf, member, claim)
+        except BaseException:
+            self.close()
+            raise
+
+    def _measure(self, zf: zipfile.ZipFile, member: str, claim: tuple[int, int]) -> None:
+        where = _("{file}, sheet {sheet}").format(file=self.name, sheet=self.sheet)
+        odd = _odd_cells(b"", claim)
+        foreign = _foreign_cells(b"")
+        cells = 0
+        area = claim[0] * claim[1]
+        enough = -(-area // SPARSE_RATIO) if area > SPARSE_CELLS else 0
+        base = 0  # offset of the current chunk in the XML
+        start = len(self._head)  # where the next piece starts: the rows come after the head every piece repeats
+        end = None  # where </sheetData> is
+        # Small chunks: a search holds the GIL throughout, and the other thread needs it now and then.
+        for body in _xml_chunks(zf, member, where, _SCAN_CHUNK):
+            # The cells are counted only while the count can matter: for a large rectangle, until it is filled enough.
+            if cells < enough:
+                cells += body.count(b"</c>")
+            # As _xlsx_extent: a formula, a cell without its reference first or beyond the claim, a prefixed cell.
+            # A prefixed cell or formula tag needs ":c" or ":f" before its end, which one search rules out.
+            prefixed = _PREFIXED_TAG.search(body) is not None
+            formula = _FORMULA_PLAIN.search(body) or (prefixed and b"<f" in body and _FORMULA_TAG.search(body))
+            if formula or odd.search(body) or (prefixed and foreign.search(body)):
+                raise _Whole
+            if end is None:
+                closed = body.find(b"</sheetData>")
+                if closed >= 0:
+                    end = base + closed
+                stop = len(body) if end is None else end - base
+                at = start + self._piece - base
+                while at < stop:
+                    cut = _row_start(body, max(at, start - base + 1), stop)
+                    if cut < 0:
+                        break
+                    self._cut(base + cut)
+                    start = base + cut
+                    at = start + self._piece - base
+            base += len(body)
+        if end is None:
+            raise _Whole
+        if end > start:
+            self._cut(end)
+        # What follows the rows (merged cells …) is calamine's to read too: a damaged part there fails the sheet.
+        self._cut(None)
+        self._cuts.put(None)
+        rows, cols = claim
+        if cells < enough:
+            raise _Whole  # sparse: the general path measures the cells that are really there
+        extent = _Extent(rows, cols, cells, False)
+        _check_extent(where, extent)
+        self.guard.extents[self.sheet] = extent
+        # A sheet counts as having data when calamine finds a cell in it, as when it is read whole.
+        if not any(f.exception() is None and f.result() is not None for f in self._futures):
+            raise _Whole
+
+    def _cut(self, offset: int | None) -> None:
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        self._futures.append(future)
+        self._cuts.put((offset, future))
+
+    def _parse_pieces(self) -> None:
+        """The second thread: unpack the XML again, and parse each piece once this thread has measured it."""
+        try:
+            with _Unpacker(self._packed, self._deflated) as fh:
+                at = len(self._head)
+                fh.read(at)
+                while True:
+                    cut = self._cuts.get()
+                    if cut is None or self._stop:
+                        return
+                    offset, future = cut
+                    # At most _PARSED pieces parsed and not yet read: calamine's copy of the sheet stays small.
+                    while not self._slots.acquire(timeout=0.05):
+                        if self._stop:
+                            return
+                    try:
+                        if offset is None:
+                            piece, tail = fh.read(-1), True
+                        else:
+                            piece, tail = fh.read(offset - at), False
+                            at = offset
+                        self._parsers.submit(self._parse_into, piece, tail, future)
+                        del piece
+                    except BaseException as exc:  # noqa: BLE001 - handed to the thread that reads the rows
+                        self._slots.release()
+                        future.set_exception(exc)
+        finally:
+            # Whatever was not parsed is never waited for in vain.
+            while True:
+                try:
+                    cut = self._cuts.get_nowait()
+                except Exception:  # noqa: BLE001 - queue.Empty
+                    break
+                if cut is not None and not cut[1].done():
+                    cut[1].set_exception(ReadAgain())
+
+    def _parse_into(self, body: bytes, tail: bool, future) -> None:
+        """A parser thread: parse one piece and hand it over (an empty one frees its slot at once)."""
+        try:
+            found = self._parse(body, tail=tail)
+        except BaseException as exc:  # noqa: BLE001 - handed to the thread that reads the rows
+            self._slots.release()
+            future.set_exception(exc)
+            return
+        del body
+        if found is None:
+            self._slots.release()
+        future.set_result(found)
+
+    def _parse(self, body: bytes, *, tail: bool = False):
+        """A piece of rows as a worksheet of its own (or, ``tail``, the sheet's end with no rows), parsed."""
+        from python_calamine import CalamineWorkbook
+
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+            for part, content in self._parts.items():
+                z.writestr(part, content)
+            z.writestr(self._member, self._head + body + (b"" if tail else b"</sheetData></worksheet>"))
+        out.seek(0)
+        wb = CalamineWorkbook.from_filelike(out)
+        try:
+            found = wb.get_sheet_by_name(self.sheet)
+        finally:
+            wb.close()
+        return found if found.height and found.width else None
+
+    def rows(self) -> Iterator[list]:
+        """Every row from the first (leading empty rows included), each ``width`` cells long."""
+        width = self.width
+        done = 0
+        for i, future in enumerate(self._futures):
+            try:
+                piece = future.result()
+            except Exception:  # noqa: BLE001 - a piece calamine cannot read; the whole sheet may read
+                self.close()
+                raise ReadAgain from None
+            self._futures[i] = None
+            if piece is None:
+                continue
+            top, left = piece.start
+            if top < done:
+                # This piece holds a row an earlier piece's rows were given as: the file's rows are out of order.
+                self.close()
+                raise ReadAgain
+            while done < top:
+                yield [None] * width
+                done += 1
+            pad = [None] * left
+            part = piece.to_python(skip_empty_area=True)
+            del piece
+            self._slots.release()
+            for row in part:
+                if len(row) + left < width:
+                    row = pad + row + [None] * (width - left - len(row))
+                elif left:
+                    row = pad + row
+                yield row
+                done += 1
+        self.close()
+
+    def readable(self) -> bool:
+        """Whether calamine parses every piece (those not read yet are parsed now, and let go)."""
+        ok = True
+        for i, future in enumerate(self._futures):
+            if future is None:
+                continue
+            if future.exception() is not None:
+                ok = False
+            elif future.result() is not None:
+                self._slots.release()
+            self._futures[i] = None
+        return ok
+
+    def close(self) -> None:
+        if self._worker is None:
+            return
+        self._stop = True
+        self._cuts.put(None)
+        self._worker.join()
+        self._worker = None
+        self._parsers.shutdown(wait=True, cancel_futures=True)
+        for future in self._futures:
+            if future is not None and not future.done():
+                future.set_exception(ReadAgain())
+        self._futures = []
+
+
+def _packed_member(data: bytes, info: zipfile.ZipInfo) -> tuple[memoryview, bool]:
+    """A zip member's bytes as stored in ``data`` (compressed or not), and whether they are deflated."""
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 0x1:
+        raise _Whole
+    head = data[info.header_offset : info.header_offset + 30]
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        raise _Whole
+    name_length, extra_length = struct.unpack("<HH", head[26:30])
+    start = info.header_offset + 30 + name_length + extra_length
+    return memoryview(data)[start : start + info.compress_size], info.compress_type == zipfile.ZIP_DEFLATED
+
+
+class _Unpacker:
+    """A member's XML read in order, each read one call to zlib (which lets go of the GIL while it works).
+
+    zipfile's reader takes the GIL back after every small block it inflates;
+    on a thread that shares the GIL with a busy one, each of those waits.
+    The CRC was checked when this thread's partner read the member whole.
+    """
+
+    _BLOCK = 1 << 20  # compressed bytes given to zlib at a time
+
+    def __init__(self, packed: memoryview, deflated: bool):
+        import zlib
+
+        self.packed = packed
+        self.at = 0
+        self.inflate = zlib.decompressobj(-zlib.MAX_WBITS) if deflated else None
+        self.tail = b""
+
+    def read(self, n: int) -> bytes:
+        """The next ``n`` bytes of the XML (``n`` < 0: all that is left)."""
+        if n < 0:
+            n = 1 << 62
+        if self.inflate is None:
+            out = bytes(self.packed[self.at : self.at + n])
+            self.at += len(out)
+            return out
+        parts = []
+        while n > 0:
+            if not self.tail:
+                if self.at >= len(self.packed):
+                    break
+                self.tail = self.packed[self.at : self.at + self._BLOCK]
+                self.at += len(self.tail)
+            part = self.inflate.decompress(self.tail, n)
+            self.tail = self.inflate.unconsumed_tail
+            parts.append(part)
+            n -= len(part)
+        return b"".join(parts)
+
+    def __enter__(self) -> _Unpacker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.packed = memoryview(b"")
+
+
+def _row_start(xml: bytes, at: int, stop: int) -> int:
+    """Where the first ``<row`` element starting from ``at`` and before ``stop`` starts (-1 when none does)."""
+    while True:
+        at = xml.find(b"<row", at, stop)
+        if at < 0 or xml[at + 4 : at + 5] in (b" ", b">", b"\t", b"\n", b"\r", b"/"):
+            return at
+        at += 4
+
+
+def _read_with_calamine(name: str, data: bytes, sheet: str | int | None, fmt: str, guard: _XlsxSheets | None, *, stream: bool | str = False) -> RawSheet | SheetRows:
+    if stream == "pieces" and guard is not None:
+        pieces = _in_pieces(name, data, sheet, guard, fmt)
+        if pieces is not None:
+            return pieces
     with _native_panics_quiet():
-        return _read_with_calamine_loud(name, data, sheet, fmt, guard)
+        return _read_with_calamine_loud(name, data, sheet, fmt, guard, stream)
 
 
-def _read_with_calamine_loud(name: str, data: bytes, sheet: str | int | None, fmt: str, guard: _XlsxSheets | None) -> RawSheet:
+def _in_pieces(name: str, data: bytes, sheet: str | int | None, guard: _XlsxSheets, fmt: str) -> SheetRows | None:
+    """The sheet :func:`_read_with_calamine_loud` would pick, read in pieces (:class:`_XlsxPieces`), or None for the general path."""
+    from contextlib import ExitStack
+
+    from python_calamine import CalamineWorkbook
+
+    stack = ExitStack()
+    # Held until the last piece is parsed: a panic's report on the other thread is dropped too.
+    stack.enter_context(_native_panics_quiet())
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        try:
+            names = list(wb.sheet_names)
+            kinds = {m.name: str(m.typ) for m in wb.sheets_metadata}
+        finally:
+            wb.close()
+        cells = [n for n in names if kinds.get(n, "WorkSheet").endswith("WorkSheet")]
+        if sheet is None:
+            # The first sheet with data, as _pick_sheet finds it; pieces that all come out empty send it back there.
+            chosen = cells[0] if cells else None
+        else:
+            chosen = _pick_sheet(name, names, sheet, lambda n: True)
+        if chosen not in cells:
+            stack.close()
+            return None
+        pieces = _XlsxPieces(name, data, chosen, guard, fmt)
+    except (KeyboardInterrupt, SystemExit):
+        stack.close()
+        raise
+    except BaseException:  # noqa: BLE001 - _Whole, or a file the general path has its own answer for (a Rust panic is a BaseException)
+        stack.close()
+        return None
+    stack.callback(pieces.close)
+    return SheetRows(name, chosen, fmt, pieces.rows(), pieces.width, close=stack.close, whole=pieces.readable)
+
+
+def _read_with_calamine_loud(name: str, data: bytes, sheet: str | int | None, fmt: str, guard: _XlsxSheets | None, stream: bool | str = False) -> RawSheet | SheetRows:
     from python_calamine import CalamineWorkbook
 
     # from_filelike sniffs the format from the bytes; from_path would trust the extension.
     wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    handed_over = False
     try:
         names = list(wb.sheet_names)
         # Chart sheets and macro sheets hold no cells; calamine cannot open them as ranges.
@@ -948,9 +1447,17 @@ def _read_with_calamine_loud(name: str, data: bytes, sheet: str | int | None, fm
         chosen = _pick_sheet(name, names, sheet, has_data)
         if chosen not in cells:
             raise InvalidInput(_("{file}: sheet {sheet!r} is a chart or macro sheet, not a table").format(file=name, sheet=chosen))
+        # Formulas saved without a value are filled in from openpyxl, which needs the rows as lists.
+        if stream and has_data(chosen) and not (guard is not None and guard.extent(chosen).has_formula):
+            found = load(chosen)
+            where = _("{file}, sheet {sheet}").format(file=name, sheet=chosen)
+            _bounded_area(where, found.total_height + 1, found.total_width + 1, (found.total_height + 1) * (found.total_width + 1))
+            handed_over = True
+            return SheetRows.of_calamine(name, chosen, fmt, found, wb.close, damaged=lambda exc: _damaged(name, exc))
         rows = load(chosen).to_python(skip_empty_area=False)
     finally:
-        wb.close()
+        if not handed_over:
+            wb.close()
     rows = _clean_rows(rows, _("{file}, sheet {sheet}").format(file=name, sheet=chosen))
     if not rows:
         raise InvalidInput(_("{file}: sheet {sheet} is empty").format(file=name, sheet=chosen), hint=_("check that you exported the right survey"))
@@ -1558,11 +2065,13 @@ def _all_mappings(profile: Profile, layout: HeaderLayout, with_items: bool) -> l
     return sorted(cols, key=lambda c: c.column_index)
 
 
-def _read_fields(
-    reader: _RowReader, data: list[tuple[int, list]], required: Sequence[str]
-) -> tuple[pd.DataFrame, pd.Series | None]:
+# Distinct cells remembered per text field: enough for the colleges, majors and classes of a school.
+_FIELD_CACHE = 4096
+
+
+def _field_values(reader: _RowReader, data: list[tuple[int, list]], required: Sequence[str]) -> tuple[dict[str, list], list | None]:
+    """Each field's normalised text for the rows in ``data`` (student_no first, always present), and the submission times."""
     profile, layout = reader.profile, reader.layout
-    index = [rn for rn, _row in data]
     columns: dict[str, list] = {}
     submitted: list | None = None
     for name, j in layout.fields.items():
@@ -1570,8 +2079,22 @@ def _read_fields(
         req = name in required
         values = []
         parsed = [] if name == "submitted_at" else None
+        # A text cell reads the same wherever it is, so each distinct one is normalised once;
+        # a cell that makes a problem (a formula, an empty required cell) is read every time.
+        cache: dict | None = {} if spec.type in ("text", "phone") and not req else None
         for rn, row in data:
-            text, dt = reader.field_value(spec, row[j], rn, j, req)
+            v = row[j]
+            if v == "":
+                v = None
+            if cache is not None and v.__class__ is str:
+                text = cache.get(v)
+                if text is None:
+                    text, _dt = reader.field_value(spec, v, rn, j, req)
+                    if text is not None and len(cache) < _FIELD_CACHE and not is_formula_text(v):
+                        cache[v] = text
+                values.append(text)
+                continue
+            text, dt = reader.field_value(spec, v, rn, j, req)
             values.append(text)
             if parsed is not None:
                 parsed.append(dt)
@@ -1579,9 +2102,17 @@ def _read_fields(
         if parsed is not None:
             submitted = parsed
     if "student_no" not in columns:
-        columns["student_no"] = [None] * len(index)
-    order = ["student_no", *(c for c in columns if c != "student_no")]
-    roster = pd.DataFrame({c: columns[c] for c in order}, index=pd.Index(index, name="row"), dtype=object)
+        columns["student_no"] = [None] * len(data)
+    return {c: columns[c] for c in ("student_no", *(c for c in columns if c != "student_no"))}, submitted
+
+
+def _read_fields(
+    reader: _RowReader, data: list[tuple[int, list]], required: Sequence[str]
+) -> tuple[pd.DataFrame, pd.Series | None]:
+    import pandas as pd
+
+    columns, submitted = _field_values(reader, data, required)
+    roster = pd.DataFrame(columns, index=pd.Index([rn for rn, _row in data], name="row"), dtype=object)
     sub = None
     if submitted is not None:
         sub = pd.Series(pd.to_datetime(pd.Series(submitted, dtype=object), errors="coerce").to_numpy(),
@@ -1593,30 +2124,232 @@ def _data_rows(raw: RawSheet, header_index: int) -> list[tuple[int, list]]:
     return [(i + 1, r) for i, r in enumerate(raw.rows) if i > header_index and _non_empty(r)]
 
 
-def parse_export(
-    raw: RawSheet,
-    *,
-    accepted_item_counts: Sequence[int],
-    profile: str | Profile = "auto",
-    profiles_dirs: Iterable[str | os.PathLike] | str | os.PathLike | None = None,
-) -> ParsedExport:
-    """Map a survey export to a roster table and a table of raw answers per item.
+@dataclass
+class ExportChunk:
+    """Data rows of an export, normalised: what an import reads in one step.
 
-    ``accepted_item_counts`` are the item counts the instrument accepts (UPI:
-    ``(60, 64)``); any other count of item columns means the wrong instrument or
-    a misaligned export and raises :class:`InvalidInput`. Row problems (a bad
-    student number, a formula) are collected in ``problems``, not raised.
+    Item cells are kept as in :func:`pandas.factorize`: per item column (in
+    item order), each row's ``codes`` index into that column's ``values``, the
+    distinct cells seen so far, text-folded (``None`` for an empty cell); cells
+    that are equal (``1`` and ``1.0``) share a code, as pandas makes them share
+    one. The values list grows from chunk to chunk, so a cell that repeats a
+    million times is decoded once. ``cells`` are the rows as read.
     """
-    profiles = load_profiles(profiles_dirs)
-    if isinstance(profile, str) and profile != "auto":
-        profile = get_profile(profile, profiles_dirs)
-    if isinstance(profile, Profile) and profile.kind != "export":
-        raise InvalidInput(
-            _("profile {profile} describes a {kind}, not a survey export").format(profile=profile.name, kind=profile.kind),
-            hint=_("use one of: {profiles} (or auto)").format(profiles=", ".join(sorted(n for n, p in profiles.items() if p.kind == "export"))),
+
+    rows: list[int]  # spreadsheet row numbers (1-based)
+    fields: dict[str, list]  # roster field → normalised text per row; student_no first, always present
+    submitted: list | None  # the submission time of each row as a datetime (None where empty or unreadable)
+    codes: list[list[int]]
+    values: list[list]
+    problems: list[Problem]  # sorted by row
+    cells: list[list] = field(default_factory=list, repr=False)
+
+    def answers(self, k: int) -> list:
+        """Item column ``k``'s cells of these rows, text-folded (each equal cell as the first of them)."""
+        values = self.values[k]
+        return [values[c] for c in self.codes[k]]
+
+
+class ExportReader:
+    """A survey export being read: the header found and mapped at once, the data rows normalised chunk by chunk.
+
+    :func:`parse_export` reads every chunk into tables; a survey import reads
+    them one at a time (:meth:`chunks`), so what it holds does not grow with the
+    sheet. ``columns`` (the mapping) is complete once every chunk was read:
+    the sheet's true width is known only then.
+    """
+
+    def __init__(
+        self,
+        source: SheetRows,
+        *,
+        accepted_item_counts: Sequence[int],
+        profile: str | Profile = "auto",
+        profiles_dirs: Iterable[str | os.PathLike] | str | os.PathLike | None = None,
+        per_column: bool = False,
+    ):
+        profiles = load_profiles(profiles_dirs)
+        if isinstance(profile, str) and profile != "auto":
+            profile = get_profile(profile, profiles_dirs)
+        if isinstance(profile, Profile) and profile.kind != "export":
+            raise InvalidInput(
+                _("profile {profile} describes a {kind}, not a survey export").format(profile=profile.name, kind=profile.kind),
+                hint=_("use one of: {profiles} (or auto)").format(profiles=", ".join(sorted(n for n, p in profiles.items() if p.kind == "export"))),
+            )
+        self.source = source
+        self.file, self.sheet = source.file, source.sheet
+        self._rows = iter(source)
+        self._width = 0  # one past the last column holding a value, in any row read so far
+        head = []
+        for row in self._rows:
+            self._measure(row)
+            head.append([None if c == "" else c for c in row])
+            if len(head) == HEADER_SCAN_ROWS:
+                break
+        self._head = RawSheet(source.file, source.sheet, head, source.format)
+        if source.raw is None and not _scan_rows(self._head) and not self._any_value_below():
+            # What read_sheet refuses before any parsing: a sheet whose cells are all empty.
+            raise InvalidInput(_("{file}: sheet {sheet} is empty").format(file=self.file, sheet=self.sheet), hint=_("check that you exported the right survey"))
+        prof, h, layout = _find_export_header(self._head, profile, profiles)
+        _check_item_columns(self._head, prof, h, layout, accepted_item_counts)
+        self.profile, self.header_row, self.layout = prof, h + 1, layout
+        self._below = [(i + 1, r) for i, r in enumerate(head) if i > h]
+        self._next = len(head)
+        self.reader = _RowReader(self._head, prof, layout)
+        ordered = sorted(layout.items)
+        self.item_columns = [ItemColumn(n, j, column_letter(j), layout.headers[j]) for n, j in ordered]
+        self._item_at = [j for _n, j in ordered]
+        self._layout_item_at = [j for _n, j in layout.items]
+        # The distinct cells of the item columns: one table for all of them while none holds a boolean, else one per column.
+        self._shared: tuple[dict, list] | None = None if per_column else ({}, [])
+        self._codes: list[dict] = [{} for _j in ordered]
+        self._values: list[list] = [[] for _j in ordered]
+        self.sample: list[tuple[int, list]] = []  # the first data rows as read, for the dry run's view
+        self._sample_values: dict[int, tuple[dict, dict]] = {}  # and what they became
+        self.data_rows = 0
+
+    def _measure(self, row: list) -> None:
+        w = len(row)
+        if w > self._width:
+            while w > self._width and (row[w - 1] is None or row[w - 1] == ""):
+                w -= 1
+            self._width = w
+
+    def _any_value_below(self) -> bool:
+        """Whether any cell holds a value (the first rows held none that counts): a sheet of empty cells is empty."""
+        if self._width:
+            return True
+        for row in self._rows:
+            self._measure(row)
+            if self._width:
+                return True
+        return False
+
+    @property
+    def columns(self) -> list[ColumnMapping]:
+        return [c for c in _all_mappings(self.profile, self.layout, True) if c.column_index < self._width]
+
+    def _data(self) -> Iterator[tuple[int, list]]:
+        for rn, row in self._below:
+            if _non_empty(row):
+                yield rn, row
+        self._below = []
+        i = self._next
+        for row in self._rows:
+            i += 1
+            self._measure(row)
+            if _non_empty(row):
+                yield i, row
+        self._next = i
+
+    def chunks(self, size: int = 2048) -> Iterator[ExportChunk]:
+        batch: list[tuple[int, list]] = []
+        for rn, row in self._data():
+            if len(self.sample) < 3:
+                self.sample.append((rn, [None if c == "" else c for c in row]))
+            batch.append((rn, row))
+            if len(batch) == size:
+                yield self._chunk(batch)
+                batch = []
+        if batch or not self.data_rows:
+            if not batch:
+                raise InvalidInput(
+                    _("{where}: no data rows below the header (row {row})").format(where=_where(self._head), row=self.header_row),
+                    hint=_("export the survey again"),
+                )
+            yield self._chunk(batch)
+
+    def _chunk(self, batch: list[tuple[int, list]]) -> ExportChunk:
+        self.data_rows += len(batch)
+        reader = self.reader
+        reader.problems = []
+        fields, submitted = _field_values(reader, batch, ("student_no",))
+        codes, values = self._item_codes([row for _rn, row in batch])
+        if reader._formulas:
+            for rn, row in batch:
+                for j in self._layout_item_at:
+                    reader.check_formula(row[j], rn, j)
+        problems = sorted(reader.problems, key=lambda p: p.row or 0)
+        chunk = ExportChunk([rn for rn, _row in batch], fields, submitted, codes, values, problems, [row for _rn, row in batch])
+        for i, (rn, row) in enumerate(batch[: len(self.sample) - len(self._sample_values)]):
+            items = {c.item: reader.fold(row[c.column_index]) for c in self.item_columns}
+            self._sample_values[rn] = ({name: fields[name][i] for name in fields}, items)
+        return chunk
+
+    def _item_codes(self, rows: list[list]) -> tuple[list, list[list]]:
+        """Each item column's codes into its distinct cells (text-folded), for ``rows``.
+
+        One dictionary serves every item column while no cell is a boolean:
+        a boolean equals 1 or 0 as a key but not as an answer, and
+        :func:`pandas.factorize` (what :meth:`Instrument.decode` uses) tells
+        them apart only column by column. Then each column keeps its own.
+        """
+        from itertools import chain
+        from operator import itemgetter
+
+        import numpy as np
+
+        k = len(self._item_at)
+        fold = self.reader.fold
+        if self._shared is not None:
+            index, values = self._shared
+            pick = itemgetter(*self._item_at) if k > 1 else (lambda row: (row[self._item_at[0]],))
+            flat = list(chain.from_iterable(map(pick, rows)))
+            found = list(map(index.get, flat))
+            boolean = False
+            if None in found:
+                try:
+                    new = [v for v in dict.fromkeys(flat) if v not in index]
+                except TypeError:  # a cell no dict can hold
+                    new = None
+                boolean = new is None or any(v.__class__ is bool for v in new)
+                if not boolean:
+                    for v in new:
+                        index[v] = len(values)
+                        values.append(fold(v))
+                    found = list(map(index.get, flat))
+            # A boolean hides behind an equal number already in the table: look for one only when there is such a number.
+            if boolean or ((1 in index or 0 in index) and bool in map(type, flat)):
+                if self.data_rows > len(rows):
+                    # Earlier chunks were coded with one table: the columns' first cells are not known any more.
+                    raise ReadAgain
+                self._shared = None
+                return self._item_codes(rows)
+            table = np.array(found, dtype=np.intp).reshape(len(rows), k)
+            return [table[:, c] for c in range(k)], [values] * k
+        codes = []
+        for c, j in enumerate(self._item_at):
+            index, values = self._codes[c], self._values[c]
+            column = [row[j] for row in rows]
+            found = list(map(index.get, column))
+            if None in found:
+                for i, code in enumerate(found):
+                    if code is None:
+                        v = column[i]
+                        try:
+                            code = index.get(v)
+                            if code is None:
+                                code = index[v] = len(values)
+                                values.append(fold(v))
+                        except TypeError:  # a cell no dict can hold stands for itself
+                            code = len(values)
+                            values.append(fold(v))
+                        found[i] = code
+            codes.append(found)
+        return codes, self._values
+
+    def describe(self, rows: int = 3) -> list[dict]:
+        """What :func:`describe_mapping` says of the export, once its chunks were read."""
+        return _described(
+            self.columns,
+            self.sample[: max(0, rows)],
+            lambda rn, name: self._sample_values[rn][0][name],
+            lambda rn, item: self._sample_values[rn][1][item],
         )
-    raw = _rectangular(raw)
-    prof, h, layout = _find_export_header(raw, profile, profiles)
+
+
+def _check_item_columns(raw: RawSheet, prof: Profile, h: int, layout: HeaderLayout, accepted_item_counts: Sequence[int]) -> None:
+    """Refuse a header whose item columns are misnumbered or whose count the instrument does not accept."""
     counts = sorted({int(n) for n in accepted_item_counts})
     found = len(layout.items)
     if layout.numbering_problems:
@@ -1648,44 +2381,62 @@ def parse_export(
                 "(run with --dry-run to see how the columns were mapped)"
             ),
         )
-    data = _data_rows(raw, h)
-    if not data:
-        raise InvalidInput(
-            _("{where}: no data rows below the header (row {row})").format(where=_where(raw), row=h + 1), hint=_("export the survey again")
-        )
-    reader = _RowReader(raw, prof, layout)
-    roster, submitted = _read_fields(reader, data, ("student_no",))
 
-    item_numbers = [n for n, _column in layout.items]
-    item_cols = [j for _item, j in layout.items]
-    fold = reader.fold
-    matrix = [[fold(row[j]) for j in item_cols] for _rn, row in data]
-    if reader._formulas:
-        for rn, row in data:
-            for j in item_cols:
-                reader.check_formula(row[j], rn, j)
-    answers = pd.DataFrame(matrix, index=roster.index.copy(), columns=item_numbers, dtype=object)
-    if item_numbers != sorted(item_numbers):
-        answers = answers.reindex(columns=sorted(item_numbers))
-    item_columns = sorted(
-        (ItemColumn(n, j, column_letter(j), layout.headers[j]) for n, j in layout.items), key=lambda c: c.item
+
+def parse_export(
+    raw: RawSheet,
+    *,
+    accepted_item_counts: Sequence[int],
+    profile: str | Profile = "auto",
+    profiles_dirs: Iterable[str | os.PathLike] | str | os.PathLike | None = None,
+) -> ParsedExport:
+    """Map a survey export to a roster table and a table of raw answers per item.
+
+    ``accepted_item_counts`` are the item counts the instrument accepts (UPI:
+    ``(60, 64)``); any other count of item columns means the wrong instrument or
+    a misaligned export and raises :class:`InvalidInput`. Row problems (a bad
+    student number, a formula) are collected in ``problems``, not raised.
+    """
+    import pandas as pd
+
+    raw = _rectangular(raw)
+    try:
+        export = ExportReader(SheetRows.of(raw), accepted_item_counts=accepted_item_counts, profile=profile, profiles_dirs=profiles_dirs)
+        chunks = list(export.chunks())
+    except ReadAgain:
+        export = ExportReader(
+            SheetRows.of(raw), accepted_item_counts=accepted_item_counts, profile=profile, profiles_dirs=profiles_dirs, per_column=True
+        )
+        chunks = list(export.chunks())
+    index = pd.Index([rn for c in chunks for rn in c.rows], name="row")
+    names = list(chunks[0].fields)
+    roster = pd.DataFrame({n: [v for c in chunks for v in c.fields[n]] for n in names}, index=index, dtype=object)
+    submitted = None
+    if chunks[0].submitted is not None:
+        times = [t for c in chunks for t in c.submitted]
+        submitted = pd.Series(pd.to_datetime(pd.Series(times, dtype=object), errors="coerce").to_numpy(), index=roster.index, name="submitted_at")
+    items = [c.item for c in export.item_columns]
+    fold = export.reader.fold
+    answers = pd.DataFrame(
+        {c.item: [fold(row[c.column_index]) for chunk in chunks for row in chunk.cells] for c in export.item_columns},
+        index=roster.index.copy(),
+        columns=items,
+        dtype=object,
     )
-    problems = sorted(reader.problems, key=lambda p: p.row or 0)
     return ParsedExport(
         file=raw.file,
         sheet=raw.sheet,
-        profile=prof.name,
-        header_row=h + 1,
+        profile=export.profile.name,
+        header_row=export.header_row,
         roster=roster,
         answers=answers,
-        item_columns=item_columns,
+        item_columns=export.item_columns,
         submitted_at=submitted,
-        problems=problems,
-        data_rows=len(data),
-        columns=_all_mappings(prof, layout, True),
+        problems=[p for c in chunks for p in c.problems],
+        data_rows=export.data_rows,
+        columns=export.columns,
         raw=raw,
     )
-
 
 def parse_table(
     raw: RawSheet,
@@ -1758,17 +2509,25 @@ def describe_mapping(parsed: ParsedExport | ParsedTable, rows: int = 3) -> list[
     A misaligned export shows up as answers under a roster field or a name
     under an item. Values are JSON-ready.
     """
-    sample_rows = list(parsed.roster.index[: max(0, rows)])
     raw_rows = parsed.raw.rows if parsed.raw is not None else None
+    samples = [(rn, raw_rows[rn - 1] if raw_rows is not None else None) for rn in parsed.roster.index[: max(0, rows)]]
+
+    def item_at(rn, item):
+        return parsed.answers.at[rn, item]  # type: ignore[union-attr]
+
+    return _described(parsed.columns, samples, lambda rn, name: parsed.roster.at[rn, name], item_at)
+
+
+def _described(columns: list[ColumnMapping], samples: list[tuple[int, list | None]], field_at, item_at) -> list[dict]:
     out = []
-    for col in parsed.columns:
+    for col in columns:
         values = []
-        for rn in sample_rows:
-            raw_value = raw_rows[rn - 1][col.column_index] if raw_rows is not None else None
+        for rn, raw_row in samples:
+            raw_value = raw_row[col.column_index] if raw_row is not None else None
             if col.kind == "field":
-                value = parsed.roster.at[rn, col.target]
+                value = field_at(rn, col.target)
             elif col.kind == "item":
-                value = parsed.answers.at[rn, col.target]  # type: ignore[union-attr]
+                value = item_at(rn, col.target)
             else:
                 value = None
             values.append({"row": int(rn), "raw": _jsonable(raw_value), "value": _jsonable(value)})

@@ -29,24 +29,54 @@ import math
 import numbers
 import os
 import re
+import sys
 import tempfile
 import unicodedata
 import weakref
 from copy import copy
-from datetime import date, datetime
+from datetime import date, datetime, timezone
+from io import BytesIO
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
+from zipfile import ZIP_DEFLATED, ZipFile
+
+
+def _load_openpyxl_without_numpy() -> None:
+    """Import openpyxl without numpy, unless numpy is in the process already.
+
+    openpyxl imports numpy whenever it is installed, only so that numpy
+    scalars are accepted as cell values; every value written here is made a
+    Python number first (:func:`_put_value`), and numpy costs a report a
+    tenth of a second of start-up. numpy stays importable for everyone else.
+    """
+    if "openpyxl" in sys.modules or "numpy" in sys.modules:
+        return
+    sys.modules["numpy"] = None  # type: ignore[assignment]  # makes `import numpy` fail inside openpyxl
+    try:
+        import openpyxl  # noqa: F401
+    finally:
+        del sys.modules["numpy"]
+
+
+_load_openpyxl_without_numpy()
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.label import DataLabelList
+from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.utils.cell import coordinate_from_string
+from openpyxl.utils.datetime import to_excel
+from openpyxl.worksheet._writer import WorksheetWriter
+from openpyxl.worksheet.dimensions import SheetDimension
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 
 from mhtool.errors import MhtoolError, UsageError
 from mhtool.i18n import _
@@ -454,24 +484,39 @@ def _write_table(ws: Worksheet, report: Report, sheet: Sheet) -> None:
 
     # A data cell's style depends only on its column and on what its value asks for
     # (a level colour, or nothing when empty), so it is worked out once per variant.
+    # Data cells are not made openpyxl cells (thousands of objects): each value is
+    # checked and converted as a cell's would be (:func:`_cell_value`) and kept with its
+    # variant; :data:`_TABLE_ROWS` hands the rows to :class:`_SheetWriter`. The same
+    # value in the same column (a college, a level, a day) is worked out once.
     finished: dict = {}
+    known: dict = {}
     kinds = ["text" if col.kind == "code" else col.kind for col in cols]
+    scratch = Cell(ws)
+    body: list[list[tuple]] = []
     r = HEADER_ROW
     for r, row in enumerate(sheet.rows, start=FIRST_DATA_ROW):
+        cells = []
         for c, (col, kind, value) in enumerate(zip(cols, kinds, row), start=1):
-            cell = ws.cell(r, c)
-            if col.kind == "code" and value is not None:
-                value = col.display(value, lang)
-            own = _put_value(cell, value, kind, lang)
-            variant = (c, own is None, value if kind == "level" else None)
-            style = finished.get(variant)
-            if style is None:
-                _style(cell, **dict(own or ()), font=_BODY, border=_BORDER)
-                style = finished[variant] = cell._style
-            cell._style = copy(style)
-            value_widths[c - 1] = max(value_widths[c - 1], _value_width(value, kind, lang))
-            if kind == "text" and value and "\n" in value:
+            key = (c, type(value), value)
+            cell = known.get(key) if type(value) in _KEYABLE else None
+            if cell is None:
+                shown = col.display(value, lang) if col.kind == "code" and value is not None else value
+                stored, data_type, own = _cell_value(shown, kind, lang, lambda: f"{get_column_letter(c)}{r}")
+                variant = (c, own is None, shown if kind == "level" else None)
+                if variant not in finished:
+                    scratch._style = StyleArray()
+                    _style(scratch, **dict(own or ()), font=_BODY, border=_BORDER)
+                    finished[variant] = scratch._style
+                cell = (stored, data_type, variant, _value_width(shown, kind, lang), kind == "text" and bool(shown) and "\n" in shown)
+                if type(value) in _KEYABLE:
+                    known[key] = cell
+            stored, data_type, variant, width, multiple = cell
+            cells.append((c, stored, data_type, variant))
+            if width > value_widths[c - 1]:
+                value_widths[c - 1] = width
+            if multiple:
                 multiline[c - 1] = True
+        body.append(cells)
     last_data_row = r
 
     total_row = None
@@ -512,18 +557,39 @@ def _write_table(ws: Worksheet, report: Report, sheet: Sheet) -> None:
         for i, col in enumerate(cols)
         if col.kind in ("text", "code") and (value_widths[i] + 2 > widths[i] or multiline[i])
     ]
+    # Wrapped columns' cells (the total row's too) align to the top; the other cells of a
+    # tall row line up with the first line of its wrapped text. Worked out per variant,
+    # in the order a cell-by-cell pass would register the alignments.
+    finals: dict = {}
     for i in wrapped:
-        for row_cells in ws.iter_rows(min_row=FIRST_DATA_ROW, max_row=r, min_col=i + 1, max_col=i + 1):
+        for cells in body:
+            variant = cells[i][3]
+            if (variant, True) not in finals:
+                scratch._style = copy(finished[variant])
+                _style(scratch, alignment=_WRAP_TOP)
+                finals[variant, True] = scratch._style
+        for row_cells in ws.iter_rows(min_row=last_data_row + 1, max_row=r, min_col=i + 1, max_col=i + 1):
             _style(row_cells[0], alignment=_WRAP_TOP)
-    for n, row in enumerate(sheet.rows):
+    rows: dict[int, list[tuple]] = {}
+    wrapped_set = set(wrapped)
+    for n, (row, cells) in enumerate(zip(sheet.rows, body)):
         lines = max((_line_count(_shown(cols[i], row[i], lang), widths[i]) for i in wrapped), default=1)
         ws.row_dimensions[FIRST_DATA_ROW + n].height = _row_height(lines)
-        if lines > 1:
-            # The other cells of a tall row line up with the first line of its wrapped text.
-            for i in range(ncols):
-                if i not in wrapped:
-                    cell = ws.cell(FIRST_DATA_ROW + n, i + 1)
-                    cell.alignment = Alignment(horizontal=cell.alignment.horizontal, vertical="top", wrap_text=cell.alignment.wrap_text)
+        out = []
+        for i, (c, value, data_type, variant) in enumerate(cells):
+            if i in wrapped_set:
+                style = finals[variant, True]
+            elif lines > 1:
+                style = finals.get((variant, False))
+                if style is None:
+                    scratch._style = copy(finished[variant])
+                    scratch.alignment = Alignment(horizontal=scratch.alignment.horizontal, vertical="top", wrap_text=scratch.alignment.wrap_text)
+                    style = finals[variant, False] = scratch._style
+            else:
+                style = finished[variant]
+            out.append((c, value, data_type, style))
+        rows[FIRST_DATA_ROW + n] = out
+    _TABLE_ROWS[ws] = rows
     if total_row is not None:
         lines = max((_line_count(_shown(cols[i], sheet.total_row[i], lang), widths[i]) for i in wrapped), default=1)
         ws.row_dimensions[total_row].height = _row_height(lines)
@@ -540,7 +606,8 @@ def _write_table(ws: Worksheet, report: Report, sheet: Sheet) -> None:
     if sheet.signatures:
         r = _write_signature_block(ws, r, table_width, ncols, lang)
 
-    ws.freeze_panes = ws.cell(FIRST_DATA_ROW, 1).coordinate
+    # (The first data cell is in _TABLE_ROWS, not a cell of the sheet; an empty table's is made, empty.)
+    ws.freeze_panes = f"A{FIRST_DATA_ROW}" if rows else ws.cell(FIRST_DATA_ROW, 1).coordinate
     if cols and sheet.rows:
         ws.auto_filter.ref = f"A{HEADER_ROW}:{last_col}{last_data_row}"
     ws.print_title_rows = f"{TITLE_ROW}:{HEADER_ROW}"
@@ -975,33 +1042,40 @@ def _put_value(cell, value: Any, kind: str, lang: str) -> tuple | None:
     The styles are ``(name, style)`` pairs (a number format, a level colour);
     ``None`` when there was nothing to write.
     """
+    stored, data_type, own = _cell_value(value, kind, lang, lambda: cell.coordinate)
+    if stored is not None:
+        cell._value, cell.data_type = stored, data_type
+    return own
+
+
+def _cell_value(value: Any, kind: str, lang: str, where: Callable[[], str]) -> tuple[Any, str, tuple | None]:
+    """What a ``kind`` cell holds: (value, openpyxl data type, the styles its kind asks for or None when empty).
+
+    Text is stored as a string cell whatever it looks like (:func:`_put_text`);
+    dates are stored as they are, without the default format openpyxl's value
+    setter would first give them (the kind's format replaces it). ``where``
+    names the cell in an error.
+    """
     if value is None or (kind in ("float", "percent") and isinstance(value, numbers.Real) and not math.isfinite(float(value))):
-        return None
+        return None, "n", None
     problem = check_value(kind, value)
     if problem:
-        raise TypeError(f"cell {cell.coordinate}: {problem}")
+        raise TypeError(f"cell {where()}: {problem}")
     if kind in ("text", "code"):
-        _put_text(cell, value)
-    elif kind == "level":
-        _put_text(cell, label("level", value, lang))
+        return _clean_text(value), "s", ()
+    if kind == "level":
         fill = _LEVEL_FILLS.get(value)
-        return (("fill", fill),) if fill is not None else ()
-    elif kind == "status":
-        _put_text(cell, label("status", value, lang))
-    elif kind == "int":
-        cell.value = int(value)
-        return (("number_format", NUMBER_FORMATS["int"]),)
-    elif kind in ("float", "percent"):
-        cell.value = float(value)
-        return (("number_format", NUMBER_FORMATS[kind]),)
-    elif kind in ("datetime", "date"):
-        # Set directly: openpyxl's value setter would first give the cell a
-        # default date format (a regex test and a style change per cell) that
-        # the format set here replaces anyway.
-        cell._value = value.replace(tzinfo=None) if kind == "datetime" and value.tzinfo is not None else value
-        cell.data_type = "d"
-        return (("number_format", NUMBER_FORMATS[kind]),)
-    return ()
+        return _clean_text(label("level", value, lang)), "s", ((("fill", fill),) if fill is not None else ())
+    if kind == "status":
+        return _clean_text(label("status", value, lang)), "s", ()
+    if kind == "int":
+        return int(value), "n", (("number_format", NUMBER_FORMATS["int"]),)
+    if kind in ("float", "percent"):
+        return float(value), "n", (("number_format", NUMBER_FORMATS[kind]),)
+    if kind in ("datetime", "date"):
+        stored = value.replace(tzinfo=None) if kind == "datetime" and value.tzinfo is not None else value
+        return stored, "d", (("number_format", NUMBER_FORMATS[kind]),)
+    return None, "n", ()
 
 
 # Finished cell styles per workbook: (style before, styles set) → style after.
@@ -1152,7 +1226,7 @@ def _save_atomic(wb: Workbook, path: Path) -> Path:
     try:
         fd, tmp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
         os.close(fd)
-        wb.save(tmp)
+        _save(wb, tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -1170,6 +1244,188 @@ def _save_atomic(wb: Workbook, path: Path) -> Path:
                 pass
     _fsync_dir(parent)
     return path
+
+
+def _save(wb: Workbook, path: str) -> None:
+    """openpyxl's ``Workbook.save``, with the sheets' rows written by :class:`_SheetWriter`."""
+    archive = ZipFile(path, "w", ZIP_DEFLATED, allowZip64=True)
+    try:
+        wb.properties.modified = datetime.now(tz=timezone.utc).replace(tzinfo=None)
+        _Writer(wb, archive).save()
+    finally:
+        archive.close()
+
+
+class _Writer(ExcelWriter):
+    """openpyxl's workbook writer, its worksheets written by :class:`_SheetWriter` in memory (not through temporary files)."""
+
+    def write_worksheet(self, ws):
+        ws._drawing = SpreadsheetDrawing()
+        ws._drawing.charts = ws._charts
+        ws._drawing.images = ws._images
+        writer = _SheetWriter(ws, out=BytesIO())
+        writer.write()
+        ws._rels = writer._rels
+        self._archive.writestr(ws.path[1:], writer.out.getvalue())
+        self.manifest.append(ws)
+
+
+# Values a table cell's work is remembered by (exact types: 1, 1.0 and True are told apart).
+_KEYABLE = frozenset({str, int, float, date, datetime, type(None)})
+
+# A table sheet's data rows, kept out of openpyxl's cells: row → [(column, value, data type, style)].
+_TABLE_ROWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class _SheetWriter(WorksheetWriter):
+    """openpyxl's worksheet writer, the rows written as XML text, a table's data rows among them.
+
+    openpyxl builds an element per cell and serialises it in Python: most of
+    the time a large report takes to save. A report's cells have three plain
+    shapes (inline text, a number or date, empty with a style); those rows are
+    written here as the very XML openpyxl would write, any other row (a rich
+    title, a comment, a link) by openpyxl itself. The data rows of
+    :data:`_TABLE_ROWS` are written among the sheet's own. Without et_xmlfile's
+    plain writer (openpyxl uses lxml when it is installed) the data rows are
+    made cells and every row is openpyxl's.
+    """
+
+    def __init__(self, ws, out=None):
+        super().__init__(ws, out)
+        self.table = _TABLE_ROWS.pop(ws, {})
+
+    def write_dimensions(self):
+        if not self.table:
+            return super().write_dimensions()
+        cells = [*self.ws._cells, *((r, c) for r, row in self.table.items() for c, *_rest in row)]
+        rows, cols = [r for r, _c in cells], [c for _r, c in cells]
+        ref = f"{get_column_letter(min(cols))}{min(rows)}:{get_column_letter(max(cols))}{max(rows)}"
+        self.xf.send(SheetDimension(ref).to_tree())
+
+    def write_rows(self):
+        xf = self.xf.send(True)
+        write = _text_writer(xf)
+        with xf.element("sheetData"):
+            dims = self.ws.row_dimensions
+            epoch = None if self.ws.parent.iso_dates else self.ws.parent.epoch
+            style_ids = _StyleIds(self.ws.parent._cell_styles)
+            letters: dict[int, str] = {}
+            rows = dict(self.rows())
+            for r in self.table.keys() - rows.keys():
+                rows[r] = []
+            for row_idx in sorted(rows):
+                row, table = rows[row_idx], self.table.get(row_idx, [])
+                cells = _plain_cells(row) if write is not None else None
+                text = _row_xml(cells + table, row_idx, dims.get(row_idx), style_ids, letters, epoch) if cells is not None else None
+                if text is not None:
+                    write(text)
+                    continue
+                if table:
+                    # openpyxl writes the row: the data cells become cells of the sheet first.
+                    for c, value, data_type, style in table:
+                        cell = self.ws.cell(row_idx, c)
+                        cell._value, cell.data_type, cell._style = value, data_type, copy(style)
+                    row = sorted([*row, *(self.ws._cells[row_idx, c] for c, *_rest in table)], key=lambda cell: cell.column)
+                self.write_row(xf, row, row_idx)
+        self.xf.send(None)
+
+
+def _text_writer(xf) -> Callable[[str], Any] | None:
+    """What writes text as it is into et_xmlfile's stream (lxml's has no such way: None)."""
+    write = getattr(xf, "_file", None)
+    return write if callable(write) else None
+
+
+def _plain_cells(row) -> list[tuple] | None:
+    """A row of openpyxl cells as (column, value, data type, style); None when a cell has a comment or a link."""
+    out = []
+    for cell in row:
+        if cell._comment is not None or cell.hyperlink is not None:
+            return None
+        out.append((cell.column, cell._value, cell.data_type, cell._style))
+    return out
+
+
+class _StyleIds:
+    """A cell style's number in the workbook's style list, looked up by the style's bytes (openpyxl hashes it as a tuple)."""
+
+    def __init__(self, styles):
+        self.styles = styles
+        self.known: dict[bytes, int] = {}
+        # A table's data cells share one style object per variant: looked up by identity first.
+        self.shared: dict[int, tuple] = {}
+
+    def of(self, style) -> int:
+        seen = self.shared.get(id(style))
+        if seen is not None and seen[0] is style:
+            return seen[1]
+        key = style.tobytes()
+        found = self.known.get(key)
+        if found is None:
+            found = self.known[key] = self.styles.add(style)
+        self.shared[id(style)] = (style, found)
+        return found
+
+
+def _row_xml(row: list[tuple], row_idx: int, dim, styles: _StyleIds, letters: dict[int, str], epoch) -> str | None:
+    """``<row>`` and its cells ``(column, value, data type, style)`` as openpyxl writes them; None when a cell is not one of the plain shapes."""
+    attrs = f' r="{row_idx}"'
+    if dim is not None:
+        attrs += "".join(f' {k}="{_xml_attr(v)}"' for k, v in dim)
+    parts = [f"<row{attrs}>"]
+    for column, value, kind, style in row:
+        styled = style is not None and any(style)
+        if value is None and not styled:
+            continue
+        letter = letters.get(column)
+        if letter is None:
+            letter = letters[column] = get_column_letter(column)
+        head = f'<c r="{letter}{row_idx}"' + (f' s="{styles.of(style)}"' if styled else "")
+        if kind == "s":
+            if type(value) is not str:
+                return None
+            if value == "":
+                parts.append(head + ' t="inlineStr" />')
+                continue
+            stripped = value.strip()
+            space = ' xml:space="preserve"' if stripped and stripped != value else ""
+            parts.append(f'{head} t="inlineStr"><is><t{space}>{_xml_text(value)}</t></is></c>')
+        elif kind == "n":
+            if value is None or value == "":
+                parts.append(head + ' t="n" />')
+            elif type(value) in (int, float) and math.isfinite(value):
+                parts.append(f'{head} t="n"><v>{"%.16g" % value}</v></c>')
+            else:
+                return None
+        elif kind == "d" and epoch is not None and isinstance(value, (date, datetime)) and getattr(value, "tzinfo", None) is None:
+            parts.append(f'{head} t="n"><v>{"%.16g" % _excel_serial(value, epoch)}</v></c>')
+        else:
+            return None
+    parts.append("</row>")
+    return "".join(parts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _excel_serial(value: date, epoch: datetime) -> float:
+    return to_excel(value, epoch)
+
+
+def _xml_text(text: str) -> str:
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _xml_attr(value) -> str:
+    text = str(value)
+    for raw, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("\r", "&#13;"), ("\n", "&#10;"), ("\t", "&#09;")):
+        if raw in text:
+            text = text.replace(raw, escaped)
+    return text
 
 
 def _fsync_dir(directory: Path) -> None:

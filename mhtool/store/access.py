@@ -16,12 +16,15 @@ ROLES = ("admin", "counselor", "clerk", "auditor")
 #   signals   import campus data (门禁, 一卡通, 教务), read and review the signals (多源预警) it raises
 #   network   the 五级网络: its roster, the reports its classes and dorms send (a clerk imports them;
 #             what a report says of a named student is sealed to the counselors' inbox), who has not reported
+#   counseling  the counseling center's desk: counselors' weekly slots, booking, cancelling and no-shows
+#             (预约), the agenda, 团体辅导 groups and their attendance, activities (讲座, 5·25, 班会). Recording
+#             a session's content or a case conference is ``record``, sealed under the clinical key.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(
-        {"staff", "audit", "import", "dossier", "clinical", "record", "report", "backup", "erase", "research", "stable_pseudonyms", "signals", "network"}
+        {"staff", "audit", "import", "dossier", "clinical", "record", "report", "backup", "erase", "research", "stable_pseudonyms", "signals", "network", "counseling"}
     ),
-    "counselor": frozenset({"import", "dossier", "clinical", "record", "report", "research", "signals", "network"}),
-    "clerk": frozenset({"import", "dossier", "report", "network"}),
+    "counselor": frozenset({"import", "dossier", "clinical", "record", "report", "research", "signals", "network", "counseling"}),
+    "clerk": frozenset({"import", "dossier", "report", "network", "counseling"}),
     "auditor": frozenset({"audit"}),
 }
 
@@ -50,6 +53,7 @@ PERMISSION_TEXT = {
     "stable_pseudonyms": N_("make research exports with stable pseudonyms"),
     "signals": N_("import campus data or read and review campus signals (多源预警)"),
     "network": N_("manage the 五级网络 roster, import its reports or see who has not reported"),
+    "counseling": N_("book counseling appointments, see the agenda, or keep groups and activities (个体咨询预约, 团体辅导, 心理健康活动)"),
 }
 
 

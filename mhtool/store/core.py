@@ -20,10 +20,11 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import cached_property
+from functools import cached_property, lru_cache
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,7 +32,7 @@ from pathlib import Path
 from mhtool.domain import sensitivity
 from mhtool.errors import AuthenticationFailed, IntegrityError, KeyUnavailable, NotFound, PermissionDenied, StoreError, UsageError
 from mhtool.i18n import N_, _
-from mhtool.store import crypto, repos, schema
+from mhtool.store import counseling_repos, crypto, repos, schema
 from mhtool.store.access import PERMISSION_TEXT, ROLE_TIERS, ROLES, allowed, roles_with
 
 BUSY_TIMEOUT_MS = 30_000
@@ -165,11 +166,37 @@ def bound_columns(table: str, values: dict) -> bytes:
     columns = schema.PLAIN_COLUMNS.get(table, ())
     if not columns:
         return b""
-    return _bound(values.get(c) for c in columns)
+    return _bound(map(values.get, columns))
 
 
 # A session without the clinical key rewriting a record leaves its clinical part as it is.
 _KEEP = object()
+
+_LEDGER = frozenset(schema.LEDGER_TABLES)
+# Record ids drawn at once inside Txn.bulk().
+_ID_RUN = 8192
+# Blind indexes a session keeps (Store._index): a census of 50,000 twice over.
+_INDEX_CACHE = 100_000
+
+# A statement that changes the meta table (generation, rotation target): the transaction's write keys are read again.
+_WRITES_META = re.compile(r"\s*(?:UPDATE|INSERT|REPLACE|DELETE)\b[^;]*?(?<![\w.])meta\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=256)
+def _insert_sql(table: str, names: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' for _name in names)})"
+
+
+class _Settling:
+    """The store's connection while Txn.bulk() holds rows: any use of it sends them first."""
+
+    def __init__(self, conn: sqlite3.Connection, settle):
+        self._conn = conn
+        self._settle = settle
+
+    def __getattr__(self, name: str):
+        self._settle()
+        return getattr(self._conn, name)
 
 
 class Txn:
@@ -186,31 +213,88 @@ class Txn:
         # Run after the audit entry is appended and before COMMIT: publishing a
         # file here means a file exists only if its audit entry commits.
         self.before_commit: list = []
+        # The keys new records are sealed with, read once under this transaction's lock (Store.write_keys):
+        # a rotation committed by another process before BEGIN is seen, and none can start during it.
+        self.keys: crypto.GenerationKeys | None = None
+        # Inside bulk(): INSERT statement → rows not yet sent, and the store's own connection meanwhile.
+        self._pending: dict[str, list[list]] = {}
+        self._conn: sqlite3.Connection | None = None
+        self._ids: list[str] = []
 
     def execute(self, sql: str, params: Sequence = ()) -> sqlite3.Cursor:
+        if "meta" in sql and _WRITES_META.match(sql):
+            # The generation or rotation target may change: the next seal reads them again.
+            self.keys = None
         return self.store.conn.execute(sql, params)
+
+    def flush(self) -> None:
+        """Send every insert bulk() holds: then anything may read or write."""
+        pending, self._pending = self._pending, {}
+        conn = self._conn or self.store.conn
+        for sql, rows in pending.items():
+            conn.executemany(sql, rows)
+
+    @contextmanager
+    def bulk(self) -> Iterator[Txn]:
+        """Inserts inside the block are sealed and remembered at once, and sent to SQLite in one executemany per statement.
+
+        Rows go in each table's order, one table after another; foreign keys
+        are checked at COMMIT (``defer_foreign_keys``), since the responses may
+        reach SQLite before the students they refer to. While the block runs,
+        any use of the store's connection (a read, another statement, the
+        commit) first sends every row held, so nothing reads past them. An
+        error in the block abandons the transaction (:meth:`Store.write` rolls
+        it back).
+        """
+        store = self.store
+        if self._conn is not None:
+            yield self
+            return
+        conn = self._conn = store.conn
+        conn.execute("PRAGMA defer_foreign_keys = ON")
+        store.conn = _Settling(conn, self.flush)
+        try:
+            yield self
+            self.flush()
+        finally:
+            store.conn = conn
+            self._conn = None
+            self._pending = {}
+
+    def _new_id(self) -> str:
+        if self._conn is None:
+            return crypto.random_id()
+        if not self._ids:
+            # Random ids, handed out in sorted runs: SQLite inserts a run of rows into its indexes in order, a fifth faster.
+            self._ids = crypto.random_ids(_ID_RUN)
+        return self._ids.pop()
 
     def remember(
         self, table: str, record_id: str, bound: bytes, data: bytes | None, clinical: bytes | None = None, *, deleted: bool = False, plain: dict | None = None
     ) -> None:
-        if table in schema.LEDGER_TABLES:
+        if table in _LEDGER:
             self.writes.append((table, str(record_id), None if deleted else crypto.record_digest(table, record_id, bound, data, clinical)))
         flag = schema.OPEN_FLAGS.get(table)
         if flag:
             self.opened.setdefault(table, {})[str(record_id)] = None if deleted else (plain or {}).get(flag) is None
 
-    def insert(self, table: str, record: dict, *, columns: dict | None = None, record_id: str | None = None, audit: bool = True) -> str:
-        rid = record_id or crypto.random_id()
+    def insert(
+        self, table: str, record: dict, *, columns: dict | None = None, record_id: str | None = None, audit: bool = True, finite: bool = False
+    ) -> str:
+        """Seal ``record`` into a new row of ``table``; ``finite``: it holds no NaN or infinity (see :func:`crypto.canonical_json`)."""
+        rid = record_id or self._new_id()
         key_col = schema.SEALED_TABLES[table]
         cols = {key_col: rid, **(columns or {})}
         bound = bound_columns(table, cols)
-        data, clinical = self.store._seal_parts(table, rid, record, bound)
+        data, clinical = self.store._seal_parts(table, rid, record, bound, finite=finite)
         cols["data"] = data
         if table in schema.CLINICAL_TABLES:
             cols["clin"] = None if clinical is _KEEP else clinical
-        names = ", ".join(cols)
-        marks = ", ".join("?" for _col in cols)
-        self.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", list(cols.values()))
+        sql = _insert_sql(table, tuple(cols))
+        if self._conn is not None:
+            self._pending.setdefault(sql, []).append(list(cols.values()))
+        else:
+            self.execute(sql, list(cols.values()))
         self.remember(table, rid, bound, data, cols.get("clin"), plain=cols)
         if audit:
             self.targets.append(f"{table}/{rid}")
@@ -289,6 +373,8 @@ class Store:
         self.tampering: list[str] = []
         # The inbox private keys as last read, with the data_version they were read at.
         self._inbox_keys: tuple[int, list[dict]] | None = None
+        # Blind indexes computed in this session: (index key, kind, value) → index.
+        self._indexes: dict[tuple[bytes | None, str, str], bytes] = {}
 
     # -- opening --------------------------------------------------------------------------
 
@@ -329,7 +415,7 @@ class Store:
             last_error: Exception | None = None
             for slot in slots:
                 try:
-                    private = crypto.unlock_slot(credential, store_id, slot["id"], _slot_params(slot), slot["wrapped_private"])
+                    private = credential.unlocked or crypto.unlock_slot(credential, store_id, slot["id"], _slot_params(slot), slot["wrapped_private"])
                     chosen = slot
                     break
                 except AuthenticationFailed as exc:
@@ -453,21 +539,34 @@ class Store:
 
     @property
     def write_keys(self) -> crypto.GenerationKeys:
+        """The keys of the generation new records are sealed with: read from meta, once per write transaction.
+
+        Inside a transaction the lock is held, so the generation read after
+        BEGIN stays right until the transaction itself writes meta (a rotation
+        starting or ending), which makes :meth:`Txn.execute` read it again.
+        """
+        txn = self._txn
+        if txn is not None and txn.keys is not None:
+            return txn.keys
         gen = self.write_generation
         if gen not in self.keyring:
             raise StoreError(_("a key rotation is in progress that this session cannot take part in; reopen the store"))
-        return self.keyring[gen]
+        keys = self.keyring[gen]
+        if txn is not None:
+            txn.keys = keys
+        return keys
 
-    def seal(self, table: str, record_id: str, value, bound: bytes = b"") -> bytes:
-        return crypto.seal(self.write_keys, self.store_id, table, str(record_id), value, schema.tier_of(table, str(record_id)), bound)
+    def seal(self, table: str, record_id: str, value, bound: bytes = b"", *, keys: crypto.GenerationKeys | None = None, finite: bool = False) -> bytes:
+        tier = schema.tier_of(table, str(record_id))
+        return crypto.seal(keys or self.write_keys, self.store_id, table, str(record_id), value, tier, bound, finite=finite)
 
-    def _seal_parts(self, table: str, record_id: str, record: dict, bound: bytes):
+    def _seal_parts(self, table: str, record_id: str, record: dict, bound: bytes, *, finite: bool = False):
         """The sealed administrative part and the sealed clinical part (None, or ``_KEEP`` without the clinical key)."""
         keys = self.write_keys
         if table not in schema.CLINICAL_TABLES:
-            return self.seal(table, record_id, record, bound), None
+            return self.seal(table, record_id, record, bound, keys=keys, finite=finite), None
         admin, clinical = sensitivity.split(table, record)
-        data = self.seal(table, record_id, admin, bound)
+        data = self.seal(table, record_id, admin, bound, keys=keys)
         if clinical:
             return data, crypto.seal(keys, self.store_id, table, str(record_id), clinical, "clinical", bound)
         return data, (None if keys.holds("clinical") else _KEEP)
@@ -477,7 +576,18 @@ class Store:
         return crypto.unseal(self.keyring, self.store_id, table, str(record_id), blob, bound, tier=expected)
 
     def blind_index(self, value: str, kind: str = "student_no") -> bytes:
-        return crypto.blind_index(self.write_keys, value, kind)
+        return self._index(self.write_keys, value, kind)
+
+    def _index(self, keys: crypto.GenerationKeys, value: str, kind: str) -> bytes:
+        # An import looks its numbers up, then writes them: each index is computed once.
+        # Keyed by the index key itself: a generation number can come back with other keys (a rotation that never began).
+        cache = self._indexes
+        found = cache.get((keys.index_key, kind, value))
+        if found is None:
+            if len(cache) >= _INDEX_CACHE:
+                cache.clear()
+            found = cache[keys.index_key, kind, value] = crypto.blind_index(keys, value, kind)
+        return found
 
     # -- the counselors' inbox ------------------------------------------------------------
     #
@@ -566,7 +676,7 @@ class Store:
         return json.loads(plain.decode("utf-8"))
 
     def blind_candidates(self, value: str, kind: str = "student_no") -> list[bytes]:
-        return [crypto.blind_index(keys, value, kind) for keys in self.keyring.values()]
+        return [self._index(keys, value, kind) for keys in self.keyring.values()]
 
     # -- transactions and audit -----------------------------------------------------------
 
@@ -896,6 +1006,18 @@ class Store:
         return repos.NetworkReports(self)
 
     @cached_property
+    def appointments(self) -> counseling_repos.Appointments:
+        return counseling_repos.Appointments(self)
+
+    @cached_property
+    def counseling_groups(self) -> counseling_repos.CounselingGroups:
+        return counseling_repos.CounselingGroups(self)
+
+    @cached_property
+    def activities(self) -> counseling_repos.Activities:
+        return counseling_repos.Activities(self)
+
+    @cached_property
     def staff_rows(self) -> repos.StaffRows:
         return repos.StaffRows(self)
 
@@ -963,6 +1085,8 @@ def _slot_params(slot: dict) -> dict:
 
 def _candidate_slots(conn: sqlite3.Connection, user: str | None, credential: crypto.Credential) -> list[dict]:
     cols = "k.id, k.staff_id, k.params, k.wrapped_private"
+    if credential.unlocked is not None:
+        return _unlocked_slots(conn, user, credential)
     if user:
         rows = conn.execute(
             f"SELECT {cols} FROM keyslots k JOIN staff s ON s.id = k.staff_id WHERE s.name = ?", (user,)
@@ -987,6 +1111,23 @@ def _candidate_slots(conn: sqlite3.Connection, user: str | None, credential: cry
             hint=_("use MHTOOL_KEY_FILE for key-file slots, a passphrase (prompt or MHTOOL_PASSPHRASE_FILE) otherwise"),
         )
     return matching
+
+
+def _unlocked_slots(conn: sqlite3.Connection, user: str | None, credential: crypto.Credential) -> list[dict]:
+    """The slots of ``user`` that an already-unwrapped key opens: those holding its public key (an admin's reset gives a new one)."""
+    if not user:
+        raise AuthenticationFailed(_("which staff member? a passphrase opens one person's slot"), hint=_("pass --user NAME or set MHTOOL_USER"))
+    public = crypto.public_bytes(credential.unlocked)
+    rows = conn.execute(
+        "SELECT k.id, k.staff_id, k.params, k.wrapped_private, k.public_key FROM keyslots k JOIN staff s ON s.id = k.staff_id WHERE s.name = ?", (user,)
+    ).fetchall()
+    slots = [dict(zip(("id", "staff_id", "params", "wrapped_private"), r)) for r in rows if bytes(r[4]) == public]
+    if not slots:
+        raise AuthenticationFailed(
+            _("the unlock agent holds a key that opens no key slot of {user!r} (the slot was reset or removed since `mhtool unlock`)").format(user=user),
+            hint=_("run `mhtool lock`, then `mhtool unlock` again"),
+        )
+    return slots
 
 
 def _with_changes(ids, changes: dict[str, bool | None]) -> set[str]:

@@ -27,11 +27,16 @@ import hashlib
 import hmac
 import json
 import os
+import re
+import struct
 from dataclasses import dataclass
+from functools import lru_cache
 
 import orjson
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
+# Raw key bytes come from the key objects themselves: the serialization module (PEM, SSH, PKCS)
+# would add ~10 ms to every command's start-up.
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -57,8 +62,61 @@ def random_id(nbytes: int = 8) -> str:
     return os.urandom(nbytes).hex()
 
 
-def canonical_json(obj) -> bytes:
+def random_ids(count: int, nbytes: int = 8) -> list[str]:
+    """``count`` random ids, largest first (so that ``pop()`` hands them out in increasing order)."""
+    raw = os.urandom(count * nbytes)
+    return sorted((raw[i : i + nbytes].hex() for i in range(0, len(raw), nbytes)), reverse=True)
+
+
+def _canonical_json_std(obj) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True, default=str).encode("utf-8")
+
+
+# orjson writes what _canonical_json_std writes, several times faster, except where the checks in
+# canonical_json send the value to the standard library: dates and dataclasses go to the default
+# hook (passthrough) so they are str()'d as json's default=str does; a float or container subclass
+# (numpy.float64, a namedtuple) that json writes natively is refused by the hook.
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+# Floats below 1e-4 in magnitude: float.__repr__ writes 1e-05, orjson 0.00001 or 1e-5.
+_SMALL_FLOAT = re.compile(rb"[0-9]e-|(?<![0-9.])0\.0000")
+
+
+def _str_default(value):
+    if isinstance(value, (str, int, float, list, tuple, dict)):
+        raise TypeError("json writes this subclass natively")
+    return str(value)
+
+
+def canonical_json(obj, *, finite: bool = False) -> bytes:
+    """The canonical form of a value sealed or MACed: UTF-8 JSON, sorted keys, no spaces, ``default=str``.
+
+    Byte for byte ``json.dumps(obj, ensure_ascii=False, separators=(",", ":"),
+    sort_keys=True, default=str)``: sealed records and audit MACs do not depend
+    on which encoder wrote them. What orjson cannot write the same way falls back
+    to the standard library: integers beyond 64 bits, keys that are not strings,
+    lone surrogates (which the standard library refuses too), NaN and
+    infinities (orjson writes them as null, so a null that does not read back
+    as the value is checked), floats below 1e-4 (written in another notation),
+    subclasses of float and of the containers. An Enum member would be written
+    by its value rather than as str() does; the store seals none.
+
+    ``finite``: the caller knows ``obj`` holds no NaN or infinity, so a null
+    is a None and needs no check (a census's responses, checked with numpy).
+    """
+    try:
+        out = orjson.dumps(obj, default=_str_default, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError
+        return _canonical_json_std(obj)
+    if not finite and b"null" in out:
+        try:
+            same = orjson.loads(out) == obj
+        except Exception:  # noqa: BLE001 - a value whose comparison fails (an array) is written the slow way
+            same = False
+        if not same:
+            return _canonical_json_std(obj)
+    if (b"e-" in out or b"0.0000" in out) and _SMALL_FLOAT.search(out):
+        return _canonical_json_std(obj)
+    return out
 
 
 # The keys of one generation, one per tier (docs/design.md, "Keys per role"). A key
@@ -112,14 +170,19 @@ def _aad(store_id: str, table: str, record_id: str, tier: str, bound: bytes) -> 
     return f"{store_id}|{table}|{record_id}|{tier}|".encode() + bound
 
 
-def seal(keys: GenerationKeys, store_id: str, table: str, record_id: str, value, tier: str, bound: bytes = b"") -> bytes:
-    """Seal ``value`` under ``tier``; ``bound`` (the row's plaintext columns) is authenticated with it."""
+def seal(keys: GenerationKeys, store_id: str, table: str, record_id: str, value, tier: str, bound: bytes = b"", *, finite: bool = False) -> bytes:
+    """Seal ``value`` under ``tier``; ``bound`` (the row's plaintext columns) is authenticated with it (``finite``: see :func:`canonical_json`)."""
     cipher = keys.ciphers.get(tier)
     if cipher is None:
         raise KeyUnavailable(_("this key slot does not hold the {tier} key, so it cannot write {table} records").format(tier=tier, table=table))
     nonce = os.urandom(12)
-    header = bytes([SEAL_VERSION]) + keys.generation.to_bytes(4, "big") + bytes([TIERS[tier]]) + nonce
-    return header + cipher.encrypt(nonce, canonical_json(value), _aad(store_id, table, record_id, tier, bound))
+    return _seal_header(keys.generation, tier) + nonce + cipher.encrypt(nonce, canonical_json(value, finite=finite), _aad(store_id, table, record_id, tier, bound))
+
+
+@lru_cache(maxsize=64)
+def _seal_header(generation: int, tier: str) -> bytes:
+    """The bytes before the nonce: version, key generation, tier."""
+    return bytes([SEAL_VERSION]) + generation.to_bytes(4, "big") + bytes([TIERS[tier]])
 
 
 def sealed_generation(blob: bytes) -> int:
@@ -182,11 +245,23 @@ def unseal(
 
 def record_digest(table: str, record_id: str, bound: bytes, data: bytes | None, clinical: bytes | None) -> bytes:
     """What the audit chain remembers of one written version of a record: its columns and sealed bytes, hashed."""
-    h = hashlib.blake2b(digest_size=16)
-    for part in (table.encode(), str(record_id).encode(), bound, bytes(data or b""), bytes(clinical or b"")):
-        h.update(len(part).to_bytes(4, "big"))
-        h.update(part)
-    return h.digest()
+    # Each part length-prefixed, hashed in one call: the bytes hashed are those of a part-by-part update.
+    rid = str(record_id).encode()
+    data = bytes(data or b"")
+    clinical = bytes(clinical or b"")
+    return hashlib.blake2b(
+        b"".join((_prefixed(table), _LEN(len(rid)), rid, _LEN(len(bound)), bound, _LEN(len(data)), data, _LEN(len(clinical)), clinical)),
+        digest_size=16,
+    ).digest()
+
+
+_LEN = struct.Struct(">I").pack
+
+
+@lru_cache(maxsize=64)
+def _prefixed(table: str) -> bytes:
+    name = table.encode()
+    return _LEN(len(name)) + name
 
 
 # -- blind indexes ----------------------------------------------------------------------------
@@ -198,7 +273,7 @@ normalise_student_no = student_no.normalise
 def blind_index(keys: GenerationKeys, value: str, kind: str = "student_no") -> bytes:
     if keys.index_key is None:
         raise KeyUnavailable(_("this key slot does not hold the roster key, so it cannot look up students"))
-    return hmac.new(keys.index_key, f"{kind}|{value}".encode("utf-8"), hashlib.sha256).digest()
+    return hmac.digest(keys.index_key, f"{kind}|{value}".encode("utf-8"), "sha256")
 
 
 # -- audit MACs -------------------------------------------------------------------------------
@@ -275,6 +350,9 @@ class Credential:
     passphrase: str | None = None
     key_material: bytes | None = None
     source: str = ""
+    # A slot key already unwrapped: the unlock agent's stand-in (mhtool.store.agent.AgentKey), or the
+    # agent's own key when it records its end. It opens the slot that holds its public key, no KDF run.
+    unlocked: object | None = None
 
     @property
     def kind(self) -> str:
@@ -385,14 +463,14 @@ def new_staff_key() -> X25519PrivateKey:
 
 
 def public_bytes(private: X25519PrivateKey) -> bytes:
-    return private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return private.public_key().public_bytes_raw()
 
 
 def make_slot(credential: Credential, store_id: str, slot_id: str, private: X25519PrivateKey) -> SlotMaterial:
     """A key slot wrapping ``private`` (the staff member's key) under the credential's key-encryption key."""
     params = key_file_slot_params() if credential.kind == "keyfile" else passphrase_slot_params()
     kek = derive_kek(credential, params)
-    raw_private = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    raw_private = private.private_bytes_raw()
     nonce = os.urandom(12)
     wrapped = nonce + AESGCM(kek).encrypt(nonce, raw_private, _slot_aad(store_id, slot_id))
     return SlotMaterial(params, public_bytes(private), wrapped)
@@ -465,7 +543,7 @@ def inbox_key_id(public: bytes) -> bytes:
 def new_inbox_pair() -> tuple[bytes, bytes]:
     """A fresh inbox key pair as (public, private) raw bytes."""
     private = X25519PrivateKey.generate()
-    raw = private.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+    raw = private.private_bytes_raw()
     return public_bytes(private), raw
 
 

@@ -18,6 +18,7 @@ from datetime import date
 from types import EllipsisType
 from typing import TYPE_CHECKING, ClassVar
 
+from mhtool.domain import sensitivity
 from mhtool.domain import student_no as student_numbers
 
 if TYPE_CHECKING:
@@ -132,11 +133,11 @@ class _Repository:
     def _rows(self, where: str = "", params: Sequence = (), order: str = "", *, clinical: bool = True) -> list[Record]:
         return [self.record(r) for r in self.store._select(self.table, where, params, order, clinical=clinical)]
 
-    def _by_column(self, column: str, values: Iterable, where: str = "", params: Sequence = (), order: str = "") -> list[Record]:
+    def _by_column(self, column: str, values: Iterable, where: str = "", params: Sequence = (), order: str = "", *, clinical: bool = True) -> list[Record]:
         out: list[Record] = []
         for chunk in _chunks(values):
             cond = f"{column} IN ({_marks(chunk)})" + (f" AND ({where})" if where else "")
-            out += self._rows(cond, [*chunk, *params], order)
+            out += self._rows(cond, [*chunk, *params], order, clinical=clinical)
         return out
 
     def get(self, record_id: str) -> Record:
@@ -161,8 +162,8 @@ class _Repository:
         """The part of ``record`` that goes back into the sealed data (no plaintext columns)."""
         return self.store.sealed_part(self.table, record)
 
-    def _insert(self, txn: Txn, data: dict, columns: dict | None = None, *, audit: bool = True, record_id: str | None = None) -> str:
-        return txn.insert(self.table, data, columns=columns, audit=audit, record_id=record_id)
+    def _insert(self, txn: Txn, data: dict, columns: dict | None = None, *, audit: bool = True, record_id: str | None = None, finite: bool = False) -> str:
+        return txn.insert(self.table, data, columns=columns, audit=audit, record_id=record_id, finite=finite)
 
     def _update(self, txn: Txn, record_id: str, data: dict, columns: dict | None = None, *, audit: bool = True) -> None:
         txn.update(self.table, record_id, data, columns=columns, audit=audit)
@@ -176,8 +177,8 @@ class _PerStudent(_Repository):
     def for_student(self, student_id: str) -> list[Record]:
         return self._rows("student_id = ?", (student_id,), order=f"{self._date_column}, rowid")
 
-    def for_students(self, student_ids: Iterable[str]) -> list[Record]:
-        return self._by_column("student_id", student_ids, order=f"{self._date_column}, rowid")
+    def for_students(self, student_ids: Iterable[str], *, clinical: bool = True) -> list[Record]:
+        return self._by_column("student_id", student_ids, order=f"{self._date_column}, rowid", clinical=clinical)
 
     def delete_for_student(self, txn: Txn, student_id: str) -> int:
         ids = [row[0] for row in txn.execute(f"SELECT id FROM {self.table} WHERE student_id = ?", (student_id,)).fetchall()]
@@ -210,8 +211,8 @@ class Students(_Repository):
                 by_index[bi] = no
         return {by_index[s["student_no_bi"]]: s for s in self._by_column("student_no_bi", by_index)}
 
-    def by_ids(self, ids: Iterable[str]) -> dict[str, Student]:
-        return {s["id"]: s for s in self._by_column("id", ids)}
+    def by_ids(self, ids: Iterable[str], *, clinical: bool = True) -> dict[str, Student]:
+        return {s["id"]: s for s in self._by_column("id", ids, clinical=clinical)}
 
     def watched(self, *, clinical: bool = True) -> list[Student]:
         """Students with an open watch episode (``clinical=False``: without the clinical part, see :meth:`all`)."""
@@ -222,17 +223,17 @@ class Students(_Repository):
         self.store.check_open("tasks")
         return {s["id"]: s for s in self._rows("id IN (SELECT student_id FROM tasks WHERE done_on IS NULL)")}
 
-    def concerned_by(self, first: date, start: date, end: date, asof: date) -> list[Student]:
+    def concerned_by(self, first: date, start: date, end: date, asof: date, *, clinical: bool = True) -> list[Student]:
         """Everyone a report of ``start``–``end`` (trend from ``first``) may concern, as of ``asof``.
 
         Students watched at some moment since the day before ``first``, with an
         entry inside the period, or with a task due before ``asof`` that was
-        still open then.
+        still open then. ``clinical=False``: without the clinical part (see :meth:`all`).
         """
         self.store.check_open("watches")
         self.store.check_open("tasks")
         sql, params = _concerned(first, start, end, asof)
-        return self._rows(f"id IN ({sql})", params)
+        return self._rows(f"id IN ({sql})", params, clinical=clinical)
 
     def add(self, txn: Txn, number: str, data: dict, *, audit: bool = True) -> str:
         index = self.store.blind_index(student_numbers.normalise(number))
@@ -242,8 +243,12 @@ class Students(_Repository):
         self._update(txn, record["id"], self.sealed(record), audit=audit)
 
     def replace_with_placeholder(self, txn: Txn, student_id: str, placeholder: dict) -> None:
-        """Erasure: the row keeps its id (links elsewhere stay valid) but loses its number's index."""
+        """Erasure: the row keeps its id (links elsewhere stay valid) but loses its number's index.
+
+        The copy of the student's timeline that reports keep goes with the entries.
+        """
         self._update(txn, student_id, placeholder, {"student_no_bi": ERASED_INDEX_PREFIX + os.urandom(16)}, audit=False)
+        txn.delete("sealed_meta", timeline_copy_key(student_id), audit=False)
 
     def placeholders(self) -> list[Student]:
         """The erased students' placeholders, found by their index's prefix without opening any other row."""
@@ -310,19 +315,62 @@ class Entries(_PerStudent):
         """The students' entries dated ``first`` or later, oldest first."""
         return self._by_column("student_id", student_ids, "on_date >= ?", (first.isoformat(),), order="on_date, rowid")
 
-    def for_report(self, first: date, start: date, end: date, asof: date) -> list[Entry]:
-        """Whole timelines of students watched during the report, and recent entries of the others it concerns."""
+    def recent_of_unwatched(self, first: date, start: date, end: date, asof: date, *, clinical: bool = True) -> list[Entry]:
+        """Entries since the day before ``first`` of the students a report of ``start``–``end`` concerns who were not watched during it.
+
+        (The watched students' whole timelines: :meth:`timeline_versions`.)
+        ``clinical=False`` opens only each entry's administrative part.
+        """
         self.store.check_open("watches")
         self.store.check_open("tasks")
         watched, wparams = _watched_between(first, asof)
         concerned, cparams = _concerned(first, start, end, asof)
-        out = self._rows(f"student_id IN ({watched})", wparams, order="on_date, rowid")
-        out += self._rows(
+        return self._rows(
             f"on_date > ? AND student_id IN ({concerned}) AND student_id NOT IN ({watched})",
             (_day_before(first), *cparams, *wparams),
             order="on_date, rowid",
+            clinical=clinical,
         )
-        return out
+
+    def by_ids(self, ids: Iterable[str]) -> dict[str, Entry]:
+        """Entries by id, both parts opened (one query per 500 ids)."""
+        return {e["id"]: e for e in self._by_column("id", ids)}
+
+    def timeline_versions(self, first: date, asof: date) -> list[tuple[str, str]]:
+        """``(student id, version)`` of each student watched from the day before ``first`` to ``asof``, in the order their timelines start.
+
+        The version is a digest of the ids, days and seal headers of the
+        student's entries, read without opening any: every seal starts with a
+        fresh random nonce, so an entry written, added, deleted or moved to
+        another day or student changes it. Students without entries are left out.
+        """
+        self.store.check_open("watches")
+        watched, params = _watched_between(first, asof)
+        # Concatenated in the order the student's index is read (day, then row): should a plan ever
+        # read them in another order, the timelines are only opened and copied again.
+        rows = self.store.conn.execute(
+            "SELECT student_id, min(on_date || ' ' || printf('%015d', rowid)), "
+            f"group_concat(id || ' ' || on_date || ' ' || hex(substr(data, 1, {_SEAL_HEADER})), ',') "
+            f"FROM entries WHERE student_id IN ({watched}) GROUP BY student_id",
+            params,
+        ).fetchall()
+        rows.sort(key=lambda row: row[1])
+        return [(sid, hashlib.blake2b(f"{ENTRY_READING}|{joined}".encode(), digest_size=16).hexdigest()) for sid, _start, joined in rows]
+
+
+# What reading an entry without its clinical part gives (the kind's administrative fields, the
+# defaults): part of every timeline version, so a copy read under other rules is never used.
+ENTRY_READING = hashlib.blake2b(
+    repr((1, sorted(sensitivity.ENTRY_PUBLIC_FIELDS.items()), sorted(Entry.DEFAULTS.items()))).encode(), digest_size=8
+).hexdigest()
+
+
+def timeline_copy_key(student_id: str) -> str:
+    """The sealed value holding the copy of a student's timeline that reports keep (see :func:`mhtool.report.usecases.gather.timelines`)."""
+    return f"{TIMELINE_COPY_PREFIX}{student_id}"
+
+
+TIMELINE_COPY_PREFIX = "report.timeline/"
 
 
 class Tasks(_PerStudent):
@@ -381,10 +429,16 @@ class Watches(_PerStudent):
         self.store.check_open("watches")
         return self._rows("student_id = ? AND closed_on IS NULL", (student_id,))
 
-    def during(self, first: date, asof: date) -> list[Watch]:
-        """Watch episodes open at some moment from the day before ``first`` to ``asof``."""
+    def during(self, first: date, asof: date, *, clinical: bool = True) -> list[Watch]:
+        """Watch episodes open at some moment from the day before ``first`` to ``asof`` (``clinical=False``: without reasons)."""
         self.store.check_open("watches")
-        return self._rows("opened_on <= ? AND (closed_on IS NULL OR closed_on > ?)", (asof.isoformat(), _day_before(first)))
+        return self._rows("opened_on <= ? AND (closed_on IS NULL OR closed_on > ?)", (asof.isoformat(), _day_before(first)), clinical=clinical)
+
+    def students_since(self, day: date) -> set[str]:
+        """Students with a watch episode open on ``day`` or later, from the plaintext columns alone."""
+        self.store.check_open("watches")
+        rows = self.store.conn.execute("SELECT DISTINCT student_id FROM watches WHERE closed_on IS NULL OR closed_on >= ?", (day.isoformat(),))
+        return {row[0] for row in rows}
 
     def open(self, txn: Txn, student_id: str, on: date, data: dict) -> str:
         return self._insert(txn, data, {"student_id": student_id, "opened_on": on.isoformat(), "closed_on": None})
@@ -442,8 +496,9 @@ class Responses(_PerStudent):
     def for_batches(self, batch_ids: Iterable[str]) -> list[Response]:
         return self._by_column("batch_id", batch_ids)
 
-    def add(self, txn: Txn, batch_id: str, student_id: str, on: str, data: dict) -> str:
-        return self._insert(txn, data, {"batch_id": batch_id, "student_id": student_id, "on_date": on}, audit=False)
+    def add(self, txn: Txn, batch_id: str, student_id: str, on: str, data: dict, *, finite: bool = False) -> str:
+        """``finite``: ``data`` holds no NaN or infinity (the import checks its scores with numpy): it is sealed without a check."""
+        return self._insert(txn, data, {"batch_id": batch_id, "student_id": student_id, "on_date": on}, audit=False, finite=finite)
 
     def save(self, txn: Txn, response: dict, *, audit: bool = False) -> None:
         self._update(txn, response["id"], self.sealed(response), audit=audit)
@@ -729,6 +784,22 @@ class SealedValues:
 
     def put(self, txn: Txn, key: str, value) -> None:
         txn.put_value(key, value)
+
+    def get_many(self, keys: Iterable[str]) -> dict:
+        """The values of those ``keys`` that exist, by key (one query per 500 keys)."""
+        out = {}
+        for chunk in _chunks(keys):
+            for key, blob in self.store.conn.execute(f"SELECT key, data FROM sealed_meta WHERE key IN ({_marks(chunk)})", chunk):
+                out[key] = self.store.unseal("sealed_meta", key, blob)
+        return out
+
+    def keys_under(self, prefix: str) -> list[str]:
+        """The keys starting with ``prefix`` (not empty), no value opened."""
+        after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        return [row[0] for row in self.store.conn.execute("SELECT key FROM sealed_meta WHERE key >= ? AND key < ?", (prefix, after))]
+
+    def delete(self, txn: Txn, key: str) -> None:
+        txn.delete("sealed_meta", key, audit=False)
 
 
 def index_columns(store: Store, table: str, value: dict) -> dict:

@@ -33,6 +33,9 @@ SEALED_TABLES: dict[str, str] = {
     "signal_facts": "id",
     "network_members": "id",
     "network_reports": "id",
+    "appointments": "id",
+    "counseling_groups": "id",
+    "activities": "id",
 }
 
 
@@ -55,6 +58,9 @@ PLAIN_COLUMNS: dict[str, tuple[str, ...]] = {
     "signal_facts": ("student_id", "source"),
     "network_members": (),
     "network_reports": ("period",),
+    "appointments": ("student_id", "on_date"),
+    "counseling_groups": (),
+    "activities": ("on_date",),
 }
 # Tables whose rows may carry a clinical part (the ``clin`` column, sealed under the clinical key).
 CLINICAL_TABLES: frozenset[str] = frozenset({"students", "watches", "entries", "referrals", "signals"})
@@ -255,7 +261,36 @@ _V4_TABLES = """
         """
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
+def _v5(conn: sqlite3.Connection) -> None:
+    # 个体咨询与团体辅导: appointments (one row per booking, its day plain for the agenda), groups with their
+    # members and attendance, and activities (讲座, 5·25 events, 班会). Sessions and case conferences are
+    # timeline entries. Everything but the ids, the student link and the days is sealed under the roster key.
+    _run(conn, _V5_TABLES)
+
+
+_V5_TABLES = """
+        CREATE TABLE IF NOT EXISTS appointments (
+            id TEXT PRIMARY KEY,
+            student_id TEXT NOT NULL REFERENCES students(id),
+            on_date TEXT NOT NULL,
+            data BLOB NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS appointments_date ON appointments(on_date);
+        CREATE INDEX IF NOT EXISTS appointments_student ON appointments(student_id);
+        CREATE TABLE IF NOT EXISTS counseling_groups (
+            id TEXT PRIMARY KEY,
+            data BLOB NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS activities (
+            id TEXT PRIMARY KEY,
+            on_date TEXT NOT NULL,
+            data BLOB NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS activities_date ON activities(on_date)
+        """
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 # Stores of the first format sealed with one master key for every role: `mhtool upgrade` (store/upgrade.py) re-seals them.
 FIRST_FORMAT_2_VERSION = 2
 LATEST = len(MIGRATIONS)
@@ -268,15 +303,15 @@ def current_version(conn: sqlite3.Connection) -> int:
 def shadow_newer_tables(conn: sqlite3.Connection) -> None:
     """Empty TEMP stand-ins for the tables of later versions, for a store of an earlier version opened read-only.
 
-    A backup of version 2 or 3 is checked before a restore (``audit verify --deep``)
-    and cannot be migrated while it is open read-only: its campus-signal and
-    network tables read as empty, in memory, and the file is not touched.
+    A backup of version 2, 3 or 4 is checked before a restore (``audit verify --deep``)
+    and cannot be migrated while it is open read-only: its campus-signal,
+    network and counseling tables read as empty, in memory, and the file is not touched.
     """
     version = current_version(conn)
-    if version >= 4:
+    if version >= 5:
         return
     conn.execute("PRAGMA temp_store = MEMORY")
-    scripts = ([_V3_TABLES] if version < 3 else []) + [_V4_TABLES]
+    scripts = ([_V3_TABLES] if version < 3 else []) + ([_V4_TABLES] if version < 4 else []) + [_V5_TABLES]
     for script in scripts:
         for statement in script.split(";"):
             text = statement.strip()

@@ -83,7 +83,7 @@ def test_weekly_workbook_sheets_and_consistency(school, tmp_path):
     path = out / f"周报_{WEEK}.xlsx"
     assert result.stdout == f"{path}\n"
     wb = _wb(path)
-    assert wb.sheetnames == ["汇总", "汇总(明细)", "关注名单", "本周变动", "转介", "逾期", "三个明确", "特殊群体", "多源预警", "上报情况"]
+    assert wb.sheetnames == ["汇总", "汇总(明细)", "关注名单", "本周变动", "转介", "逾期", "三个明确", "特殊群体", "多源预警", "上报情况", "咨询与活动"]
 
     summary = {r["学院"]: r for r in _table(wb["汇总"])}
     # Every college of the roster is listed, 外国语学院 with nothing to count as well.
@@ -225,7 +225,7 @@ def test_redacted_english_report(school, tmp_path):
     path = school.cli.ok("report", "weekly", "--week", WEEK, "--lang", "en", "--redact", "--out", f"{tmp_path}/", "--print-path").stdout.strip()
     assert Path(path).name == f"weekly_{WEEK}_redacted.xlsx"
     wb = _wb(path)
-    assert wb.sheetnames == ["Summary", "Summary (detail)", "Watch list", "Changes", "Referrals", "Overdue", "Three clarities", "Special groups", "Signals", "Network reports"]
+    assert wb.sheetnames == ["Summary", "Summary (detail)", "Watch list", "Changes", "Referrals", "Overdue", "Three clarities", "Special groups", "Signals", "Network reports", "Counseling"]
     text = " ".join(str(c) for ws in wb for row in ws.iter_rows(values_only=True) for c in row if c is not None)
     for secret in ("张三丰", "李四", "王五", "2024000101", "2024000203"):
         assert secret not in text
@@ -238,7 +238,7 @@ def test_redacted_english_report(school, tmp_path):
 def test_week_without_activity_and_empty_store(store_env, tmp_path):
     empty = store_env.cli.ok("report", "weekly", "--week", WEEK, "--out", str(tmp_path / "empty.xlsx"), "--print-path").stdout.strip()
     wb = _wb(empty)
-    assert wb.sheetnames == ["汇总", "汇总(明细)", "关注名单", "本周变动", "转介", "逾期", "三个明确", "特殊群体", "多源预警", "上报情况"]
+    assert wb.sheetnames == ["汇总", "汇总(明细)", "关注名单", "本周变动", "转介", "逾期", "三个明确", "特殊群体", "多源预警", "上报情况", "咨询与活动"]
     total = _total(wb["汇总"])
     assert all(v == 0 for k, v in total.items() if k != "学院")
     monthly = store_env.cli.ok("report", "monthly", "--month", "2026-10", "--json")
@@ -257,7 +257,7 @@ def test_monthly_has_charts_trend_and_clarities(school, tmp_path):
     path = school.cli.ok("report", "monthly", "--month", "2026-10", "--out", f"{tmp_path}/", "--print-path").stdout.strip()
     assert Path(path).name == "月报_2026-10.xlsx"
     wb = _wb(path)
-    assert wb.sheetnames == ["汇总", "汇总(明细)", "关注名单", "本月变动", "转介", "逾期", "三个明确", "特殊群体", "多源预警", "上报情况", "筛查统计", "趋势", "等级分布"]
+    assert wb.sheetnames == ["汇总", "汇总(明细)", "关注名单", "本月变动", "转介", "逾期", "三个明确", "特殊群体", "多源预警", "上报情况", "咨询与活动", "筛查统计", "趋势", "等级分布"]
     assert any(isinstance(ch, LineChart) for ch in wb["趋势"]._charts)
     assert any(isinstance(ch, BarChart) for ch in wb["等级分布"]._charts)
     trend = _table(wb["趋势"])

@@ -8,7 +8,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 from openpyxl.chart import BarChart, LineChart
-from openpyxl.workbook.workbook import Workbook
 
 from mhtool.errors import MhtoolError, UsageError
 from mhtool.domain.labels import label
@@ -363,12 +362,12 @@ def test_failure_while_saving_removes_the_half_written_temp_file(tmp_path, monke
     path.write_bytes(b"previous workbook")
     seen = []
 
-    def half_save(self, filename):
+    def half_save(wb, filename):
         seen.append(Path(filename))
         Path(filename).write_bytes(b"PK\x03\x04 half a zip")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Workbook, "save", half_save)
+    monkeypatch.setattr(xlsx, "_save", half_save)
     with pytest.raises(MhtoolError) as e:
         write_report(make_report(), path)
     assert "No space left" in e.value.message

@@ -59,6 +59,8 @@ CLINICAL_ENTRY_FIELDS = {
     "level_change": ("reason",),
     "status_change": ("reason", "certificate"),
     "referral": ("summary",),
+    "session": ("concern", "concern_text", "risk", "next_step", "outcome", "outcome_text"),
+    "conference": ("decision", "notes"),
 }
 ADMIN_ENTRY_FIELDS = {
     "interview": ("mode", "duration", "confirmed_level"),
@@ -68,6 +70,8 @@ ADMIN_ENTRY_FIELDS = {
     "level_change": ("from", "to"),
     "status_change": ("from", "to"),
     "referral": ("referral_id", "status"),
+    "session": ("counselor", "mode", "minutes", "number"),
+    "conference": ("conference_kind", "participants", "owner"),
 }
 CLINICAL_RECORD_FIELDS = {
     "students": ("level_reason",),
@@ -76,7 +80,9 @@ CLINICAL_RECORD_FIELDS = {
 }
 # A referral step's summary can be status labels only ("已评估 → 门诊治疗"), which a clerk's report prints as
 # the referral's progress: not searched for as text (its clinical parts, reason and diagnosis, are, from the referral).
-NOT_CANARIES = {("referral", "summary")}
+NOT_CANARIES = {("referral", "summary")} | {("session", code) for code in ("concern", "risk", "outcome")}
+# (A session's concern, risk and outcome are codes such as "academic" or "high", words other records use too:
+# they are checked by field, not searched for as text.)
 # A counselor's note added to the demo, so the "note" kind is covered too.
 NOTE_TEXT = "咨询记录：学生提到童年经历与反复出现的噩梦（测试用）"
 # Shorter clinical values ("复学" as a reason) are also words a report prints as labels.

@@ -51,6 +51,12 @@ ENTRY_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "close": (("reason",), ()),
     "reopen": (("reason", "level"), ()),
     "referral": (("referral_id", "status"), ("from_status", "hospital", "summary")),
+    # 个体咨询 and 案例研讨/督导, recorded by `mhtool counseling` (mhtool/counseling/).
+    "session": (
+        ("counselor", "mode", "minutes", "number", "concern", "risk"),
+        ("at", "appointment_id", "walk_in", "closes", "concern_text", "next_step", "outcome", "outcome_text"),
+    ),
+    "conference": (("conference_id", "conference_kind", "decision"), ("participants", "owner", "due", "task_id", "notes")),
 }
 ENTRY_KINDS = tuple(ENTRY_FIELDS)
 # Entries that count as "current state recorded" for the three clarities.

@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from mhtool.cases.domain import model
 from mhtool.domain.labels import codes, label, text
-from mhtool.domain.sensitivity import ENTRY_PUBLIC_FIELDS, STUDENT_CLINICAL_FIELDS
+from mhtool.domain.sensitivity import DOCUMENT_WITHHELD_KINDS, ENTRY_PUBLIC_FIELDS, STUDENT_CLINICAL_FIELDS
 from mhtool.domain.vocabulary import LEVELS, ROSTER_FIELDS
 from mhtool.i18n import N_, _, current, ngettext
 
@@ -76,6 +76,9 @@ def entry_item(entry: dict, *, clinical: bool, corrected_by: str | None = None) 
     fields = None if restricted else dict(entry.get("fields") or {})
     if fields is not None and entry["kind"] == "status_change" and not clinical:
         fields = {k: v for k, v in fields.items() if k in ENTRY_PUBLIC_FIELDS["status_change"]}
+    if restricted and entry["kind"] in DOCUMENT_WITHHELD_KINDS:
+        # That a session or conference took place, when and with whom, is what a clerk may know of it.
+        fields = withheld_fields(entry)
     return {
         "id": entry["id"],
         "kind": entry["kind"],
@@ -87,6 +90,12 @@ def entry_item(entry: dict, *, clinical: bool, corrected_by: str | None = None) 
         "corrects": entry.get("corrects"),
         "corrected_by": corrected_by,
     }
+
+
+def withheld_fields(item: dict) -> dict:
+    """The administrative fields of a session or conference: all a reader without the clinical key, or a document, shows."""
+    public = ENTRY_PUBLIC_FIELDS.get(item["kind"], ())
+    return {k: v for k, v in (item.get("fields") or {}).items() if k in public}
 
 
 def screening_item(response: dict) -> dict:
@@ -111,6 +120,11 @@ def screening_item(response: dict) -> dict:
         "corrects": None,
         "corrected_by": None,
     }
+
+
+def screening_instruments(items: list[dict]) -> set[str]:
+    """The codes of the instruments the screening items of a timeline name (what :func:`name_screening` needs)."""
+    return {item["fields"].get("instrument") or "" for item in items if item.get("kind") == "screening" and item.get("fields")} - {""}
 
 
 def name_screening(items: list[dict], instruments: dict[str, dict]) -> list[dict]:
@@ -432,9 +446,9 @@ def _span(start, end, lang: str) -> str:
 
 def entry_summary(item: dict, lang: str = "zh") -> str:
     """One line for a timeline item, in the reader's language. User text stays as typed."""
-    if item.get("restricted"):
-        return label("dossier", "restricted", lang)
     kind, f = item["kind"], item.get("fields") or {}
+    if item.get("restricted") and kind not in DOCUMENT_WITHHELD_KINDS:
+        return label("dossier", "restricted", lang)
     lv = lambda code: label("level", code, lang)  # noqa: E731
     join = lambda parts: _join(parts, lang)  # noqa: E731
     if kind == "screening":
@@ -516,6 +530,32 @@ def entry_summary(item: dict, lang: str = "zh") -> str:
     if kind == "signal_review":
         head = text("signal_review_head", lang, rule=label("signal_rule", f.get("rule"), lang), outcome=label("signal_outcome", f.get("outcome"), lang))
         return _colon(head, f.get("reason"), lang)
+    if kind == "session":
+        how = " ".join(x for x in (label("session_mode", f.get("mode"), lang), _say("minutes", f.get("minutes"), lang)) if x)
+        return join(
+            [
+                text("session_number", lang, n=f.get("number") or "?"),
+                f"[{how}]" if how else "",
+                _say("session_counselor", f.get("counselor"), lang),
+                _colon(label("concern", f.get("concern"), lang), f.get("concern_text"), lang) if f.get("concern") else "",
+                _say("risk", label("session_risk", f.get("risk"), lang) if f.get("risk") else None, lang),
+                _say("next_step", f.get("next_step"), lang),
+                _say("session_closed", _colon(label("session_outcome", f.get("outcome"), lang), f.get("outcome_text"), lang) if f.get("outcome") else None, lang)
+                if f.get("closes") else "",
+                label("dossier", "restricted", lang) if item.get("restricted") else "",
+            ]
+        )
+    if kind == "conference":
+        return join(
+            [
+                label("conference_kind", f.get("conference_kind"), lang),
+                _say("participants", text("list_separator", lang).join(f.get("participants") or []), lang),
+                _say("decision", f.get("decision"), lang),
+                _say("conference_owner", f.get("owner"), lang),
+                _say("until", f.get("due"), lang) if f.get("owner") else "",
+                label("dossier", "restricted", lang) if item.get("restricted") else "",
+            ]
+        )
     return ", ".join(f"{k}={v}" for k, v in f.items())
 
 
@@ -659,7 +699,7 @@ def export_report(d: dict, *, lang: str, generated_at: datetime, staff_names: di
             (i.get("corrects") or "")[:8] or None,
             (i.get("corrected_by") or "")[:8] or None,
         ]
-        for i in d["timeline"]
+        for i in map(_for_document, d["timeline"])
     ]
     timeline = Sheet("timeline", label("dossier", "timeline", "zh"), label("dossier", "timeline", "en"), f"{s.get('name') or ''} {s['student_no']} 档案记录", f"Timeline of {s['student_no']}", columns=columns, rows=rows)
     sheets = [profile, timeline]
@@ -676,6 +716,13 @@ def export_report(d: dict, *, lang: str, generated_at: datetime, staff_names: di
         sheets=sheets,
         meta={"student_no": s["student_no"]},
     )
+
+
+def _for_document(item: dict) -> dict:
+    """A timeline item as a document shows it: sessions and conferences keep only their administrative part."""
+    if item["kind"] in DOCUMENT_WITHHELD_KINDS and not item.get("restricted"):
+        return {**item, "fields": withheld_fields(item), "restricted": True}
+    return item
 
 
 def _signal_domain(domain: str) -> tuple[tuple[str, str, str], ...]:

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mhtool.cases.domain import model, recording, views
-from mhtool.cases.usecases import dossier, interviews, roster, service
+# roster and interviews read workbooks: imported by the methods that do, not by every command.
+from mhtool.cases.usecases import dossier, service
 from mhtool.domain import dates
 from mhtool.domain.labels import label
 from mhtool.errors import ChangedMeanwhile, NotFound, Problem, UsageError
@@ -102,7 +103,7 @@ class Cases:
             if gone is None:
                 raise
             return gone
-        views.name_screening(shown["timeline"], self.center.instrument_names())
+        views.name_screening(shown["timeline"], self.center.instrument_names(views.screening_instruments(shown["timeline"])))
         return shown
 
     def list(
@@ -149,7 +150,7 @@ class Cases:
 
         def write(path: Path) -> None:
             shown.update(dossier.dossier_view(store, student))
-            views.name_screening(shown["timeline"], self.center.instrument_names())
+            views.name_screening(shown["timeline"], self.center.instrument_names(views.screening_instruments(shown["timeline"])))
             generated = dates.now(store.tz).replace(tzinfo=None, microsecond=0)
             report = views.export_report(shown, lang=lang, generated_at=generated, staff_names=store.staff_rows.display_names())
             write_report(report, path)
@@ -202,6 +203,8 @@ class Cases:
         """Create or update dossiers from the school roster; conflicting names are reported, never overwritten.
 
         ``password`` opens a password-protected roster (decrypted in memory)."""
+        from mhtool.cases.usecases import roster
+
         return roster.import_roster(self.store, path, profile=profile, dry_run=dry_run, skip_invalid=skip_invalid, password=password)
 
     # -- recording events -----------------------------------------------------------------------
@@ -413,6 +416,8 @@ class Cases:
         if not dry_run and not " ".join((reason or "").split()):
             self.store.require("record", action="cases.graduate")
             raise UsageError(_("a graduation needs --reason"), hint=_('say why, e.g. --reason "{class_of}级毕业，学校下发毕业名单"').format(class_of=class_of))
+        from mhtool.cases.usecases import roster
+
         return roster.graduate_class(self.store, class_of, on=on, reason=reason, dry_run=dry_run)
 
     def import_interviews(
@@ -433,6 +438,8 @@ class Cases:
         would change its current level needs ``yes`` or ``ask(text)``; a "no"
         imports nothing (returns None).
         """
+        from mhtool.cases.usecases import interviews
+
         if rejects and not skip_invalid:
             raise UsageError(_("--rejects goes with --skip-invalid"))
         try:

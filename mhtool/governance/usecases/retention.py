@@ -48,6 +48,7 @@ from mhtool.i18n import _
 from mhtool.signals.domain import facts as signal_facts
 from mhtool.signals.usecases.settings import SCHOOL_KEY, fact_cutoff, fact_days
 from mhtool.store.admin import require_secure_delete, scrub
+from mhtool.store.counseling_repos import ERASED_WITH_STUDENT
 from mhtool.store.repos import STUDENT_TABLES
 
 DEFAULT_RETENTION_YEARS = 5
@@ -277,7 +278,7 @@ def _erase_student(store, student: dict, *, action: str, basis: str, reason: str
 
     sid = student["id"]
     with store.write(action, targets=[f"students/{sid}"], details={"basis": basis, "reason": reason}) as txn:
-        counts = {repository.table: repository(store).delete_for_student(txn, sid) for repository in STUDENT_TABLES}
+        counts = {repository.table: repository(store).delete_for_student(txn, sid) for repository in (*STUDENT_TABLES, *ERASED_WITH_STUDENT)}
         alias = make_pseudonym(stable_key(txn), student["student_no"])
         record = placeholder(student, pseudonym=alias, basis=basis, reason=reason, by=store.staff.name, counts=counts, left=left)
         store.students.replace_with_placeholder(txn, sid, record)

@@ -765,6 +765,11 @@ def _roster_sheet(tl: Timelines, figs: _CaseFigures) -> Sheet:
     )
 
 
+# The only clinical text weekly and monthly reports print: the reason of a level or status change
+# of the period (本期变动, for readers holding the clinical key). Every other figure comes from the
+# records' administrative part.
+CLINICAL_ENTRY_KINDS = frozenset({"level_change", "status_change"})
+
 CHANGE_COLUMNS = [
     field_column("date", "date"),
     *_STUDENT_COLUMNS,

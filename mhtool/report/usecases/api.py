@@ -27,12 +27,11 @@ from mhtool.domain.periods import resolve_period
 from mhtool.errors import UsageError
 from mhtool.i18n import N_, _
 from mhtool.report.domain import builders
-from mhtool.report.domain.kanon import NotAnonymous
-from mhtool.report.domain.redact import KnownPeople, Scrubber, redact_report
 from mhtool.report.usecases import gather
 
 if TYPE_CHECKING:
     from mhtool.app.center import Center
+    from mhtool.report.domain.redact import KnownPeople, Scrubber
     from mhtool.store.core import Store
 
 Out = str | os.PathLike | None
@@ -160,6 +159,9 @@ class Reports:
         data = gather.case_data(store, period, today=today, college=college, monthly=kind == "monthly", roster=roster)
         build = builders.monthly_report if kind == "monthly" else builders.weekly_report
         report = build(data, period, generated_at=self._now(), lang=lang)
+        # The timelines read are let go before the workbook is built, which then reuses their memory.
+        students, data = list(data.students), None
+        _add_counseling(report, gather.counseling_in(store, period, today=today, college=college), period, lang=lang, monthly=kind == "monthly")
         scrub = None
         if redact:
             report, scrub = self._redact(report)
@@ -171,7 +173,7 @@ class Reports:
             what=what,
             purpose=purpose,
             redact=redact,
-            students=data.students,
+            students=students,
             details={"period": period.label, "college": college, "redacted": redact},
         )
 
@@ -238,6 +240,9 @@ class Reports:
         reports = builders.census_split(data, generated_at=self._now(), lang=lang)
         scrub = None
         if redact:
+            from mhtool.report.domain.kanon import NotAnonymous
+            from mhtool.report.domain.redact import Scrubber
+
             known = self._known_people()
             redacted = {}
             for college, report in reports.items():
@@ -329,6 +334,8 @@ class Reports:
         Not only the students a report lists: a note about one student often
         names a classmate, and the classmate must be masked too.
         """
+        from mhtool.report.domain.redact import KnownPeople
+
         store = self.store
         return KnownPeople.from_records(store.students.all(), store.staff_rows.all(), store.hospitals.all())
 
@@ -338,6 +345,8 @@ class Reports:
         Raises :class:`~mhtool.report.domain.kanon.NotAnonymous` (nothing
         written) when a row would still single someone out.
         """
+        from mhtool.report.domain.redact import Scrubber, redact_report
+
         known = known if known is not None else self._known_people()
         return redact_report(report, known), Scrubber(known, report.lang)
 
@@ -371,6 +380,15 @@ class Reports:
             return Delivered(report)
         path = self.center.exports.publish(out_path_for(out, file_name), functools.partial(write_report, report), **audit)
         return Delivered(report, path)
+
+
+def _add_counseling(report: Report, data, period, *, lang: str, monthly: bool) -> None:
+    """The 咨询与活动 sheet, after 上报情况 (the figures of the period, before the monthly trend sheets)."""
+    from mhtool.report.domain.counseling import counseling_sheet
+
+    keys = [s.key for s in report.sheets]
+    at = keys.index("network") + 1 if "network" in keys else len(keys)
+    report.sheets.insert(at, counseling_sheet(data, period, lang=lang, detail=monthly))
 
 
 def _student_targets(student_ids: Iterable[str]) -> list[str]:

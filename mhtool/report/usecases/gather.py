@@ -15,7 +15,7 @@ students, their timelines and their open tasks are decrypted.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from mhtool.cases.domain import model as cases_model
@@ -26,9 +26,9 @@ from mhtool.domain.labels import label
 from mhtool.errors import MhtoolError, NotFound, UsageError
 from mhtool.i18n import _
 from mhtool.referral.usecases import service as referral_service
-from mhtool.report.domain import figures
+from mhtool.report.domain import builders, figures
 from mhtool.report.domain.builders import CaseData, CensusData, CrisisData, task_batches
-from mhtool.survey.usecases import registry
+from mhtool.store.repos import TIMELINE_COPY_PREFIX, timeline_copy_key
 
 
 def _local_day(stamp: str | None, tz: ZoneInfo) -> str | None:
@@ -84,18 +84,22 @@ def case_data(
     asof = min(period.end, today)
     first = months_back(period, trend_months)[0].start if monthly else period.start
     keep = _wanted(store, college)
-    students = {s.id: s for s in store.students.concerned_by(first, period.start, period.end, asof) if keep(s.get("college"))}
+    # Reports count and list; the only clinical text they print is the reason of a change of the
+    # period (builders.CLINICAL_ENTRY_KINDS), so every other record is read without its clinical part.
+    students = {s.id: s for s in store.students.concerned_by(first, period.start, period.end, asof, clinical=False) if keep(s.get("college"))}
 
     referrals = [r for r in referral_service.referrals_in(store, period.start, asof) if r["student_id"] in students or keep(r.get("college"))]
-    students.update(store.students.by_ids(r["student_id"] for r in referrals if r["student_id"] not in students))
+    students.update(store.students.by_ids((r["student_id"] for r in referrals if r["student_id"] not in students), clinical=False))
 
-    watches = [w for w in store.watches.during(first, asof) if w["student_id"] in students]
+    watches = [w for w in store.watches.during(first, asof, clinical=False) if w["student_id"] in students]
     # Watched students' whole timelines (help measures and last contacts can be old);
     # for the others only what the report's moments can see.
-    entries: dict[str, list[dict]] = {}
-    for entry in store.entries.for_report(first, period.start, period.end, asof):
+    entries = timelines(store, first, asof, students, today=today)
+    for entry in store.entries.recent_of_unwatched(first, period.start, period.end, asof, clinical=False):
         if entry["student_id"] in students:
             entries.setdefault(entry["student_id"], []).append(entry)
+    if store.can("clinical"):
+        _open_reasons(store, entries, period)
     raw_tasks = [t for t in store.tasks.open_at(asof, first, period.start, period.end) if t["student_id"] in students]
     sources = {t.get("source_entry") for t in raw_tasks}
     entry_days = {x["id"]: x["date"] for xs in entries.values() for x in xs if x["id"] in sources}
@@ -128,6 +132,81 @@ def case_data(
         staff_names=store.staff_rows.display_names(),
         network=network,
         network_reports=network_reports,
+    )
+
+
+# A copy of a student's timeline is kept while the student has a watch episode open or closed
+# within this many days: enough for a year of reports, six-month trends included.
+TIMELINE_COPY_DAYS = 400
+
+
+def timelines(store, first: date, asof: date, students: dict, *, today: date) -> dict[str, list[dict]]:
+    """Student id → the whole timeline (entries' administrative parts, oldest first) of each of ``students`` watched from the day before ``first`` to ``asof``.
+
+    A report needs every watched student's whole timeline and reads tens of
+    thousands of entries for it, nearly all unchanged since the last report.
+    So a copy of each timeline is kept sealed (roster key, one value per
+    student, ``report.timeline/<id>``) with the version of the entries it was
+    read from (:meth:`~mhtool.store.repos.Entries.timeline_versions`: their
+    ids, days and seal headers, a new random nonce whenever an entry is
+    written): a timeline is opened again only when its version changed, and
+    copied again. Copies of students no longer watched within
+    :data:`TIMELINE_COPY_DAYS` are dropped, and an erasure drops the
+    student's copy with the entries. The dict's order is the order the
+    timelines start in, as reading them in date order gives.
+    """
+    versions = [(sid, version) for sid, version in store.entries.timeline_versions(first, asof) if sid in students]
+    keys = {sid: timeline_copy_key(sid) for sid, _version in versions}
+    copies = store.sealed_values.get_many(keys.values())
+    out: dict[str, list[dict]] = {}
+    stale: dict[str, str] = {}
+    for sid, version in versions:
+        copy = copies.get(keys[sid])
+        if isinstance(copy, dict) and copy.get("version") == version and isinstance(copy.get("entries"), list):
+            out[sid] = copy["entries"]
+        else:
+            out[sid] = []
+            stale[sid] = version
+    for entry in store.entries.for_students(stale, clinical=False):
+        out[entry["student_id"]].append(entry)
+    kept = store.watches.students_since(today - timedelta(days=TIMELINE_COPY_DAYS))
+    dropped = [key for key in store.sealed_values.keys_under(TIMELINE_COPY_PREFIX) if key[len(TIMELINE_COPY_PREFIX) :] not in kept]
+    if (stale or dropped) and not store.readonly:
+        with store.write("cache.report-timelines", details={"copied": len(stale), "dropped": len(dropped)}) as txn:
+            for sid, version in stale.items():
+                store.sealed_values.put(txn, keys[sid], {"version": version, "entries": [dict(e) for e in out[sid]]})
+            for key in dropped:
+                store.sealed_values.delete(txn, key)
+    return out
+
+
+def _open_reasons(store, entries: dict[str, list[dict]], period: Period) -> None:
+    """Open, in place, the clinical part of the period's entries whose reason the report prints (本期变动)."""
+    lo, hi = period.start.isoformat(), period.end.isoformat()
+    places = [
+        (sid, i)
+        for sid, es in entries.items()
+        for i, e in enumerate(es)
+        if e["kind"] in builders.CLINICAL_ENTRY_KINDS and lo <= e["date"] <= hi
+    ]
+    if not places:
+        return
+    opened = store.entries.by_ids(entries[sid][i]["id"] for sid, i in places)
+    for sid, i in places:
+        entries[sid][i] = opened[entries[sid][i]["id"]]
+
+
+def counseling_in(store, period: Period, *, today: date, college: str | None = None):
+    """What the 咨询与活动 sheet counts for ``period`` (up to ``today``) and the period before it, in the reader's colleges."""
+    from mhtool.counseling.usecases.reporting import report_rows
+    from mhtool.report.domain.counseling import CounselingData, previous_period
+
+    keep = _wanted(store, college)
+    before = previous_period(period)
+    return CounselingData(
+        current=report_rows(store, period.start, min(period.end, today), keep),
+        previous=report_rows(store, before.start, before.end, keep),
+        staff_names=store.staff_rows.display_names(),
     )
 
 
@@ -241,12 +320,19 @@ def _interview_days(entries) -> dict[str, list[str]]:
     return out
 
 
+def _instrument(code: str):
+    """An instrument's definition, from the instruments the import scores with (read when a report names one)."""
+    from mhtool.survey.usecases import registry
+
+    return registry.instrument(code)
+
+
 def _instrument_name(code: str | None) -> str | None:
     """The name reports print for an instrument (SCL-90), when its definition is still known."""
     if not code:
         return None
     try:
-        return getattr(registry.instrument(code), "display_name", None) or None
+        return getattr(_instrument(code), "display_name", None) or None
     except MhtoolError:
         return None
 
@@ -335,7 +421,7 @@ def _bands(instrument: str | None) -> tuple[tuple[str, str, str], ...]:
     if not instrument:
         return ()
     try:
-        return registry.instrument(instrument).band_labels()
+        return _instrument(instrument).band_labels()
     except MhtoolError:
         # A batch outlives the instrument files it was scored with; its codes still show.
         return ()
@@ -346,7 +432,7 @@ def _flags(instrument: str | None) -> tuple[tuple[str, str, str], ...]:
     if not instrument:
         return ()
     try:
-        return registry.instrument(instrument).flag_labels()
+        return _instrument(instrument).flag_labels()
     except MhtoolError:
         return ()
 

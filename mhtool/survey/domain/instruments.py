@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -531,12 +532,20 @@ class Instrument:
             problems=problems,
         )
 
+    def decoder(self, items: Sequence[int], mode: str = "auto") -> AnswerDecoder:
+        """A decoder for answer columns of these item numbers, fed chunk by chunk (:class:`AnswerDecoder`)."""
+        return AnswerDecoder(self, items, mode)
+
     def _match_columns(self, raw: pd.DataFrame) -> list[tuple[int, int]]:
         """(item, column position) for every item column, in instrument order."""
+        return self._match_items(list(raw.columns))
+
+    def _match_items(self, columns: Sequence) -> list[tuple[int, int]]:
+        """(item, position in ``columns``) for every item column, in instrument order."""
         import numpy as np
 
         found: dict[int, int] = {}
-        for pos, col in enumerate(raw.columns):
+        for pos, col in enumerate(columns):
             if isinstance(col, (bool, np.bool_)) or not isinstance(col, (int, np.integer)):
                 raise InvalidInput(
                     _("{instrument}: column {column!r} is not an item number").format(instrument=self.code, column=col),
@@ -568,6 +577,73 @@ class Instrument:
                 ),
             )
         return [(item, found[item]) for item in self.item_specs if item in found]
+
+
+class AnswerDecoder:
+    """Decodes the answer cells of one export chunk by chunk, without pandas.
+
+    Each item column comes as ``codes`` into ``values`` (its distinct cells,
+    see :class:`mhtool.io.readers.ExportChunk`), the shape
+    :func:`pandas.factorize` gives :meth:`Instrument.decode`: each distinct
+    cell is read once by the same :class:`_CellReader`, so both give the same
+    form values and problems. ``values`` may grow between chunks; what was
+    decoded of it is kept.
+    """
+
+    def __init__(self, instrument: Instrument, items: Sequence[int], mode: str = "auto"):
+        if mode not in MODES:
+            raise InvalidInput(_("unknown answer mode {mode!r}").format(mode=mode), hint=_("use one of: {modes}").format(modes=", ".join(MODES)))
+        self.instrument = instrument
+        self.mode = mode
+        self.positions = instrument._match_items(list(items))
+        self.items: tuple[int, ...] = tuple(item for item, _pos in self.positions)
+        shared: dict[tuple, _CellReader] = {}
+        self._readers = []
+        for item, _pos in self.positions:
+            spec = instrument.item_specs[item]
+            if spec.reader_key not in shared:
+                shared[spec.reader_key] = _CellReader(spec, mode)
+            self._readers.append(shared[spec.reader_key])
+        # Per column: the form value and "unreadable" of each distinct cell decoded so far.
+        self._decoded: list[tuple[list[float], list[bool]]] = [([], []) for _p in self.positions]
+
+    def decode(
+        self, rows: Sequence[int], codes: Sequence[Sequence[int]], values: Sequence[list], *, cell=None
+    ) -> tuple[np.ndarray, np.ndarray, list[Problem]]:
+        """(form values, unreadable) as rows × items in instrument order, and a problem per unreadable cell.
+
+        ``cell(row index, position)``: the cell itself as the problem shows it, when
+        it may differ from the equal value it was decoded as (``False`` for ``0``).
+        """
+        import numpy as np
+
+        n = len(rows)
+        V = np.full((n, len(self.positions)), np.nan, order="F")
+        invalid = np.zeros((n, len(self.positions)), dtype=bool, order="F")
+        for j, (_item, pos) in enumerate(self.positions):
+            vals, bad = self._decoded[j]
+            distinct = values[pos]
+            for u in distinct[len(vals):]:
+                v, b = self._readers[j].cell(u)
+                vals.append(v)
+                bad.append(b)
+            at = np.asarray(codes[pos], dtype=np.intp)
+            V[:, j] = np.asarray(vals)[at]
+            invalid[:, j] = np.asarray(bad, dtype=bool)[at]
+        problems: list[Problem] = []
+        if invalid.any():
+            for ri, cj in zip(*np.nonzero(invalid)):
+                item, pos = self.positions[cj]
+                spec = self.instrument.item_specs[item]
+                problems.append(
+                    Problem(
+                        _("invalid answer to {item}: {expected}").format(item=spec.display, expected=self._readers[cj].expected),
+                        row=rows[ri],
+                        column=spec.label,
+                        value=_raw_text(values[pos][codes[pos][ri]] if cell is None else cell(ri, pos)),
+                    )
+                )
+        return V, invalid, problems
 
 
 @dataclass
@@ -710,10 +786,13 @@ class _CellReader:
 
     def _read(self, u: Any) -> tuple[float, bool]:
         import numpy as np
-        import pandas as pd
 
         NAN = math.nan
-        if u is None or u is pd.NA or u is pd.NaT:
+        if u is None:
+            return NAN, False
+        # Only cells that went through pandas can be its missing markers; a reader that never imported it has none.
+        pd = sys.modules.get("pandas")
+        if pd is not None and (u is pd.NA or u is pd.NaT):
             return NAN, False
         if isinstance(u, (bool, np.bool_)):
             return NAN, True

@@ -13,12 +13,12 @@ indication for a counselor to check, never a decision.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from mhtool.errors import InvalidInput, Problem
 from mhtool.i18n import _, ngettext
@@ -34,6 +34,9 @@ from mhtool.survey.domain.instruments import (
     load_instruments,
     parse_rules,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Most severe first, as in mhtool.domain.labels.
 LEVEL_ORDER: tuple[str, ...] = tuple(LEVELS)
@@ -159,8 +162,8 @@ class ScoredSheet:
     proposed_level: pd.Series  # red / orange / yellow / none
     values: pd.DataFrame  # decoded form values; int64 columns where complete
     problems: list[Problem] = field(default_factory=list)
-    valid_rows: pd.Index = field(default_factory=lambda: pd.Index([], dtype=np.int64))
-    rows: pd.Index = field(default_factory=lambda: pd.Index([], dtype=np.int64))
+    valid_rows: pd.Index = field(default_factory=lambda: _no_rows())
+    rows: pd.Index = field(default_factory=lambda: _no_rows())
     notes: list[str] = field(default_factory=list)  # warnings about the sheet as a whole, not errors
 
     def __len__(self) -> int:
@@ -177,15 +180,7 @@ class ScoredSheet:
         only: bands, flags and levels were decided on the unrounded values.
         """
         keys = list(self.scores.columns)
-        cols = []
-        for k in keys:
-            col = self.scores[k].to_numpy()
-            if np.issubdtype(col.dtype, np.integer):
-                cols.append(col.tolist())
-            else:
-                cols.append(np.round(col.astype(float), _SCORE_ROUNDING).tolist())
-        bands = self.band.tolist()
-        flags = self.flags.tolist()
+        cols, bands, flags, _ranks = _score_lists({k: self.scores[k].to_numpy() for k in keys}, keys, self.band, self.flags, [])
         levels = self.proposed_level.tolist()
         code, version = self.instrument, self.version
         return [
@@ -221,6 +216,8 @@ def score(
     policy: ScreeningPolicy | Mapping[str, Any] | None = None,
 ) -> ScoredSheet:
     """Score decoded answers (or a table of form values, read in ``value`` mode)."""
+    import pandas as pd
+
     if isinstance(data, Decoded):
         if data.instrument.code != instrument.code or data.instrument.version != instrument.version:
             raise InvalidInput(
@@ -234,22 +231,149 @@ def score(
     else:
         raise InvalidInput(_("cannot score {type}; pass decoded answers or a table of form values").format(type=type(data).__name__))
     tiers = ScreeningPolicy.coerce(policy).tiers_for(instrument)
+    rows = decoded.values.index
+    done = score_rows(
+        instrument, decoded.values.to_numpy(dtype=float), decoded.invalid.to_numpy(dtype=bool), rows.tolist(), decoded.items, list(decoded.problems), tiers
+    )
+    valid_rows = rows[done.valid] if not done.valid.all() else rows
+    score_frame = pd.DataFrame(
+        {s.key: done.scores[s.key] for s in instrument.scales}, index=valid_rows, columns=list(instrument.score_keys), copy=False
+    )
+    return ScoredSheet(
+        instrument=instrument.code,
+        version=instrument.version,
+        scores=score_frame,
+        band=pd.Series(done.band, index=valid_rows, name="band"),
+        flags=pd.Series(done.flags, index=valid_rows, name="flags", dtype=object),
+        proposed_level=pd.Series(_BY_RANK[done.rank], index=valid_rows, name="proposed_level"),
+        values=_values_frame(done.values, valid_rows, done.items),
+        problems=done.problems,
+        valid_rows=valid_rows,
+        rows=rows,
+        notes=done.notes,
+    )
 
+
+@dataclass
+class ScoredRows:
+    """Scores of some rows as numpy arrays, no table built: what :func:`score` wraps in pandas, and what an import keeps per chunk.
+
+    Per-row results cover the rows without problems (``valid``), in order.
+    """
+
+    instrument: str
+    version: str
+    rows: list[int]  # every row given (sheet row numbers)
+    valid: np.ndarray  # bool per row given
+    scores: dict[str, np.ndarray]  # score key → unrounded scores (int64 for integer scales)
+    score_keys: tuple[str, ...]
+    band: np.ndarray
+    flags: np.ndarray  # a tuple of flag names per row
+    rank: np.ndarray  # the proposed level's rank (LEVEL_RANK)
+    values: np.ndarray  # decoded form values of the items present (float, NaN = unanswered)
+    items: tuple[int, ...]  # the items present, in instrument order
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.valid_rows: list[int] = [r for r, ok in zip(self.rows, self.valid.tolist()) if ok]
+        self._lists: list[list] | None = None
+        self._item_keys = [str(item) for item in self.items]
+        self._whole = False
+
+    def compact(self) -> ScoredRows:
+        """Keep the form values as small integers when all are whole (the usual sheet): a census holds a chunk's scores per chunk."""
+        values = self.values
+        if self._whole or not values.size:
+            return self
+        with np.errstate(invalid="ignore"):
+            if np.isnan(values).any() or not bool((values == np.floor(values)).all()):
+                return self
+        low, high = values.min(), values.max()
+        kind = next((t for t in (np.int8, np.int16, np.int32, np.int64) if np.iinfo(t).min <= low and high <= np.iinfo(t).max), None)
+        if kind is None:
+            return self
+        self.values = values.astype(kind)
+        self._whole = True
+        return self
+
+    def __len__(self) -> int:
+        return len(self.valid_rows)
+
+    @cached_property
+    def finite(self) -> bool:
+        """No score is NaN or infinite, and no answer infinite (an unanswered item's NaN is None in :meth:`answers`)."""
+        scores = all(np.isfinite(c).all() for c in map(np.asarray, self.scores.values()) if c.dtype.kind == "f")
+        return bool(scores and (self._whole or not np.isinf(self.values).any()))
+
+    def level(self, i: int) -> str:
+        return _BY_RANK[self.rank[i]]
+
+    def record(self, i: int) -> dict:
+        """The ``i``-th scored row as ``survey score --json`` shows it (see :meth:`ScoredSheet.records`)."""
+        if self._lists is None:
+            self._lists = _score_lists(self.scores, self.score_keys, self.band, self.flags, self.rank)
+        cols, bands, flags, levels = self._lists
+        return {
+            "row": int(self.valid_rows[i]),
+            "instrument": self.instrument,
+            "version": self.version,
+            "scores": {k: c[i] for k, c in zip(self.score_keys, cols)},
+            "band": bands[i],
+            "flags": list(flags[i]),
+            "proposed_level": levels[i],
+        }
+
+    def answers(self, i: int) -> dict:
+        """The ``i``-th scored row's form values by item (``"1"`` …): whole numbers as int, unanswered as None."""
+        if self._whole:
+            # Whole-number answers become ints in one step rather than cell by cell.
+            return dict(zip(self._item_keys, self.values[i].tolist()))
+        return {item: (None if v != v else (int(v) if v.is_integer() else v)) for item, v in zip(self._item_keys, self.values[i].tolist())}
+
+
+def _score_lists(scores: Mapping[str, np.ndarray], keys: Iterable[str], band, flags, rank) -> tuple[list, list, list, list]:
+    """Per-row Python values of scores (integers as int, others rounded for display), bands, flags and levels."""
+    cols = []
+    for k in keys:
+        col = np.asarray(scores[k])
+        if np.issubdtype(col.dtype, np.integer):
+            cols.append(col.tolist())
+        else:
+            cols.append(np.round(col.astype(float), _SCORE_ROUNDING).tolist())
+    return cols, np.asarray(band).tolist(), np.asarray(flags).tolist(), _BY_RANK[np.asarray(rank, dtype=np.int64)].tolist()
+
+
+def score_rows(
+    instrument: Instrument,
+    values: np.ndarray,
+    invalid: np.ndarray,
+    rows: list[int],
+    present: Sequence[int],
+    problems: list[Problem],
+    tiers: Sequence[Rule],
+) -> ScoredRows:
+    """Score decoded form values (rows × ``present`` items, instrument order) with numpy alone.
+
+    ``invalid`` marks the cells the decoder could not read and ``problems`` are
+    its problems, to which the missing answers the policy refuses are added.
+    ``tiers``: :meth:`ScreeningPolicy.tiers_for`, computed once per sheet.
+    """
     items = instrument.items
     col = {item: j for j, item in enumerate(items)}
-    present = decoded.items
+    present = tuple(present)
     present_idx = [col[i] for i in present]
-    rows = decoded.values.index
     n = len(rows)
 
     if list(present) == list(items):
-        V = decoded.values.to_numpy(dtype=float)
-        invalid = decoded.invalid.to_numpy(dtype=bool)
+        V = np.asarray(values, dtype=float)
+        invalid = np.asarray(invalid, dtype=bool)
     else:
         V = np.full((n, len(items)), np.nan, order="F")
-        V[:, present_idx] = decoded.values.to_numpy(dtype=float)
-        invalid = np.zeros((n, len(items)), dtype=bool, order="F")
-        invalid[:, present_idx] = decoded.invalid.to_numpy(dtype=bool)
+        V[:, present_idx] = values
+        full_invalid = np.zeros((n, len(items)), dtype=bool, order="F")
+        full_invalid[:, present_idx] = invalid
+        invalid = full_invalid
 
     # missing required answers the policy does not allow
     req = [col[i] for i in instrument.required_items]
@@ -258,9 +382,7 @@ def score(
     n_missing = missing.sum(axis=1)
     refused = missing & (n_missing > allowed)[:, None] if allowed else missing
     refused_rows = refused.any(axis=1)
-    problems = list(decoded.problems)
     if refused_rows.any():
-        row_list = rows.tolist()
         if allowed:
             message = ngettext(
                 "missing answer to {item} ({instrument} allows at most {allowed} missing item; this row has {n})",
@@ -274,21 +396,17 @@ def score(
             problems.append(
                 Problem(
                     message.format(item=spec.display, instrument=instrument.code, allowed=allowed, n=int(n_missing[ri])),
-                    row=row_list[ri],
+                    row=rows[ri],
                     column=spec.label,
                 )
             )
-        row_pos = {r: i for i, r in enumerate(row_list)}
+        row_pos = {r: i for i, r in enumerate(rows)}
         col_pos = {instrument.item_label(i): j for j, i in enumerate(items)}
         problems.sort(key=lambda p: (row_pos.get(p.row, -1), col_pos.get(p.column, -1)))
 
     bad = refused_rows | invalid.any(axis=1)
-    if bad.any():
-        valid_rows = rows[~bad]
-        Vv = V[~bad]
-    else:
-        valid_rows = rows
-        Vv = V
+    valid = ~bad
+    Vv = V[valid] if bad.any() else V
 
     scores = _scales(instrument, Vv, col)
     band = _bands(instrument, Vv, col, scores)
@@ -300,20 +418,19 @@ def score(
     for rule in tiers:
         rank = np.maximum(rank, np.where(ctx.any(rule.conditions), LEVEL_RANK[rule.name], 0))
 
-    score_frame = pd.DataFrame(
-        {s.key: scores[s.key] for s in instrument.scales}, index=valid_rows, columns=list(instrument.score_keys), copy=False
-    )
-    return ScoredSheet(
+    return ScoredRows(
         instrument=instrument.code,
         version=instrument.version,
-        scores=score_frame,
-        band=pd.Series(band, index=valid_rows, name="band"),
-        flags=pd.Series(_flag_tuples(flag_matrix, instrument.flags), index=valid_rows, name="flags", dtype=object),
-        proposed_level=pd.Series(_BY_RANK[rank], index=valid_rows, name="proposed_level"),
-        values=_values_frame(Vv if len(present) == len(items) else Vv[:, present_idx], valid_rows, present),
+        rows=list(rows),
+        valid=valid,
+        scores={s.key: scores[s.key] for s in instrument.scales},
+        score_keys=tuple(instrument.score_keys),
+        band=band,
+        flags=_flag_tuples(flag_matrix, instrument.flags),
+        rank=rank,
+        values=Vv if len(present) == len(items) else Vv[:, present_idx],
+        items=present,
         problems=problems,
-        valid_rows=valid_rows,
-        rows=rows,
         notes=partial_block_notes(instrument, present),
     )
 
@@ -479,7 +596,15 @@ def _flag_tuples(flags: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return table[inverse.reshape(-1)]
 
 
+def _no_rows() -> pd.Index:
+    import pandas as pd
+
+    return pd.Index([], dtype=np.int64)
+
+
 def _values_frame(X: np.ndarray, index: pd.Index, items: tuple[int, ...]) -> pd.DataFrame:
+    import pandas as pd
+
     columns = pd.Index(items, name="item")
     if X.size == 0:
         return pd.DataFrame(X, index=index, columns=columns)

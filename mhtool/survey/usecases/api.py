@@ -68,10 +68,8 @@ class Imported:
 
 
 def _sheet_records(plan: importer.ImportPlan) -> list[dict]:
-    records = [
-        {"row": o.row, "student_no": o.student_no, **{k: o.result[k] for k in ("instrument", "version", "scores", "band", "flags", "proposed_level")}}
-        for o in plan.accepted + plan.superseded
-    ]
+    keys = ("instrument", "version", "scores", "band", "flags", "proposed_level")
+    records = [{"row": o.row, "student_no": o.student_no, **{k: result[k] for k in keys}} for o in plan.accepted + plan.superseded if (result := o.result)]
     return sorted(records, key=lambda r: r["row"])
 
 

@@ -13,18 +13,29 @@ Two halves, beangulp-style:
   :func:`write_import` writes it in one transaction — batch, dossiers, sealed
   responses, interview tasks and the audit entry — or writes nothing.
 
+A census export has tens of thousands of rows. The sheet is read in chunks
+(:class:`mhtool.io.readers.ExportReader`) and each chunk is decoded and scored
+with numpy as it comes; the plan keeps each row's outcome and its chunk's
+scores as arrays, and builds a row's result and answers only when asked. What
+the import holds therefore does not grow with the cells of the sheet, and
+pandas is not needed.
+
 Batches are listed, voided and re-scored here too. Permission checks and the
 rejects workbook are the caller's: :class:`mhtool.survey.usecases.api.Survey`.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as dtime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mhtool.cases.usecases.roster import audit_scope_refusals, out_of_scope, stored_student_problems
 from mhtool.domain import dates
@@ -32,21 +43,61 @@ from mhtool.domain.vocabulary import WATCH_LEVELS, normalise_grade
 from mhtool.errors import InvalidInput, NotFound, Problem, UsageError
 from mhtool.i18n import _
 
+if TYPE_CHECKING:
+    from mhtool.io.readers import ExportChunk, ExportReader
+    from mhtool.survey.domain.scoring import ScoredRows
+
 ROSTER_KEYS = ("name", "gender", "college", "major", "grade", "class_name", "dorm", "phone")
 ANSWER_MODES = ("auto", "position", "score", "text")
+# Rows read, decoded and scored at a time: large enough for numpy to pay, small enough to stay flat in memory.
+CHUNK_ROWS = 2048
 
 
-@dataclass
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No garbage collection during bulk work, which makes hundreds of thousands of objects that all stay alive.
+
+    A collection would walk them all and free nothing. Objects that existed
+    before are frozen out of later collections' way meanwhile; everything is
+    as before when the block ends, by an error too.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
+
+
+@dataclass(eq=False, slots=True)
 class RowOutcome:
     row: int
     student_no: str | None
     roster: dict
     status: str  # "ok" | "rejected" | "superseded"
     problems: list[Problem] = field(default_factory=list)
-    result: dict | None = None  # scores, band, flags, proposed_level, version
-    answers: dict | None = None
     submitted_at: str | None = None
     superseded_by: int | None = None
+    # The row's chunk's scores and its place among them, when it was scored.
+    scored: ScoredRows | None = field(default=None, repr=False)
+    at: int = -1
+
+    @property
+    def result(self) -> dict | None:
+        """Scores, band, flags, proposed level and instrument version (None when the row could not be scored)."""
+        return None if self.scored is None else self.scored.record(self.at)
+
+    @property
+    def answers(self) -> dict | None:
+        """The decoded form value of each item (``"1"`` …), None when unanswered."""
+        return None if self.scored is None else self.scored.answers(self.at)
+
+    @property
+    def proposed_level(self) -> str | None:
+        return None if self.scored is None else self.scored.level(self.at)
 
 
 @dataclass
@@ -82,7 +133,7 @@ class ImportPlan:
         return [p for r in self.rejected for p in r.problems]
 
     def proposed_counts(self) -> dict[str, int]:
-        counts = Counter(r.result["proposed_level"] for r in self.accepted)
+        counts = Counter(r.proposed_level for r in self.accepted)
         return {lv: counts.get(lv, 0) for lv in WATCH_LEVELS}
 
 
@@ -90,8 +141,11 @@ def content_key(data: bytes, instrument: str) -> str:
     return hashlib.sha256(data).hexdigest() + ":" + instrument
 
 
-def _answer_mode(profile: str, answers, requested: str) -> str:
-    """Which reading of numbers: 问卷星 downloads option positions by default (按选项序号)."""
+def _answer_mode(profile: str, chunk: ExportChunk, requested: str) -> str:
+    """Which reading of numbers: 问卷星 downloads option positions by default (按选项序号).
+
+    ``chunk``: the export's first rows; the cells of the first 200 are looked at, empty ones included.
+    """
     if requested not in ANSWER_MODES:
         raise UsageError(_("--answers {value!r} is not one of {modes}").format(value=requested, modes=", ".join(ANSWER_MODES)))
     if requested == "score":
@@ -99,26 +153,17 @@ def _answer_mode(profile: str, answers, requested: str) -> str:
     if requested != "auto":
         return requested
     if profile == "wjx":
-        sample = answers.head(200).stack()
+        rows = min(200, len(chunk.rows))
+        sample = [v for k in range(len(chunk.codes)) for v in chunk.answers(k)[:rows]]
         numeric = sum(1 for v in sample if isinstance(v, (int, float)) or (isinstance(v, str) and v.strip().lstrip("-").replace(".", "", 1).isdigit()))
-        if sample.size and numeric / sample.size > 0.5:
+        if sample and numeric / len(sample) > 0.5:
             return "position"
     return "auto"
 
 
-def _iso(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if hasattr(value, "isoformat"):
-        try:
-            return value.isoformat()
-        except ValueError:
-            return None
-    return str(value)
+def _iso(value: datetime | None) -> str | None:
+    # A row whose submission time is empty or unreadable has none (it is dated by the import).
+    return None if value is None else value.isoformat()
 
 
 def plan_import(
@@ -135,7 +180,6 @@ def plan_import(
 ) -> ImportPlan:
     """Read, map, score and check one export. Raises only for file-level problems."""
     from mhtool.io import readers
-    from mhtool.survey.domain import scoring
     from mhtool.survey.usecases import registry
 
     path = Path(path)
@@ -149,75 +193,111 @@ def plan_import(
         raise InvalidInput(_("{path}: no such file").format(path=path)) from None
     except IsADirectoryError:
         raise InvalidInput(_("{path} is a folder; give the export file").format(path=path)) from None
-    parsed = readers.read_export(
-        path, accepted_item_counts=instrument.accepted_item_counts, profile=profile, sheet=sheet, profiles_dirs=profile_dirs,
-        password=password,
-    )
-    mode = _answer_mode(parsed.profile, parsed.answers, answers)
-    scored = scoring.score_raw(instrument, parsed.answers, mode=mode, policy=policy)
+    try:
+        return _plan(path, data, instrument, profile, answers, sheet, profile_dirs, policy, password, again=False)
+    except readers.ReadAgain:
+        return _plan(path, data, instrument, profile, answers, sheet, profile_dirs, policy, password, again=True)
 
-    by_row: dict[int, list[Problem]] = {}
-    for p in parsed.problems:
-        by_row.setdefault(p.row, []).append(p)
-    for p in scored.problems:
-        # The scorer names items; the user needs the column they can find in the file.
-        column = p.column
-        item_col = next((c for c in parsed.item_columns if str(c.item) == str(p.column) or f"第{c.item}题" == str(p.column)), None)
-        if item_col is not None:
-            column = f"{item_col.column_letter} {item_col.header}".strip()
-        by_row.setdefault(p.row, []).append(
-            Problem(p.message, file=parsed.file, sheet=parsed.sheet, row=p.row, column=column, value=p.value)
-        )
-    records = {rec["row"]: rec for rec in scored.records()}
-    # Whole-column conversions: per-cell pandas access costs more than scoring.
-    wanted = [k for k in parsed.roster.columns if k in ROSTER_KEYS or k == "student_no"]
-    roster_rows = parsed.roster[wanted].to_dict("index")
-    value_items = [str(item) for item in scored.values.columns]
-    value_rows = dict(zip(scored.values.index.tolist(), scored.values.to_numpy(dtype=float, na_value=float("nan")).tolist()))
-    submitted = parsed.submitted_at.to_dict() if parsed.submitted_at is not None else {}
+
+def _plan(path: Path, data: bytes, instrument, profile, answers, sheet, profile_dirs, policy, password, *, again: bool) -> ImportPlan:
+    """``again``: the sheet read whole, and each answer column's distinct cells kept apart (see :class:`~mhtool.io.readers.ReadAgain`)."""
+    from mhtool.io import readers
+
     outcomes: list[RowOutcome] = []
-    for row, raw_fields in roster_rows.items():
-        fields = {k: (None if (v is None or (isinstance(v, float) and v != v) or v == "") else str(v)) for k, v in raw_fields.items()}
-        if "grade" in fields:
-            fields["grade"] = normalise_grade(fields["grade"])
-        student_no = fields.pop("student_no", None)
-        problems = by_row.get(row, [])
-        if not student_no and not any(p.column and "学号" in str(p.column) for p in problems):
-            problems.append(Problem(_("no student number"), file=parsed.file, sheet=parsed.sheet, row=int(row), column="学号"))
-        rec = records.get(row)
-        if rec is None and not problems:
-            problems.append(Problem(_("row could not be scored"), file=parsed.file, sheet=parsed.sheet, row=int(row)))
-        answers_map = None
-        if rec is not None:
-            answers_map = {item: (None if v != v else (int(v) if v.is_integer() else v)) for item, v in zip(value_items, value_rows[row])}
-        outcomes.append(
-            RowOutcome(
-                row=int(row),
-                student_no=student_no,
-                roster=fields,
-                status="rejected" if problems else "ok",
-                problems=problems,
-                result=rec,
-                answers=answers_map,
-                submitted_at=_iso(submitted.get(row)),
+    mode = "auto"
+    notes: list[str] = []
+    with paused_gc(), readers.open_sheet(path, sheet, password=password, data=data, pieces=not again) as source:
+        # numpy comes in while the sheet's first pieces are parsed on the other thread.
+        from mhtool.survey.domain import scoring
+
+        try:
+            export = readers.ExportReader(
+                source, accepted_item_counts=instrument.accepted_item_counts, profile=profile, profiles_dirs=profile_dirs, per_column=again
             )
-        )
-    _resolve_duplicates(outcomes, parsed.file, parsed.sheet)
+        except (InvalidInput, UsageError) as exc:
+            if not source.readable():
+                raise readers.ReadAgain from exc
+            raise
+        tiers = scoring.ScreeningPolicy.coerce(policy).tiers_for(instrument)
+        # The scorer names items; the user needs the column they can find in the file.
+        labels: dict[str, str] = {}
+        for c in export.item_columns:
+            for name in (str(c.item), f"第{c.item}题"):
+                labels.setdefault(name, f"{c.column_letter} {c.header}".strip())
+        decoder = None
+        at = [c.column_index for c in export.item_columns]
+        fold = export.reader.fold
+        try:
+            for chunk in export.chunks(CHUNK_ROWS):
+                if decoder is None:
+                    mode = _answer_mode(export.profile.name, chunk, answers)
+                    decoder = instrument.decoder([c.item for c in export.item_columns], mode)
+                cells = chunk.cells
+                values, invalid, problems = decoder.decode(chunk.rows, chunk.codes, chunk.values, cell=lambda ri, k: fold(cells[ri][at[k]]))
+                scored = scoring.score_rows(instrument, values, invalid, chunk.rows, decoder.items, problems, tiers).compact()
+                notes = scored.notes
+                outcomes += _outcomes(export, chunk, scored, labels)
+        except (InvalidInput, UsageError) as exc:
+            # Read whole, a damaged sheet fails before any of this is found: so it must here too.
+            if not source.readable():
+                raise readers.ReadAgain from exc
+            raise
+        mapping = export.describe()
+    _resolve_duplicates(outcomes, export.file, export.sheet)
     return ImportPlan(
-        file=parsed.file,
+        file=export.file,
         path=path,
-        sheet=parsed.sheet,
-        profile=parsed.profile,
-        header_row=parsed.header_row,
+        sheet=export.sheet,
+        profile=export.profile.name,
+        header_row=export.header_row,
         instrument=instrument.code,
         version=instrument.version,
         mode=mode,
         content_key=content_key(data, instrument.code),
         rows=outcomes,
-        mapping=readers.describe_mapping(parsed),
-        item_count=len(parsed.item_columns),
-        warnings=list(scored.notes),
+        mapping=mapping,
+        item_count=len(export.item_columns),
+        warnings=list(notes),
     )
+
+
+def _outcomes(export: ExportReader, chunk: ExportChunk, scored: ScoredRows, labels: dict[str, str]) -> list[RowOutcome]:
+    """Each row of a chunk with its roster fields, problems and place among the chunk's scores."""
+    by_row: dict[int, list[Problem]] = {}
+    for p in chunk.problems:
+        by_row.setdefault(p.row, []).append(p)
+    for p in scored.problems:
+        column = labels.get(str(p.column), p.column)
+        by_row.setdefault(p.row, []).append(Problem(p.message, file=export.file, sheet=export.sheet, row=p.row, column=column, value=p.value))
+    wanted = [k for k in chunk.fields if k in ROSTER_KEYS or k == "student_no"]
+    columns = [chunk.fields[k] for k in wanted]
+    submitted = chunk.submitted
+    valid = scored.valid.tolist()
+    out = []
+    at = 0
+    for i, row in enumerate(chunk.rows):
+        fields = {k: (None if v is None or v == "" else str(v)) for k, v in zip(wanted, (c[i] for c in columns))}
+        if "grade" in fields:
+            fields["grade"] = normalise_grade(fields["grade"])
+        student_no = fields.pop("student_no", None)
+        problems = by_row.get(row, [])
+        if not student_no and not any(p.column and "学号" in str(p.column) for p in problems):
+            problems.append(Problem(_("no student number"), file=export.file, sheet=export.sheet, row=int(row), column="学号"))
+        if not valid[i] and not problems:
+            problems.append(Problem(_("row could not be scored"), file=export.file, sheet=export.sheet, row=int(row)))
+        outcome = RowOutcome(
+            row=int(row),
+            student_no=student_no,
+            roster=fields,
+            status="rejected" if problems else "ok",
+            problems=problems,
+            submitted_at=_iso(submitted[i]) if submitted is not None else None,
+        )
+        if valid[i]:
+            outcome.scored, outcome.at = scored, at
+            at += 1
+        out.append(outcome)
+    return out
 
 
 def mapping_rows(plan: ImportPlan, rows: int = 3) -> list[dict]:
@@ -443,7 +523,7 @@ def write_import(store, plan: ImportPlan, check: ImportCheck, *, today: date, ba
     summary = check.summary
     now = dates.now(store.tz)
     imported_at = datetime.combine(today, dtime(9, 0), tzinfo=now.tzinfo) if back_dated else now
-    with store.write("survey.import", details={"file": plan.file, "instrument": plan.instrument}) as txn:
+    with paused_gc(), store.write("survey.import", details={"file": plan.file, "instrument": plan.instrument}) as txn:
         batch_record = {
             "name": batch_name or f"{plan.instrument}-{today.isoformat()}",
             "instrument": plan.instrument,
@@ -464,43 +544,47 @@ def write_import(store, plan: ImportPlan, check: ImportCheck, *, today: date, ba
             "voided": False,
         }
         batch_id = store.batches.add(txn, batch_record, plan.content_key, today)
-        upsert = cases.upsert_students(
-            txn,
-            [{"student_no": o.student_no, "_row": o.row, **{k: v for k, v in o.roster.items() if v}} for o in plan.accepted],
-            source=f"batch:{batch_id}",
-            existing=check.existing,
-            read_version=check.read_version,
-        )
-        if upsert.conflicts:
-            raise InvalidInput(
-                _("{file}: name conflicts with stored dossiers; nothing was imported").format(file=plan.file), problems=upsert.conflicts
-            )
-        summary.students_created = upsert.created
-        summary.students_updated = upsert.updated
         open_interviews = cases.open_interview_tasks(store)
+        accepted = plan.accepted
         tick = progress or (lambda n=1: None)
-        for o in plan.accepted:
-            sid = upsert.ids[o.student_no]
-            response = {
-                "instrument": plan.instrument,
-                "version": plan.version,
-                "row": o.row,
-                "file": plan.file,
-                "sheet": plan.sheet,
-                "submitted_at": o.submitted_at,
-                "scores": o.result["scores"],
-                "band": o.result["band"],
-                "flags": o.result["flags"],
-                "proposed_level": o.result["proposed_level"],
-                "answers": o.answers,
-                "student_no": o.student_no,
-                **{k: o.roster.get(k) for k in ("name", "gender", "college", "major", "grade", "class_name")},
-            }
-            rid = store.responses.add(txn, batch_id, sid, (o.submitted_at or today.isoformat())[:10], response)
-            cases.schedule_screening_interview(
-                txn, sid, o.result["proposed_level"], today, open_interviews=open_interviews, batch_id=batch_id, response_id=rid, instrument=plan.instrument
+        with txn.bulk():
+            upsert = cases.upsert_students(
+                txn,
+                [{"student_no": o.student_no, "_row": o.row, **{k: v for k, v in o.roster.items() if v}} for o in accepted],
+                source=f"batch:{batch_id}",
+                existing=check.existing,
+                read_version=check.read_version,
             )
-            tick()
+            if upsert.conflicts:
+                raise InvalidInput(
+                    _("{file}: name conflicts with stored dossiers; nothing was imported").format(file=plan.file), problems=upsert.conflicts
+                )
+            summary.students_created = upsert.created
+            summary.students_updated = upsert.updated
+            for o in accepted:
+                sid = upsert.ids[o.student_no]
+                result = o.result
+                response = {
+                    "instrument": plan.instrument,
+                    "version": plan.version,
+                    "row": o.row,
+                    "file": plan.file,
+                    "sheet": plan.sheet,
+                    "submitted_at": o.submitted_at,
+                    "scores": result["scores"],
+                    "band": result["band"],
+                    "flags": result["flags"],
+                    "proposed_level": result["proposed_level"],
+                    "answers": o.answers,
+                    "student_no": o.student_no,
+                    **{k: o.roster.get(k) for k in ("name", "gender", "college", "major", "grade", "class_name")},
+                }
+                # A chunk whose scores hold no NaN nor infinity is sealed without looking for them again.
+                rid = store.responses.add(txn, batch_id, sid, (o.submitted_at or today.isoformat())[:10], response, finite=o.scored.finite)
+                cases.schedule_screening_interview(
+                    txn, sid, result["proposed_level"], today, open_interviews=open_interviews, batch_id=batch_id, response_id=rid, instrument=plan.instrument
+                )
+                tick()
         txn.target(f"batches/{batch_id}")
         txn.details.update(rows=summary.imported, proposed=summary.proposed)
     summary.batch = batch_id

@@ -53,7 +53,11 @@ def _catalog(lang: str):
 
 def _(message: str) -> str:
     """``message`` in the reader's language (the English id itself when there is no translation)."""
-    lang = current()
+    return gettext_in(message, current())
+
+
+def gettext_in(message: str, lang: str) -> str:
+    """``message`` in ``lang``: a table header follows its data's language (:func:`in_language`), not the reader's."""
     if lang == "en" or not message:
         return message
     return _catalog(lang).gettext(message)

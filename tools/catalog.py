@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "mhtool" / "locale" / "zh" / "LC_MESSAGES" / "mhtool.po"
 MO = PO.with_suffix(".mo")
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "gettext_in": (1,), "ngettext": (1, 2)}
 
 
 def clean(text: str) -> str:

@@ -17,7 +17,7 @@ import typer
 
 from mhtool.console.apps import make_subapp
 from mhtool.console.options import DateOpt, JsonOpt, checked, date_value, student_no_value
-from mhtool.i18n import _, current, joined
+from mhtool.i18n import _, current, gettext_in, in_language, joined
 
 app = make_subapp(help="个体咨询与团体辅导: counselors' slots, bookings and the agenda, confidential session records, groups, activities and case conferences.")
 slots_app = make_subapp(help="Counselors' weekly slots (值班与预约时段).")
@@ -82,7 +82,7 @@ def _day(value: Optional[str], flag: str):
 def _label(domain: str, code) -> str:
     from mhtool.domain.labels import label
 
-    return label(domain, code, current()) if code else ""
+    return label(domain, code, in_language(None)) if code else ""
 
 
 # -- weekly slots ---------------------------------------------------------------------------------
@@ -144,17 +144,17 @@ def slots_list(ctx: typer.Context, counselor: CounselorOpt = None, json: JsonOpt
 def _agenda_columns() -> list[tuple[str, str]]:
     from mhtool.domain.labels import label
 
-    lang = current()
+    lang = in_language(None)
     return [
         ("date", label("field", "date", lang)),
-        ("at", _("From")),
-        ("end", _("To")),
-        ("counselor_name", _("Counselor")),
+        ("at", gettext_in("From", lang)),
+        ("end", gettext_in("To", lang)),
+        ("counselor_name", gettext_in("Counselor", lang)),
         ("student_no", label("field", "student_no", lang)),
         ("name", label("field", "name", lang)),
         ("college", label("field", "college", lang)),
-        ("mode_label", _("Mode")),
-        ("status_label", _("Status")),
+        ("mode_label", gettext_in("Mode", lang)),
+        ("status_label", gettext_in("Status", lang)),
         ("id_short", "#"),
     ]
 
@@ -367,7 +367,7 @@ def sessions_(
     if json:
         output.emit_json(rows)
         return
-    lang = current()
+    lang = in_language(None)
     shown = [
         {**r, "mode_label": _label("session_mode", r.get("mode")), "concern_label": _label("concern", r.get("concern")), "risk_label": _label("session_risk", r.get("risk")),
          "closed": _label("session_outcome", r.get("outcome")) if r.get("closes") else "", "id_short": r["id"][:8]}
@@ -375,16 +375,16 @@ def sessions_(
     ]  # fmt: skip
     columns = [
         ("date", label("field", "date", lang)),
-        ("at", _("From")),
+        ("at", gettext_in("From", lang)),
         ("student_no", label("field", "student_no", lang)),
         ("name", label("field", "name", lang)),
-        ("counselor_name", _("Counselor")),
-        ("number", _("No.")),
-        ("mode_label", _("Mode")),
-        ("minutes", _("Minutes")),
+        ("counselor_name", gettext_in("Counselor", lang)),
+        ("number", gettext_in("No.", lang)),
+        ("mode_label", gettext_in("Mode", lang)),
+        ("minutes", gettext_in("Minutes", lang)),
     ]
     if any("concern" in r for r in rows):
-        columns += [("concern_label", _("Concern")), ("risk_label", _("Risk")), ("closed", _("Series closed"))]
+        columns += [("concern_label", gettext_in("Concern", lang)), ("risk_label", gettext_in("Risk", lang)), ("closed", gettext_in("Series closed", lang))]
     output.emit_table(shown, [*columns, ("id_short", "#")])
     if not rows:
         output.info(_("no sessions"))
@@ -521,12 +521,12 @@ def group_list(ctx: typer.Context, json: JsonOpt = False) -> None:
     if json:
         output.emit_json(rows)
         return
-    lang = current()
+    lang = in_language(None)
     shown = [{**r, "leaders_text": joined(r["leader_names"]), "id_short": r["id"][:8]} for r in rows]
     output.emit_table(
         shown,
-        [("name", _("Group")), ("college", label("field", "college", lang)), ("leaders_text", _("Leaders")), ("members", _("Members")),
-         ("meetings", _("Meetings")), ("attendance", _("Attendance")), ("id_short", "#")],
+        [("name", gettext_in("Group", lang)), ("college", label("field", "college", lang)), ("leaders_text", gettext_in("Leaders", lang)), ("members", gettext_in("Members", lang)),
+         ("meetings", gettext_in("Meetings", lang)), ("attendance", gettext_in("Attendance", lang)), ("id_short", "#")],
     )  # fmt: skip
     if not rows:
         output.info(_("no groups yet; start one with `mhtool counseling group add NAME --leader NAME`"))
@@ -546,10 +546,10 @@ def group_show(ctx: typer.Context, group: GroupArg, json: JsonOpt = False) -> No
     if json:
         output.emit_json(view)
         return
-    lang = current()
+    lang = in_language(None)
     output.info(_("{name}: {members} members, {meetings} meetings, {attendance} attendances").format(**view))
     output.emit_table(view["member_list"], [("student_no", label("field", "student_no", lang)), ("name", label("field", "name", lang)),
-                                            ("college", label("field", "college", lang)), ("joined_on", _("Joined")), ("left_on", _("Left"))])  # fmt: skip
+                                            ("college", label("field", "college", lang)), ("joined_on", gettext_in("Joined", lang)), ("left_on", gettext_in("Left", lang))])  # fmt: skip
     output.emit_table(view["meeting_list"], [("no", _("No.")), ("date", label("field", "date", lang)), ("topic", _("Topic")), ("present", _("Present"))])
 
 
@@ -596,12 +596,12 @@ def activity_list(ctx: typer.Context, date_from: FromOpt = None, date_to: ToOpt 
     if json:
         output.emit_json(rows)
         return
-    lang = current()
+    lang = in_language(None)
     shown = [{**r, "kind_label": _label("activity_kind", r.get("kind"))} for r in rows]
     output.emit_table(
         shown,
-        [("date", label("field", "date", lang)), ("kind_label", _("Kind")), ("title", _("Title")), ("audience", _("Audience")),
-         ("head_count", _("People")), ("college", label("field", "college", lang))],
+        [("date", label("field", "date", lang)), ("kind_label", gettext_in("Kind", lang)), ("title", gettext_in("Title", lang)), ("audience", gettext_in("Audience", lang)),
+         ("head_count", gettext_in("People", lang)), ("college", label("field", "college", lang))],
     )  # fmt: skip
     if not rows:
         output.info(_("no activities in that period"))

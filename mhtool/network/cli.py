@@ -14,7 +14,7 @@ import typer
 
 from mhtool.console.apps import make_subapp
 from mhtool.console.options import CollegeOpt, JsonOpt, checked
-from mhtool.i18n import _, current, joined
+from mhtool.i18n import N_, _, current, gettext_in, in_language, joined
 
 app = make_subapp(help="The 五级网络: the roster of 心理委员 and 寝室长, their reports (零报告 included) and who has not reported.")
 
@@ -41,16 +41,16 @@ RoleOpt = Annotated[
 ]
 
 
-def _role(code: str) -> str:
+def _role(code: str, lang: str | None = None) -> str:
     from mhtool.network.domain.roster import role_name
 
-    return role_name(code, current())
+    return role_name(code, lang or current())
 
 
-def _unit_kind(code: str) -> str:
+def _unit_kind(code: str, lang: str) -> str:
     from mhtool.domain.labels import label
 
-    return label("network_unit", code, current())
+    return label("network_unit", code, lang)
 
 
 # -- the roster ---------------------------------------------------------------------------------
@@ -106,17 +106,18 @@ def list_(
     if json:
         output.emit_json(rows)
         return
-    shown = [{**r, "id_short": r["id"][:8], "role_label": _role(r["role"]), "kind_label": _unit_kind(r["unit_kind"])} for r in rows]
+    lang = in_language(None)
+    shown = [{**r, "id_short": r["id"][:8], "role_label": _role(r["role"], lang), "kind_label": _unit_kind(r["unit_kind"], lang)} for r in rows]
     output.emit_table(
         shown,
         [
-            ("college", _("College")),
-            ("kind_label", _("Unit kind")),
-            ("unit", _("Unit")),
-            ("role_label", _("Role")),
-            ("name", _("Name")),
-            ("person_no", _("Number")),
-            ("phone", _("Phone")),
+            ("college", gettext_in("College", lang)),
+            ("kind_label", gettext_in("Unit kind", lang)),
+            ("unit", gettext_in("Unit", lang)),
+            ("role_label", gettext_in("Role", lang)),
+            ("name", gettext_in("Name", lang)),
+            ("person_no", gettext_in("Number", lang)),
+            ("phone", gettext_in("Phone", lang)),
             ("id_short", "#"),
         ],
     )
@@ -262,18 +263,20 @@ def missing(
     if json:
         output.emit_json(result)
         return
+    lang = in_language(None)
     rows = []
     for c in result["colleges"]:
         for u in c["missing"]:
             rows.append(
                 {
                     "college": c["college"],
-                    "kind": _unit_kind(u["unit_kind"]),
+                    "kind": _unit_kind(u["unit_kind"], lang),
                     "unit": u["unit"],
-                    "contacts": joined(f"{p['name']} {p['phone']}".strip() for p in u["contacts"]),
+                    "contacts": joined((f"{p['name']} {p['phone']}".strip() for p in u["contacts"]), lang),
                 }
             )
-    output.emit_table(rows, [("college", _("College")), ("kind", _("Unit kind")), ("unit", _("Unit")), ("contacts", _("Whom to ask"))])
+    columns = [("college", N_("College")), ("kind", N_("Unit kind")), ("unit", N_("Unit")), ("contacts", N_("Whom to ask"))]
+    output.emit_table(rows, [(key, gettext_in(header, lang)) for key, header in columns])
     for c in result["colleges"]:
         output.info(
             _("{college}: {reported} of {expected} reported for {period}, {missing} missing").format(

@@ -24,6 +24,9 @@ def test_booking_gives_the_counselor_a_reminder_and_the_agenda_lists_it(desk):
     assert [r["id"] for r in as_json(desk.counselor.ok("counseling", "agenda", "--day", day(1), "--mine", "--json"))] == [booked["id"]]
     table = desk.clerk.ok("counseling", "agenda", "--day", day(1)).stdout
     assert "09:00" in table and "张华" in table and A in table
+    # Piped (a script, a file), headers and labels are Chinese whoever runs it; at a terminal, the reader's language.
+    assert table.splitlines()[0].split("\t")[:4] == ["日期", "开始", "结束", "咨询师"] and "\t已预约\t" in table
+    assert "Counselor" in desk.clerk.ok("counseling", "agenda", "--day", day(1), env={"FORCE_TERMINAL": "1"}).stdout
     # An empty day is [] in JSON.
     assert desk.clerk.ok("counseling", "agenda", "--day", day(3), "--json").stdout.strip() == "[]"
     actions = [e["action"] for e in audit(desk.env)]

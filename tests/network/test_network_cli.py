@@ -58,9 +58,11 @@ def test_roster_import_list_add_remove(store_env):
     assert "舍长乙" in removed.stderr
     assert "舍长乙" not in [m["name"] for m in members(cli)]
     assert cli("network", "remove", added["id"][:8]).exit_code == 1
-    # Terminal table.
-    table = cli.ok("network", "list", "--college", "文学院").stdout
-    assert "汉语言2501" in table and "peer monitor" in table
+    # A terminal table follows the reader's language; piped, the table is Chinese whoever runs it.
+    table = cli.ok("network", "list", "--college", "文学院", env={"FORCE_TERMINAL": "1"}).stdout
+    assert "汉语言2501" in table and "monitor" in table and "Role" in table and "角色" not in table
+    piped = cli.ok("network", "list", "--college", "文学院").stdout
+    assert piped.splitlines()[0].split("\t")[:4] == ["学院", "单位类型", "单位", "角色"] and "\t心理委员\t" in piped
     # Every read and change is audited.
     actions = [e["action"] for e in audit(store_env)]
     for action in ("network.import", "network.list", "network.add", "network.remove"):

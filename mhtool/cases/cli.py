@@ -339,11 +339,16 @@ def _emit_rows(rows: list[dict], *, json: bool, csv: bool, lang: str, columns) -
         output.emit_json(rows)
         return
     by_label = {label("level", c, lang): c for c in LEVELS}
+    # Labels looked up once per code, not once per row of a list of thousands.
+    levels = {c: label("level", c, lang) for c in LEVELS}
+    statuses = {c: label("status", c, lang) for c in STATUSES}
+    days = label("dossier", "days", lang)
     for r in rows:
-        r["level_label"] = label("level", r.get("level"), lang)
-        r["status_label"] = label("status", r.get("status"), lang)
+        level, status = r.get("level"), r.get("status")
+        r["level_label"] = levels[level] if level in levels else label("level", level, lang)
+        r["status_label"] = statuses[status] if status in statuses else label("status", status, lang)
         if "overdue_days" in r:
-            r["overdue_text"] = f"{r['overdue_days']} {label('dossier', 'days', lang)}" if r.get("overdue") else ""
+            r["overdue_text"] = f"{r['overdue_days']} {days}" if r.get("overdue") else ""
         if "kind" in r:
             r["kind_label"] = label("task", r["kind"], lang)
         if "missing" in r:

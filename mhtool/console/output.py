@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -20,7 +21,7 @@ from datetime import date, datetime
 from typing import Any
 
 from mhtool.i18n import _
-from mhtool.io.cells import formula_safe
+from mhtool.io.cells import FORMULA_TRIGGERS, formula_safe
 
 _consoles: dict[str, Any] = {}
 
@@ -102,6 +103,11 @@ def safe_csv_cell(value) -> str:
     return formula_safe(text)
 
 
+# In a line of cells: a cell after the first that starts like a formula. An empty cell followed by
+# a tab matches too; such a line is then just made safe cell by cell.
+_CELL_TRIGGER = re.compile("\t[" + re.escape("".join(FORMULA_TRIGGERS)) + "]")
+
+
 def _plain_cell(value) -> str:
     """A cell of tab-separated output: one line, no tab, and as safe to open in a spreadsheet as a CSV cell."""
     # Most cells are text: checked inline, since a list of 3,000 students has 30,000 of them.
@@ -131,8 +137,20 @@ def emit_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]], *, titl
         out = sys.stdout
         keys = [k for k, _header in columns]
         out.write("\t".join(h for _key, h in columns) + "\n")
+        separators = len(keys) - 1
         for row in rows:
-            out.write("\t".join([_plain_cell(row.get(k)) for k in keys]) + "\n")
+            values = [row.get(k) for k in keys]
+            # Most rows are text cells that need no change: checked as one line, each cell
+            # gone through only when the line holds a value that is not text or may need a change.
+            line = None
+            if None not in values:
+                try:
+                    line = "\t".join(values)
+                except TypeError:
+                    pass
+            if line is None or line.count("\t") != separators or "\n" in line or "\r" in line or line.startswith(FORMULA_TRIGGERS) or _CELL_TRIGGER.search(line):
+                line = "\t".join([_plain_cell(v) for v in values])
+            out.write(line + "\n")
         out.flush()
         return
     import itertools

@@ -430,3 +430,17 @@ def test_clinical_text_forged_into_the_administrative_part_is_not_read_as_clinic
         assert "findings" not in counselor.entries.get(entry["id"])["fields"]
     code, report = s.deep()
     assert code == 1 and any(f"entries/{entry['id']}" in p for p in report["problems"])
+
+
+def test_plain_column_reads_answer_in_the_order_asked_and_still_open_every_seal(school_copy):
+    s = school_copy
+    with s.open(COUNSELOR) as store:
+        rows = {t["id"]: t for t in store.tasks.open()}
+        assert rows
+        answered = store._plain("tasks", ("due_on", "id", "student_id"), "done_on IS NULL")
+        assert sorted(answered) == sorted((t["due_on"], t["id"], t["student_id"]) for t in rows.values())
+        assert sorted(store._plain("tasks", ("student_id",), "done_on IS NULL")) == sorted((t["student_id"],) for t in rows.values())
+        moved = next(iter(rows))
+    s.sql("UPDATE tasks SET due_on = '2099-12-31' WHERE id = ?", (moved,))
+    with s.open(COUNSELOR) as store, pytest.raises(IntegrityError, match=f"tasks/{moved}"):
+        store._plain("tasks", ("student_id", "due_on"), "done_on IS NULL")

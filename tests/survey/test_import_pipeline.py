@@ -273,3 +273,65 @@ def test_iter_rows_of_calamine_keeps_the_leading_empty_rows_but_not_columns():
     assert sheet.start == (2, 2)
     assert [r for r in sheet.iter_rows()] == [["", ""], ["", ""], ["a", ""], ["", ""], ["", "b"]]
     assert sheet.to_python(skip_empty_area=True) == [["a", ""], ["", ""], ["", "b"]]
+
+
+# -- the measure's cell check: numpy first, the pattern when numpy cannot tell ------------------------------
+
+_REF_PART = st.text(alphabet="ABCXYZabxz", max_size=4).flatmap(lambda letters: st.text(alphabet="0123456789", max_size=8).map(lambda digits: letters + digits))
+_CELL_TAG = st.one_of(
+    st.builds(lambda ref, q, end: f"<c r={q}{ref}{q}{end}", _REF_PART, st.sampled_from(['"', "'"]), st.sampled_from([">", "/>", ' t="s">', ' s="1"/>'])),
+    st.builds(lambda sep, ref: f'<c{sep}r="{ref}">', st.sampled_from(["  ", "\t", "\n", "/", ">", "o", ":"]), _REF_PART),
+    st.sampled_from(['<col min="1"/>', "<cols>", "<v>1</v>", "</c>", "<row r=\"3\">"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    tags=st.lists(_CELL_TAG, max_size=6),
+    claim=st.tuples(st.sampled_from([1, 9, 10, 99, 10_001, 1_048_576]), st.sampled_from([1, 26, 27, 76, 702, 703, 16_384])),
+)
+def test_the_quick_cell_check_passes_only_what_the_pattern_passes(tags, claim):
+    body = "".join(tags).encode()
+    if readers._cells_within(body, claim):
+        assert readers._odd_cells(b"", claim).search(body) is None
+
+
+def test_a_census_export_passes_the_quick_cell_check_chunk_by_chunk(tmp_path, monkeypatch):
+    path = _upi_export(tmp_path, n=200)
+    searched: list[bytes] = []
+    original = readers._odd_cells
+
+    def odd_cells(prefix, claim):
+        pattern = original(prefix, claim)
+
+        class Counting:
+            def search(self, body):
+                searched.append(body)
+                return pattern.search(body)
+
+        return Counting()
+
+    monkeypatch.setattr(readers, "_odd_cells", odd_cells)
+    monkeypatch.setattr(readers, "_SCAN_CHUNK", 1024)
+    pieces = _pieces_used(monkeypatch)
+    whole = readers.read_sheet(path).rows
+    searched.clear()
+    assert _rows_read(path) == whole
+    # Read in pieces, and no chunk needed the pattern: numpy answered for every cell.
+    assert pieces and not searched
+
+
+@pytest.mark.parametrize(
+    ("ref", "outcome"), [(b"B9999", "whole"), (b"ZZ120", "whole"), (b"XFD1048576", "refused"), (b"b0000250", "pieces")]
+)
+def test_a_cell_beyond_the_declared_range_deep_in_the_sheet_is_never_read_in_pieces(tmp_path, small_pieces, monkeypatch, ref, outcome):
+    # Row 250 of a sheet declared A1:BT302 (72 columns): the cell lies below or right of the claim, or (b0000250) inside it.
+    path = _rewrite_sheet(_upi_export(tmp_path), tmp_path / "beyond.xlsx", lambda xml: xml.replace(b'<c r="B250"', b'<c r="' + ref + b'"', 1))
+    pieces = _pieces_used(monkeypatch)
+    if outcome == "refused":
+        with pytest.raises(readers.InvalidInput) as refused:
+            _rows_read(path)
+        assert "A1:XFD1048576" in refused.value.message
+    else:
+        _rows_read(path)
+    assert bool(pieces) == (outcome == "pieces")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 from mhtool.cases.domain import model
 from mhtool.domain.labels import codes, label, text
@@ -333,8 +334,15 @@ def list_filters(
     )
 
 
-def list_row(student: dict, next_due: str | None, today: date) -> dict:
+@lru_cache(maxsize=4096)
+def _due_facts(next_due: str | None, today: date) -> tuple[str | None, bool, int]:
+    # A watch list of thousands of rows has a few hundred distinct due dates: each is read once.
     due = date.fromisoformat(next_due) if next_due else None
+    return (due.isoformat() if due else None), bool(due and due < today), model.days_overdue(due, today)
+
+
+def list_row(student: dict, next_due: str | None, today: date) -> dict:
+    due, overdue, days = _due_facts(next_due, today)
     return {
         "student_no": student["student_no"],
         "name": student.get("name") or "",
@@ -345,9 +353,9 @@ def list_row(student: dict, next_due: str | None, today: date) -> dict:
         "status": student.get("status") or "enrolled",
         "counselor": student.get("counselor") or "",
         "groups": list(student.get("groups") or []),
-        "next_due": due.isoformat() if due else None,
-        "overdue": bool(due and due < today),
-        "overdue_days": model.days_overdue(due, today),
+        "next_due": due,
+        "overdue": overdue,
+        "overdue_days": days,
     }
 
 

@@ -116,6 +116,9 @@ def test_help_pages_load_no_store_and_no_heavy_module(args, tmp_path):
     assert not [p for p in (*HEAVY, "rich", "cryptography", "sqlite3") if loaded(modules, p)]
     if args[0] == "cases":
         assert "mhtool.admin.cli" not in modules and "mhtool.survey.cli" not in modules
+    if args == ("--help",):
+        # The root page lists the store commands (their module loads) but reads no label table or rules file.
+        assert "mhtool.admin.cli" in modules and "mhtool.domain.labels" not in modules and "tomllib" not in modules
 
 
 def test_the_store_commands_load_only_their_module(tmp_path):

@@ -8,7 +8,6 @@ from typing import Annotated, Optional
 import typer
 
 from mhtool.console.apps import make_subapp
-from mhtool.domain.labels import columns, label
 from mhtool.console.options import JsonOpt, checked
 from mhtool.i18n import _
 
@@ -276,6 +275,7 @@ def staff_edit(
 def staff_list(ctx: typer.Context, json: JsonOpt = False) -> None:
     """List staff members, roles, college scopes and key-slot kinds."""
     from mhtool.console import output, session
+    from mhtool.domain.labels import columns, label
 
     with session.open_center(ctx) as center:
         rows = center.admin.staff_list()
@@ -436,6 +436,7 @@ def audit_head(ctx: typer.Context) -> None:
 def settings_show(ctx: typer.Context, json: JsonOpt = False) -> None:
     """Show the store's policies: screening policy overrides, follow-up cadence, purpose and retention rules."""
     from mhtool.console import output, session
+    from mhtool.domain.labels import columns
 
     with session.open_center(ctx) as center:
         effective = center.admin.settings_show()

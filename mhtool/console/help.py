@@ -14,7 +14,6 @@ Chinese, naming the flag, for the root group to print.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import re
 
@@ -25,18 +24,6 @@ from mhtool.i18n import N_, _, current
 
 # Words Typer and its help option print, so that the catalog has them.
 HELP_OPTION_HELP = N_("Show this message and exit.")
-
-_OPENING = "（「『《〈【“‘([<"
-_CLOSING = "，。、；：！？）」』》〉】”’,.;:!?)]>"
-_WIDE = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
-
-
-@functools.cache
-def _tokens():
-    # A line may break at a space or beside a CJK character, never after opening or before closing punctuation.
-    opening, closing = re.escape(_OPENING), re.escape(_CLOSING)
-    return re.compile(rf"\s+|[{opening}]*(?:[{_WIDE}]|[^\s{_WIDE}]+)[{closing}]*|\S")
-
 
 def cells(text: str) -> int:
     """Columns ``text`` takes on a terminal (CJK characters take two), as tables measure it."""
@@ -50,7 +37,9 @@ def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
     lines: list[str] = []
     line, used = first, cells(first)
     bare = True
-    for token in _tokens().findall(text):
+    from mhtool.console.table import pieces  # the same breaks as a table's cells
+
+    for token in pieces().findall(text):
         if token.isspace():
             if not bare:
                 line, used = line + " ", used + 1

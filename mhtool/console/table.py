@@ -29,8 +29,18 @@ NARROWEST = 6
 _OPENING = "（「『《〈【“‘([<"
 _CLOSING = "，。、；：！？）」』》〉】”’,.;:!?)]>"
 _WIDE = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
-_PIECE = re.compile(rf"\s+|[{re.escape(_OPENING)}]*(?:[{_WIDE}]|[^\s{_WIDE}]+)[{re.escape(_CLOSING)}]*|\S")
-_TOKEN = re.compile(rf"[^\s{_WIDE}]+")
+
+
+@functools.cache
+def pieces() -> re.Pattern:
+    """Runs a line may break between: spaces, a CJK character with the punctuation that clings to it, a word (compiled when first drawn)."""
+    return re.compile(rf"\s+|[{re.escape(_OPENING)}]*(?:[{_WIDE}]|[^\s{_WIDE}]+)[{re.escape(_CLOSING)}]*|\S")
+
+
+@functools.cache
+def _words() -> re.Pattern:
+    return re.compile(rf"[^\s{_WIDE}]+")
+
 
 # C0 and C1 controls (tab and newline are handled as layout) and the
 # bidirectional overrides that would reorder the rest of a terminal line.
@@ -80,7 +90,7 @@ def _longest_word(texts: Sequence[str]) -> int:
     """The widest run a line may not break inside (a student number, a date, an English word)."""
     longest = 0
     for text in texts:
-        for word in _TOKEN.findall(text):
+        for word in _words().findall(text):
             longest = max(longest, width(word))
     return longest
 
@@ -108,7 +118,7 @@ def wrap(text: str, size: int) -> list[str]:
     """One paragraph as lines of at most ``size`` columns where words allow, broken between words or beside CJK characters."""
     lines: list[str] = []
     line, used = "", 0
-    for piece in _PIECE.findall(text):
+    for piece in pieces().findall(text):
         if piece.isspace():
             if line:
                 line, used = line + " ", used + 1

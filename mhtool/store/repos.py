@@ -219,10 +219,6 @@ class Students(_Repository):
         self.store.check_open("watches")
         return self._rows("id IN (SELECT student_id FROM watches WHERE closed_on IS NULL)", clinical=clinical)
 
-    def with_open_tasks(self) -> dict[str, Student]:
-        self.store.check_open("tasks")
-        return {s["id"]: s for s in self._rows("id IN (SELECT student_id FROM tasks WHERE done_on IS NULL)")}
-
     def concerned_by(self, first: date, start: date, end: date, asof: date, *, clinical: bool = True) -> list[Student]:
         """Everyone a report of ``start``–``end`` (trend from ``first``) may concern, as of ``asof``.
 

@@ -214,7 +214,7 @@ def test_every_help_page_is_in_english_with_the_c_locale(cli):
 
 
 def test_chinese_help_lines_fit_the_terminal(cli):
-    from mhtool.console.help import cells
+    from mhtool.console.table import width as cells
 
     for path in (["cases"], ["cases", "interview"], ["report", "weekly"], []):
         page = cli(*path, "--help", env={**ZH, "COLUMNS": "80"}).stdout

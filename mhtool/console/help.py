@@ -20,40 +20,13 @@ import re
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from mhtool.console.table import width, wrap
 from mhtool.i18n import N_, _, current
 
 # Words Typer and its help option print, so that the catalog has them.
 HELP_OPTION_HELP = N_("Show this message and exit.")
 
-def cells(text: str) -> int:
-    """Columns ``text`` takes on a terminal (CJK characters take two), as tables measure it."""
-    from mhtool.console.table import width  # unicodedata's large table: loaded only for a Chinese page
-
-    return width(text)
-
-
-def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
-    """One paragraph as lines of at most ``width`` columns, broken between words or between CJK characters."""
-    lines: list[str] = []
-    line, used = first, cells(first)
-    bare = True
-    from mhtool.console.table import pieces  # the same breaks as a table's cells
-
-    for token in pieces().findall(text):
-        if token.isspace():
-            if not bare:
-                line, used = line + " ", used + 1
-            continue
-        size = cells(token)
-        if not bare and used + size > width:
-            lines.append(line.rstrip())
-            line, used = rest, cells(rest)
-        line, used, bare = line + token, used + size, False
-    lines.append(line.rstrip())
-    return lines
-
-
-def wrap_paragraphs(text: str, width: int, indent: str = "") -> str:
+def wrap_paragraphs(text: str, size: int, indent: str = "") -> str:
     """Like Typer's wrapping: paragraphs rewrapped, a paragraph led by a ``\\b`` line kept as written."""
     out = []
     for block in re.split(r"\n\s*\n", text.strip("\n")):
@@ -63,7 +36,7 @@ def wrap_paragraphs(text: str, width: int, indent: str = "") -> str:
             continue
         lead = len(raw[0]) - len(raw[0].lstrip()) if raw else 0
         pad = indent + " " * lead
-        out.append("\n".join(wrap(" ".join(line.strip() for line in raw), width, pad, pad)))
+        out.append("\n".join(wrap(" ".join(line.strip() for line in raw), size, pad, pad)))
     return "\n\n".join(out)
 
 
@@ -72,7 +45,7 @@ class WideTextFormatter(typer.Context.formatter_class):
 
     def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
         head = f"{prefix or ''}{prog} "
-        self.write("\n".join(wrap(args, self.width, head, " " * min(cells(head), 30))) + "\n")
+        self.write("\n".join(wrap(args, self.width, head, " " * min(width(head), 30))) + "\n")
 
     def write_heading(self, heading: str) -> None:
         self.write(f"{'':>{self.current_indent}}{heading}：\n")
@@ -82,15 +55,15 @@ class WideTextFormatter(typer.Context.formatter_class):
 
     def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
         rows = list(rows)
-        first_col = min(max((cells(first) for first, _second in rows), default=0), col_max) + col_spacing
+        first_col = min(max((width(first) for first, _second in rows), default=0), col_max) + col_spacing
         indent = " " * self.current_indent
         for first, second in rows:
             self.write(f"{indent}{first}")
             if not second:
                 self.write("\n")
                 continue
-            if cells(first) <= first_col - col_spacing:
-                self.write(" " * (first_col - cells(first)))
+            if width(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - width(first)))
             else:
                 self.write("\n" + " " * (first_col + self.current_indent))
             pad = " " * (first_col + self.current_indent)
@@ -120,9 +93,9 @@ def short_help(text: str, limit: int) -> str:
     """The first sentence of a Chinese help text, for a list of commands."""
     first = text.split("\n\n")[0].replace("\n", "")
     first = first.split("。")[0]
-    if cells(first) <= limit:
+    if width(first) <= limit:
         return first
-    while first and cells(first) > limit - 1:
+    while first and width(first) > limit - 1:
         first = first[:-1]
     return first + "…"
 

@@ -114,20 +114,24 @@ def fit(widths: Sequence[int], floors: Sequence[int], room: int, natural: Sequen
     return widths
 
 
-def wrap(text: str, size: int) -> list[str]:
-    """One paragraph as lines of at most ``size`` columns where words allow, broken between words or beside CJK characters."""
+def wrap(text: str, size: int, first: str = "", rest: str = "") -> list[str]:
+    """One paragraph as lines of at most ``size`` columns where words allow, broken between words or beside CJK characters.
+
+    ``first`` and ``rest`` lead the first and the following lines (a help page's indents).
+    """
     lines: list[str] = []
-    line, used = "", 0
+    line, used = first, width(first)
+    bare = True
     for piece in pieces().findall(text):
         if piece.isspace():
-            if line:
+            if not bare:
                 line, used = line + " ", used + 1
             continue
         w = width(piece)
-        if line and used + w > size:
+        if not bare and used + w > size:
             lines.append(line.rstrip())
-            line, used = "", 0
-        line, used = line + piece, used + w
+            line, used = rest, width(rest)
+        line, used, bare = line + piece, used + w, False
     lines.append(line.rstrip())
     return lines
 

@@ -1095,20 +1095,28 @@ def _slot_params(slot: dict) -> dict:
 
 
 def _candidate_slots(conn: sqlite3.Connection, user: str | None, credential: crypto.Credential) -> list[dict]:
-    cols = "k.id, k.staff_id, k.params, k.wrapped_private"
-    if credential.unlocked is not None:
-        return _unlocked_slots(conn, user, credential)
+    cols = "k.id, k.staff_id, k.params, k.wrapped_private, k.public_key"
     if user:
         rows = conn.execute(
             f"SELECT {cols} FROM keyslots k JOIN staff s ON s.id = k.staff_id WHERE s.name = ?", (user,)
         ).fetchall()
-        if not rows:
+        if not rows and credential.unlocked is None:
             raise AuthenticationFailed(_("no staff member named {user!r} has a key slot in this store").format(user=user), hint=_("check --user / MHTOOL_USER"))
     elif credential.kind == "keyfile":
         rows = conn.execute(f"SELECT {cols} FROM keyslots k").fetchall()
     else:
         raise AuthenticationFailed(_("which staff member? a passphrase opens one person's slot"), hint=_("pass --user NAME or set MHTOOL_USER"))
-    slots = [dict(zip(("id", "staff_id", "params", "wrapped_private"), r)) for r in rows]
+    slots = [dict(zip(("id", "staff_id", "params", "wrapped_private", "public_key"), r)) for r in rows]
+    if credential.unlocked is not None:
+        # An already-unwrapped key opens the slots holding its public key (an admin's reset gives a new one).
+        public = crypto.public_bytes(credential.unlocked)
+        matching = [s for s in slots if bytes(s["public_key"]) == public]
+        if not matching:
+            raise AuthenticationFailed(
+                _("the unlock agent holds a key that opens no key slot of {user!r} (the slot was reset or removed since `mhtool unlock`)").format(user=user),
+                hint=_("run `mhtool lock`, then `mhtool unlock` again"),
+            )
+        return matching
     wanted = "keyfile" if credential.kind == "keyfile" else None
     matching = [s for s in slots if (_slot_params(s).get("kdf") == "keyfile") == (wanted == "keyfile")]
     if not matching:
@@ -1122,23 +1130,6 @@ def _candidate_slots(conn: sqlite3.Connection, user: str | None, credential: cry
             hint=_("use MHTOOL_KEY_FILE for key-file slots, a passphrase (prompt or MHTOOL_PASSPHRASE_FILE) otherwise"),
         )
     return matching
-
-
-def _unlocked_slots(conn: sqlite3.Connection, user: str | None, credential: crypto.Credential) -> list[dict]:
-    """The slots of ``user`` that an already-unwrapped key opens: those holding its public key (an admin's reset gives a new one)."""
-    if not user:
-        raise AuthenticationFailed(_("which staff member? a passphrase opens one person's slot"), hint=_("pass --user NAME or set MHTOOL_USER"))
-    public = crypto.public_bytes(credential.unlocked)
-    rows = conn.execute(
-        "SELECT k.id, k.staff_id, k.params, k.wrapped_private, k.public_key FROM keyslots k JOIN staff s ON s.id = k.staff_id WHERE s.name = ?", (user,)
-    ).fetchall()
-    slots = [dict(zip(("id", "staff_id", "params", "wrapped_private"), r)) for r in rows if bytes(r[4]) == public]
-    if not slots:
-        raise AuthenticationFailed(
-            _("the unlock agent holds a key that opens no key slot of {user!r} (the slot was reset or removed since `mhtool unlock`)").format(user=user),
-            hint=_("run `mhtool lock`, then `mhtool unlock` again"),
-        )
-    return slots
 
 
 def _with_changes(ids, changes: dict[str, bool | None]) -> set[str]:

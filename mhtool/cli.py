@@ -8,6 +8,7 @@ openpyxl, cryptography) are imported inside the commands that use them, so
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import sys
 from pathlib import Path
@@ -210,7 +211,14 @@ def demo(
 
 
 def main() -> None:
-    app()
+    # What the imports made lives until the end: the collector need not go through it again and again.
+    gc.freeze()
+    try:
+        app()
+    finally:
+        # On the way out the interpreter runs the cycle collector over every object left (each module,
+        # a list's thousands of records): frozen, they are freed without it, ~10 ms sooner per command.
+        gc.freeze()
 
 
 if __name__ == "__main__":

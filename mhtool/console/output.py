@@ -142,12 +142,12 @@ def emit_table(rows: Sequence[dict], columns: Sequence[tuple[str, str]], *, titl
             values = [row.get(k) for k in keys]
             # Most rows are text cells that need no change: checked as one line, each cell
             # gone through only when the line holds a value that is not text or may need a change.
-            line = None
-            if None not in values:
-                try:
-                    line = "\t".join(values)
-                except TypeError:
-                    pass
+            if None in values:
+                values = ["" if v is None else v for v in values]  # an empty cell, as _plain_cell writes it
+            try:
+                line = "\t".join(values)
+            except TypeError:
+                line = None
             if line is None or line.count("\t") != separators or "\n" in line or "\r" in line or line.startswith(FORMULA_TRIGGERS) or _CELL_TRIGGER.search(line):
                 line = "\t".join([_plain_cell(v) for v in values])
             out.write(line + "\n")

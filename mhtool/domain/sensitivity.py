@@ -76,11 +76,24 @@ def split(table: str, record: dict) -> tuple[dict, dict | None]:
             admin["history"] = [_public_step(step) for step in history]
         clinical = {k: v for k, v in record.items() if k not in REFERRAL_PUBLIC_FIELDS}
         return admin, clinical
-    hidden = {"students": STUDENT_CLINICAL_FIELDS, "watches": WATCH_CLINICAL_FIELDS, "signals": SIGNAL_CLINICAL_FIELDS}.get(table, ())
-    if not any(k in record for k in hidden):
+    hidden = _HIDDEN_FIELDS.get(table, ())
+    if _HIDDEN.get(table, _NONE).isdisjoint(record):
         return record, None
     clinical = {k: record[k] for k in hidden if record.get(k) not in (None, "")}
     return {k: v for k, v in record.items() if k not in hidden}, clinical or None
+
+
+_HIDDEN_FIELDS = {"students": STUDENT_CLINICAL_FIELDS, "watches": WATCH_CLINICAL_FIELDS, "signals": SIGNAL_CLINICAL_FIELDS}
+_HIDDEN = {table: frozenset(fields) for table, fields in _HIDDEN_FIELDS.items()}
+_NONE: frozenset = frozenset()
+
+
+def admin_part(table: str, record: dict) -> dict:
+    """``split(table, record)[0]``, asked of every row of a list: a row with no hidden field is returned as it is."""
+    hidden = _HIDDEN.get(table)
+    if hidden is not None and hidden.isdisjoint(record):
+        return record
+    return split(table, record)[0]
 
 
 def _public_step(step):

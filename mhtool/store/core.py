@@ -166,7 +166,8 @@ def _column_value(value) -> str:
 
 
 def _bound(values) -> bytes:
-    return "\x1f".join(["s" + v if type(v) is str else _column_value(v) for v in values]).encode()
+    # Text and NULL, nearly every bound value, inline; the rest as _column_value writes them.
+    return "\x1f".join(["s" + v if type(v) is str else "n" if v is None else _column_value(v) for v in values]).encode()
 
 
 def bound_columns(table: str, values: dict) -> bytes:
@@ -908,12 +909,27 @@ class Store:
         width = len(bound_cols)
         at = [2 + bound_cols.index(c) if c in bound_cols else 2 + width + extra.index(c) for c in columns]
         pick = operator.itemgetter(*at) if len(at) > 1 else (lambda row: tuple(row[i] for i in at))
-        keyring, store_id, unseal = self.keyring, self.store_id, crypto.unseal
+        verify = crypto.opener(self.keyring, self.store_id, table, schema.tier_of(table, ""), parse=False)
         out = []
         for row in self.conn.execute(sql, params):
-            unseal(keyring, store_id, table, str(row[0]), row[1], _bound(row[2 : 2 + width]) if width else b"", parse=False)
+            verify(str(row[0]), row[1], _bound(row[2 : 2 + width]) if width else b"")
             out.append(pick(row))
         return out
+
+    def _versions(self, table: str, where: str, params: Sequence = ()) -> dict[str, bytes]:
+        """Each row's id → the digest the audit ledger keeps of its current version, without opening it.
+
+        The digest covers the row's plaintext columns and sealed bytes, and every
+        write seals with a fresh nonce: a row unchanged since a copy was made
+        from it has the same digest, and a row changed in any byte, by mhtool or
+        not, has another.
+        """
+        key_col = schema.SEALED_TABLES[table]
+        clin = "clin" if table in schema.CLINICAL_TABLES else "NULL"
+        bound_cols = schema.PLAIN_COLUMNS[table]
+        sql = f"SELECT {', '.join((key_col, 'data', clin, *bound_cols))} FROM {table} WHERE {where}"
+        digest = crypto.record_digest
+        return {str(row[0]): digest(table, row[0], _bound(row[3:]) if bound_cols else b"", row[1], row[2]) for row in self.conn.execute(sql, params)}
 
     def _resolve_id(self, table: str, prefix: str, what: str) -> str:
         """Accept a full record id or an unambiguous prefix of at least 4 characters."""
@@ -944,19 +960,25 @@ class Store:
         open_clinical = clinical
         keyring, store_id = self.keyring, self.store_id
         unseal = crypto.unseal
+        open_data = crypto.opener(keyring, store_id, table, tier) if tier else None
+        open_clin = crypto.opener(keyring, store_id, table, "clinical") if clinical_table and open_clinical else None
+        admin_part = sensitivity.admin_part
 
         def read(row: tuple) -> dict:
             key = str(row[key_at])
             bound = _bound([row[i] for i in plain_at]) if plain_at else b""
-            record = unseal(keyring, store_id, table, key, row[data_at], bound, tier=tier or schema.tier_of(table, key))
+            if open_data is not None:
+                record = open_data(key, row[data_at], bound)
+            else:
+                record = unseal(keyring, store_id, table, key, row[data_at], bound, tier=schema.tier_of(table, key))
             if clinical_table:
                 # The administrative part is sealed under a key clerks hold: whatever clinical-looking
                 # fields someone put there are not read as clinical content.
-                record = sensitivity.split(table, record)[0]
-                clinical = row[clin_at] if open_clinical else None
+                record = admin_part(table, record)
+                clinical = row[clin_at] if open_clin is not None else None
                 if clinical is not None:
                     try:
-                        record = sensitivity.merge(record, unseal(keyring, store_id, table, key, clinical, bound, tier="clinical"))
+                        record = sensitivity.merge(record, open_clin(key, clinical, bound))
                     except KeyUnavailable:
                         # A clerk's or cron's key: the record is read without its clinical part, which it cannot decrypt.
                         pass

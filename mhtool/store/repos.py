@@ -219,6 +219,11 @@ class Students(_Repository):
         self.store.check_open("watches")
         return self._rows("id IN (SELECT student_id FROM watches WHERE closed_on IS NULL)", clinical=clinical)
 
+    def watched_versions(self) -> dict[str, bytes]:
+        """Each watched student's id → the version of their row (:meth:`~mhtool.store.core.Store._versions`), no row opened."""
+        self.store.check_open("watches")
+        return self.store._versions(self.table, "id IN (SELECT student_id FROM watches WHERE closed_on IS NULL)")
+
     def concerned_by(self, first: date, start: date, end: date, asof: date, *, clinical: bool = True) -> list[Student]:
         """Everyone a report of ``start``–``end`` (trend from ``first``) may concern, as of ``asof``.
 
@@ -245,6 +250,8 @@ class Students(_Repository):
         """
         self._update(txn, student_id, placeholder, {"student_no_bi": ERASED_INDEX_PREFIX + os.urandom(16)}, audit=False)
         txn.delete("sealed_meta", timeline_copy_key(student_id), audit=False)
+        # The copy of the watch list may hold the student's name and number: it goes too, and is made again when next read.
+        txn.delete("sealed_meta", WATCH_LIST_COPY, audit=False)
 
     def placeholders(self) -> list[Student]:
         """The erased students' placeholders, found by their index's prefix without opening any other row."""
@@ -367,6 +374,9 @@ def timeline_copy_key(student_id: str) -> str:
 
 
 TIMELINE_COPY_PREFIX = "report.timeline/"
+# The sealed value holding the copy of the watch list that ``cases list`` keeps (see
+# :func:`mhtool.cases.usecases.dossier.list_students`).
+WATCH_LIST_COPY = "cases.watch-list"
 
 
 class Tasks(_PerStudent):

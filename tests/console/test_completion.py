@@ -35,14 +35,19 @@ def complete(center, words: str, *, key_file=True) -> subprocess.CompletedProces
     return subprocess.run([str(Path(sys.executable).parent / "mhtool")], env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
 
 
+def _reads(center) -> list[str]:
+    # The copy of the watch list a first list writes is an entry of its own (cache.watch-list), not a read.
+    return [e["action"] for e in json.loads(center.cli.ok("audit", "log", "--json").stdout) if e["action"] != "cache.watch-list"]
+
+
 def test_student_numbers_of_watched_students_only(center):
-    before = len(json.loads(center.cli.ok("audit", "log", "--json").stdout))
+    before = _reads(center)
     done = complete(center, "mhtool cases show 20240")
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.split() == [WATCHED]
     # Listing the watched students is a read like `cases list`, and is audited as one
-    # (the second reading of the log adds one entry of its own).
-    assert len(json.loads(center.cli.ok("audit", "log", "--json").stdout)) == before + 2
+    # (after the entry the first reading of the log added for itself).
+    assert _reads(center) == before + ["audit.log", "cases.list"]
 
 
 def test_a_prefix_that_matches_no_one_offers_nothing(center):

@@ -334,6 +334,10 @@ def list_filters(
     )
 
 
+# The fields of a student a list row is made of (:func:`list_row`).
+LIST_FIELDS: tuple[str, ...] = ("student_no", "name", "college", "class_name", "level", "level_since", "status", "counselor", "groups")
+
+
 @lru_cache(maxsize=4096)
 def _due_facts(next_due: str | None, today: date) -> tuple[str | None, bool, int]:
     # A watch list of thousands of rows has a few hundred distinct due dates: each is read once.

@@ -12,12 +12,15 @@ so it opens a few thousand student records, not the whole school.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 from mhtool.cases.domain import model, views
 from mhtool.cases.usecases import service
+from mhtool.domain import sensitivity
 from mhtool.errors import UsageError
 from mhtool.i18n import _
+from mhtool.store.repos import WATCH_LIST_COPY, Student
 
 
 def check_kinds(kinds: set[str] | None) -> set[str] | None:
@@ -112,6 +115,47 @@ def _in_scope(store, students: list[dict]) -> list[dict]:
     return [s for s in students if store.in_scope(s.get("college"))]
 
 
+# How the copy of the watch list was read (fields, defaults, what stays clinical): a copy made under other rules is not used.
+_LIST_READING = hashlib.blake2b(
+    repr((1, views.LIST_FIELDS, sorted(Student.DEFAULTS.items()), sensitivity.STUDENT_CLINICAL_FIELDS)).encode(), digest_size=8
+).hexdigest()
+
+
+def watched(store) -> list[dict]:
+    """The watched students as their list rows need them (administrative part only), in the order of their ids.
+
+    ``cases list`` reads every watched student, and from one list to the next
+    nearly all of them are unchanged. So the fields a row shows are kept in a
+    sealed copy (roster key, :data:`~mhtool.store.repos.WATCH_LIST_COPY`) with
+    each student row's version: the digest the audit ledger holds of it,
+    which changes with any byte of the row, written by mhtool or edited
+    outside it. Only students whose version differs are opened, and so
+    checked, as every one is when there is no copy; the copy is then written
+    again. Erasing a student drops the copy.
+    """
+    versions = store.students.watched_versions()
+    copy = store.sealed_values.get(WATCH_LIST_COPY)
+    kept = copy.get("students") if isinstance(copy, dict) and copy.get("reading") == _LIST_READING else None
+    kept = kept if isinstance(kept, dict) else {}
+    fields = views.LIST_FIELDS
+    width = len(fields) + 1
+    found: dict[str, dict] = {}
+    for sid, version in versions.items():
+        row = kept.get(sid)
+        if isinstance(row, list) and len(row) == width and row[0] == version.hex():
+            student = dict(zip(fields, row[1:]))
+            student["id"] = sid
+            found[sid] = student
+    stale = [sid for sid in versions if sid not in found]
+    found.update(store.students.by_ids(stale, clinical=False))
+    students = [found[sid] for sid in versions if sid in found]
+    if (stale or len(kept) != len(versions)) and not store.readonly:
+        rows = {s["id"]: [versions[s["id"]].hex(), *(s.get(k) for k in fields)] for s in students}
+        with store.write("cache.watch-list", details={"copied": len(stale), "kept": len(rows) - len(stale)}) as txn:
+            store.sealed_values.put(txn, WATCH_LIST_COPY, {"reading": _LIST_READING, "students": rows})
+    return students
+
+
 def list_students(store, f: views.ListFilters) -> list[dict]:
     """Watched students (or everyone with ``include_unwatched``), filtered; the read is audited."""
     store.require("dossier", action="cases.list")
@@ -121,7 +165,7 @@ def list_students(store, f: views.ListFilters) -> list[dict]:
     if f.include_unwatched:
         students = store.students.all(clinical=False)
     else:
-        students = store.students.watched(clinical=False)
+        students = watched(store)
     dues = store.tasks.next_due(watched_only=not f.include_unwatched)
     today = service.today(store)
     rows = []

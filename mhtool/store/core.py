@@ -58,6 +58,9 @@ _OPEN_CHANGED = {
     ("signals", "closed"): N_("{table}/{record_id}: an open campus signal was marked reviewed outside mhtool"),
     ("signals", "deleted"): N_("{table}/{record_id}: an open campus signal was deleted outside mhtool"),
     ("signals", "reopened"): N_("{table}/{record_id}: a campus signal was reopened or added outside mhtool"),
+    ("tasks", "edited"): N_("{table}/{record_id}: an open task's student or due date was changed outside mhtool"),
+    ("watches", "edited"): N_("{table}/{record_id}: an open watch episode's student or start date was changed outside mhtool"),
+    ("signals", "edited"): N_("{table}/{record_id}: an open campus signal's student or date was changed outside mhtool"),
 }
 
 # The counselors' inbox (Store.inbox_seal / inbox_open). Marked for the catalog: translate with _() where shown.
@@ -217,8 +220,8 @@ class Txn:
         self.details: dict = {}
         # (table, record id, digest or None for a deletion): what the audit entry commits to.
         self.writes: list[tuple[str, str, bytes | None]] = []
-        # Table → record id → open now (True), closed (False) or deleted (None): kept in the sealed open lists.
-        self.opened: dict[str, dict[str, bool | None]] = {}
+        # Table → record id → open now (the row's OPEN_COLUMNS), closed (False) or deleted (None): kept in the sealed open lists.
+        self.opened: dict[str, dict[str, list | bool | None]] = {}
         # Run after the audit entry is appended and before COMMIT: publishing a
         # file here means a file exists only if its audit entry commits.
         self.before_commit: list = []
@@ -285,7 +288,10 @@ class Txn:
             self.writes.append((table, str(record_id), None if deleted else crypto.record_digest(table, record_id, bound, data, clinical)))
         flag = schema.OPEN_FLAGS.get(table)
         if flag:
-            self.opened.setdefault(table, {})[str(record_id)] = None if deleted else (plain or {}).get(flag) is None
+            plain = plain or {}
+            # Open now (with the columns the sealed open list keeps of it), closed (False) or deleted (None).
+            state = None if deleted else [plain.get(c) for c in schema.OPEN_COLUMNS[table]] if plain.get(flag) is None else False
+            self.opened.setdefault(table, {})[str(record_id)] = state
 
     def insert(
         self, table: str, record: dict, *, columns: dict | None = None, record_id: str | None = None, audit: bool = True, finite: bool = False
@@ -373,7 +379,8 @@ class Store:
         self._in_write = False
         self.readonly = False
         self._plain_columns: dict[str, set[str]] = {}
-        self._open_checked: dict[str, int] = {}
+        # Table → (data_version when its open rows were last checked, the sealed open rows then, or None).
+        self._open_checked: dict[str, tuple[int, dict[str, list] | None]] = {}
         self._txn: Txn | None = None
         # The session's own slot and key pair: a member re-wraps their own key with a new passphrase.
         self.slot_id: str | None = None
@@ -717,26 +724,76 @@ class Store:
 
     def _save_open_lists(self, txn: Txn) -> None:
         for table, changes in txn.opened.items():
-            txn.put_value(f"open:{table}", {"ids": sorted(_with_changes(self.open_list(table), changes))})
+            ids, rows = self._open_value(table)
+            if rows is None and ids:
+                # A list written before open lists kept their rows' columns: they are read once, each row's seal checked.
+                rows = self._open_columns_read(table, _with_changes(ids, changes))
+            else:
+                rows = _rows_with_changes(rows or {}, changes)
+            txn.put_value(f"open:{table}", {"rows": dict(sorted(rows.items()))})
         txn.opened = {}
+
+    def _open_value(self, table: str) -> tuple[list[str], dict[str, list | None] | None]:
+        """The sealed open list of ``table``: its ids, and each open row's OPEN_COLUMNS (None for a list of an earlier version)."""
+        value = self.sealed_values.get(f"open:{table}") or {}
+        rows = value.get("rows")
+        if isinstance(rows, dict):
+            return list(rows), rows
+        return list(value.get("ids") or []), None
+
+    def _open_columns_read(self, table: str, ids: set[str]) -> dict[str, list | None]:
+        """Each of ``ids`` → its OPEN_COLUMNS as its row holds them, the row's seal checked; None where no open row has that id."""
+        flag, columns = schema.OPEN_FLAGS[table], schema.OPEN_COLUMNS[table]
+        found: dict[str, list | None] = dict.fromkeys(ids)
+        chunk = sorted(ids)
+        for start in range(0, len(chunk), 500):
+            part = chunk[start : start + 500]
+            marks = ",".join("?" for _ in part)
+            for row in self._plain(table, ("id", flag, *columns), f"id IN ({marks})", part):
+                if row[1] is None:
+                    found[row[0]] = list(row[2:])
+        return found
 
     def open_list(self, table: str) -> list[str]:
         """The sealed list of ``table``'s open rows (tasks not done, watch episodes not closed)."""
-        return list((self.sealed_values.get(f"open:{table}") or {}).get("ids") or [])
+        return self._open_value(table)[0]
 
-    def check_open(self, table: str) -> None:
-        """The rows SQL finds open must be the sealed list's: a row closed, reopened or deleted outside mhtool is named.
+    def check_open(self, table: str) -> dict[str, list] | None:
+        """The rows SQL finds open must be the sealed list's: a row closed, reopened, deleted or moved outside mhtool is named.
 
-        Checked once per change of the database (``data_version``), so a
-        command that asks several questions of the open tasks pays once.
+        Returns the open rows (id → their OPEN_COLUMNS: whose, which day), now
+        checked against SQL's, or None for a list written by an earlier
+        version (its rows are then checked by id only, until the next write
+        keeps their columns). The columns come from an index, so no row is
+        read. Checked once per change of the database (``data_version``), so
+        a command that asks several questions of the open tasks pays once.
         """
         version = self.data_version()
-        if not self._in_write and self._open_checked.get(table) == version:
-            return
+        checked = self._open_checked.get(table)
+        if not self._in_write and checked is not None and checked[0] == version:
+            return checked[1]
         flag = schema.OPEN_FLAGS[table]
-        found = {row[0] for row in self.conn.execute(f"SELECT id FROM {table} WHERE {flag} IS NULL")}
+        columns = schema.OPEN_COLUMNS[table]
+        ids, rows = self._open_value(table)
         # Inside a write, this transaction's own changes are not in the sealed list until it commits.
-        sealed = _with_changes(self.open_list(table), self._txn.opened.get(table, {}) if self._txn is not None else {})
+        changes = self._txn.opened.get(table, {}) if self._txn is not None else {}
+        edited: list[str] = []
+        if rows is None:
+            found = {row[0] for row in self.conn.execute(f"SELECT id FROM {table} WHERE {flag} IS NULL")}
+            sealed = _with_changes(ids, changes)
+        else:
+            rows = _rows_with_changes(rows, changes)
+            in_sql = {rid: values for rid, *values in self.conn.execute(f"SELECT id, {', '.join(columns)} FROM {table} WHERE {flag} IS NULL")}
+            found, sealed = set(in_sql), set(rows)
+            if found == sealed:
+                edited = sorted(rid for rid, values in in_sql.items() if values != rows[rid])
+        if edited:
+            more = len(edited) - 1
+            message = _(_OPEN_CHANGED[table, "edited"]).format(table=table, record_id=edited[0])
+            raise IntegrityError(
+                _("{problem} (and {more} more)").format(problem=message, more=more) if more else message,
+                hint=_("restore the store from a backup and run `mhtool audit verify --deep`"),
+            )
         if found != sealed:
             odd = sorted(sealed - found)
             if odd:
@@ -751,7 +808,8 @@ class Store:
                 hint=_("restore the store from a backup and run `mhtool audit verify --deep`"),
             )
         if not self._in_write:
-            self._open_checked[table] = version
+            self._open_checked[table] = (version, rows)
+        return rows
 
     def data_version(self) -> int:
         """A number that changes whenever another connection commits: records read before a write are stale if it moved."""
@@ -1154,14 +1212,25 @@ def _candidate_slots(conn: sqlite3.Connection, user: str | None, credential: cry
     return matching
 
 
-def _with_changes(ids, changes: dict[str, bool | None]) -> set[str]:
-    """An open list with a transaction's changes applied (record id → open now, or closed or deleted)."""
+def _with_changes(ids, changes: dict[str, list | bool | None]) -> set[str]:
+    """An open list's ids with a transaction's changes applied (record id → open now, or closed or deleted)."""
     out = set(ids)
     for record_id, is_open in changes.items():
         if is_open:
             out.add(record_id)
         else:
             out.discard(record_id)
+    return out
+
+
+def _rows_with_changes(rows: dict[str, list | None], changes: dict[str, list | bool | None]) -> dict[str, list | None]:
+    """An open list's rows with a transaction's changes applied (record id → its columns while open, or closed or deleted)."""
+    out = dict(rows)
+    for record_id, state in changes.items():
+        if state:
+            out[record_id] = state
+        else:
+            out.pop(record_id, None)
     return out
 
 

@@ -392,15 +392,40 @@ class Tasks(_PerStudent):
             return self._rows("done_on IS NULL AND student_id = ?", (student_id,), order="due_on, rowid")
         return self._rows("done_on IS NULL", order="due_on, rowid")
 
+    def open_due_by(self, last: date) -> list[Task]:
+        """Open tasks due on or before ``last``, earliest first.
+
+        The due dates SQL filters by are those of the sealed open list
+        (:meth:`~mhtool.store.core.Store.check_open` compared them), so only
+        the tasks that pass are opened. With a list of an earlier version
+        every open task is opened instead, its seal vouching for its date.
+        """
+        if self.store.check_open("tasks") is None:
+            return [t for t in self.open() if t["due_on"] <= last.isoformat()]
+        return self._rows("done_on IS NULL AND due_on <= ?", (last.isoformat(),), order="due_on, rowid")
+
     def next_due(self, *, watched_only: bool = False) -> dict[str, str]:
-        """Each student's earliest open due date, from the plaintext columns alone (no record opened)."""
-        self.store.check_open("tasks")
-        where = "done_on IS NULL"
-        if watched_only:
-            self.store.check_open("watches")
-            where += " AND student_id IN (SELECT student_id FROM watches WHERE closed_on IS NULL)"
+        """Each student's earliest open due date, from the plaintext columns alone (no record opened).
+
+        The sealed open list keeps each open task's student and due date, and
+        :meth:`~mhtool.store.core.Store.check_open` has compared them with
+        SQL's, so no task row is read; a list of an earlier version (None)
+        checks every open task's seal instead.
+        """
+        tasks = self.store.check_open("tasks")
+        watches = self.store.check_open("watches") if watched_only else None
+        if tasks is None or (watched_only and watches is None):
+            where = "done_on IS NULL"
+            if watched_only:
+                where += " AND student_id IN (SELECT student_id FROM watches WHERE closed_on IS NULL)"
+            pairs = self.store._plain(self.table, ("student_id", "due_on"), where)
+        else:
+            pairs = tasks.values()
+            if watched_only:
+                watched = {student_id for student_id, _opened_on in watches.values()}
+                pairs = [pair for pair in pairs if pair[0] in watched]
         out: dict[str, str] = {}
-        for student_id, due in self.store._plain(self.table, ("student_id", "due_on"), where):
+        for student_id, due in pairs:
             if student_id not in out or due < out[student_id]:
                 out[student_id] = due
         return out

@@ -70,6 +70,10 @@ LEDGER_TABLES: tuple[str, ...] = tuple(t for t in SEALED_TABLES if t != "audit")
 # of the open rows are also kept sealed, so a row closed outside mhtool is caught by the lists that
 # leave it out, not only when it is read.
 OPEN_FLAGS: dict[str, str] = {"tasks": "done_on", "watches": "closed_on", "signals": "closed_on"}
+# What the sealed open lists keep of each open row besides its id: its other plaintext columns
+# (whose student, which day), so a list that goes by them (next due dates, who is watched) can
+# check them against SQL's without opening the rows.
+OPEN_COLUMNS: dict[str, tuple[str, ...]] = {table: tuple(c for c in PLAIN_COLUMNS[table] if c != flag) for table, flag in OPEN_FLAGS.items()}
 # The tier each table's administrative part is sealed under; sealed_meta values name their own.
 # A campus signal's facts (nights out, meals, spending, failed courses per day) are clinical as a whole:
 # a clerk's key cannot open them at all.
@@ -290,7 +294,21 @@ _V5_TABLES = """
         """
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(conn: sqlite3.Connection) -> None:
+    # The open rows' ids and plaintext columns straight from an index: a list of the watched
+    # students or of their next due dates checks them against the sealed open lists without
+    # reading one table row (see OPEN_COLUMNS).
+    _run(conn, _V6_INDEXES)
+
+
+_V6_INDEXES = """
+        CREATE INDEX IF NOT EXISTS tasks_open_rows ON tasks(done_on, id, student_id, due_on);
+        CREATE INDEX IF NOT EXISTS watches_open_rows ON watches(closed_on, id, student_id, opened_on);
+        CREATE INDEX IF NOT EXISTS signals_open_rows ON signals(closed_on, id, student_id, opened_on)
+        """
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 # Stores of the first format sealed with one master key for every role: `mhtool upgrade` (store/upgrade.py) re-seals them.
 FIRST_FORMAT_2_VERSION = 2
 LATEST = len(MIGRATIONS)

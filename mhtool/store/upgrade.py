@@ -171,8 +171,8 @@ def _reseal_everything(store: Store, old: _FirstFormat, generation: int) -> dict
             txn.put_value("audit_keys", {str(g): k.hex() for g, k in old.audit_keys.items()})
         # The open lists start from the rows as they are.
         for table, flag in schema.OPEN_FLAGS.items():
-            ids = [r[0] for r in conn.execute(f"SELECT id FROM {table} WHERE {flag} IS NULL")]
-            txn.put_value(f"open:{table}", {"ids": sorted(ids)})
+            rows = conn.execute(f"SELECT id, {', '.join(schema.OPEN_COLUMNS[table])} FROM {table} WHERE {flag} IS NULL ORDER BY id")
+            txn.put_value(f"open:{table}", {"rows": {r[0]: list(r[1:]) for r in rows}})
             txn.opened.pop(table, None)
         audit_rows = conn.execute("SELECT seq, data FROM audit").fetchall()
         for seq, blob in audit_rows:

@@ -13,7 +13,7 @@ so it opens a few thousand student records, not the whole school.
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, timedelta
 
 from mhtool.cases.domain import model, views
 from mhtool.cases.usecases import service
@@ -207,11 +207,16 @@ def task_list(store, *, overdue: bool = False, mine: bool = False, due_within: i
     store.require("dossier", action="cases.tasks")
     today = service.today(store)
     clinical = store.can("clinical")
-    # Every open task is read, so its seal vouches for the due date the filters go by (a date
-    # edited with SQL to hide an overdue task fails here); only the students of the tasks
-    # that pass are read.
+    # The due dates the filters go by are vouched for by the sealed open list (a date edited with
+    # SQL to hide an overdue task fails here), so only the tasks that may pass are read, and
+    # only the students of those that do.
+    if overdue or due_within is not None:
+        last = min(today - timedelta(days=1) if overdue else date.max, today + timedelta(days=due_within) if due_within is not None else date.max)
+        candidates = store.tasks.open_due_by(last)
+    else:
+        candidates = store.tasks.open()
     due = []
-    for t in store.tasks.open():
+    for t in candidates:
         if not views.task_shown(t, clinical=clinical):
             continue  # a 研判 task would tell a clerk who has a signal
         item = views.task_item(t, today)

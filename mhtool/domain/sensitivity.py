@@ -80,7 +80,10 @@ def split(table: str, record: dict) -> tuple[dict, dict | None]:
     if _HIDDEN.get(table, _NONE).isdisjoint(record):
         return record, None
     clinical = {k: record[k] for k in hidden if record.get(k) not in (None, "")}
-    return {k: v for k, v in record.items() if k not in hidden}, clinical or None
+    admin = dict(record)  # a copy without the hidden fields, in the record's order
+    for k in hidden:
+        admin.pop(k, None)
+    return admin, clinical or None
 
 
 _HIDDEN_FIELDS = {"students": STUDENT_CLINICAL_FIELDS, "watches": WATCH_CLINICAL_FIELDS, "signals": SIGNAL_CLINICAL_FIELDS}

@@ -13,6 +13,7 @@ so one command stays one atomic change with one audit entry.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -29,7 +30,14 @@ def today(store) -> date:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    # An import stamps tens of thousands of records within a few seconds: each second is written once.
+    second = int(time.time())
+    if second != _last[0]:
+        _last[:] = [second, datetime.fromtimestamp(second, timezone.utc).isoformat()]
+    return _last[1]
+
+
+_last: list = [None, ""]
 
 
 now_text = _now  # when an entry is recorded, as its ``recorded_at`` says

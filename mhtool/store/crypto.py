@@ -239,7 +239,8 @@ def unseal(
     try:
         return orjson.loads(plain)
     except orjson.JSONDecodeError:
-        # NaN, or an integer beyond 64 bits: json.dumps writes them, orjson does not read them.
+        # NaN: json.dumps writes it, orjson does not read it. (An integer beyond 64 bits orjson reads as a
+        # float; the importers write none: identity cells become text, answers are checked against their scale.)
         return json.loads(plain.decode("utf-8"))
 
 

@@ -422,7 +422,7 @@ def mutate_xls(rng: random.Random, data: bytes) -> bytes:
                 continue
             length = struct.unpack_from("<H", b, at + 2)[0]
             if rng.random() < 0.2:
-                struct.pack_into("<H", b, at + 2, rng.choice([0, 1, 3, 0xFFFF, length + 7]))
+                struct.pack_into("<H", b, at + 2, rng.choice([0, 1, 3, 0xFFFF, (length + 7) & 0xFFFF]))  # a length field holds 16 bits
             else:
                 for k in range(at + 4, min(at + 4 + max(length, 4), len(b) - 4), 2):
                     if rng.random() < 0.5:

@@ -91,14 +91,6 @@ _HIDDEN = {table: frozenset(fields) for table, fields in _HIDDEN_FIELDS.items()}
 _NONE: frozenset = frozenset()
 
 
-def admin_part(table: str, record: dict) -> dict:
-    """``split(table, record)[0]``, asked of every row of a list: a row with no hidden field is returned as it is."""
-    hidden = _HIDDEN.get(table)
-    if hidden is not None and hidden.isdisjoint(record):
-        return record
-    return split(table, record)[0]
-
-
 def _public_step(step):
     if not isinstance(step, dict):
         return step

@@ -724,39 +724,37 @@ class Store:
 
     def _save_open_lists(self, txn: Txn) -> None:
         for table, changes in txn.opened.items():
-            ids, rows = self._open_value(table)
-            if rows is None and ids:
+            rows, kept = self._open_value(table)
+            rows = _with_changes(rows, changes)
+            if rows and not kept:
                 # A list written before open lists kept their rows' columns: they are read once, each row's seal checked.
-                rows = self._open_columns_read(table, _with_changes(ids, changes))
-            else:
-                rows = _rows_with_changes(rows or {}, changes)
+                rows = self._open_columns_read(table, rows)
             txn.put_value(f"open:{table}", {"rows": dict(sorted(rows.items()))})
         txn.opened = {}
 
-    def _open_value(self, table: str) -> tuple[list[str], dict[str, list | None] | None]:
-        """The sealed open list of ``table``: its ids, and each open row's OPEN_COLUMNS (None for a list of an earlier version)."""
+    def _open_value(self, table: str) -> tuple[dict[str, list | None], bool]:
+        """The sealed open list of ``table``: each open row's id → its OPEN_COLUMNS, and whether the list keeps them.
+
+        A list of an earlier version holds ids only: each maps to None.
+        """
         value = self.sealed_values.get(f"open:{table}") or {}
         rows = value.get("rows")
         if isinstance(rows, dict):
-            return list(rows), rows
-        return list(value.get("ids") or []), None
+            return rows, True
+        return dict.fromkeys(value.get("ids") or []), False
 
-    def _open_columns_read(self, table: str, ids: set[str]) -> dict[str, list | None]:
+    def _open_columns_read(self, table: str, ids) -> dict[str, list | None]:
         """Each of ``ids`` → its OPEN_COLUMNS as its row holds them, the row's seal checked; None where no open row has that id."""
         flag, columns = schema.OPEN_FLAGS[table], schema.OPEN_COLUMNS[table]
         found: dict[str, list | None] = dict.fromkeys(ids)
-        chunk = sorted(ids)
-        for start in range(0, len(chunk), 500):
-            part = chunk[start : start + 500]
-            marks = ",".join("?" for _ in part)
-            for row in self._plain(table, ("id", flag, *columns), f"id IN ({marks})", part):
-                if row[1] is None:
-                    found[row[0]] = list(row[2:])
+        for rid, closed, *values in self._plain(table, ("id", flag, *columns), "id IN (SELECT value FROM json_each(?))", (json.dumps(sorted(found)),)):
+            if closed is None:
+                found[rid] = values
         return found
 
     def open_list(self, table: str) -> list[str]:
         """The sealed list of ``table``'s open rows (tasks not done, watch episodes not closed)."""
-        return self._open_value(table)[0]
+        return list(self._open_value(table)[0])
 
     def check_open(self, table: str) -> dict[str, list] | None:
         """The rows SQL finds open must be the sealed list's: a row closed, reopened, deleted or moved outside mhtool is named.
@@ -773,20 +771,14 @@ class Store:
         if not self._in_write and checked is not None and checked[0] == version:
             return checked[1]
         flag = schema.OPEN_FLAGS[table]
-        columns = schema.OPEN_COLUMNS[table]
-        ids, rows = self._open_value(table)
+        rows, kept = self._open_value(table)
         # Inside a write, this transaction's own changes are not in the sealed list until it commits.
-        changes = self._txn.opened.get(table, {}) if self._txn is not None else {}
-        edited: list[str] = []
-        if rows is None:
-            found = {row[0] for row in self.conn.execute(f"SELECT id FROM {table} WHERE {flag} IS NULL")}
-            sealed = _with_changes(ids, changes)
-        else:
-            rows = _rows_with_changes(rows, changes)
-            in_sql = {rid: values for rid, *values in self.conn.execute(f"SELECT id, {', '.join(columns)} FROM {table} WHERE {flag} IS NULL")}
-            found, sealed = set(in_sql), set(rows)
-            if found == sealed:
-                edited = sorted(rid for rid, values in in_sql.items() if values != rows[rid])
+        rows = _with_changes(rows, self._txn.opened.get(table, {}) if self._txn is not None else {})
+        # A list that keeps no columns is compared by id.
+        columns = "".join(f", {c}" for c in schema.OPEN_COLUMNS[table]) if kept else ""
+        in_sql = {rid: values for rid, *values in self.conn.execute(f"SELECT id{columns} FROM {table} WHERE {flag} IS NULL")}
+        found, sealed = set(in_sql), set(rows)
+        edited = sorted(rid for rid, values in in_sql.items() if values != rows[rid]) if kept and found == sealed else []
         if edited:
             more = len(edited) - 1
             message = _(_OPEN_CHANGED[table, "edited"]).format(table=table, record_id=edited[0])
@@ -807,9 +799,10 @@ class Store:
                 _("{problem} (and {more} more)").format(problem=message, more=more) if more else message,
                 hint=_("restore the store from a backup and run `mhtool audit verify --deep`"),
             )
+        checked = rows if kept else None
         if not self._in_write:
-            self._open_checked[table] = (version, rows)
-        return rows
+            self._open_checked[table] = (version, checked)
+        return checked
 
     def data_version(self) -> int:
         """A number that changes whenever another connection commits: records read before a write are stale if it moved."""
@@ -1020,7 +1013,7 @@ class Store:
         unseal = crypto.unseal
         open_data = crypto.opener(keyring, store_id, table, tier) if tier else None
         open_clin = crypto.opener(keyring, store_id, table, "clinical") if clinical_table and open_clinical else None
-        admin_part = sensitivity.admin_part
+        split = sensitivity.split
 
         def read(row: tuple) -> dict:
             key = str(row[key_at])
@@ -1032,7 +1025,7 @@ class Store:
             if clinical_table:
                 # The administrative part is sealed under a key clerks hold: whatever clinical-looking
                 # fields someone put there are not read as clinical content.
-                record = admin_part(table, record)
+                record = split(table, record)[0]
                 clinical = row[clin_at] if open_clin is not None else None
                 if clinical is not None:
                     try:
@@ -1212,19 +1205,10 @@ def _candidate_slots(conn: sqlite3.Connection, user: str | None, credential: cry
     return matching
 
 
-def _with_changes(ids, changes: dict[str, list | bool | None]) -> set[str]:
-    """An open list's ids with a transaction's changes applied (record id → open now, or closed or deleted)."""
-    out = set(ids)
-    for record_id, is_open in changes.items():
-        if is_open:
-            out.add(record_id)
-        else:
-            out.discard(record_id)
-    return out
-
-
-def _rows_with_changes(rows: dict[str, list | None], changes: dict[str, list | bool | None]) -> dict[str, list | None]:
+def _with_changes(rows: dict[str, list | None], changes: dict[str, list | bool | None]) -> dict[str, list | None]:
     """An open list's rows with a transaction's changes applied (record id → its columns while open, or closed or deleted)."""
+    if not changes:
+        return rows
     out = dict(rows)
     for record_id, state in changes.items():
         if state:

@@ -154,3 +154,18 @@ def test_erasing_a_student_drops_the_copy_with_their_name(watched):
     assert _copy(school) is None
     counselor.ok("cases", "list")
     assert STUDENTS["2024020002"][0] not in json.dumps(_copy(school), ensure_ascii=False)
+
+
+def test_a_list_row_is_made_only_of_the_fields_the_copy_keeps():
+    # The copy keeps views.LIST_FIELDS of each student: a row made from more would differ when read from it.
+    from mhtool.cases.domain import views
+    from mhtool.domain.vocabulary import HEADER_FIELDS
+
+    student = {field: f"值{i}" for i, field in enumerate(HEADER_FIELDS)}
+    student |= {
+        "id": "s-1", "student_no": "2024010001", "level": "orange", "level_since": "2026-11-01", "level_reason": "（合成数据）",
+        "status": "leave", "groups": ["hardship"], "tags": ["转专业"], "guardians": [{"name": "家长甲"}], "created_at": "2026-01-01T00:00:00+00:00",
+    }
+    kept = {field: student[field] for field in views.LIST_FIELDS}
+    for due in (None, "2026-11-20", "2026-12-20"):
+        assert views.list_row(kept, due, today()) == views.list_row(student, due, today())

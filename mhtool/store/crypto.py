@@ -167,7 +167,14 @@ def new_generation_secrets() -> dict[str, bytes]:
 
 
 def _aad(store_id: str, table: str, record_id: str, tier: str, bound: bytes) -> bytes:
-    return f"{store_id}|{table}|{record_id}|{tier}|".encode() + bound
+    head, tail = _aad_around(store_id, table, tier)
+    return head + record_id.encode() + tail + bound
+
+
+@lru_cache(maxsize=256)
+def _aad_around(store_id: str, table: str, tier: str) -> tuple[bytes, bytes]:
+    """What the associated data holds before and after the record id."""
+    return f"{store_id}|{table}|".encode(), f"|{tier}|".encode()
 
 
 def seal(keys: GenerationKeys, store_id: str, table: str, record_id: str, value, tier: str, bound: bytes = b"", *, finite: bool = False) -> bytes:
@@ -254,7 +261,7 @@ def opener(keyring: dict[int, GenerationKeys], store_id: str, table: str, tier: 
     orjson refuses) goes through :func:`unseal` itself, so it fails, or is
     read, exactly as there.
     """
-    head, tail = f"{store_id}|{table}|".encode(), f"|{tier}|".encode()
+    head, tail = _aad_around(store_id, table, tier)
     ciphers = {
         _seal_header(generation, tier): keys.ciphers[tier]
         for generation, keys in keyring.items()

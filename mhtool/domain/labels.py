@@ -682,6 +682,83 @@ _TEXT.update(
 )
 
 
+# The 咨询与活动 sheet's headings and breakdowns (mhtool/report/domain/counseling.py).
+_LABELS["counseling_sheet"] = {
+    "dimension": ("统计项", "Breakdown"),
+    "item": ("项目", "Item"),
+    "events": ("场次", "Meetings / events"),
+    "count": ("人次", "Attendances"),
+    "people": ("人数", "People"),
+    "previous_month": ("上月人次", "Previous month"),
+    "previous_week": ("上周人次", "Previous week"),
+    "previous_range": ("上期人次", "Previous period"),
+    "change": ("人次环比", "Change"),
+    "sessions": ("个体咨询", "Individual counseling"),
+    "by_counselor": ("个体咨询·咨询师", "Sessions by counselor"),
+    "by_college": ("个体咨询·学院", "Sessions by college"),
+    "by_concern": ("个体咨询·问题类别", "Sessions by concern"),
+    "groups": ("团体辅导", "Group counseling"),
+    "activities": ("心理健康活动", "Activities"),
+    "crises": ("危机干预", "Crisis intervention"),
+    "total": ("合计", "Total"),
+    "crisis_events": ("危机事件", "Crises recorded"),
+    "concern_withheld": ("（问题类别仅在咨询师或管理员生成的报告中列出）", "(concern categories: only in a report a counselor or an admin makes)"),
+    "not_set": ("（未填写）", "(not set)"),
+    "unit_week": ("周", "week"),
+    "unit_month": ("月", "month"),
+    "unit_range": ("期", "period"),
+}
+
+# The notes of the 咨询与活动 and 上报情况 sheets.
+_TEXT.update(
+    {
+        "counseling_definitions": (
+            "人次：个体咨询为咨询记录数，团体辅导为各场出席人数之和，心理健康活动为各场参加人数之和，危机干预为危机事件数（与汇总表同口径）；"
+            "人数为去重学生数；场次为团体辅导活动次数或心理健康活动场数；{previous}为上一{unit}的人次；"
+            "人次环比 =（本期 − 上期）÷ 上期，上期为 0 时不计；学院按学生档案统计。",
+            "Attendances: sessions recorded; the sum of those present at each group meeting; the sum of activities' head counts; "
+            "crises recorded (as on the summary sheet). People: distinct students. Meetings / events: group meetings or activities "
+            "held. {previous}: attendances of the {unit} before; change = (this − previous) ÷ previous, empty when the previous "
+            "was 0. Colleges are those of the students' dossiers.",
+        ),
+        "counseling_confidential": ("本表只计数，咨询内容不随报告导出。", "Counts only: what a session holds never leaves in a report."),
+        "counseling_concern_withheld": (
+            "问题类别需由咨询师或管理员生成本报告时列出：文员（及定时任务账户）的密钥不能读取咨询内容。",
+            "Concern categories are listed when a counselor or an admin makes the report: a clerk's (or the cron account's) key "
+            "cannot read what a session holds.",
+        ),
+        "counseling_zero": ("本期无个体咨询、团体辅导、心理健康活动与危机干预记录。", "No session, group meeting, activity or crisis was recorded in the period."),
+        "network_no_roster": (
+            "尚未导入五级网络名册，没有可统计的班级。",
+            "No network roster has been imported (`mhtool network import`): there are no classes to count.",
+        ),
+        "network_all_reported": ("名册中的班级均已上报。", "Every class of the roster has reported for this {period}."),
+        "network_period_week": ("本期报告 = {periods}的班级报告。", "Reports of the period = class reports for the week {periods}."),
+        "network_period_month": (
+            "本期报告 = {month}的月报，或周一落在本月内的各周（{weeks}）的周报；班级在其中任一期有报告即计为已上报。",
+            "Reports of the period = class reports for the month {month}, or for an ISO week whose Monday lies in the month ({weeks}); "
+            "a class with a report for any of them has reported.",
+        ),
+        "network_period_range": (
+            "本期报告 = 周一落在 {start} 至 {end} 内的各周、或 1 日落在其中的月份的班级报告（{periods}）；班级在其中任一期有报告即计为已上报。",
+            "Reports of the period = class reports for an ISO week whose Monday, or a month whose first day, lies in {start}–{end} "
+            "({periods}); a class with a report for any of them has reported.",
+        ),
+        "network_definitions": (
+            "班级数 = 五级网络名册中该学院的班级（按生成报告时的名册）；已上报 = 有本期报告的班级，零报告（无异常）计为已上报；"
+            "上报率 = 已上报 ÷ 班级数；其中零报告 = 本期报告均为无异常的班级；其中有情况 = 本期至少一份报告为有情况的班级；"
+            "未上报班级 = 名册中本期没有报告的班级。名册以外班级的报告不计入。周为自然周（周一至周日）。"
+            "本表只计数：情况描述仅咨询师可在学生档案中查看。",
+            "Classes = the college's classes in the network roster (as it stands when the report is made); reported = classes with a "
+            "report of the period, a zero report (无异常) included; report rate = reported ÷ classes; of which zero reports = classes "
+            "whose reports of the period all say 无异常; of which concerns = classes with at least one 有情况 report; classes not "
+            "reported = roster classes with no report of the period. Reports of classes not in the roster are not counted. Weeks are "
+            "ISO weeks (Monday to Sunday). The sheet counts only: the descriptions are in the dossiers, for counselors.",
+        ),
+    }
+)
+
+
 def network_period_name(code: str, lang: str) -> str:
     """A report period as people read it: ``2026年第48周`` / ``2026年11月`` in Chinese, the code (``2026-W48``) in English."""
     if lang != "zh":

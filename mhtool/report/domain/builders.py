@@ -639,40 +639,6 @@ NETWORK_COLUMNS = (
     ("concern", "其中有情况", "Of which concerns", "int"),
     ("missing", "未上报班级", "Classes not reported", "text"),
 )
-NETWORK_TEXT = {
-    "no_roster": (
-        "尚未导入五级网络名册，没有可统计的班级。",
-        "No network roster has been imported (`mhtool network import`): there are no classes to count.",
-    ),
-    "all_reported": ("名册中的班级均已上报。", "Every class of the roster has reported for this {period}."),
-    "period_week": ("本期报告 = {periods}的班级报告。", "Reports of the period = class reports for the week {periods}."),
-    "period_month": (
-        "本期报告 = {month}的月报，或周一落在本月内的各周（{weeks}）的周报；班级在其中任一期有报告即计为已上报。",
-        "Reports of the period = class reports for the month {month}, or for an ISO week whose Monday lies in the month ({weeks}); "
-        "a class with a report for any of them has reported.",
-    ),
-    "period_range": (
-        "本期报告 = 周一落在 {start} 至 {end} 内的各周、或 1 日落在其中的月份的班级报告（{periods}）；班级在其中任一期有报告即计为已上报。",
-        "Reports of the period = class reports for an ISO week whose Monday, or a month whose first day, lies in {start}–{end} "
-        "({periods}); a class with a report for any of them has reported.",
-    ),
-    "definitions": (
-        "班级数 = 五级网络名册中该学院的班级（按生成报告时的名册）；已上报 = 有本期报告的班级，零报告（无异常）计为已上报；"
-        "上报率 = 已上报 ÷ 班级数；其中零报告 = 本期报告均为无异常的班级；其中有情况 = 本期至少一份报告为有情况的班级；"
-        "未上报班级 = 名册中本期没有报告的班级。名册以外班级的报告不计入。周为自然周（周一至周日）。"
-        "本表只计数：情况描述仅咨询师可在学生档案中查看。",
-        "Classes = the college's classes in the network roster (as it stands when the report is made); reported = classes with a "
-        "report of the period, a zero report (无异常) included; report rate = reported ÷ classes; of which zero reports = classes "
-        "whose reports of the period all say 无异常; of which concerns = classes with at least one 有情况 report; classes not "
-        "reported = roster classes with no report of the period. Reports of classes not in the roster are not counted. Weeks are "
-        "ISO weeks (Monday to Sunday). The sheet counts only: the descriptions are in the dossiers, for counselors.",
-    ),
-}
-
-
-def _network_text(key: str, lang: str, **values) -> str:
-    zh, en = NETWORK_TEXT[key]
-    return (zh if lang == "zh" else en).format(**values)
 
 
 def _network_sheet(data: CaseData, period: Period, lang: str) -> Sheet:
@@ -689,17 +655,17 @@ def _network_sheet(data: CaseData, period: Period, lang: str) -> Sheet:
     total = _total_row(columns, rows, lang, rates={"report_rate": ("reported", "classes")})
     notes = []
     if not total[1]:
-        notes.append(_network_text("no_roster", lang))
+        notes.append(text("network_no_roster", lang))
     elif total[2] == total[1]:
-        notes.append(_network_text("all_reported", lang, period=label("report_period", period.kind, lang)))
+        notes.append(text("network_all_reported", lang, period=label("report_period", period.kind, lang)))
     names = [network_period_name(p, lang) for p in periods]
     if period.kind == "week":
-        notes.append(_network_text("period_week", lang, periods=names[0]))
+        notes.append(text("network_period_week", lang, periods=names[0]))
     elif period.kind == "month":
-        notes.append(_network_text("period_month", lang, month=names[0], weeks=sep.join(names[1:])))
+        notes.append(text("network_period_month", lang, month=names[0], weeks=sep.join(names[1:])))
     else:
-        notes.append(_network_text("period_range", lang, start=period.start.isoformat(), end=period.end.isoformat(), periods=sep.join(names)))
-    notes.append(_network_text("definitions", lang))
+        notes.append(text("network_period_range", lang, start=period.start.isoformat(), end=period.end.isoformat(), periods=sep.join(names)))
+    notes.append(text("network_definitions", lang))
     return Sheet(
         key="network",
         name_zh="上报情况",

@@ -21,9 +21,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from mhtool.domain.document import Column, Sheet
-from mhtool.domain.labels import codes, label
+from mhtool.domain.labels import codes, label, text
 from mhtool.domain.periods import Period, month_of, week_of
 
 
@@ -46,60 +47,12 @@ def previous_period(period: Period) -> Period:
     return Period("range", period.start - timedelta(days=period.days), before, "previous")
 
 
-# (key, zh, en) of the sheet's words: its headings, its breakdowns and its notes.
-_WORDS: dict[str, tuple[str, str]] = {
-    "dimension": ("统计项", "Breakdown"),
-    "item": ("项目", "Item"),
-    "events": ("场次", "Meetings / events"),
-    "count": ("人次", "Attendances"),
-    "people": ("人数", "People"),
-    "previous_month": ("上月人次", "Previous month"),
-    "previous_week": ("上周人次", "Previous week"),
-    "previous_range": ("上期人次", "Previous period"),
-    "change": ("人次环比", "Change"),
-    "sessions": ("个体咨询", "Individual counseling"),
-    "by_counselor": ("个体咨询·咨询师", "Sessions by counselor"),
-    "by_college": ("个体咨询·学院", "Sessions by college"),
-    "by_concern": ("个体咨询·问题类别", "Sessions by concern"),
-    "groups": ("团体辅导", "Group counseling"),
-    "activities": ("心理健康活动", "Activities"),
-    "crises": ("危机干预", "Crisis intervention"),
-    "total": ("合计", "Total"),
-    "crisis_events": ("危机事件", "Crises recorded"),
-    "concern_withheld": ("（问题类别仅在咨询师或管理员生成的报告中列出）", "(concern categories: only in a report a counselor or an admin makes)"),
-    "not_set": ("（未填写）", "(not set)"),
-    "unit_week": ("周", "week"),
-    "unit_month": ("月", "month"),
-    "unit_range": ("期", "period"),
-}
-_NOTES: dict[str, tuple[str, str]] = {
-    "definitions": (
-        "人次：个体咨询为咨询记录数，团体辅导为各场出席人数之和，心理健康活动为各场参加人数之和，危机干预为危机事件数（与汇总表同口径）；"
-        "人数为去重学生数；场次为团体辅导活动次数或心理健康活动场数；{previous}为上一{unit}的人次；"
-        "人次环比 =（本期 − 上期）÷ 上期，上期为 0 时不计；学院按学生档案统计。",
-        "Attendances: sessions recorded; the sum of those present at each group meeting; the sum of activities' head counts; "
-        "crises recorded (as on the summary sheet). People: distinct students. Meetings / events: group meetings or activities "
-        "held. {previous}: attendances of the {unit} before; change = (this − previous) ÷ previous, empty when the previous "
-        "was 0. Colleges are those of the students' dossiers.",
-    ),
-    "confidential": ("本表只计数，咨询内容不随报告导出。", "Counts only: what a session holds never leaves in a report."),
-    "concern_withheld": (
-        "问题类别需由咨询师或管理员生成本报告时列出：文员（及定时任务账户）的密钥不能读取咨询内容。",
-        "Concern categories are listed when a counselor or an admin makes the report: a clerk's (or the cron account's) key "
-        "cannot read what a session holds.",
-    ),
-    "zero": ("本期无个体咨询、团体辅导、心理健康活动与危机干预记录。", "No session, group meeting, activity or crisis was recorded in the period."),
-}
+# The sheet's words are the labels of "counseling_sheet"; its notes are "counseling_…" texts (mhtool/domain/labels.py).
+_w = partial(label, "counseling_sheet")
 
 
-def _w(key: str, lang: str) -> str:
-    zh, en = _WORDS[key]
-    return zh if lang == "zh" else en
-
-
-def _note(key: str, lang: str, **values) -> str:
-    zh, en = _NOTES[key]
-    return (zh if lang == "zh" else en).format(**values)
+def _column(key: str, word: str, kind: str) -> Column:
+    return Column(key, _w(word, "zh"), _w(word, "en"), kind)
 
 
 def _change(now: int, before: int) -> float | None:
@@ -129,13 +82,13 @@ def counseling_sheet(data: CounselingData, period: Period, *, lang: str = "zh", 
     now, before = data.current, data.previous
     names = data.staff_names
     columns = [
-        Column("dimension", *_WORDS["dimension"], "text"),
-        Column("item", *_WORDS["item"], "text"),
-        Column("events", *_WORDS["events"], "int"),
-        Column("count", *_WORDS["count"], "int"),
-        Column("people", *_WORDS["people"], "int"),
-        Column("previous", *_WORDS[f"previous_{period.kind}"], "int"),
-        Column("change", *_WORDS["change"], "percent"),
+        _column("dimension", "dimension", "text"),
+        _column("item", "item", "text"),
+        _column("events", "events", "int"),
+        _column("count", "count", "int"),
+        _column("people", "people", "int"),
+        _column("previous", f"previous_{period.kind}", "int"),
+        _column("change", "change", "percent"),
     ]
     sessions, prev_sessions = now["sessions"], before["sessions"]
     rows: list[list] = []
@@ -199,11 +152,11 @@ def counseling_sheet(data: CounselingData, period: Period, *, lang: str = "zh", 
     ])  # fmt: skip
     notes = []
     if not (sessions or meetings or acts or crises):
-        notes.append(_note("zero", lang))
-    definitions = _note("definitions", lang, previous=columns[5].header(lang), unit=_w(f"unit_{period.kind}", lang))
-    notes.append(f"{definitions}{'' if lang == 'zh' else ' '}{_note('confidential', lang)}")
+        notes.append(text("counseling_zero", lang))
+    definitions = text("counseling_definitions", lang, previous=columns[5].header(lang), unit=_w(f"unit_{period.kind}", lang))
+    notes.append(f"{definitions}{'' if lang == 'zh' else ' '}{text('counseling_confidential', lang)}")
     if detail and not now.get("clinical"):
-        notes.append(_note("concern_withheld", lang))
+        notes.append(text("counseling_concern_withheld", lang))
     kind = label("report_period", period.kind, "zh"), label("report_period", period.kind, "en")
     return Sheet(
         key="counseling",

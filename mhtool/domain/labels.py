@@ -682,6 +682,29 @@ _TEXT.update(
 )
 
 
+# The headings and titles of the referral tables (mhtool/referral/cli.py).
+_LABELS["referral_table"] = {
+    "hospital": ("医院", "Hospital"),
+    "department": ("科室", "Department"),
+    "grade": ("等级", "Grade"),
+    "phone": ("电话", "Phone"),
+    "address": ("地址", "Address"),
+    "green": ("绿色通道", "Green channel"),
+    "directory": ("医院名录", "Hospitals directory"),
+    "id": ("编号", "Id"),
+    "urgency": ("紧急程度", "Urgency"),
+    "referred_on": ("转介日期", "Referred on"),
+    "next_review": ("下次复查", "Next review"),
+    "alerts": ("提醒", "Alerts"),
+    "referrals": ("转介", "Referrals"),
+    "item": ("项目", "Item"),
+    "value": ("内容", "Value"),
+    "valid_next": ("可进入状态", "Possible next steps"),
+    "referral": ("转介 {ref}", "Referral {ref}"),
+    "step": ("过程", "Step"),
+    "steps": ("过程记录", "Steps"),
+}
+
 # The 咨询与活动 sheet's headings and breakdowns (mhtool/report/domain/counseling.py).
 _LABELS["counseling_sheet"] = {
     "dimension": ("统计项", "Breakdown"),

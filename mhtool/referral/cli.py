@@ -62,35 +62,15 @@ def _shown() -> str:
     return in_language(None)
 
 
-# Headers and titles of the tables below, (zh, en) like the labels of mhtool.domain.labels: a
-# table takes the language of the labels in its cells, which is Chinese off a terminal whoever
-# reads, so these cannot go through _() (always the reader's language).
-_TABLE_TEXT = {
-    "hospital": ("医院", "Hospital"),
-    "department": ("科室", "Department"),
-    "grade": ("等级", "Grade"),
-    "phone": ("电话", "Phone"),
-    "address": ("地址", "Address"),
-    "green": ("绿色通道", "Green channel"),
-    "directory": ("医院名录", "Hospitals directory"),
-    "id": ("编号", "Id"),
-    "urgency": ("紧急程度", "Urgency"),
-    "referred_on": ("转介日期", "Referred on"),
-    "next_review": ("下次复查", "Next review"),
-    "alerts": ("提醒", "Alerts"),
-    "referrals": ("转介", "Referrals"),
-    "item": ("项目", "Item"),
-    "value": ("内容", "Value"),
-    "valid_next": ("可进入状态", "Possible next steps"),
-    "referral": ("转介 {ref}", "Referral {ref}"),
-    "step": ("过程", "Step"),
-    "steps": ("过程记录", "Steps"),
-}
-
-
 def _text(key: str, lang: str) -> str:
-    zh, en = _TABLE_TEXT[key]
-    return zh if lang == "zh" else en
+    """A heading or title of the tables below: a label of "referral_table" (mhtool/domain/labels.py).
+
+    A table takes the language of the labels in its cells, which is Chinese off a terminal
+    whoever reads, so these cannot go through _() (always the reader's language).
+    """
+    from mhtool.domain.labels import label
+
+    return label("referral_table", key, lang)
 
 
 # -- hospitals ------------------------------------------------------------------------------------

@@ -211,8 +211,6 @@ def demo(
 
 
 def main() -> None:
-    # What the imports made lives until the end: the collector need not go through it again and again.
-    gc.freeze()
     try:
         app()
     finally:

@@ -406,6 +406,8 @@ def _odd_cells(prefix: bytes, claim: tuple[int, int] | None) -> re.Pattern:
 
 # What a cell start tag "<c" may be followed by (\s of a bytes pattern, "/" and ">"), and room read past a chunk's end.
 _CELL_TAG_END = b" \t\n\r\f\v/>"
+# The same as a table of the 256 byte values, for numpy to look bytes up in (np.isin would sort, and import numpy.ma).
+_CELL_TAG_END_TABLE = bytes(1 if b in _CELL_TAG_END else 0 for b in range(256))
 _CELLS_PAD = b"\0" * 24
 
 
@@ -424,7 +426,7 @@ def _cells_within(body: bytes, claim: tuple[int, int]) -> bool:
     a = np.frombuffer(body + _CELLS_PAD, np.uint8)
     at = np.flatnonzero(a[:n] == 0x3C)
     at = at[a[at + 1] == 0x63]
-    at = at[np.isin(a[at + 2], np.frombuffer(_CELL_TAG_END, np.uint8))]
+    at = at[np.frombuffer(_CELL_TAG_END_TABLE, np.bool_)[a[at + 2]]]
     if not len(at):
         return True
     if not ((a[at + 2] == 0x20) & (a[at + 3] == 0x72) & (a[at + 4] == 0x3D) & (a[at + 5] == 0x22)).all():

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mhtool.errors import InvalidInput, NotFound
 from mhtool.survey.domain import psqi
@@ -477,3 +479,20 @@ def test_psqi_free_answer_problems():
     assert dec.problems[2].message.endswith("expected a number of hours from 0 to 24")
     assert dec.problems[3].column == "第15题"
     assert dec.problems[3].message.startswith("invalid answer to 第15题(6): expected 0–3 or one of 很好/")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([-3.0, -2.0, 0.0, -0.0])), max_size=40),
+    st.lists(st.sampled_from([-3.0, -2.0, 1.0, math.inf, math.nan]), max_size=3),
+    st.lists(st.sampled_from(["", "正常", "轻度", "中度", "重度", "阳性"]), max_size=40),
+    st.lists(st.sampled_from(["正常", "中度", "阳性", "无"]), max_size=3),
+)
+def test_among_marks_what_isin_marks(numbers, wanted_numbers, bands, wanted_bands):
+    # The few-value membership the scorer uses instead of np.isin: NaN equals nothing, -0.0 equals 0.0, objects compare by ==.
+    from mhtool.survey.domain.instruments import among
+
+    arr = np.array(numbers, dtype=float)
+    assert among(arr, wanted_numbers).tolist() == np.isin(arr, wanted_numbers).tolist()
+    labels = np.array(bands, dtype=object)
+    assert among(labels, wanted_bands).tolist() == np.isin(labels, wanted_bands).tolist()

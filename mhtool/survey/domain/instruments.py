@@ -62,6 +62,16 @@ ALGORITHMS: dict[str, tuple[str, ...]] = {"psqi": psqi.SCORE_KEYS}
 MISSING_TEXTS = frozenset({"", "(跳过)", "跳过", "(空)", "空"})
 MISSING_NUMBERS = (-3.0, -2.0)
 
+
+def among(values, wanted) -> np.ndarray:
+    """Which of ``values`` equal one of the few ``wanted``: ``np.isin`` without its sort, nor the numpy.ma it imports (15 ms)."""
+    import numpy as np
+
+    out = np.zeros(values.shape, dtype=bool)
+    for w in wanted:
+        out |= values == w
+    return out
+
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(?:\.\d*)?|\.\d+)$")
 _LETTER_PREFIX_RE = re.compile(r"^[A-Za-z](?:\s*[.、,:;)\]。]\s*|\s+)(?=\S)")
 _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−~〜﹣"})
@@ -734,7 +744,7 @@ class _CellReader:
         """Vectorised reading of numeric cells: (values, unreadable)."""
         import numpy as np
 
-        missing = np.isnan(arr) | np.isin(arr, MISSING_NUMBERS)
+        missing = np.isnan(arr) | among(arr, MISSING_NUMBERS)
         kind = self.spec.kind
         with np.errstate(invalid="ignore"):
             if kind == "choice":

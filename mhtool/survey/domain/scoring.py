@@ -30,6 +30,7 @@ from mhtool.survey.domain.instruments import (
     Instrument,
     Rule,
     _Reader,
+    among,
     check_condition,
     load_instruments,
     parse_rules,
@@ -543,7 +544,7 @@ class _Context:
     def test(self, c: Condition) -> np.ndarray:
         n = len(self.Vv)
         if c.kind == "band":
-            return np.isin(self.band, list(c.targets))
+            return among(self.band, c.targets)
         if c.kind == "flag":
             return self.flags[:, [self.flag_index[t] for t in c.targets]].any(axis=1)
         if c.kind == "item":

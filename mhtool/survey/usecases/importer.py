@@ -453,9 +453,10 @@ def expected_cohort(plan: ImportPlan, existing: dict[str, dict], requested: list
     """
     if requested:
         return sorted(set(requested))
-    found = {normalise_grade(o.roster.get("grade")) for o in plan.accepted} - {None}
+    # Each distinct grade once: a census repeats a handful of them over tens of thousands of rows.
+    found = set(map(normalise_grade, {o.roster.get("grade") for o in plan.accepted})) - {None}
     if not found:
-        found = {normalise_grade(existing[o.student_no].get("grade")) for o in plan.accepted if o.student_no in existing} - {None}
+        found = set(map(normalise_grade, {existing[o.student_no].get("grade") for o in plan.accepted if o.student_no in existing})) - {None}
     return sorted(found)
 
 

@@ -2,9 +2,10 @@
 
 Generates 问卷星-shaped exports (UPI with items 61–64, answers as option text; SCL-90 as a
 position-mode matrix question) for N students, and imports each into a fresh store as a whole
-process (start-up, read, normalise, score, seal, write, tasks, commit). The floor is the time
-python-calamine needs to read the same sheet into Python lists, measured inside a fresh
-interpreter with its imports excluded. Targets: the import ≤ 2.0× the floor, peak RSS < 512 MiB,
+process (start-up, read, normalise, score, seal, write, tasks, commit). The floor is a whole
+process too, as every baseline here: a fresh interpreter that imports python-calamine and reads
+the same sheet into Python lists. The read alone, timed inside such an interpreter with its
+imports excluded, is reported beside it. Targets: the import ≤ 2.0× the floor, peak RSS < 512 MiB,
 and 10,000 → 50,000 rows ≤ 5.2× the time (memory and time grow with the rows, no faster).
 pandas.read_excel(engine="openpyxl") of the smallest file is reported beside them.
 """
@@ -44,6 +45,11 @@ PANDAS = "import pandas as pd\n#CALL\npd.read_excel(sys.argv[1], engine='openpyx
 CALAMINE = "from python_calamine import CalamineWorkbook\n#CALL\nCalamineWorkbook.from_path(sys.argv[1]).get_sheet_by_index(0).to_python()"
 
 
+def _floor(path: Path, repeat: int) -> float:
+    """Median wall seconds of the raw read as a whole process: start-up, the import of python-calamine, the read."""
+    return run_timed([PYTHON, "-c", "import sys\n" + CALAMINE.replace("\n#CALL\n", "\n"), str(path)], repeat=repeat)["seconds"]
+
+
 def make_exports(folder: Path, students: int, seed: int = 7) -> dict[str, Path]:
     from mhtool import demo_data
 
@@ -81,7 +87,8 @@ def run(sizes=(10_000, 50_000), repeat: int = 3, work: Path | None = None, panda
         seconds = {}
         for size in sizes:
             path = files[size][instrument]
-            floor = _timed_python(CALAMINE, path, repeat)
+            floor = _floor(path, repeat)
+            inside = _timed_python(CALAMINE, path, repeat)
             got = _import(path, instrument, work, repeat)
             seconds[size] = got["seconds"]
             ratio = got["seconds"] / floor
@@ -90,13 +97,23 @@ def run(sizes=(10_000, 50_000), repeat: int = 3, work: Path | None = None, panda
                     "benchmark": f"survey import {instrument} ({size:,} rows, wjx xlsx)",
                     "seconds": got["seconds"],
                     "cpu_s": got["cpu"],
-                    "baseline": "python-calamine raw read",
+                    "baseline": "python-calamine raw read (whole process)",
                     "baseline_s": floor,
                     "ratio": ratio,
                     "rows_per_s": size / got["seconds"],
                     "peak_rss_mib": got["peak_rss_mib"],
                     "target": f"ratio ≤ {RATIO}, RSS < {RSS_MIB} MiB",
                     "met": ratio <= RATIO and got["peak_rss_mib"] < RSS_MIB,
+                }
+            )
+            rows.append(
+                {
+                    "benchmark": f"survey import {instrument} ({size:,} rows) beside the read alone",
+                    "seconds": got["seconds"],
+                    "baseline": "the read inside an interpreter, imports excluded",
+                    "baseline_s": inside,
+                    "ratio": got["seconds"] / inside,
+                    "target": "(reported)",
                 }
             )
         if len(sizes) > 1:

@@ -4,7 +4,7 @@ A list of 3,000 watched students must show its first screen at once, so a
 table here is a generator of lines: the column widths come from one cheap
 pass over the cell texts, then each row is formatted only when the reader (a
 terminal or a pager) takes it. Widths are display widths (a CJK character
-takes two columns, :func:`width`). A table wider than the
+takes two columns, :func:`~mhtool.domain.text.display_width`). A table wider than the
 terminal wraps its widest columns, between words or CJK characters first and
 inside a word only when that is not enough, so no value is ever cut short.
 
@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
+
+# Display width, as workbook columns measure it too.
+from mhtool.domain.text import display_width as width
 
 GAP = "  "
 RULE = "─"
@@ -53,17 +55,6 @@ _SGR = {
     "black": "30", "red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35", "cyan": "36", "white": "37",
     "dark_orange": "38;5;208",
 }  # fmt: skip
-
-
-@functools.lru_cache(maxsize=16384)
-def _wide_width(text: str) -> int:
-    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def width(text: str) -> int:
-    """Columns ``text`` takes on a terminal: East Asian wide and full-width characters take two, combining marks none."""
-    # Cached: a list repeats the same colleges, classes and labels on every row.
-    return len(text) if text.isascii() else _wide_width(text)
 
 
 def sgr(style: str) -> str:

@@ -151,7 +151,8 @@ def write_template(path: str | Path, sheets: Sequence[TemplateSheet]) -> Path:
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    from mhtool.io.xlsx import display_width, unique_sheet_name
+    from mhtool.domain.text import display_width
+    from mhtool.io.xlsx import unique_sheet_name
 
     wb = Workbook()
     wb.remove(wb.active)

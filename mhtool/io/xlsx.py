@@ -31,7 +31,6 @@ import os
 import re
 import sys
 import tempfile
-import unicodedata
 import weakref
 from copy import copy
 from datetime import date, datetime, timezone
@@ -81,6 +80,7 @@ from openpyxl.writer.excel import ExcelWriter
 from mhtool.errors import MhtoolError, UsageError
 from mhtool.i18n import _
 from mhtool.domain.labels import codes, label, pick, text
+from mhtool.domain.text import display_width
 from mhtool.domain.vocabulary import LEVEL_COLOURS
 from mhtool.domain.document import (
     Chart,
@@ -351,18 +351,6 @@ def unique_sheet_name(name: str, taken: set[str]) -> str:
 
 
 @functools.lru_cache(maxsize=16384)
-def display_width(text: str) -> int:
-    """Width in Excel character units: East-Asian wide and full-width characters count 2."""
-    if text.isascii():
-        return len(text)
-    width = 0
-    for ch in text:
-        if unicodedata.combining(ch):
-            continue
-        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-    return width
-
-
 # --------------------------------------------------------------------------- the printed page
 
 

@@ -27,6 +27,7 @@ from mhtool.demo import build_demo
 from mhtool.domain.document import Chart, Column, FormField, FormSection, Report, Sheet, SignatureLine, field_column
 from mhtool.domain.labels import label, text
 from mhtool.domain.periods import parse_month, parse_week
+from mhtool.domain.text import display_width
 from mhtool.domain.vocabulary import WATCH_LEVELS
 from mhtool.io import xlsx
 from mhtool.io.xlsx import (
@@ -34,7 +35,6 @@ from mhtool.io.xlsx import (
     MAX_LABELLED_POINTS,
     chart_box,
     column_widths,
-    display_width,
     page_height_pt,
     printable_width_units,
     printed_font_pt,

@@ -25,8 +25,9 @@ from mhtool.domain.document import (
     field_column,
 )
 from mhtool.domain.periods import months_back, parse_month, parse_week
+from mhtool.domain.text import display_width
 from mhtool.report.domain.redact import redact_report
-from mhtool.io.xlsx import default_file_name, display_width, out_path_for, write_report, write_table_xlsx
+from mhtool.io.xlsx import default_file_name, out_path_for, write_report, write_table_xlsx
 
 FORMULA_LIKE = ["=SUM(A1:A9)", "+1+1", "-2+3", "@SUM(1)", "=HYPERLINK(\"http://x\")", "#N/A"]
 

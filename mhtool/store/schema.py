@@ -309,6 +309,8 @@ _V6_INDEXES = """
 
 
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+# The tables each version after the second added (version 6 added indexes only).
+_TABLES_ADDED: dict[int, str] = {3: _V3_TABLES, 4: _V4_TABLES, 5: _V5_TABLES}
 # Stores of the first format sealed with one master key for every role: `mhtool upgrade` (store/upgrade.py) re-seals them.
 FIRST_FORMAT_2_VERSION = 2
 LATEST = len(MIGRATIONS)
@@ -326,10 +328,10 @@ def shadow_newer_tables(conn: sqlite3.Connection) -> None:
     network and counseling tables read as empty, in memory, and the file is not touched.
     """
     version = current_version(conn)
-    if version >= 5:
+    scripts = [script for added_in, script in _TABLES_ADDED.items() if added_in > version]
+    if not scripts:
         return
     conn.execute("PRAGMA temp_store = MEMORY")
-    scripts = ([_V3_TABLES] if version < 3 else []) + ([_V4_TABLES] if version < 4 else []) + [_V5_TABLES]
     for script in scripts:
         for statement in script.split(";"):
             text = statement.strip()

@@ -70,6 +70,7 @@ ModeOpt = Annotated[Optional[str], typer.Option("--mode", callback=_code("sessio
 CounselorOpt = Annotated[Optional[str], typer.Option("--counselor", metavar="NAME", help="The counselor's login name (or display name).")]
 FromOpt = Annotated[Optional[str], typer.Option("--from", callback=date_value, help="The first day.")]
 ToOpt = Annotated[Optional[str], typer.Option("--to", callback=date_value, help="The last day (default today).")]
+AppointmentArg = Annotated[str, typer.Argument(metavar="APPOINTMENT", help="The booking's id (or its first 4+ characters), as `mhtool counseling agenda` shows it.")]
 GroupArg = Annotated[str, typer.Argument(metavar="GROUP", help="The group's name, or its id (first 4+ characters) as `mhtool counseling group list` shows it.")]
 
 
@@ -199,7 +200,7 @@ def book(
 @app.command("cancel")
 def cancel(
     ctx: typer.Context,
-    appointment: Annotated[str, typer.Argument(metavar="APPOINTMENT", help="The booking's id (or its first 4+ characters), as `mhtool counseling agenda` shows it.")],
+    appointment: AppointmentArg,
     reason: Annotated[Optional[str], typer.Option("--reason", help="Why it was cancelled (kept with the booking).")] = None,
     json: JsonOpt = False,
 ) -> None:
@@ -220,7 +221,7 @@ def cancel(
 @app.command("no-show")
 def no_show(
     ctx: typer.Context,
-    appointment: Annotated[str, typer.Argument(metavar="APPOINTMENT", help="The booking's id (or its first 4+ characters), as `mhtool counseling agenda` shows it.")],
+    appointment: AppointmentArg,
     json: JsonOpt = False,
 ) -> None:
     """Mark a booking of today or earlier as a no-show (爽约); the reminder task is closed.

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import sys
 from pathlib import Path
 
 import pexpect
@@ -19,6 +17,7 @@ import pytest
 
 from mhtool.i18n import _
 from tests.cases.casekit import add_student, show_json, today
+from tests.console.ptykit import FORMS, spawn_mhtool, terminal_env
 
 STUDENT = "2024010001"
 HOSPITAL = "示例市精神卫生中心"
@@ -42,22 +41,7 @@ def env(store_env):
 
 
 def spawn(env, *args: str):
-    variables = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(env.tmp),
-        "XDG_DATA_HOME": str(env.tmp / "xdg"),
-        "LANG": "C.UTF-8",
-        "MHTOOL_STORE": str(env.path),
-        "MHTOOL_KEY_FILE": str(env.admin_key),
-        "MHTOOL_USER": "admin",
-        "MHTOOL_LANG": "zh",
-        "TERM": "xterm",
-        "NO_COLOR": "1",
-        "COLUMNS": "100",
-        # A pseudo-terminal does not answer prompt_toolkit's cursor-position requests; a real one does at once.
-        "PROMPT_TOOLKIT_NO_CPR": "1",
-    }
-    return pexpect.spawn(sys.executable, ["-m", "mhtool", *args], env=variables, encoding="utf-8", dimensions=(40, 120), timeout=20)
+    return spawn_mhtool(terminal_env(env.tmp, env.path, env.admin_key, "admin", "zh", **FORMS), *args, timeout=20)
 
 
 def answer(child, question: str, keys: str) -> None:

@@ -11,7 +11,6 @@ one waits for a key while Ctrl-C is pressed.
 from __future__ import annotations
 
 import csv
-import os
 import re
 import shlex
 import subprocess
@@ -23,6 +22,7 @@ import pytest
 
 from mhtool.domain.labels import label
 from tests.conftest import Cli
+from tests.console.ptykit import spawn_mhtool, terminal_env
 from tests.console.tablekit import columns_of, read_table, squashed
 
 STUDENTS = 300
@@ -87,24 +87,11 @@ class School:
         out.unlink(missing_ok=True)
         return f"{shlex.quote(sys.executable)} {shlex.quote(str(path))} {shlex.quote(str(out))}", out
 
-    def env(self, **extra: str) -> dict:
-        variables = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(self.root),
-            "XDG_DATA_HOME": str(self.root / "xdg"),
-            "LANG": "C.UTF-8",
-            "MHTOOL_STORE": str(self.store),
-            "MHTOOL_KEY_FILE": str(self.key),
-            "MHTOOL_USER": "admin",
-            "MHTOOL_LANG": "zh",
-            "TERM": "xterm",
-            "NO_COLOR": "1",
-        }
-        variables.update(extra)
-        return {k: v for k, v in variables.items() if v is not None}
+    def env(self, **extra: str | None) -> dict:
+        return terminal_env(self.root, self.store, self.key, "admin", "zh", **extra)
 
-    def spawn(self, *args: str, screen=SCREEN, **extra: str):
-        return pexpect.spawn(sys.executable, ["-m", "mhtool", *args], env=self.env(**extra), encoding="utf-8", dimensions=screen, timeout=30)
+    def spawn(self, *args: str, screen=SCREEN, **extra: str | None):
+        return spawn_mhtool(self.env(**extra), *args, dimensions=screen)
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,10 @@ no, then reads the store back through the CLI.
 
 from __future__ import annotations
 
-import os
-import sys
 
 import pexpect
 
+from tests.console.ptykit import FORMS, spawn_mhtool, terminal_env
 from tests.counseling.kit import desk, roster_file  # noqa: F401  (desk is a fixture)
 
 NEW = "2026030021"
@@ -19,22 +18,7 @@ ENTER = "\r"
 
 
 def spawn(desk, *args: str):
-    variables = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(desk.env.tmp),
-        "XDG_DATA_HOME": str(desk.env.tmp / "xdg"),
-        "LANG": "C.UTF-8",
-        "MHTOOL_STORE": str(desk.env.path),
-        "MHTOOL_KEY_FILE": str(desk.env.tmp / "zhang.key"),
-        "MHTOOL_USER": "zhang",
-        "MHTOOL_LANG": "en",
-        "TERM": "xterm",
-        "NO_COLOR": "1",
-        "COLUMNS": "100",
-        # A pseudo-terminal does not answer prompt_toolkit's cursor-position requests; a real one does at once.
-        "PROMPT_TOOLKIT_NO_CPR": "1",
-    }
-    return pexpect.spawn(sys.executable, ["-m", "mhtool", *args], env=variables, encoding="utf-8", dimensions=(40, 120), timeout=30)
+    return spawn_mhtool(terminal_env(desk.env.tmp, desk.env.path, desk.env.tmp / "zhang.key", "zhang", "en", **FORMS), *args)
 
 
 def finish(child) -> tuple[int, str]:

@@ -72,6 +72,7 @@ def among(values, wanted) -> np.ndarray:
         out |= values == w
     return out
 
+
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(?:\.\d*)?|\.\d+)$")
 _LETTER_PREFIX_RE = re.compile(r"^[A-Za-z](?:\s*[.、,:;)\]。]\s*|\s+)(?=\S)")
 _DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−~〜﹣"})

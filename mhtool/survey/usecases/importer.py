@@ -453,11 +453,15 @@ def expected_cohort(plan: ImportPlan, existing: dict[str, dict], requested: list
     """
     if requested:
         return sorted(set(requested))
-    # Each distinct grade once: a census repeats a handful of them over tens of thousands of rows.
-    found = set(map(normalise_grade, {o.roster.get("grade") for o in plan.accepted})) - {None}
+    found = _grades(o.roster.get("grade") for o in plan.accepted)
     if not found:
-        found = set(map(normalise_grade, {existing[o.student_no].get("grade") for o in plan.accepted if o.student_no in existing})) - {None}
+        found = _grades(existing[o.student_no].get("grade") for o in plan.accepted if o.student_no in existing)
     return sorted(found)
+
+
+def _grades(values) -> set[str]:
+    # Each distinct value normalised once: a census repeats a handful of grades over tens of thousands of rows.
+    return set(map(normalise_grade, set(values))) - {None}
 
 
 def check_import(store, plan: ImportPlan, *, skip_invalid: bool = False, dry_run: bool = False, cohort: list[str] | None = None) -> ImportCheck:

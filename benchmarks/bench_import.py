@@ -45,7 +45,7 @@ PANDAS = "import pandas as pd\n#CALL\npd.read_excel(sys.argv[1], engine='openpyx
 CALAMINE = "from python_calamine import CalamineWorkbook\n#CALL\nCalamineWorkbook.from_path(sys.argv[1]).get_sheet_by_index(0).to_python()"
 
 
-def _floor(path: Path, repeat: int) -> float:
+def raw_read_seconds(path: Path, repeat: int) -> float:
     """Median wall seconds of the raw read as a whole process: start-up, the import of python-calamine, the read."""
     return run_timed([PYTHON, "-c", "import sys\n" + CALAMINE.replace("\n#CALL\n", "\n"), str(path)], repeat=repeat)["seconds"]
 
@@ -61,7 +61,7 @@ def make_exports(folder: Path, students: int, seed: int = 7) -> dict[str, Path]:
     }
 
 
-def _import(path: Path, instrument: str, work: Path, repeat: int) -> dict:
+def timed_import(path: Path, instrument: str, work: Path, repeat: int) -> dict:
     """Median wall and CPU seconds and the largest peak RSS of ``repeat`` imports, each into a fresh store."""
     runs = []
     for attempt in range(repeat):
@@ -87,9 +87,9 @@ def run(sizes=(10_000, 50_000), repeat: int = 3, work: Path | None = None, panda
         seconds = {}
         for size in sizes:
             path = files[size][instrument]
-            floor = _floor(path, repeat)
+            floor = raw_read_seconds(path, repeat)
             inside = _timed_python(CALAMINE, path, repeat)
-            got = _import(path, instrument, work, repeat)
+            got = timed_import(path, instrument, work, repeat)
             seconds[size] = got["seconds"]
             ratio = got["seconds"] / floor
             rows.append(

@@ -63,13 +63,18 @@ def _store(work: Path, name: str) -> tuple[Path, Path]:
 
 def _wall(*commands: list[str]) -> float:
     """Seconds from starting every command at once until the last one ends."""
+    # Each one's messages go to a file of its own: a full pipe nobody reads yet would stall it.
+    errors = [tempfile.TemporaryFile() for _ in commands]
     start = time.perf_counter()
-    procs = [subprocess.Popen(cmd, env=command_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for cmd in commands]
-    for proc, cmd in zip(procs, commands):
-        _, err = proc.communicate()
-        if proc.returncode:
-            raise RuntimeError(f"{' '.join(cmd[:3])} failed: {err.decode()[-2000:]}")
-    return time.perf_counter() - start
+    procs = [subprocess.Popen(cmd, env=command_env(), stdout=subprocess.DEVNULL, stderr=err) for cmd, err in zip(commands, errors)]
+    codes = [proc.wait() for proc in procs]
+    elapsed = time.perf_counter() - start
+    for code, cmd, err in zip(codes, commands, errors):
+        if code:
+            err.seek(0)
+            raise RuntimeError(f"{' '.join(cmd[:3])} failed: {err.read().decode()[-2000:]}")
+        err.close()
+    return elapsed
 
 
 def run(sizes=(10_000, 50_000), repeat: int = 3, work: Path | None = None) -> list[dict]:
@@ -83,8 +88,8 @@ def run(sizes=(10_000, 50_000), repeat: int = 3, work: Path | None = None) -> li
             plan_file = work / f"{instrument}_{size}.plan"
             subprocess.run([PYTHON, "-c", PLAN, str(path), instrument, str(plan_file)], check=True, env=command_env())
             plan_cmd = [PYTHON, "-c", PLAN, str(path), instrument]
-            floor = bench_import._floor(path, repeat)
-            whole = bench_import._import(path, instrument, work, repeat)["seconds"]
+            floor = bench_import.raw_read_seconds(path, repeat)
+            whole = bench_import.timed_import(path, instrument, work, repeat)["seconds"]
             alone_plan, alone_write, both = [], [], []
             for attempt in range(repeat):
                 alone_plan.append(_wall(plan_cmd))

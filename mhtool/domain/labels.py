@@ -13,6 +13,11 @@ LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
 _LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    # A yes or a no in a table cell (a referral's 绿色通道, whether a signal rule is on).
+    "answer": {
+        "yes": ("是", "yes"),
+        "no": ("否", "no"),
+    },
     "level": {
         "red": ("一级(红色)", "Level 1 (red)"),
         "orange": ("二级(橙色)", "Level 2 (orange)"),
@@ -244,8 +249,6 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
     },
     # Words of referral step summaries and of the referral record sheet (转介记录表).
     "referral_text": {
-        "yes": ("是", "yes"),
-        "no": ("否", "no"),
         "updated": ("更新", "updated"),
         "cleared": ("（清除）", "(cleared)"),
         "separator": ("；", "; "),

@@ -82,7 +82,7 @@ def _hospital_rows(rows: list[dict]) -> list[dict]:
     lang = _shown()
     for r in rows:
         r["level_label"] = label("hospital_level", r["level"], lang) if r.get("level") else ""
-        r["green"] = label("referral_text", "yes", lang) if r.get("green_channel") else ""
+        r["green"] = label("answer", "yes", lang) if r.get("green_channel") else ""
     return rows
 
 

@@ -299,7 +299,7 @@ def rules(ctx: typer.Context, json: JsonOpt = False, lang: LangOpt = None) -> No
             "code": r["code"],
             "name": r["name"] if lang == "zh" else r["name_en"],
             "source": label("signal_source", r["source"], lang),
-            "enabled": ("是" if r["enabled"] else "否") if lang == "zh" else ("yes" if r["enabled"] else "no"),
+            "enabled": label("answer", "yes" if r["enabled"] else "no", lang),
             "parameters": ", ".join(f"{k}={v}" for k, v in r.items() if k not in skip),
             "review_days": r["review_days"],
             "explain": r["explain"] if lang == "zh" else r["explain_en"],

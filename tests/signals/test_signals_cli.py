@@ -373,7 +373,12 @@ def test_explanation_and_messages_in_chinese(store_env):
     listed = couns.ok("signals", "list", env=zh).stdout
     line = next(x for x in listed.splitlines() if x.startswith("2023010002"))
     assert f"{night(0)} 至 {night(6)} 的 7 天内有 2 晚未归寝：{night(3)}、{night(4)}" in line
-    assert "未归寝" in couns.ok("signals", "rules", env=zh).stdout
+    rules_zh = couns.ok("signals", "rules", env=zh).stdout
+    assert "未归寝" in rules_zh
+    # Whether a rule is on, in the reader's words: 是 / yes.
+    assert next(x for x in rules_zh.splitlines() if x.startswith("dorm_out")).split("\t")[3] == "是"
+    rules_en = couns.ok("signals", "rules", "--lang", "en").stdout
+    assert next(x for x in rules_en.splitlines() if x.startswith("dorm_out")).split("\t")[3] == "yes"
     help_text = couns.ok("signals", "--help", env=zh).stdout
     assert "import" in help_text and "review" in help_text
 

@@ -575,7 +575,7 @@ def field_text(name: str, value, lang: str = "zh") -> str:
     if name == "status":
         return label("referral_status", value, lang)
     if name == "medication":
-        return label("referral_text", "yes" if value else "no", lang)
+        return label("answer", "yes" if value else "no", lang)
     if name == "guardian_informed" and isinstance(value, dict):
         at = (value.get("at") or "").replace("T", " ")
         parts = [p for p in (at, value.get("how"), value.get("by")) if p]

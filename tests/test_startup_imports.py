@@ -160,3 +160,40 @@ def test_a_mistyped_command_still_gets_a_suggestion(store_env):
     assert result.exit_code == 2 and "show" in result.stderr
     result = store_env.cli("inof")
     assert result.exit_code == 2 and "info" in result.stderr
+
+
+# `python -m mhtool ARGS`, writing, once the command has ended, whether numpy was loaded, the
+# OPENBLAS_NUM_THREADS it was loaded under and how many threads the process had.
+_BLAS = """
+import atexit, os, runpy, sys
+record = sys.argv.pop(1)
+def report():
+    with open(record, "w") as fh:
+        fh.write(repr(("numpy" in sys.modules, os.environ.get("OPENBLAS_NUM_THREADS"), len(os.listdir("/proc/self/task")))))
+atexit.register(report)
+sys.argv[0] = "mhtool"
+runpy.run_module("mhtool", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads through /proc")
+def test_a_command_that_scores_starts_no_idle_blas_threads_and_keeps_a_users_setting(tmp_path):
+    """numpy's OpenBLAS would start a spinning thread per core; scoring does no float linear algebra, and the cores are the parser's and SQLite's."""
+    from tests.survey.export_factory import make_answers, make_students, write_generic_xlsx
+
+    path = write_generic_xlsx(tmp_path / "gad7.xlsx", make_students(3, seed=5), make_answers(3, 7, (0, 1, 2, 3), seed=5))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MHTOOL_", "OPENBLAS_"))}
+    record = tmp_path / "blas.txt"
+
+    def run(extra: dict) -> tuple:
+        proc = subprocess.run(
+            [sys.executable, "-c", _BLAS, str(record), "survey", "score", str(path), "--instrument", "gad7", "--json"],
+            env={**env, **extra}, capture_output=True, text=True,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return eval(record.read_text())  # noqa: S307 - the repr this test's own child wrote
+
+    numpy_loaded, setting, threads = run({})
+    assert numpy_loaded and setting == "1"
+    assert threads == 1  # the main thread alone: no BLAS workers
+    assert run({"OPENBLAS_NUM_THREADS": "2"})[1] == "2"

@@ -86,6 +86,16 @@ def test_reading_commands_import_no_heavy_module_and_no_terminal_library_when_pi
     assert not [m for m in ("mhtool.io.xlsx", "mhtool.io.readers", "mhtool.cases.usecases.roster", "mhtool.cases.usecases.interviews", "mhtool.app.gateway") if m in modules]
 
 
+def test_an_unattended_import_loads_no_terminal_library_and_no_pandas(dossiers, tmp_path):
+    """A script's or cron job's import (stderr piped) shows no progress bar, so it does not load rich to find that out."""
+    from tests.survey.export_factory import make_answers, make_students, write_generic_xlsx
+
+    path = write_generic_xlsx(tmp_path / "gad7.xlsx", make_students(5, seed=9), make_answers(5, 7, (0, 1, 2, 3), seed=9))
+    modules = imported(("survey", "import", str(path), "--instrument", "gad7"), dossiers, tmp_path)
+    assert "mhtool.survey.usecases.importer" in modules and "numpy" in modules
+    assert not [p for p in ("rich", "pandas", "openpyxl") if loaded(modules, p)]
+
+
 def test_a_dossier_reads_instrument_definitions_only_for_its_screenings(dossiers, tmp_path):
     assert "mhtool.survey.domain.instruments" in imported(("cases", "show", "2024010001"), dossiers, tmp_path)
     assert "mhtool.survey.domain.instruments" not in imported(("cases", "show", "2024010002"), dossiers, tmp_path)

@@ -21,11 +21,6 @@ from mhtool.console.help import HelpGroup
 from mhtool.errors import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, MhtoolError
 from mhtool.i18n import N_, _, current
 
-# numpy's OpenBLAS starts a thread per core that spins for ~0.1 s of CPU after numpy is imported. No command
-# does the float linear algebra those threads are for, and on a two-core machine they take the core an
-# export's parser threads and SQLite need. Set before numpy is first imported (a command imports it lazily).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 
 def _is_cli_control(exc: BaseException) -> bool:
     # Typer's own exits and usage errors (vendored Click classes) pass through
@@ -216,6 +211,10 @@ def demo(
 
 
 def main() -> None:
+    # numpy's OpenBLAS starts a thread per core that spins for ~0.1 s of CPU after numpy is imported. No command
+    # does the float linear algebra those threads are for, and on a two-core machine they take the core an
+    # export's parser threads and SQLite need. The command's own process, before a command imports numpy.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     try:
         app()
     finally:

@@ -84,6 +84,8 @@ def test_reading_commands_import_no_heavy_module_and_no_terminal_library_when_pi
     assert not [m for m in ("mhtool.survey.cli", "mhtool.admin.cli", "mhtool.governance.cli", "mhtool.referral.cli", "mhtool.report.cli") if m in modules]
     # Workbook readers and writers, and the recording use cases, belong to other commands.
     assert not [m for m in ("mhtool.io.xlsx", "mhtool.io.readers", "mhtool.cases.usecases.roster", "mhtool.cases.usecases.interviews", "mhtool.app.gateway") if m in modules]
+    # Display widths are for a terminal table or a Chinese help page: piped text measures none.
+    assert not [m for m in ("mhtool.console.table", "mhtool.domain.text") if m in modules]
 
 
 def test_an_unattended_import_loads_no_terminal_library_and_no_pandas(dossiers, tmp_path):

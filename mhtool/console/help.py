@@ -20,7 +20,6 @@ import re
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from mhtool.console.table import width, wrap
 from mhtool.i18n import N_, _, current
 
 # Words Typer and its help option print, so that the catalog has them.
@@ -28,6 +27,8 @@ HELP_OPTION_HELP = N_("Show this message and exit.")
 
 def wrap_paragraphs(text: str, size: int, indent: str = "") -> str:
     """Like Typer's wrapping: paragraphs rewrapped, a paragraph led by a ``\\b`` line kept as written."""
+    from mhtool.console.table import wrap  # the table module and unicodedata: loaded for a Chinese page, not for every command
+
     out = []
     for block in re.split(r"\n\s*\n", text.strip("\n")):
         raw = block.splitlines()
@@ -44,6 +45,8 @@ class WideTextFormatter(typer.Context.formatter_class):
     """Typer's help formatter, measuring text by display width (Chinese pages)."""
 
     def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        from mhtool.console.table import width, wrap
+
         head = f"{prefix or ''}{prog} "
         self.write("\n".join(wrap(args, self.width, head, " " * min(width(head), 30))) + "\n")
 
@@ -54,6 +57,8 @@ class WideTextFormatter(typer.Context.formatter_class):
         self.write(wrap_paragraphs(text, self.width, " " * self.current_indent) + "\n")
 
     def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        from mhtool.console.table import width, wrap
+
         rows = list(rows)
         first_col = min(max((width(first) for first, _second in rows), default=0), col_max) + col_spacing
         indent = " " * self.current_indent
@@ -91,6 +96,8 @@ def help_text(text: str | None) -> str:
 
 def short_help(text: str, limit: int) -> str:
     """The first sentence of a Chinese help text, for a list of commands."""
+    from mhtool.console.table import width
+
     first = text.split("\n\n")[0].replace("\n", "")
     first = first.split("。")[0]
     if width(first) <= limit:

@@ -9,6 +9,7 @@ the machine's speed.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -24,26 +25,39 @@ HEAVY = ("pandas", "numpy", "pydantic", "openpyxl", "duckdb", "python_calamine",
 NOT_FOR_KEYS = ("cryptography.hazmat.primitives.serialization", "importlib.metadata")
 
 
-# `python -m mhtool ARGS`, writing the names of every module loaded, once the command has ended, to
-# the file named by the first argument. (`-X importtime` would miss the modules loaded through
-# importlib.import_module, as the command groups are.)
+# `python -m mhtool ARGS`, writing to the file named by the first argument, once the command has ended,
+# the modules it loaded, the OPENBLAS_NUM_THREADS it ran under and its number of threads (where /proc
+# tells). (`-X importtime` would miss the modules loaded through importlib.import_module, as the
+# command groups are.)
 _RUN = """
-import atexit, runpy, sys
+import atexit, json, os, runpy, sys
 record = sys.argv.pop(1)
-atexit.register(lambda: open(record, "w").write("\\n".join(sorted(sys.modules))))
+def report():
+    threads = len(os.listdir("/proc/self/task")) if os.path.isdir("/proc/self/task") else None
+    with open(record, "w") as fh:
+        json.dump({"modules": sorted(sys.modules), "blas": os.environ.get("OPENBLAS_NUM_THREADS"), "threads": threads}, fh)
+atexit.register(report)
 sys.argv[0] = "mhtool"
 runpy.run_module("mhtool", run_name="__main__", alter_sys=True)
 """
 
 
-def imported(args, env: dict, tmp_path) -> set[str]:
-    """The modules ``python -m mhtool ARGS`` loads, its output piped."""
-    full = {k: v for k, v in os.environ.items() if not k.startswith(("MHTOOL_", "FORCE_TERMINAL"))}
+def recorded(args, env: dict, tmp_path, *, drop: tuple[str, ...] = ()) -> dict:
+    """What ``python -m mhtool ARGS`` reported at its end (see ``_RUN``), its output piped.
+
+    The environment is this one without the MHTOOL_ and FORCE_TERMINAL variables (and those starting with one of ``drop``), plus ``env``.
+    """
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("MHTOOL_", "FORCE_TERMINAL", *drop))}
     full.update(env)
-    record = tmp_path / "modules.txt"
+    record = tmp_path / "recorded.json"
     proc = subprocess.run([sys.executable, "-c", _RUN, str(record), *args], env=full, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    return set(record.read_text().split())
+    return json.loads(record.read_text())
+
+
+def imported(args, env: dict, tmp_path) -> set[str]:
+    """The modules ``python -m mhtool ARGS`` loads, its output piped."""
+    return set(recorded(args, env, tmp_path)["modules"])
 
 
 def loaded(modules: set[str], package: str) -> bool:
@@ -174,38 +188,14 @@ def test_a_mistyped_command_still_gets_a_suggestion(store_env):
     assert result.exit_code == 2 and "info" in result.stderr
 
 
-# `python -m mhtool ARGS`, writing, once the command has ended, whether numpy was loaded, the
-# OPENBLAS_NUM_THREADS it was loaded under and how many threads the process had.
-_BLAS = """
-import atexit, os, runpy, sys
-record = sys.argv.pop(1)
-def report():
-    with open(record, "w") as fh:
-        fh.write(repr(("numpy" in sys.modules, os.environ.get("OPENBLAS_NUM_THREADS"), len(os.listdir("/proc/self/task")))))
-atexit.register(report)
-sys.argv[0] = "mhtool"
-runpy.run_module("mhtool", run_name="__main__", alter_sys=True)
-"""
-
-
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads through /proc")
 def test_a_command_that_scores_starts_no_idle_blas_threads_and_keeps_a_users_setting(tmp_path):
     """numpy's OpenBLAS would start a spinning thread per core; scoring does no float linear algebra, and the cores are the parser's and SQLite's."""
     from tests.survey.export_factory import make_answers, make_students, write_generic_xlsx
 
     path = write_generic_xlsx(tmp_path / "gad7.xlsx", make_students(3, seed=5), make_answers(3, 7, (0, 1, 2, 3), seed=5))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MHTOOL_", "OPENBLAS_"))}
-    record = tmp_path / "blas.txt"
-
-    def run(extra: dict) -> tuple:
-        proc = subprocess.run(
-            [sys.executable, "-c", _BLAS, str(record), "survey", "score", str(path), "--instrument", "gad7", "--json"],
-            env={**env, **extra}, capture_output=True, text=True,
-        )
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        return eval(record.read_text())  # noqa: S307 - the repr this test's own child wrote
-
-    numpy_loaded, setting, threads = run({})
-    assert numpy_loaded and setting == "1"
-    assert threads == 1  # the main thread alone: no BLAS workers
-    assert run({"OPENBLAS_NUM_THREADS": "2"})[1] == "2"
+    args = ("survey", "score", str(path), "--instrument", "gad7", "--json")
+    got = recorded(args, {}, tmp_path, drop=("OPENBLAS_",))
+    assert "numpy" in got["modules"] and got["blas"] == "1"
+    assert got["threads"] == 1  # the main thread alone: no BLAS workers
+    assert recorded(args, {"OPENBLAS_NUM_THREADS": "2"}, tmp_path, drop=("OPENBLAS_",))["blas"] == "2"

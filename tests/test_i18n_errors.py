@@ -80,6 +80,8 @@ def test_exit_2_a_flag_value_the_parser_refuses(center):
         (["demo", "--students", "3"], "--students"),
         (["cases", "show", STUDENT, "--bogus"], "--bogus"),
         (["cases", "nosuch"], "nosuch"),
+        # Typer's suggestion comes in the same language: 没有此命令：shw；是否要用 show？
+        (["cases", "shw"], "是否要用 show"),
     ],
 )
 def test_exit_2_typers_own_usage_errors_in_chinese(center, args, named):

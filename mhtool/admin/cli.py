@@ -284,9 +284,10 @@ def staff_list(ctx: typer.Context, json: JsonOpt = False) -> None:
         return
     for r in rows:
         r["role_label"] = label("role", r["role"])
+        r["active_label"] = label("answer", "yes" if r["active"] else "no")
     output.emit_table(
         rows,
-        columns([("name", "staff_name"), ("display_name", "display_name"), ("role_label", "role"), ("colleges", "college_scope"), ("slots", "slots"), ("active", "active")]),
+        columns([("name", "staff_name"), ("display_name", "display_name"), ("role_label", "role"), ("colleges", "college_scope"), ("slots", "slots"), ("active_label", "active")]),
     )
 
 

@@ -266,9 +266,13 @@ def usage_message(exc) -> str:
                 problem = _(template).format(**found.groupdict())
                 break
         return _("invalid value for {name}: {problem}").format(name=_name(hint), problem=problem)
-    found = re.match(r"^No such command (?P<name>.+?)\.?$", message)
+    # Typer adds its suggestions to the message: " Did you mean 'group'?".
+    found = re.match(r"^No such command (?P<name>.+?)\.?(?: Did you mean (?P<options>.+)\?)?$", message)
     if found:
-        return _("no such command: {name}").format(name=_name(found["name"]))
+        said = _("no such command: {name}").format(name=_name(found["name"]))
+        if found["options"]:
+            said += _("; did you mean {options}?").format(options=_name(found["options"]))
+        return said
     found = re.match(r"^Got unexpected extra arguments? \((?P<args>.*)\)$", message)
     if found:
         return _("unexpected extra arguments: {args}").format(args=found["args"])

@@ -268,15 +268,18 @@ def import_cmd(
 def batches_cmd(ctx: typer.Context, json: JsonOpt = False) -> None:
     """List imported batches."""
     from mhtool.console import output, session
+    from mhtool.i18n import in_language
+    from mhtool.survey.domain.batch_view import batch_line
 
     with session.open_center(ctx) as center:
         rows = center.survey.batches()
     if json:
         output.emit_json(rows)
         return
+    shown = in_language(None)
     output.emit_table(
-        rows,
-        columns([("id", "batch"), ("name", "name"), ("instrument", "code"), ("file", "file"), ("imported_at", "imported_at"), ("imported", "imported"), ("rejected", "rejected"), ("voided", "voided")]),
+        [batch_line(r, shown) for r in rows],
+        columns([("id", "batch"), ("name", "name"), ("instrument", "code"), ("file", "file"), ("imported_at", "imported_at"), ("imported", "imported"), ("rejected", "rejected"), ("voided", "voided")], shown),
     )
 
 
@@ -284,14 +287,18 @@ def batches_cmd(ctx: typer.Context, json: JsonOpt = False) -> None:
 def batch_cmd(ctx: typer.Context, batch: Annotated[str, typer.Argument(help="Batch id (or its first characters).")], json: JsonOpt = False) -> None:
     """One batch: counts, bands, proposed levels, who imported it and when."""
     from mhtool.console import output, session
+    from mhtool.i18n import in_language
+    from mhtool.survey.domain.batch_view import batch_items
 
     with session.open_center(ctx) as center:
         detail = center.survey.batch(batch)
+        names = center.instrument_names([detail["instrument"]]).get(detail["instrument"])
     if json:
         output.emit_json(detail)
         return
-    rows = [{"k": k, "v": v if not isinstance(v, (dict, list)) else output.to_json(v).replace("\n", " ")} for k, v in detail.items()]
-    output.emit_table(rows, columns([("k", "item"), ("v", "value")]), title=_("batch {batch}").format(batch=detail["id"]))
+    shown = in_language(None)
+    rows = [{"k": k, "v": v} for k, v in batch_items(detail, shown, names)]
+    output.emit_table(rows, columns([("k", "item"), ("v", "value")], shown), title=_("batch {batch}").format(batch=detail["id"]))
 
 
 @app.command("void")

@@ -124,6 +124,9 @@ def test_removed_staff_can_no_longer_open_the_store(store_env):
         Store.open(store_env.path, Credential(passphrase="carol's long passphrase"), "carol")
     staff = {s["name"]: s for s in json.loads(store_env.cli.ok("staff", "list", "--json").stdout)}
     assert staff["bob"]["active"] is False and staff["bob"]["slots"] == []
+    # The table says it in words: 在职 是 / 否.
+    table = {line.split("\t")[0]: line.split("\t") for line in store_env.cli.ok("staff", "list").stdout.splitlines()}
+    assert table["姓名"][-1] == "在职" and table["bob"][-1] == "否" and table["admin"][-1] == "是"
 
 
 def test_removed_member_with_a_copy_of_their_old_slot_cannot_read_new_data(store_env):

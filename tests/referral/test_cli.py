@@ -223,6 +223,11 @@ def test_steps_are_timeline_entries_with_author_and_date(ref_env, referral):
     assert open_kinds["referral_review"]["due_on"] == days_ago(-14)
     visit = [t for t in tasks(ref_env) if t["kind"] == "referral_visit"][0]
     assert visit["done_on"] == days_ago(2) and visit["done_by"] == "wang"
+    # On the dossier's timeline each step says its status and its hospital once, the step's head first.
+    lines = [line.split("\t")[3] for line in ref_env.cli.ok("cases", "show", STUDENT).stdout.splitlines() if "\t转介\t" in line]
+    assert lines[0].startswith(f"已转介；转介医院：{HOSPITAL}；") and lines[0].count("已转介") == 1 and lines[0].count(HOSPITAL) == 1
+    assert lines[1] == f"已转介 → 已就诊；{HOSPITAL}；陪同人员：李老师；就诊日期：{days_ago(2)}"
+    assert lines[2].startswith(f"已就诊 → 已评估；{HOSPITAL}；") and lines[2].count(HOSPITAL) == 1
 
 
 def test_fields_only_update_is_traced_too(ref_env, referral):

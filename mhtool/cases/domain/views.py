@@ -456,6 +456,23 @@ def _span(start, end, lang: str) -> str:
     return _say("until", end, lang)
 
 
+def _referral_line(f: dict, lang: str) -> str:
+    """A referral step in one line: its status, its hospital and the step's own summary, each said once.
+
+    The summary was written with the step, in Chinese (:func:`mhtool.referral.domain.machine.summary`):
+    it begins with the status the step reached (已转介, 已转介 → 已就诊) and names the hospital
+    the step set (转介医院：…). Then those are not said again before it.
+    """
+    status, hospital = label("referral_status", f.get("status"), lang), f.get("hospital")
+    summary, sep = str(f.get("summary") or ""), label("referral_text", "separator", "zh")
+    head, _sep, rest = summary.partition(sep)
+    if hospital and f"{label('referral_field', 'hospital', 'zh')}{label('referral_text', 'colon', 'zh')}{hospital}" in summary.split(sep):
+        hospital = None
+    if summary and head.endswith(status):
+        return _join([head, hospital, rest], lang)
+    return _join([status, hospital, summary], lang)
+
+
 def entry_summary(item: dict, lang: str = "zh") -> str:
     """One line for a timeline item, in the reader's language. User text stays as typed."""
     kind, f = item["kind"], item.get("fields") or {}
@@ -527,7 +544,7 @@ def entry_summary(item: dict, lang: str = "zh") -> str:
     if kind == "reopen":
         return _colon(lv(f.get("level")), f.get("reason"), lang)
     if kind == "referral":
-        return join([label("referral_status", f.get("status"), lang), f.get("hospital"), f.get("summary")])
+        return _referral_line(f, lang)
     if kind == "signal":
         hits = f.get("hits") or 1
         last = f.get("last_hit_on") if f.get("last_hit_on") and f.get("last_hit_on") != f.get("opened_on") else None

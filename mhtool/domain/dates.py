@@ -82,6 +82,12 @@ def parse_datetime(text: str, *, today: date, option: str = "--at") -> datetime:
     m = re.fullmatch(r"(.+?)[ T](\d{1,2}):(\d{2})(?::(\d{2}))?", raw)
     if m:
         d = parse_date(m.group(1), today=today, option=option)
-        return datetime(d.year, d.month, d.day, int(m.group(2)), int(m.group(3)), int(m.group(4) or 0))
+        try:
+            return datetime(d.year, d.month, d.day, int(m.group(2)), int(m.group(3)), int(m.group(4) or 0))
+        except ValueError:
+            # 25:00, 14:60: the date was read, the time of day cannot be.
+            raise InvalidInput(
+                _("{flag}: cannot read {value!r} as a time of day").format(flag=option, value=raw[m.end(1) + 1 :]), hint=_("use 24-hour time such as 14:00")
+            ) from None
     d = parse_date(raw, today=today, option=option)
     return datetime(d.year, d.month, d.day)

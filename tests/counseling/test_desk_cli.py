@@ -64,6 +64,10 @@ def test_bookings_outside_slots_or_working_hours_and_bad_lengths_are_refused(des
         assert bad.exit_code == 2 and "--minutes" in bad.stderr and "1 to 240" in bad.stderr
     no_time = _book(desk.clerk, A, day(1))
     assert no_time.exit_code == 2 and "time of day" in no_time.stderr
+    for impossible in ("25:00", "14:60", "9:75:00"):  # read as a time, but no clock shows it
+        wrong = _book(desk.clerk, A, f"{day(1)} {impossible}")
+        assert wrong.exit_code == 2 and f"--at: cannot read '{impossible}' as a time of day" in wrong.stderr, wrong.stderr
+        assert "unexpected" not in wrong.stderr and "Traceback" not in wrong.stderr
     nobody = desk.clerk("counseling", "book", A, "--at", f"{day(1)} 09:00", "--counselor", "li")
     assert nobody.exit_code == 2 and "no counselor" in nobody.stderr
     assert desk.dump() == before

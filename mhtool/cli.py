@@ -198,7 +198,7 @@ def root(
 @app.command()
 def demo(
     dir: Annotated[Path, typer.Option("--dir", help="Folder for the demo store, exports and reports.")] = Path("mhtool-demo"),
-    students: Annotated[int, typer.Option("--students", min=50, help="How many synthetic students.")] = 3000,
+    students: Annotated[int, typer.Option("--students", min=50, max=100_000, help="How many synthetic students.")] = 3000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same school.")] = 2026,
 ) -> None:
     """Build a synthetic school and run the whole routine on it (no real data involved).

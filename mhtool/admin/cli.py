@@ -365,7 +365,7 @@ def staff_rotate(ctx: typer.Context) -> None:
 @audit_app.command("log")
 def audit_log(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option("--limit", help="Only the last N entries (0 = all).")] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Only the last N entries (0 = all).")] = 50,
     json: JsonOpt = False,
 ) -> None:
     """Show audit entries: time, staff, action, target record ids (auditor or admin)."""

@@ -32,6 +32,11 @@ EARLIEST_DATE = date(1990, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
 
 
+def days_later(day: date, days: int) -> date:
+    """``day`` plus ``days``; the calendar's last day when that lies beyond it (``--due-within 99999999``)."""
+    return day + timedelta(days=days) if days <= (date.max - day).days else date.max
+
+
 def parse_date(text: str, *, today: date, option: str = "--date", allow_future: bool = True) -> date:
     """Parse ``2026-11-23``, ``2026/11/23``, ``20261123``, ``2026年11月23日``, ``today``, ``yesterday``.
 

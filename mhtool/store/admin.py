@@ -383,8 +383,10 @@ class AuditReport:
 
 
 def audit_entries(store: Store, limit: int | None = None) -> list[dict]:
-    sql = "SELECT seq, data FROM audit ORDER BY seq DESC" + (f" LIMIT {int(limit)}" if limit else "")
-    rows = store.conn.execute(sql).fetchall()
+    # Any count asked for is served: beyond SQLite's integers, it means every entry.
+    limited = limit is not None and 0 < limit < 2**63
+    sql = "SELECT seq, data FROM audit ORDER BY seq DESC" + (" LIMIT ?" if limited else "")
+    rows = store.conn.execute(sql, (int(limit),) if limited else ()).fetchall()
     entries = [store.unseal("audit", str(seq), data) for seq, data in reversed(rows)]
     store.audit_read("audit.log", details={"entries": len(entries)})
     return entries

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 from mhtool.cases.domain import model, views
 from mhtool.cases.usecases import service
-from mhtool.domain import sensitivity
+from mhtool.domain import dates, sensitivity
 from mhtool.errors import UsageError
 from mhtool.i18n import _
 from mhtool.store.repos import WATCH_LIST_COPY, Student
@@ -211,7 +211,7 @@ def task_list(store, *, overdue: bool = False, mine: bool = False, due_within: i
     # SQL to hide an overdue task fails here), so only the tasks that may pass are read, and
     # only the students of those that do.
     if overdue or due_within is not None:
-        last = min(today - timedelta(days=1) if overdue else date.max, today + timedelta(days=due_within) if due_within is not None else date.max)
+        last = min(today - timedelta(days=1) if overdue else date.max, dates.days_later(today, due_within) if due_within is not None else date.max)
         candidates = store.tasks.open_due_by(last)
     else:
         candidates = store.tasks.open()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from mhtool.domain import periods
+from mhtool.domain.dates import EARLIEST_DATE, LATEST_DATE
 from mhtool.domain.student_no import normalise, shape_problem
 from mhtool.errors import Problem, UsageError
 from mhtool.i18n import _
@@ -37,6 +38,8 @@ def parse_period(text: str, kind: str | None = None) -> str | None:
             day = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
         except ValueError:
             return None
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            return None  # 9999-12-31 is a placeholder, never a reporting week (and its week runs past the calendar)
         return (periods.month_of(day) if kind == "month" else periods.week_of(day)).label
     for parse in ((periods.parse_month, periods.parse_week) if kind == "month" else (periods.parse_week, periods.parse_month)):
         try:

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from mhtool.domain.dates import days_later
+from mhtool.domain.dates import days_later, parse_date
+from mhtool.errors import InvalidInput
 from mhtool.network.domain.reports import parse_period
 
 HUGE = "99999999999999999999"  # beyond SQLite's integers and Python's timedelta
@@ -22,6 +23,13 @@ def test_days_later_stops_at_the_calendars_end():
     assert days_later(date(2026, 12, 1), 30) == date(2026, 12, 31)
     assert days_later(date(2026, 12, 1), 10**20) == date.max
     assert days_later(date.max - timedelta(days=1), 1) == date.max
+
+
+@pytest.mark.parametrize("typed", ["-99999999999d", "+99999999999d", "+99999d"])
+def test_a_relative_date_past_the_calendar_is_not_plausible(typed):
+    with pytest.raises(InvalidInput) as refused:
+        parse_date(typed, today=date(2026, 12, 1), option="--due")
+    assert refused.value.message.startswith("--due: ") and "not a plausible date" in refused.value.message
 
 
 def test_a_reporting_period_typed_as_a_date_past_the_calendar_is_no_period():
@@ -59,6 +67,7 @@ def test_audit_log_limit_beyond_sqlites_integers_shows_every_entry_and_a_negativ
     [
         (["network", "missing", "--period", "9999-12-31"], "--period"),
         (["demo", "--students", "100001"], "--students"),
+        (["cases", "remind", "2024010001", "--due", "-99999999999d", "--note", "再约谈"], "--due"),
         (["counseling", "book", "2024010001", "--at", "2026-12-03 24:00"], "--at"),
     ],
 )

@@ -55,7 +55,10 @@ def parse_date(text: str, *, today: date, option: str = "--date", allow_future: 
         value = None
         m = re.fullmatch(r"([+-]\d+)d", low)
         if m:
-            value = today + timedelta(days=int(m.group(1)))
+            try:
+                value = today + timedelta(days=int(m.group(1)))
+            except OverflowError:  # -99999999999d: past the calendar itself, so at its end (and refused below)
+                value = date.min if m.group(1).startswith("-") else date.max
         for fmt in _FORMATS:
             if value is not None:
                 break

@@ -101,6 +101,10 @@ BUILTIN_DIR = Path(__file__).with_name("campus_profiles")
 ENV_VAR = "MHTOOL_CAMPUS_PROFILES"
 SOURCES = ("dorm", "card", "academic")
 MAX_PROBLEMS = 50
+# A cell at or beyond these is no real amount (yuan) or day's meal count: its row is refused, naming
+# the cell, rather than summed (the sums are 64-bit integers of fen).
+MAX_AMOUNT = 10**9
+MAX_MEALS = 10**6
 
 # DuckDB's budget: the week benchmark needs ~200 MB, a term of passes well under this.
 MEMORY_LIMIT = "1GB"
@@ -735,9 +739,9 @@ def _spec(lay: _Layout) -> _Spec:
         night = "CAST(ts + INTERVAL 30 MINUTE - INTERVAL 1 MICROSECOND AS DATE)"
         partial = f"""
             SELECT key AS k, bad, CASE WHEN NOT bad THEN {night} END AS b,
-                   max(epoch_us(ts) * 2 + is_in) FILTER (WHERE NOT bad) AS last,
-                   min(epoch_us(ts)) FILTER (WHERE NOT bad) AS first,
-                   coalesce(bool_or(is_in = 1 AND ts < CAST({night} AS TIMESTAMP) + INTERVAL 5 HOUR) FILTER (WHERE NOT bad), false) AS early,
+                   max(CASE WHEN NOT bad THEN epoch_us(ts) * 2 + is_in END) AS last,
+                   min(CASE WHEN NOT bad THEN epoch_us(ts) END) AS first,
+                   coalesce(bool_or(CASE WHEN NOT bad THEN is_in = 1 AND ts < CAST({night} AS TIMESTAMP) + INTERVAL 5 HOUR END), false) AS early,
                    count(*) AS n
             FROM (SELECT *, {bad} AS bad FROM parsed) GROUP BY ALL
         """
@@ -751,11 +755,11 @@ def _spec(lay: _Layout) -> _Spec:
             SELECT *, ({canteen}) AND ({spending}) AND NOT ({not_spending}) AS meal
             FROM (SELECT *, nullif(upper(trim(k)), '') AS key, {ts} AS ts, mh_money(a) AS amount, nullif(lower(trim(y)), '') AS yy FROM {{src}})
         """
-        bad = "(key IS NULL OR ts IS NULL OR NOT mh_in_range(ts) OR amount IS NULL OR NOT isfinite(amount) OR yy IS NULL)"
+        bad = f"(key IS NULL OR ts IS NULL OR NOT mh_in_range(ts) OR amount IS NULL OR NOT isfinite(amount) OR abs(amount) >= {MAX_AMOUNT} OR yy IS NULL)"
         partial = f"""
             SELECT key AS k, bad, CASE WHEN NOT bad THEN CAST(ts AS DATE) END AS d,
                    count(*) FILTER (WHERE NOT bad AND meal) AS meals,
-                   coalesce(sum(CAST(round(abs(amount) * 100) AS BIGINT)) FILTER (WHERE NOT bad AND meal), 0) AS spend,
+                   coalesce(sum(CASE WHEN NOT bad AND meal THEN CAST(round(abs(amount) * 100) AS BIGINT) END), 0) AS spend,
                    count(*) AS n
             FROM (SELECT *, {bad} AS bad FROM parsed) GROUP BY ALL
         """
@@ -768,11 +772,12 @@ def _spec(lay: _Layout) -> _Spec:
             FROM {src}
         """
         bad = ("(key IS NULL OR day IS NULL OR NOT mh_in_range(CAST(day AS TIMESTAMP)) OR meal_count IS NULL OR NOT isfinite(meal_count) "
-               "OR meal_count < 0 OR meal_count <> floor(meal_count) OR spend IS NULL OR NOT isfinite(spend))")
+               f"OR meal_count < 0 OR meal_count <> floor(meal_count) OR meal_count >= {MAX_MEALS} "
+               f"OR spend IS NULL OR NOT isfinite(spend) OR abs(spend) >= {MAX_AMOUNT})")
         partial = f"""
             SELECT key AS k, bad, CASE WHEN NOT bad THEN day END AS d,
-                   coalesce(sum(CAST(meal_count AS BIGINT)) FILTER (WHERE NOT bad), 0) AS meals,
-                   coalesce(sum(CAST(round(abs(spend) * 100) AS BIGINT)) FILTER (WHERE NOT bad), 0) AS spend,
+                   coalesce(sum(CASE WHEN NOT bad THEN CAST(meal_count AS BIGINT) END), 0) AS meals,
+                   coalesce(sum(CASE WHEN NOT bad THEN CAST(round(abs(spend) * 100) AS BIGINT) END), 0) AS spend,
                    count(*) AS n
             FROM (SELECT *, {bad} AS bad FROM parsed) GROUP BY ALL
         """
@@ -1053,8 +1058,7 @@ class _Aggregator:
             if code is None or fold_text(code).casefold() not in (*prof.codes["in"], *prof.codes["out"]):
                 add(_("unknown direction code; expected one of {codes}").format(codes=" / ".join((*prof.codes["in"][:4], *prof.codes["out"][:4]))), "direction", code)
         elif prof.layout == "transactions":
-            if _py_money(v.get("a")) is None:
-                add(_("amount is not a number"), "amount", v.get("a"))
+            _check_money(v.get("a"), "amount", add)
             if v.get("y") is None or not str(v.get("y")).strip():
                 add(_("transaction type is empty"), "type", None)
         elif prof.layout == "daily":
@@ -1072,8 +1076,18 @@ class _Aggregator:
                 add(_("meal count is negative"), "meals", v.get("c"))
             elif meals != math.floor(meals):
                 add(_("meal count is not a whole number"), "meals", v.get("c"))
-            if _py_money(v.get("s")) is None:
-                add(_("amount is not a number"), "spend", v.get("s"))
+            elif meals >= MAX_MEALS:
+                add(_("meal count is too large to be real (a day's count is below {limit:,})").format(limit=MAX_MEALS), "meals", v.get("c"))
+            _check_money(v.get("s"), "spend", add)
+
+
+def _check_money(value: object, field: str, add: Callable[[str, str, object], None]) -> None:
+    """The problem of an amount cell, as the SQL's ``bad`` finds it."""
+    money = _py_money(value)
+    if money is None:
+        add(_("amount is not a number"), field, value)
+    elif abs(money) >= MAX_AMOUNT:
+        add(_("amount is too large to be real (below {limit:,} yuan)").format(limit=MAX_AMOUNT), field, value)
 
 
 # Python mirrors of the SQL parsers, used only to say which cell of a refused row is wrong.

@@ -396,6 +396,34 @@ def test_card_amounts_types_and_meal_counts_that_do_not_parse(tmp_path):
     assert all(p.sheet == "导出" for p in exc.value.problems)
 
 
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_numbers_and_times_beyond_any_real_one_are_named_not_summed(tmp_path, kind):
+    """An amount or count no card moves, NaN, infinity, a time in the year 290000: each row is refused
+    by row and column (no 64-bit sum or time arithmetic is tried on it, even for a row left out)."""
+    write = write_csv if kind == "csv" else write_xlsx
+    card = write(tmp_path / f"card_far.{kind}", [["学号", "交易时间", "交易地点", "交易金额", "交易类型"],
+                                                 ["2026001", "2026-11-17 12:00", "一食堂", "-8", "消费"],
+                                                 ["2026001", "2026-11-17 12:30", "一食堂", "1e22", "消费"],
+                                                 ["2026001", "2026-11-17 12:40", "一食堂", "nan", "消费"],
+                                                 ["2026001", "2026-11-17 12:50", "一食堂", "-inf", "消费"],
+                                                 ["2026001", "2026-11-17 13:00", "一食堂", str(campus.MAX_AMOUNT), "消费"]])
+    with pytest.raises(InvalidInput) as exc:
+        read_campus(card, "card")
+    assert [(p.row, p.column) for p in exc.value.problems] == [(3, "交易金额"), (4, "交易金额"), (5, "交易金额"), (6, "交易金额")]
+    assert "too large" in exc.value.problems[0].message and "too large" in exc.value.problems[3].message
+    daily = write(tmp_path / f"daily_far.{kind}", [["学号", "日期", "就餐次数", "就餐金额"],
+                                                   ["2026001", "2026-11-17", "3", "30"],
+                                                   ["2026001", "2026-11-18", "1e22", "30"],
+                                                   ["2026001", "2026-11-19", "2", "1e22"]])
+    with pytest.raises(InvalidInput) as exc:
+        read_campus(daily, "card")
+    assert [(p.row, p.column) for p in exc.value.problems] == [(3, "就餐次数"), (4, "就餐金额")]
+    far = write(tmp_path / f"passes_far.{kind}", passes(("20250100001", "进", "2026-11-17 22:00:00"), ("20250100001", "出", "290000-01-01 00:00:00")))
+    with pytest.raises(InvalidInput) as exc:
+        read_campus(far, "dorm")
+    assert problems_of(exc) == [(3, "通行时间", "290000-01-01 00:00:00")]
+
+
 def test_problems_are_capped_and_counted(tmp_path):
     rows = passes(*[("20250100001", "?", f"2026-11-17 0{i % 10}:00:00") for i in range(120)])
     with pytest.raises(InvalidInput) as exc:

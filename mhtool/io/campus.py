@@ -632,6 +632,7 @@ CREATE MACRO mh_clock(s) AS coalesce(
 );
 CREATE MACRO mh_in_range(t) AS t >= TIMESTAMP '{earliest}' AND t < TIMESTAMP '{latest}' + INTERVAL 1 DAY;
 CREATE MACRO mh_money(s) AS try_cast(regexp_replace(s, '[¥￥元,\s]', '', 'g') AS DOUBLE);
+CREATE MACRO mh_bounded(x, below) AS CASE WHEN abs(x) < below THEN x END;
 """
 
 
@@ -729,19 +730,22 @@ def _spec(lay: _Layout) -> _Spec:
     has_date = "date" in lay.fields
     ts = "coalesce(mh_ts(trim(t)), mh_date(trim(d)) + mh_clock(trim(t)))" if has_date else "mh_ts(trim(t))"
     if prof.layout == "passes":
+        # A time outside the plausible range is no time (its row is bad): the aggregates below are
+        # computed on every row, FILTER or not, and a time in the year 290000 would overflow them.
         parsed = f"""
-            SELECT *, nullif(upper(trim(k)), '') AS key, {ts} AS ts,
+            SELECT * EXCLUDE (ts0), CASE WHEN mh_in_range(ts0) THEN ts0 END AS ts FROM (
+            SELECT *, nullif(upper(trim(k)), '') AS key, {ts} AS ts0,
                    CASE WHEN lower(trim(dir)) IN {_sql_in(prof.codes["in"])} THEN 1
                         WHEN lower(trim(dir)) IN {_sql_in(prof.codes["out"])} THEN 0 END AS is_in
-            FROM {{src}}
+            FROM {{src}})
         """
         bad = "(key IS NULL OR ts IS NULL OR NOT mh_in_range(ts) OR is_in IS NULL)"
         night = "CAST(ts + INTERVAL 30 MINUTE - INTERVAL 1 MICROSECOND AS DATE)"
         partial = f"""
             SELECT key AS k, bad, CASE WHEN NOT bad THEN {night} END AS b,
-                   max(CASE WHEN NOT bad THEN epoch_us(ts) * 2 + is_in END) AS last,
-                   min(CASE WHEN NOT bad THEN epoch_us(ts) END) AS first,
-                   coalesce(bool_or(CASE WHEN NOT bad THEN is_in = 1 AND ts < CAST({night} AS TIMESTAMP) + INTERVAL 5 HOUR END), false) AS early,
+                   max(epoch_us(ts) * 2 + is_in) FILTER (WHERE NOT bad) AS last,
+                   min(epoch_us(ts)) FILTER (WHERE NOT bad) AS first,
+                   coalesce(bool_or(is_in = 1 AND ts < CAST({night} AS TIMESTAMP) + INTERVAL 5 HOUR) FILTER (WHERE NOT bad), false) AS early,
                    count(*) AS n
             FROM (SELECT *, {bad} AS bad FROM parsed) GROUP BY ALL
         """
@@ -753,31 +757,31 @@ def _spec(lay: _Layout) -> _Spec:
         not_spending = " OR ".join(f"contains(yy, {_sql_text(c)})" for c in prof.codes["not_spending"])
         parsed = f"""
             SELECT *, ({canteen}) AND ({spending}) AND NOT ({not_spending}) AS meal
-            FROM (SELECT *, nullif(upper(trim(k)), '') AS key, {ts} AS ts, mh_money(a) AS amount, nullif(lower(trim(y)), '') AS yy FROM {{src}})
+            FROM (SELECT *, nullif(upper(trim(k)), '') AS key, {ts} AS ts, mh_bounded(mh_money(a), {MAX_AMOUNT}) AS amount,
+                         nullif(lower(trim(y)), '') AS yy FROM {{src}})
         """
-        bad = f"(key IS NULL OR ts IS NULL OR NOT mh_in_range(ts) OR amount IS NULL OR NOT isfinite(amount) OR abs(amount) >= {MAX_AMOUNT} OR yy IS NULL)"
+        bad = "(key IS NULL OR ts IS NULL OR NOT mh_in_range(ts) OR amount IS NULL OR yy IS NULL)"
         partial = f"""
             SELECT key AS k, bad, CASE WHEN NOT bad THEN CAST(ts AS DATE) END AS d,
                    count(*) FILTER (WHERE NOT bad AND meal) AS meals,
-                   coalesce(sum(CASE WHEN NOT bad AND meal THEN CAST(round(abs(amount) * 100) AS BIGINT) END), 0) AS spend,
+                   coalesce(sum(CAST(round(abs(amount) * 100) AS BIGINT)) FILTER (WHERE NOT bad AND meal), 0) AS spend,
                    count(*) AS n
             FROM (SELECT *, {bad} AS bad FROM parsed) GROUP BY ALL
         """
         return _Spec(parsed, bad, partial,
                      "k VARCHAR, bad BOOLEAN, d DATE, meals BIGINT, spend BIGINT, n BIGINT")
     if prof.layout == "daily":
-        parsed = """
+        parsed = f"""
             SELECT *, nullif(upper(trim(k)), '') AS key, mh_date(trim(d)) AS day,
-                   try_cast(trim(c) AS DOUBLE) AS meal_count, mh_money(s) AS spend
-            FROM {src}
+                   mh_bounded(try_cast(trim(c) AS DOUBLE), {MAX_MEALS}) AS meal_count, mh_bounded(mh_money(s), {MAX_AMOUNT}) AS spend
+            FROM {{src}}
         """
-        bad = ("(key IS NULL OR day IS NULL OR NOT mh_in_range(CAST(day AS TIMESTAMP)) OR meal_count IS NULL OR NOT isfinite(meal_count) "
-               f"OR meal_count < 0 OR meal_count <> floor(meal_count) OR meal_count >= {MAX_MEALS} "
-               f"OR spend IS NULL OR NOT isfinite(spend) OR abs(spend) >= {MAX_AMOUNT})")
+        bad = ("(key IS NULL OR day IS NULL OR NOT mh_in_range(CAST(day AS TIMESTAMP)) OR meal_count IS NULL "
+               "OR meal_count < 0 OR meal_count <> floor(meal_count) OR spend IS NULL)")
         partial = f"""
             SELECT key AS k, bad, CASE WHEN NOT bad THEN day END AS d,
-                   coalesce(sum(CASE WHEN NOT bad THEN CAST(meal_count AS BIGINT) END), 0) AS meals,
-                   coalesce(sum(CASE WHEN NOT bad THEN CAST(round(abs(spend) * 100) AS BIGINT) END), 0) AS spend,
+                   coalesce(sum(CAST(meal_count AS BIGINT)) FILTER (WHERE NOT bad), 0) AS meals,
+                   coalesce(sum(CAST(round(abs(spend) * 100) AS BIGINT)) FILTER (WHERE NOT bad), 0) AS spend,
                    count(*) AS n
             FROM (SELECT *, {bad} AS bad FROM parsed) GROUP BY ALL
         """

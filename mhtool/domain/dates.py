@@ -32,6 +32,12 @@ EARLIEST_DATE = date(1990, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
 
 
+def moment_text(value) -> str:
+    """A recorded moment as people write it: ``2026-11-15 23:40`` (no ``T``, no seconds, the clock it was recorded on)."""
+    shown = str(value or "").replace("T", " ")
+    return shown[:16] if len(shown) >= 16 and shown[13:14] == ":" else shown
+
+
 def days_later(day: date, days: int) -> date:
     """``day`` plus ``days``; the calendar's last day when that lies beyond it (``--due-within 99999999``)."""
     return day + timedelta(days=days) if days <= (date.max - day).days else date.max

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from mhtool.survey.domain.batch_view import batch_items, batch_line, moment_text
+from mhtool.domain.dates import moment_text
+from mhtool.survey.domain.batch_view import batch_items, batch_line
 from tests.survey.export_factory import YES_NO, labels, make_students, write_wjx_xlsx
 
 UPI_NAMES = {"name": "UPI", "bands": {"A": {"zh": "A类", "en": "A"}, "B": {"zh": "B类", "en": "B"}, "C": {"zh": "C类", "en": "C"}}}

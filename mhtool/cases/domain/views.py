@@ -14,6 +14,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from mhtool.cases.domain import model
+from mhtool.domain.dates import moment_text
 from mhtool.domain.labels import codes, label, text
 from mhtool.domain.sensitivity import DOCUMENT_WITHHELD_KINDS, ENTRY_PUBLIC_FIELDS, STUDENT_CLINICAL_FIELDS
 from mhtool.domain.vocabulary import LEVELS, ROSTER_FIELDS
@@ -416,18 +417,12 @@ def _say(code: str, value, lang: str) -> str:
     return label("entry_text", code, lang).format(value) if value else ""
 
 
-def _moment_text(value) -> str:
-    """A recorded moment as people write it: ``2026-11-15 23:40`` (no ``T``, no seconds)."""
-    shown = str(value or "").replace("T", " ")
-    return shown[:16] if len(shown) >= 16 and shown[13:14] == ":" else shown
-
-
 def notice_text(who, at, lang: str, how: str | None = None) -> str:
     """One notice as a sentence fragment: ``家长 2026-11-15 23:40``, ``学生工作部（电话） 2026-11-15 23:50``."""
     who = str(who or "").strip()
     if how:
         who = text("notice_how", lang, who=who, how=how) if who else how
-    when = _moment_text(at)
+    when = moment_text(at)
     return text("notice_at", lang, who=who, at=when).strip() if when else who
 
 
@@ -523,7 +518,7 @@ def entry_summary(item: dict, lang: str = "zh") -> str:
                 _say("crisis_risk", label("crisis_risk", f.get("risk"), lang), lang),
                 _say("where", f.get("where"), lang),
                 _say("actions", f.get("actions"), lang),
-                _say("parents_notified", _moment_text(f.get("parents_notified_at")), lang),
+                _say("parents_notified", moment_text(f.get("parents_notified_at")), lang),
                 _say("notified", notified, lang),
                 _say("reported_up", reported_text(f, lang), lang),
             ]

@@ -8,8 +8,7 @@ The JSON output keeps the detail as it is.
 
 from __future__ import annotations
 
-from datetime import datetime
-
+from mhtool.domain.dates import moment_text
 from mhtool.domain.labels import label, text
 from mhtool.domain.vocabulary import LEVELS
 
@@ -21,14 +20,6 @@ BATCH_FIELDS = (
 )  # fmt: skip
 # Kept in the detail for scripts, and shown by another line here (imported_at carries the day).
 _NOT_SHOWN = frozenset({"imported_on", "content_key", "content_bi"})
-
-
-def moment_text(value) -> str:
-    """An ISO time as its clock showed it, to the minute (``2026-11-05T09:00:00+08:00`` → ``2026-11-05 09:00``)."""
-    try:
-        return datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return str(value)
 
 
 def _counts(pairs, lang: str) -> str:

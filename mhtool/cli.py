@@ -90,6 +90,11 @@ def _feature_command(name: str):
     return command_of(_registered(LAZY_COMMANDS[name]), name)
 
 
+def _shortened(path: str, keep: int = 120) -> str:
+    """A path as a message shows it: whole, or its beginning and end when it is very long."""
+    return path if len(path) <= keep else f"{path[: keep // 2]}…{path[-keep // 2 :]}"
+
+
 class MhtoolGroup(HelpGroup):
     """The root group: lazy commands and sub-groups, and every mhtool error turned into a one-line message and its exit code."""
 
@@ -158,6 +163,14 @@ class MhtoolGroup(HelpGroup):
                 raise typer.Exit(EXIT_USAGE) from None
             if _is_cli_control(exc) or os.environ.get("MHTOOL_DEBUG") == "1":
                 raise
+            if isinstance(exc, OSError) and exc.filename is not None:
+                # A path the system refuses (a name too long, a folder not allowed, a full disk): said
+                # with the path, which the user gave or can find, rather than as an unexpected error.
+                output.error(
+                    _("cannot use {path}: {reason}").format(path=_shortened(os.fsdecode(exc.filename)), reason=exc.strerror or exc),
+                    _("check the path: its folder must exist, each name in it at most 255 bytes long, and you must be allowed to read or write there"),
+                )
+                raise typer.Exit(EXIT_ERROR) from None
             output.error(
                 _("unexpected {kind}: {problem}").format(kind=type(exc).__name__, problem=exc),
                 _("run again with MHTOOL_DEBUG=1 to see the traceback"),

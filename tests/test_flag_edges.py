@@ -75,3 +75,21 @@ def test_values_past_the_calendar_or_the_demos_size_are_usage_errors(store_env, 
     result = store_env.cli(*args)
     _calm(result)
     assert result.exit_code == 2 and flag in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["backup", "{long}"],
+        ["export", "research", "--purpose", "研究", "--out", "{long}"],
+        ["survey", "import", "{long}", "--instrument", "upi"],
+    ],
+)
+def test_a_path_the_system_refuses_is_named_not_unexpected(store_env, tmp_path, args):
+    long = str(tmp_path / ("档" * 200))  # 600 bytes: longer than any file name may be
+    result = store_env.cli(*[a.replace("{long}", long) for a in args])
+    _calm(result)
+    assert result.exit_code == 1 and "cannot use " in result.stderr and "File name too long" in result.stderr, result.stderr
+    # The path is shown by its two ends, not 600 bytes of it.
+    assert str(tmp_path)[:20] in result.stderr and long not in result.stderr
+

@@ -82,6 +82,7 @@ def test_exit_2_a_flag_value_the_parser_refuses(center):
         (["cases", "nosuch"], "nosuch"),
         # Typer's suggestion comes in the same language: 没有此命令：shw；是否要用 show？
         (["cases", "shw"], "是否要用 show"),
+        (["survey", "batches", "extra"], "多余的参数：extra"),
     ],
 )
 def test_exit_2_typers_own_usage_errors_in_chinese(center, args, named):

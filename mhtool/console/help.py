@@ -273,7 +273,7 @@ def usage_message(exc) -> str:
         if found["options"]:
             said += _("; did you mean {options}?").format(options=_name(found["options"]))
         return said
-    found = re.match(r"^Got unexpected extra arguments? \((?P<args>.*)\)$", message)
+    found = re.match(r"^Got unexpected extra argument(?:s|\(s\))? \((?P<args>.*)\)$", message)
     if found:
         return _("unexpected extra arguments: {args}").format(args=found["args"])
     if message.startswith("Missing command"):

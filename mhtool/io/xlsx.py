@@ -350,7 +350,6 @@ def unique_sheet_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-@functools.lru_cache(maxsize=16384)
 # --------------------------------------------------------------------------- the printed page
 
 

@@ -35,6 +35,7 @@ from mhtool.errors import InvalidInput, RefusedChange, UsageError
 from mhtool.i18n import N_, _
 from mhtool.domain.labels import code_from_label, codes, label
 from mhtool.domain import rules
+from mhtool.domain.dates import moment_text
 from mhtool.domain.vocabulary import CONSENT
 
 STATUSES = ("referred", "attended", "assessed", "treatment_outpatient", "hospitalized", "closed", "declined", "cancelled")
@@ -577,11 +578,10 @@ def field_text(name: str, value, lang: str = "zh") -> str:
     if name == "medication":
         return label("answer", "yes" if value else "no", lang)
     if name == "guardian_informed" and isinstance(value, dict):
-        at = (value.get("at") or "").replace("T", " ")
-        parts = [p for p in (at, value.get("how"), value.get("by")) if p]
+        parts = [p for p in (moment_text(value.get("at")), value.get("how"), value.get("by")) if p]
         return label("referral_text", "comma", lang).join(parts)
     if name == "referred_at":
-        return str(value).replace("T", " ")
+        return moment_text(value)
     return str(value)
 
 

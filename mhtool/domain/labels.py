@@ -689,6 +689,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "report_hospitals_clinical": ("转介医院仅咨询师可见。", "Hospitals are shown to counselors only."),
     # A critical item as a counselor reads it: the item's wording and its number on the form.
     "screening_flag_item": ("{text}（第{item}题）", "{text} (item {item})"),
+    # A failed course as a signal's sentence names it: 高等数学（53）, 大学英语（补考 41）.
+    "course_detail": ("{course}（{detail}）", "{course} ({detail})"),
+    # Two sentences of a note, one after the other (Chinese sets no space after 。).
+    "sentences": ("{first}{second}", "{first} {second}"),
     # Someone told at a moment (crisis records: 家长 2026-11-15 23:40), and the separator of such a list.
     "notice_at": ("{who} {at}", "{who} {at}"),
     "notice_how": ("{who}（{how}）", "{who} ({how})"),

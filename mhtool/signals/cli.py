@@ -14,7 +14,7 @@ import typer
 
 from mhtool.console.apps import make_subapp
 from mhtool.console.options import CollegeOpt, CsvOpt, DateOpt, JsonOpt, LangOpt, date_value
-from mhtool.domain.labels import label
+from mhtool.domain.labels import label, pick
 from mhtool.i18n import _, current, joined
 
 app = make_subapp(help="Campus signals (多源预警): dorm access, campus card and academic data, explained for a counselor's review.")
@@ -153,7 +153,7 @@ def _emit_new(result: dict, lang: str) -> None:
     rows = result.get("new_signals") or []
     if not rows:
         return
-    table = [{**r, "rule_label": r["rule_name"] if lang == "zh" else r["rule_name_en"], "id_short": (r.get("signal_id") or "")[:8]} for r in rows]
+    table = [{**r, "rule_label": pick(lang, r["rule_name"], r["rule_name_en"]), "id_short": (r.get("signal_id") or "")[:8]} for r in rows]
     output.emit_table(
         table,
         [
@@ -189,8 +189,8 @@ def list_signals(
         return
     for r in rows:
         r["level_label"] = label("level", r.get("level"), lang)
-        r["rules_text"] = joined(r["rule_names"] if lang == "zh" else r["rule_names_en"], lang)
-        r["explanation_text"] = r["explanation"] if lang == "zh" else r["explanation_en"]
+        r["rules_text"] = joined(pick(lang, r["rule_names"], r["rule_names_en"]), lang)
+        r["explanation_text"] = pick(lang, r["explanation"], r["explanation_en"])
         r["ids_text"] = " ".join(i[:8] for i in r["signal_ids"])
     columns = [
         ("student_no", label("field", "student_no", lang)),
@@ -297,12 +297,12 @@ def rules(ctx: typer.Context, json: JsonOpt = False, lang: LangOpt = None) -> No
     rows = [
         {
             "code": r["code"],
-            "name": r["name"] if lang == "zh" else r["name_en"],
+            "name": pick(lang, r["name"], r["name_en"]),
             "source": label("signal_source", r["source"], lang),
             "enabled": label("answer", "yes" if r["enabled"] else "no", lang),
             "parameters": ", ".join(f"{k}={v}" for k, v in r.items() if k not in skip),
             "review_days": r["review_days"],
-            "explain": r["explain"] if lang == "zh" else r["explain_en"],
+            "explain": pick(lang, r["explain"], r["explain_en"]),
         }
         for r in table
     ]

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from mhtool.cases.domain import model
 from mhtool.domain.dates import moment_text
-from mhtool.domain.labels import codes, label, text
+from mhtool.domain.labels import codes, label, pick, text
 from mhtool.domain.sensitivity import DOCUMENT_WITHHELD_KINDS, ENTRY_PUBLIC_FIELDS, STUDENT_CLINICAL_FIELDS
 from mhtool.domain.vocabulary import LEVELS, ROSTER_FIELDS
 from mhtool.i18n import N_, _, current, ngettext
@@ -219,9 +219,7 @@ def signal_items(signals: list[dict]) -> list[dict]:
 
 def signal_explanation(signal: dict, lang: str) -> str:
     """The rule's sentence filled in with the facts, in ``lang`` (the Chinese one when there is no English)."""
-    if lang == "en":
-        return signal.get("explanation_en") or signal.get("explanation") or ""
-    return signal.get("explanation") or signal.get("explanation_en") or ""
+    return pick(lang, signal.get("explanation") or signal.get("explanation_en") or "", signal.get("explanation_en"))
 
 
 def signal_state(signal: dict, lang: str) -> str:

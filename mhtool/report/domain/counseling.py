@@ -154,7 +154,7 @@ def counseling_sheet(data: CounselingData, period: Period, *, lang: str = "zh", 
     if not (sessions or meetings or acts or crises):
         notes.append(text("counseling_zero", lang))
     definitions = text("counseling_definitions", lang, previous=columns[5].header(lang), unit=_w(f"unit_{period.kind}", lang))
-    notes.append(f"{definitions}{'' if lang == 'zh' else ' '}{text('counseling_confidential', lang)}")
+    notes.append(text("sentences", lang, first=definitions, second=text("counseling_confidential", lang)))
     if detail and not now.get("clinical"):
         notes.append(text("counseling_concern_withheld", lang))
     kind = label("report_period", period.kind, "zh"), label("report_period", period.kind, "en")

@@ -86,6 +86,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, NoReturn
 
+from mhtool.domain.labels import pick, text
 from mhtool.errors import InvalidInput
 from mhtool.i18n import N_, _, joined
 from mhtool.signals.domain.facts import Hit, StudentContext, passed, term_key
@@ -168,7 +169,7 @@ class Rule:
         return self.params.get("window_days")  # type: ignore[return-value]
 
     def label(self, lang: str = "zh") -> str:
-        return self.name if lang == "zh" else self.name_en
+        return pick(lang, self.name, self.name_en)
 
     def as_dict(self) -> dict:
         """The rule as in the file (``code`` added), in file order: JSON for ``signals rules``."""
@@ -457,7 +458,7 @@ def _course_text(c: Mapping, lang: str) -> str:
     score = c.get("score")
     kind = c.get("kind") or "正常"
     detail = str(score) if kind == "正常" else f"{kind} {score}"
-    return f"{c.get('course')}（{detail}）" if lang == "zh" else f"{c.get('course')} ({detail})"
+    return text("course_detail", lang, course=c.get("course"), detail=detail)
 
 
 def _hit(rule: Rule, on: str, facts: dict, fields: Callable[[str], dict[str, str]]) -> Hit:

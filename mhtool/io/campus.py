@@ -739,7 +739,7 @@ def _spec(lay: _Layout) -> _Spec:
                         WHEN lower(trim(dir)) IN {_sql_in(prof.codes["out"])} THEN 0 END AS is_in
             FROM {{src}})
         """
-        bad = "(key IS NULL OR ts IS NULL OR NOT mh_in_range(ts) OR is_in IS NULL)"
+        bad = "(key IS NULL OR ts IS NULL OR is_in IS NULL)"  # ts is NULL outside the plausible range too
         night = "CAST(ts + INTERVAL 30 MINUTE - INTERVAL 1 MICROSECOND AS DATE)"
         partial = f"""
             SELECT key AS k, bad, CASE WHEN NOT bad THEN {night} END AS b,

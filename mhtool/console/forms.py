@@ -18,8 +18,9 @@ Choices show their labels (:mod:`mhtool.domain.labels`) in the reader's
 language, watch levels and risks in their colours; dates are checked while
 they are typed by the parsers the use cases apply (:mod:`mhtool.domain.dates`).
 
-questionary (and prompt_toolkit) is imported only when a form is shown: most
-commands never show one, and start-up time matters.
+The questions themselves are :mod:`mhtool.console.prompts`' widgets, the one
+module that imports questionary, and only when a form is shown: most commands
+never show one, and start-up time matters.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from mhtool.console import prompts
 from mhtool.errors import Interrupted, MhtoolError
 from mhtool.i18n import _, current, joined
 
@@ -145,7 +147,7 @@ def fill(
                 offered = tuple(choices[field.name]()) if choices and field.name in choices else field.choices
                 values[field.name] = _ask(field, offered)
         _show_summary(fields, values)
-        confirmed = _confirm(_("Record this?"))
+        confirmed = prompts.form_confirm(_("Record this?"))
     except (KeyboardInterrupt, EOFError):
         raise Interrupted(_("cancelled; nothing was changed")) from None
     if not confirmed:
@@ -262,27 +264,16 @@ def check(field: Field, text: str) -> str | None:
 
 
 def _ask(field: Field, offered: Sequence[str]):
-    import questionary
-
     asked = question(field)
     if field.kind == "choice" and offered:
-        options = [] if field.required or field.default else [questionary.Choice(_("(skip)"), value=_SKIP)]
-        for value in offered:
-            style = (field.styles or {}).get(_code(field, value))
-            shown = title(field, value)
-            options.append(questionary.Choice([(style, shown)] if style else shown, value=value))
-        default = field.default if field.default in offered else None
-        question_ = questionary.select(asked, choices=options, default=default, instruction=_("(arrow keys, Enter)"))
-        answer = _with_ctrl_d(question_).unsafe_ask()
+        options = [] if field.required or field.default else [(_SKIP, _("(skip)"), None)]
+        options += [(value, title(field, value), (field.styles or {}).get(_code(field, value))) for value in offered]
+        answer = prompts.form_choice(asked, options, default=field.default if field.default in offered else None)
         return None if answer == _SKIP else answer
     optional = not (field.required or field.default)
-    answer = questionary.text(
-        asked,
-        default=_default_text(field),
-        validate=lambda text: check(field, text) or True,
-        # Shown in the empty answer, gone at the first key typed.
-        placeholder=[("fg:ansibrightblack", _("(Enter skips)"))] if optional else None,
-    ).unsafe_ask()
+    answer = prompts.form_text(
+        asked, default=_default_text(field), validate=lambda text: check(field, text) or True, placeholder=_("(Enter skips)") if optional else None
+    )
     answer = (answer or "").strip()
     if not answer:
         return None
@@ -292,26 +283,6 @@ def _ask(field: Field, offered: Sequence[str]):
         # What the summary shows is what is recorded: the day ``+7d`` named when it was typed.
         return resolved(field, answer) or answer
     return answer
-
-
-def _with_ctrl_d(question_):
-    """``question_``, which Ctrl-D cancels as it does a text question (questionary's lists and yes/no ignore it)."""
-    from prompt_toolkit.key_binding import KeyBindings
-
-    bindings = question_.application.key_bindings
-    if isinstance(bindings, KeyBindings):
-
-        @bindings.add("c-d", eager=True)
-        def _cancel(event) -> None:
-            event.app.exit(exception=EOFError())
-
-    return question_
-
-
-def _confirm(message: str) -> bool:
-    import questionary
-
-    return bool(_with_ctrl_d(questionary.confirm(message, default=True)).unsafe_ask())
 
 
 __all__ = [

@@ -7,11 +7,12 @@ UsageError naming the flag instead of asking.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 
 from mhtool.errors import Interrupted, UsageError
 from mhtool.i18n import _
 
-__all__ = ["Interrupted", "confirm", "is_interactive", "secret", "select", "text"]
+__all__ = ["Interrupted", "confirm", "form_choice", "form_confirm", "form_text", "is_interactive", "secret", "select", "text"]
 
 
 def is_interactive() -> bool:
@@ -60,3 +61,51 @@ def confirm(message: str, *, flag: str = "--yes") -> bool:
     import questionary
 
     return bool(_answer(questionary.confirm(message, default=False)))
+
+
+# -- the widgets of a form (mhtool.console.forms) -------------------------------------------------
+#
+# The form turns Ctrl-C and Ctrl-D into Interrupted itself, so these let questionary's exceptions through.
+
+
+def form_choice(message: str, options: Sequence[tuple[object, str, str | None]], *, default: object = None) -> object:
+    """One of ``options`` (value, text, prompt_toolkit style or None), picked with the arrow keys."""
+    import questionary
+
+    choices = [questionary.Choice([(style, shown)] if style else shown, value=value) for value, shown, style in options]
+    question = questionary.select(message, choices=choices, default=default, instruction=_("(arrow keys, Enter)"))
+    return _with_ctrl_d(question).unsafe_ask()
+
+
+def form_text(message: str, *, default: str, validate: Callable[[str], object], placeholder: str | None = None) -> str | None:
+    """A line of text, checked as it is typed; ``placeholder`` shows, greyed, in the empty answer."""
+    import questionary
+
+    return questionary.text(
+        message,
+        default=default,
+        validate=validate,
+        # Shown in the empty answer, gone at the first key typed.
+        placeholder=[("fg:ansibrightblack", placeholder)] if placeholder else None,
+    ).unsafe_ask()
+
+
+def form_confirm(message: str) -> bool:
+    """Yes or no, yes by default."""
+    import questionary
+
+    return bool(_with_ctrl_d(questionary.confirm(message, default=True)).unsafe_ask())
+
+
+def _with_ctrl_d(question):
+    """``question``, which Ctrl-D cancels as it does a text question (questionary's lists and yes/no ignore it)."""
+    from prompt_toolkit.key_binding import KeyBindings
+
+    bindings = question.application.key_bindings
+    if isinstance(bindings, KeyBindings):
+
+        @bindings.add("c-d", eager=True)
+        def _cancel(event) -> None:
+            event.app.exit(exception=EOFError())
+
+    return question

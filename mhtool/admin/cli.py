@@ -85,9 +85,13 @@ def info(ctx: typer.Context, json: JsonOpt = False) -> None:
     if json:
         output.emit_json(facts)
         return
-    rows = [{"k": k, "v": v} for k, v in facts.items() if k != "records"]
-    rows += [{"k": f"records.{k}", "v": v} for k, v in facts["records"].items()]
-    output.emit_table(rows, [("k", _("item")), ("v", _("value"))], title="mhtool store")
+    from mhtool.admin.domain.store_view import info_items
+    from mhtool.domain.labels import columns
+    from mhtool.i18n import in_language
+
+    shown = in_language(None)
+    rows = [{"k": k, "v": v} for k, v in info_items(facts, shown)]
+    output.emit_table(rows, columns([("k", "item"), ("v", "value")], shown), title="mhtool store")
 
 
 def backup(ctx: typer.Context, out: Annotated[Path, typer.Argument(help="The backup file to create.")]) -> None:

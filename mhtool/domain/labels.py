@@ -359,6 +359,37 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "active": ("在职", "Active"),
         "setting": ("设置", "Setting"),
     },
+    # What `mhtool info` shows of a store (mhtool/admin/domain/store_view.py).
+    "store_field": {
+        "store": ("存储文件", "Store file"),
+        "store_id": ("存储编号", "Store id"),
+        "schema_version": ("数据结构版本", "Schema version"),
+        "created_at": ("创建时间", "Created"),
+        "timezone": ("时区", "Time zone"),
+        "key_generation": ("密钥代次", "Key generation"),
+        "rotation_in_progress": ("密钥轮换未完成", "Key rotation unfinished"),
+        "staff": ("在职工作人员", "Active staff"),
+        "size_bytes": ("文件大小", "File size"),
+    },
+    # How many records a store holds, by table (mhtool info).
+    "record_table": {
+        "audit": ("审计日志条目", "Audit entries"),
+        "students": ("学生档案", "Student dossiers"),
+        "watches": ("关注记录", "Watch episodes"),
+        "entries": ("档案记录", "Dossier entries"),
+        "tasks": ("任务", "Tasks"),
+        "batches": ("筛查批次", "Screening batches"),
+        "responses": ("筛查作答", "Screening responses"),
+        "hospitals": ("转介医院", "Hospitals"),
+        "referrals": ("转介", "Referrals"),
+        "signals": ("校园预警信号", "Campus signals"),
+        "signal_facts": ("校园数据（按日）", "Campus facts (by day)"),
+        "network_members": ("班级心理网络成员", "Class network members"),
+        "network_reports": ("班级报告", "Class reports"),
+        "appointments": ("咨询预约", "Appointments"),
+        "counseling_groups": ("团体辅导", "Counseling groups"),
+        "activities": ("心理健康活动", "Activities"),
+    },
     # What `survey batch` shows of one imported batch (mhtool/survey/domain/batch_view.py).
     "batch_field": {
         "id": ("批次编号", "Batch"),

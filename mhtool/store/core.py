@@ -1530,6 +1530,7 @@ def store_info(path: str | os.PathLike) -> dict:
         "store_id": meta.get("store_id"),
         "schema_version": version,
         "created_at": meta.get("created_at"),
+        "timezone": meta.get("timezone") or "Asia/Shanghai",
         "key_generation": int(meta.get("generation") or 0),
         "rotation_in_progress": bool(meta.get("rotation_target")),
         "staff": active_staff,

@@ -1,0 +1,1 @@
+"""What the store's administration shows, as plain functions of plain data."""

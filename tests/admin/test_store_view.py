@@ -1,0 +1,57 @@
+"""`mhtool info` as a person reads it: labels in the reader's words, the store's clock, counts grouped."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mhtool.admin.domain.store_view import info_items
+from mhtool.domain.labels import label
+from mhtool.store import schema
+
+FACTS = {
+    "store": "center.db",
+    "store_id": "ab12",
+    "schema_version": 6,
+    "created_at": "2026-12-01T23:56:15.501218+00:00",
+    "timezone": "Asia/Shanghai",
+    "key_generation": 2,
+    "rotation_in_progress": True,
+    "staff": 3,
+    "records": {"students": 12345, "audit": 7},
+    "size_bytes": 30_048_256,
+}
+
+
+def test_each_fact_is_shown_under_its_label_on_the_stores_clock():
+    items = dict(info_items(FACTS, "zh"))
+    # 23:56 UTC is 07:56 the next morning in Beijing, the clock every other moment is shown on.
+    assert items["创建时间"] == "2026-12-02 07:56"
+    assert items["密钥轮换未完成"] == "是"
+    assert items["文件大小"] == "28.7 MB"
+    assert items["学生档案"] == "12,345"
+    assert items["审计日志条目"] == "7"
+    assert dict(info_items(FACTS, "en"))["Key rotation unfinished"] == "yes"
+
+
+def test_a_store_in_another_zone_is_shown_on_its_own_clock():
+    assert dict(info_items({**FACTS, "timezone": "Europe/London"}, "zh"))["创建时间"] == "2026-12-01 23:56"
+
+
+def test_every_counted_table_has_a_label_in_both_languages():
+    counted = [table for table in schema.SEALED_TABLES if table not in ("sealed_meta", "staff")]
+    for lang in ("zh", "en"):
+        shown = [label("record_table", table, lang) for table in counted]
+        assert not set(shown) & set(counted), f"tables shown by their key in {lang}"
+        assert len(set(shown)) == len(shown)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_info_at_the_command_line_reads_in_words_and_json_keeps_the_keys(store_env, lang):
+    bare = type(store_env.cli)(env={"MHTOOL_STORE": str(store_env.path), "MHTOOL_LANG": lang, "FORCE_TERMINAL": "1", "MHTOOL_PAGER": "cat", "COLUMNS": "240"})
+    text = bare.ok("info").stdout
+    facts = json.loads(bare.ok("info", "--json").stdout)
+    assert label("record_table", "students", lang) in text and "records.students" not in text and "rotation_in_progress" not in text
+    assert label("store_field", "created_at", lang) in text and "T" not in text.split(label("store_field", "created_at", lang))[1].splitlines()[0]
+    assert set(facts) >= {"store_id", "created_at", "timezone", "records", "rotation_in_progress"} and facts["timezone"] == "Asia/Shanghai"

@@ -287,6 +287,7 @@ def show(
     lang = _shown(lang)
     with session.open_center(ctx) as center:
         d = center.cases.show(student, kinds=kind)
+        names = center.cases.staff_names() if not json else None
     if "erased" in d:
         from mhtool.cases.domain.views import erased_text
 
@@ -302,9 +303,9 @@ def show(
     from mhtool.cases import render
 
     if sys.stdout.isatty() or os.environ.get("FORCE_TERMINAL"):
-        output.emit_renderable(render.dossier_panel(d, lang))
+        output.emit_renderable(render.dossier_panel(d, lang, names))
         return
-    lines, timeline = render.dossier_lines(d, lang)
+    lines, timeline = render.dossier_lines(d, lang, names)
     for line in lines:
         output.emit_line(line)
     if timeline:
@@ -330,7 +331,7 @@ def _list_columns(lang: str) -> list[tuple[str, str]]:
     ]
 
 
-def _emit_rows(rows: list[dict], *, json: bool, csv: bool, lang: str, columns) -> None:
+def _emit_rows(rows: list[dict], *, json: bool, csv: bool, lang: str, columns, staff_names: dict | None = None) -> None:
     from mhtool.cases.domain.views import missing_text
     from mhtool.console import output
     from mhtool.domain.labels import label
@@ -343,8 +344,11 @@ def _emit_rows(rows: list[dict], *, json: bool, csv: bool, lang: str, columns) -
     levels = {c: label("level", c, lang) for c in LEVELS}
     statuses = {c: label("status", c, lang) for c in STATUSES}
     days = label("dossier", "days", lang)
+    names = staff_names or {}
     for r in rows:
         level, status = r.get("level"), r.get("status")
+        if r.get("counselor") in names:
+            r["counselor"] = names[r["counselor"]]
         r["level_label"] = levels[level] if level in levels else label("level", level, lang)
         r["status_label"] = statuses[status] if status in statuses else label("status", status, lang)
         if "overdue_days" in r:
@@ -368,7 +372,7 @@ def list_(
     college: CollegeOpt = None,
     group: Annotated[Optional[str], typer.Option("--group", callback=checked(_parse_group), help="Only students in this special group (hardship, academic, … or its Chinese name).")] = None,
     status: Annotated[Optional[str], typer.Option("--status", help=f"Only this status: {', '.join(STATUSES)}.")] = None,
-    counselor: Annotated[Optional[str], typer.Option("--counselor", help="Only students assigned to this counselor.")] = None,
+    counselor: Annotated[Optional[str], typer.Option("--counselor", help="Only students assigned to this counselor: a login or the name shown for them (张华).")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only students with an overdue task.")] = False,
     due_within: Annotated[Optional[int], typer.Option("--due-within", min=0, metavar="DAYS", help="Only students with a task due within DAYS days (overdue included).")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include students who are not on the watch list (reads every dossier).")] = False,
@@ -388,7 +392,8 @@ def list_(
             level=level, college=college, group=group, status=status, counselor=counselor,
             overdue=overdue, due_within=due_within, include_unwatched=all_,
         )
-    _emit_rows(rows, json=json, csv=csv, lang=lang, columns=_list_columns(lang))
+        names = None if json else center.cases.staff_names()
+    _emit_rows(rows, json=json, csv=csv, lang=lang, columns=_list_columns(lang), staff_names=names)
 
 
 @app.command("radar")
@@ -426,7 +431,8 @@ def find(
     lang = _shown(lang)
     with session.open_center(ctx) as center:
         rows = center.cases.find(text)
-    _emit_rows(rows, json=json, csv=False, lang=lang, columns=_list_columns(lang))
+        names = None if json else center.cases.staff_names()
+    _emit_rows(rows, json=json, csv=False, lang=lang, columns=_list_columns(lang), staff_names=names)
 
 
 @app.command("tasks")
@@ -448,6 +454,7 @@ def tasks(
     lang = _shown(lang)
     with session.open_center(ctx) as center:
         rows = center.cases.tasks(overdue=overdue, mine=mine, due_within=due_within)
+        names = None if json else center.cases.staff_names()
     for r in rows:
         r["id_short"] = r["id"][:8]
         r["proposed_label"] = label("level", r["proposed_level"], lang) if r.get("proposed_level") else ""
@@ -469,7 +476,7 @@ def tasks(
             r.pop("id_short", None)
             r.pop("proposed_label", None)
             r.pop("student_id", None)
-    _emit_rows(rows, json=json, csv=False, lang=lang, columns=columns)
+    _emit_rows(rows, json=json, csv=False, lang=lang, columns=columns, staff_names=names)
 
 
 @app.command("check")
@@ -489,6 +496,7 @@ def check(
     lang = _shown(lang)
     with session.open_center(ctx) as center:
         rows = center.cases.check(college=college)
+        names = None if json else center.cases.staff_names()
     columns = [
         ("student_no", label("field", "student_no", lang)),
         ("name", label("field", "name", lang)),
@@ -497,7 +505,7 @@ def check(
         ("counselor", label("field", "counselor", lang)),
         ("missing_text", label("dossier", "missing", lang)),
     ]
-    _emit_rows(rows, json=json, csv=False, lang=lang, columns=columns)
+    _emit_rows(rows, json=json, csv=False, lang=lang, columns=columns, staff_names=names)
     if not json:
         if rows:
             output.warn(_("{n} watched student(s) lack part of the three clarities (三个明确)").format(n=len(rows)))

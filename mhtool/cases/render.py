@@ -18,7 +18,7 @@ def _s(value) -> str:
     return "" if value is None else str(value)
 
 
-def _header_pairs(s: dict, lang: str) -> list[tuple[str, str]]:
+def _header_pairs(s: dict, lang: str, staff_names: dict | None) -> list[tuple[str, str]]:
     """(label, value) of the header fields, in the order the dossier shows them."""
     pairs = [
         ("gender", s.get("gender")),
@@ -29,7 +29,7 @@ def _header_pairs(s: dict, lang: str) -> list[tuple[str, str]]:
         ("dorm", s.get("dorm")),
         ("phone", s.get("phone")),
         ("advisor", " ".join(x for x in (s.get("advisor"), s.get("advisor_phone")) if x)),
-        ("counselor", s.get("counselor")),
+        ("counselor", views.staff_name(s.get("counselor"), staff_names)),
         ("guardians", views.guardian_text(s.get("guardians") or [])),
     ]
     if "level_reason" in s:
@@ -82,7 +82,7 @@ def timeline_columns(lang: str) -> list[tuple[str, str]]:
     return [("date", label("field", "date", lang)), ("kind", label("field", "kind", lang)), ("author", label("field", "author", lang)), ("summary", label("field", "summary", lang)), ("id", "#")]
 
 
-def dossier_lines(d: dict, lang: str = "zh") -> tuple[list[str], list[dict]]:
+def dossier_lines(d: dict, lang: str = "zh", staff_names: dict | None = None) -> tuple[list[str], list[dict]]:
     """The dossier for a pipe: its lines down to the timeline, and the timeline's rows (:func:`timeline_columns`).
 
     Header fields are ``label<TAB>value``, lists are one bullet per line; the
@@ -91,7 +91,7 @@ def dossier_lines(d: dict, lang: str = "zh") -> tuple[list[str], list[dict]]:
     s = d["student"]
     name, number, rest = _head_parts(s, lang)
     lines = [label("dossier", "title", lang), f"{name}  {number}   {label('level', s.get('level') or 'none', lang)} {rest}"]
-    lines += [f"{key}\t{value}" for key, value in _header_pairs(s, lang)]
+    lines += [f"{key}\t{value}" for key, value in _header_pairs(s, lang, staff_names)]
     if d["missing"]:
         lines.append(f"{label('dossier', 'missing_title', lang)}: " + views.missing_text(d["missing"], lang))
     none = label("dossier", "none", lang)
@@ -105,14 +105,14 @@ def dossier_lines(d: dict, lang: str = "zh") -> tuple[list[str], list[dict]]:
         lines += [f"• {views.signal_line(sig, lang)}  [{sig['id'][:8]}]" for sig in d["signals"]]
     lines.append(label("dossier", "timeline", lang))
     rows = [
-        {"date": item["date"], "kind": label("entry", item["kind"], lang), "author": item.get("author") or "", "summary": _summary(item, lang), "id": item["id"][:8]}
+        {"date": item["date"], "kind": label("entry", item["kind"], lang), "author": views.staff_name(item.get("author"), staff_names) or "", "summary": _summary(item, lang), "id": item["id"][:8]}
         for item in d["timeline"]
     ]
     # User text may hold line breaks; a pipe gets one line per item.
     return [" ".join(line.splitlines()) for line in lines], rows
 
 
-def dossier_panel(d: dict, lang: str = "zh"):
+def dossier_panel(d: dict, lang: str = "zh", staff_names: dict | None = None):
     """The dossier as a rich panel, for a terminal."""
     from rich.console import Group
     from rich.panel import Panel
@@ -133,7 +133,7 @@ def dossier_panel(d: dict, lang: str = "zh"):
     info.add_column()
     info.add_column(style="bold")
     info.add_column()
-    pairs = _header_pairs(s, lang)
+    pairs = _header_pairs(s, lang, staff_names)
     for i in range(0, len(pairs), 2):
         row = []
         for key, value in pairs[i : i + 2]:
@@ -188,7 +188,7 @@ def dossier_panel(d: dict, lang: str = "zh"):
     table.add_column("#", no_wrap=True)
     for item in d["timeline"]:
         style = "dim strike" if item.get("corrected_by") else ""
-        table.add_row(Text(_s(item["date"])), Text(label("entry", item["kind"], lang)), Text(item.get("author") or ""), Text(_summary(item, lang)), Text(item["id"][:8], style="dim"), style=style)
+        table.add_row(Text(_s(item["date"])), Text(label("entry", item["kind"], lang)), Text(views.staff_name(item.get("author"), staff_names) or ""), Text(_summary(item, lang)), Text(item["id"][:8], style="dim"), style=style)
     if d["timeline"]:
         parts.append(table)
     else:

@@ -70,3 +70,30 @@ def test_reports_print_display_names_not_logins(store_env, tmp_path):
     counselor.ok("cases", "export", "2024010001", "--out", dossier, "--purpose", "测试")
     cells = [c for ws in openpyxl.load_workbook(dossier) for row in ws.iter_rows(values_only=True) for c in row if isinstance(c, str)]
     assert "张华" in cells and not [c for c in cells if "zhanghua" in c]
+
+
+def test_the_dossier_and_the_lists_show_display_names_and_json_keeps_the_login(store_env):
+    """What people read shows 张华 (lists, dossier, tasks, 三个明确); JSON keeps the login; --counselor takes either."""
+    env = store_env
+    counselor = env.add_staff("zhanghua", "counselor")
+    env.cli.ok("staff", "edit", "zhanghua", "--display-name", "张华")
+    env.cli.ok("cases", "add", "2024010001", "--name", "测试甲", "--college", "文学院", "--class", "汉语言2401", "--counselor", "zhanghua")
+    env.cli.ok("cases", "add", "2024010002", "--name", "测试乙", "--college", "文学院", "--class", "汉语言2401", "--counselor", "admin")
+    yesterday = (dates.today("Asia/Shanghai") - timedelta(days=1)).isoformat()
+    for number in ("2024010001", "2024010002"):
+        counselor.ok("cases", "level", number, "red", "--reason", "约谈确认", "--date", yesterday)
+
+    for args in (("cases", "list"), ("cases", "check"), ("cases", "show", "2024010001")):
+        shown = counselor.ok(*args).stdout
+        assert "张华" in shown and "zhanghua" not in shown, args
+    # 记录人 on the timeline is the display name too.
+    assert any(line.split("\t")[2] == "张华" for line in counselor.ok("cases", "show", "2024010001").stdout.splitlines() if line.startswith(yesterday))
+
+    as_json = json.loads(counselor.ok("cases", "list", "--json").stdout)
+    assert {r["student_no"]: r["counselor"] for r in as_json} == {"2024010001": "zhanghua", "2024010002": "admin"}
+    assert json.loads(counselor.ok("cases", "show", "2024010001", "--json").stdout)["student"]["counselor"] == "zhanghua"
+
+    by_login = json.loads(counselor.ok("cases", "list", "--counselor", "zhanghua", "--json").stdout)
+    by_name = json.loads(counselor.ok("cases", "list", "--counselor", "张华", "--json").stdout)
+    assert by_login == by_name and [r["student_no"] for r in by_name] == ["2024010001"]
+    assert json.loads(counselor.ok("cases", "list", "--counselor", "李青", "--json").stdout) == []

@@ -118,9 +118,12 @@ class Cases:
         due_within: int | None = None,
         include_unwatched: bool = False,
     ) -> list[dict]:
-        """Watched students (everyone with ``include_unwatched``) with level, status and next due task; audited."""
+        """Watched students (everyone with ``include_unwatched``) with level, status and next due task; audited.
+
+        ``counselor`` is a staff login or the name people read for one (张华), as lists show it.
+        """
         filters = views.list_filters(
-            level=level, college=college, group=group, status=status, counselor=counselor,
+            level=level, college=college, group=group, status=status, counselor=self._login(counselor),
             overdue=overdue, due_within=due_within, include_unwatched=include_unwatched,
         )
         return dossier.list_students(self.store, filters)
@@ -514,6 +517,18 @@ class Cases:
 
     def _cadence(self) -> dict[str, int]:
         return service.cadence(self.store)
+
+    def staff_names(self) -> dict[str, str]:
+        """Each staff login → the name people read (张华): what views show; scripts (JSON) and the dossiers keep the login."""
+        return self.store.staff_rows.display_names()
+
+    def _login(self, name: str | None) -> str | None:
+        """The login of a staff member named by login or by the one display name that is theirs alone."""
+        names = self.store.staff_rows.display_names() if name else {}
+        if not name or name in names:
+            return name
+        logins = [login for login, shown in names.items() if shown == name]
+        return logins[0] if len(logins) == 1 else name
 
     def _unknown(self, counselor: str | None) -> bool:
         return bool(counselor) and counselor not in self.store.staff_rows.names()

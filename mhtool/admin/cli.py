@@ -279,19 +279,24 @@ def staff_edit(
 def staff_list(ctx: typer.Context, json: JsonOpt = False) -> None:
     """List staff members, roles, college scopes and key-slot kinds."""
     from mhtool.console import output, session
-    from mhtool.domain.labels import columns, label
+    from mhtool.domain.labels import columns, label, text
 
     with session.open_center(ctx) as center:
         rows = center.admin.staff_list()
     if json:
         output.emit_json(rows)
         return
+    from mhtool.i18n import in_language
+
+    shown = in_language(None)
     for r in rows:
-        r["role_label"] = label("role", r["role"])
-        r["active_label"] = label("answer", "yes" if r["active"] else "no")
+        r["role_label"] = label("role", r["role"], shown)
+        r["active_label"] = label("answer", "yes" if r["active"] else "no", shown)
+        r["slot_labels"] = text("list_separator", shown).join(label("slot_kind", kind, shown) for kind in r["slots"])
+        r["college_list"] = text("list_separator", shown).join(r["colleges"])
     output.emit_table(
         rows,
-        columns([("name", "staff_name"), ("display_name", "display_name"), ("role_label", "role"), ("colleges", "college_scope"), ("slots", "slots"), ("active_label", "active")]),
+        columns([("name", "staff_name"), ("display_name", "display_name"), ("role_label", "role"), ("college_list", "college_scope"), ("slot_labels", "slots"), ("active_label", "active")], shown),
     )
 
 

@@ -359,6 +359,12 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "active": ("在职", "Active"),
         "setting": ("设置", "Setting"),
     },
+    # How a staff member's key slot is opened (staff list): the slot's key-derivation function.
+    "slot_kind": {
+        "keyfile": ("密钥文件", "key file"),
+        "argon2id": ("口令（Argon2id）", "passphrase (Argon2id)"),
+        "scrypt": ("口令（scrypt）", "passphrase (scrypt)"),
+    },
     # What `mhtool info` shows of a store (mhtool/admin/domain/store_view.py).
     "store_field": {
         "store": ("存储文件", "Store file"),

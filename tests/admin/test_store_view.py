@@ -55,3 +55,15 @@ def test_info_at_the_command_line_reads_in_words_and_json_keeps_the_keys(store_e
     assert label("record_table", "students", lang) in text and "records.students" not in text and "rotation_in_progress" not in text
     assert label("store_field", "created_at", lang) in text and "T" not in text.split(label("store_field", "created_at", lang))[1].splitlines()[0]
     assert set(facts) >= {"store_id", "created_at", "timezone", "records", "rotation_in_progress"} and facts["timezone"] == "Asia/Shanghai"
+
+
+def test_staff_list_names_slot_kinds_and_colleges_in_the_readers_words(store_env, tmp_path):
+    store_env.cli.ok("staff", "add", "wl", "--role", "counselor", "--college", "文学院", "--college", "法学院", "--key-file", tmp_path / "wl.key")
+    secret = tmp_path / "pp"
+    secret.write_text("a long enough passphrase\n")
+    store_env.cli.ok("staff", "add", "lq", "--role", "clerk", env={"MHTOOL_NEW_PASSPHRASE_FILE": str(secret)})
+    piped = {line.split("\t")[0]: line.split("\t") for line in store_env.cli.ok("staff", "list").stdout.splitlines()}
+    assert piped["wl"][3:5] == ["文学院、法学院", "密钥文件"] and piped["lq"][4] == "口令（Argon2id）"
+    at_terminal = store_env.cli.ok("staff", "list", env={"MHTOOL_LANG": "en", "FORCE_TERMINAL": "1", "MHTOOL_PAGER": "cat", "COLUMNS": "200"}).stdout
+    assert "passphrase (Argon2id)" in at_terminal and "文学院, 法学院" in at_terminal and "Key slots" in at_terminal and "keyfile" not in at_terminal
+    assert {s["name"]: s["slots"] for s in json.loads(store_env.cli.ok("staff", "list", "--json").stdout)}["lq"] == ["argon2id"]

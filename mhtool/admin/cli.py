@@ -380,15 +380,19 @@ def audit_log(
     """Show audit entries: time, staff, action, target record ids (auditor or admin)."""
     from mhtool.console import output, session
 
+    from mhtool.domain.dates import local_moment_text, utc_offset_text
+
     with session.open_center(ctx) as center:
         entries = center.admin.audit_log(limit)
+        zone = center.timezone
     if json:
         output.emit_json(entries)
         return
     for e in entries:
         e["target_list"] = ", ".join(e.get("targets") or [])[:80]
+        e["local_at"] = local_moment_text(e.get("at"), zone, seconds=True)
     output.emit_table(
-        entries, [("seq", "#"), ("at", _("time (UTC)")), ("staff", _("staff")), ("action", _("action")), ("target_list", _("targets"))]
+        entries, [("seq", "#"), ("local_at", _("time ({zone})").format(zone=utc_offset_text(zone, (e.get("at") for e in entries)))), ("staff", _("staff")), ("action", _("action")), ("target_list", _("targets"))]
     )
 
 

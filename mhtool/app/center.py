@@ -121,6 +121,11 @@ class Center:
     def staff(self) -> StaffMember:
         return self.store.staff
 
+    @property
+    def timezone(self) -> str:
+        """The store's time zone (Asia/Shanghai unless the store says otherwise): the clock every moment is shown on."""
+        return self.store.tz
+
     def today(self) -> date:
         """Today in the store's time zone (Asia/Shanghai unless the store says otherwise)."""
         return dates.today(self.store.tz)

@@ -38,6 +38,41 @@ def moment_text(value) -> str:
     return shown[:16] if len(shown) >= 16 and shown[13:14] == ":" else shown
 
 
+def local_moment_text(stamp, tz: str = DEFAULT_TZ, *, seconds: bool = False) -> str:
+    """A moment recorded in UTC (the audit's, a store's creation) on the store's clock: ``2026-12-02 07:56``.
+
+    ``seconds`` keeps them (``07:56:36``), as the audit log needs to tell entries
+    apart. A moment without a zone is shown as recorded; text that is no moment
+    comes back as :func:`moment_text` shows it.
+    """
+    try:
+        moment = datetime.fromisoformat(str(stamp))
+        zone = ZoneInfo(tz or DEFAULT_TZ)
+    except (ValueError, KeyError):
+        return moment_text(stamp)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(zone)
+    return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def utc_offset_text(tz: str, stamps) -> str:
+    """How far the store's clock is from UTC at these recorded moments: ``UTC+8``; the zone's name when that differs among them (summer time)."""
+    zone = ZoneInfo(tz or DEFAULT_TZ)
+    offsets = set()
+    for stamp in stamps:
+        try:
+            moment = datetime.fromisoformat(str(stamp))
+        except ValueError:
+            continue
+        if moment.tzinfo is not None:
+            offsets.add(moment.astimezone(zone).utcoffset())
+    if len(offsets) > 1:
+        return str(tz)
+    minutes = int((offsets.pop() if offsets else now(tz).utcoffset()).total_seconds() // 60)
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{'+' if minutes >= 0 else '-'}{hours}" + (f":{rest:02d}" if rest else "")
+
+
 def days_later(day: date, days: int) -> date:
     """``day`` plus ``days``; the calendar's last day when that lies beyond it (``--due-within 99999999``)."""
     return day + timedelta(days=days) if days <= (date.max - day).days else date.max

@@ -7,26 +7,11 @@ which ``info --json`` prints as they are; this turns them into lines such as
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from mhtool.domain.dates import moment_text
+from mhtool.domain.dates import local_moment_text
 from mhtool.domain.labels import label
 
 # The facts in the order they are shown; the record counts follow, one line per table.
 STORE_FIELDS = ("store", "store_id", "schema_version", "created_at", "timezone", "key_generation", "rotation_in_progress", "staff", "size_bytes")
-
-
-def _local_moment(stamp, zone_name: str | None) -> str:
-    """A UTC timestamp on the store's clock (the one every other recorded moment is shown on)."""
-    try:
-        moment = datetime.fromisoformat(str(stamp))
-        zone = ZoneInfo(zone_name or "Asia/Shanghai")
-    except (ValueError, ZoneInfoNotFoundError):
-        return moment_text(stamp)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(zone)
-    return moment.strftime("%Y-%m-%d %H:%M")
 
 
 def _size(n: int) -> str:
@@ -37,7 +22,7 @@ def _value(key: str, value, facts: dict, lang: str) -> str:
     if value is None:
         return ""
     if key == "created_at":
-        return _local_moment(value, facts.get("timezone"))
+        return local_moment_text(value, facts.get("timezone"))
     if isinstance(value, bool):
         return label("answer", "yes" if value else "no", lang)
     if key == "size_bytes":

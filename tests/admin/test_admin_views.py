@@ -1,12 +1,14 @@
-"""`mhtool info` as a person reads it: labels in the reader's words, the store's clock, counts grouped."""
+"""What the administration commands show a person: `info`, `staff list`, `audit log` in the reader's words and on the store's clock."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 
 import pytest
 
 from mhtool.admin.domain.store_view import info_items
+from mhtool.domain.dates import local_moment_text, utc_offset_text
 from mhtool.domain.labels import label
 from mhtool.store import schema
 
@@ -67,3 +69,26 @@ def test_staff_list_names_slot_kinds_and_colleges_in_the_readers_words(store_env
     at_terminal = store_env.cli.ok("staff", "list", env={"MHTOOL_LANG": "en", "FORCE_TERMINAL": "1", "MHTOOL_PAGER": "cat", "COLUMNS": "200"}).stdout
     assert "passphrase (Argon2id)" in at_terminal and "文学院, 法学院" in at_terminal and "Key slots" in at_terminal and "keyfile" not in at_terminal
     assert {s["name"]: s["slots"] for s in json.loads(store_env.cli.ok("staff", "list", "--json").stdout)}["lq"] == ["argon2id"]
+
+
+def test_recorded_utc_moments_are_shown_on_the_stores_clock():
+    assert local_moment_text("2026-12-01T23:56:15.501218+00:00", "Asia/Shanghai", seconds=True) == "2026-12-02 07:56:15"
+    assert local_moment_text("2026-07-01T00:00:00+00:00", "Europe/London") == "2026-07-01 01:00"
+    assert local_moment_text("2026-11-05T09:00:00", "Asia/Shanghai") == "2026-11-05 09:00"  # no zone: as recorded
+    assert local_moment_text("not a moment", "Asia/Shanghai") == "not a moment"
+    assert utc_offset_text("Asia/Shanghai", ["2026-12-01T23:56:15+00:00"]) == "UTC+8"
+    assert utc_offset_text("Asia/Kolkata", ["2026-01-01T00:00:00+00:00"]) == "UTC+5:30"
+    assert utc_offset_text("America/New_York", ["2026-01-01T00:00:00+00:00"]) == "UTC-5"
+    # Summer and winter entries in one list: no single offset is true of all of them.
+    assert utc_offset_text("Europe/London", ["2026-01-01T00:00:00+00:00", "2026-07-01T00:00:00+00:00"]) == "Europe/London"
+
+
+def test_audit_log_shows_each_entry_on_the_stores_clock_and_json_keeps_utc(store_env):
+    entries = json.loads(store_env.cli.ok("audit", "log", "--json").stdout)
+    table = store_env.cli.ok("audit", "log", env={"MHTOOL_LANG": "zh"}).stdout.splitlines()
+    assert table[0].split("\t")[1] == "时间（UTC+8）"
+    shown = {int(line.split("\t")[0]): line.split("\t")[1] for line in table[1:]}
+    for entry in entries:
+        assert entry["at"].endswith("+00:00")
+        utc = datetime.fromisoformat(entry["at"])
+        assert shown[entry["seq"]] == (utc + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S")

@@ -126,6 +126,10 @@ class Center:
         """The store's time zone (Asia/Shanghai unless the store says otherwise): the clock every moment is shown on."""
         return self.store.tz
 
+    def staff_names(self) -> dict[str, str]:
+        """Each staff login → the name people read (张华): what views show; JSON and the records keep the login."""
+        return self.store.staff_rows.display_names()
+
     def today(self) -> date:
         """Today in the store's time zone (Asia/Shanghai unless the store says otherwise)."""
         return dates.today(self.store.tz)

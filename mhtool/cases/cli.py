@@ -287,7 +287,7 @@ def show(
     lang = _shown(lang)
     with session.open_center(ctx) as center:
         d = center.cases.show(student, kinds=kind)
-        names = center.cases.staff_names() if not json else None
+        names = center.staff_names() if not json else None
     if "erased" in d:
         from mhtool.cases.domain.views import erased_text
 
@@ -392,7 +392,7 @@ def list_(
             level=level, college=college, group=group, status=status, counselor=counselor,
             overdue=overdue, due_within=due_within, include_unwatched=all_,
         )
-        names = None if json else center.cases.staff_names()
+        names = None if json else center.staff_names()
     _emit_rows(rows, json=json, csv=csv, lang=lang, columns=_list_columns(lang), staff_names=names)
 
 
@@ -431,7 +431,7 @@ def find(
     lang = _shown(lang)
     with session.open_center(ctx) as center:
         rows = center.cases.find(text)
-        names = None if json else center.cases.staff_names()
+        names = None if json else center.staff_names()
     _emit_rows(rows, json=json, csv=False, lang=lang, columns=_list_columns(lang), staff_names=names)
 
 
@@ -454,7 +454,7 @@ def tasks(
     lang = _shown(lang)
     with session.open_center(ctx) as center:
         rows = center.cases.tasks(overdue=overdue, mine=mine, due_within=due_within)
-        names = None if json else center.cases.staff_names()
+        names = None if json else center.staff_names()
     for r in rows:
         r["id_short"] = r["id"][:8]
         r["proposed_label"] = label("level", r["proposed_level"], lang) if r.get("proposed_level") else ""
@@ -496,7 +496,7 @@ def check(
     lang = _shown(lang)
     with session.open_center(ctx) as center:
         rows = center.cases.check(college=college)
-        names = None if json else center.cases.staff_names()
+        names = None if json else center.staff_names()
     columns = [
         ("student_no", label("field", "student_no", lang)),
         ("name", label("field", "name", lang)),

@@ -9,7 +9,7 @@ as markup, so a note reading ``[red]…`` or ``=SUM(…)`` shows exactly as type
 from __future__ import annotations
 
 from mhtool.cases.domain import views
-from mhtool.domain.labels import label
+from mhtool.domain.labels import label, staff_name
 
 BADGE_STYLES = {"red": "bold white on red", "orange": "bold black on dark_orange", "yellow": "bold black on yellow", "none": "dim"}
 
@@ -29,7 +29,7 @@ def _header_pairs(s: dict, lang: str, staff_names: dict | None) -> list[tuple[st
         ("dorm", s.get("dorm")),
         ("phone", s.get("phone")),
         ("advisor", " ".join(x for x in (s.get("advisor"), s.get("advisor_phone")) if x)),
-        ("counselor", views.staff_name(s.get("counselor"), staff_names)),
+        ("counselor", staff_name(s.get("counselor"), staff_names)),
         ("guardians", views.guardian_text(s.get("guardians") or [])),
     ]
     if "level_reason" in s:
@@ -105,7 +105,7 @@ def dossier_lines(d: dict, lang: str = "zh", staff_names: dict | None = None) ->
         lines += [f"• {views.signal_line(sig, lang)}  [{sig['id'][:8]}]" for sig in d["signals"]]
     lines.append(label("dossier", "timeline", lang))
     rows = [
-        {"date": item["date"], "kind": label("entry", item["kind"], lang), "author": views.staff_name(item.get("author"), staff_names) or "", "summary": _summary(item, lang), "id": item["id"][:8]}
+        {"date": item["date"], "kind": label("entry", item["kind"], lang), "author": staff_name(item.get("author"), staff_names) or "", "summary": _summary(item, lang), "id": item["id"][:8]}
         for item in d["timeline"]
     ]
     # User text may hold line breaks; a pipe gets one line per item.
@@ -188,7 +188,7 @@ def dossier_panel(d: dict, lang: str = "zh", staff_names: dict | None = None):
     table.add_column("#", no_wrap=True)
     for item in d["timeline"]:
         style = "dim strike" if item.get("corrected_by") else ""
-        table.add_row(Text(_s(item["date"])), Text(label("entry", item["kind"], lang)), Text(views.staff_name(item.get("author"), staff_names) or ""), Text(_summary(item, lang)), Text(item["id"][:8], style="dim"), style=style)
+        table.add_row(Text(_s(item["date"])), Text(label("entry", item["kind"], lang)), Text(staff_name(item.get("author"), staff_names) or ""), Text(_summary(item, lang)), Text(item["id"][:8], style="dim"), style=style)
     if d["timeline"]:
         parts.append(table)
     else:

@@ -901,6 +901,13 @@ def text(key: str, lang: str = DEFAULT_LANG, **values) -> str:
     return (zh if lang == "zh" else en).format(**values)
 
 
+def staff_name(login: str | None, names: dict[str, str] | None) -> str | None:
+    """The name people read for a staff login (张华 for zhanghua); anything else as it is (an advisor typed by hand)."""
+    if not login:
+        return login
+    return (names or {}).get(login) or login
+
+
 def pick(lang: str, zh: str, en: str | None) -> str:
     """One of a pair of texts that a definition file carries in both languages (instrument and sheet titles)."""
     return zh if lang == "zh" else (en or zh)

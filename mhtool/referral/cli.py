@@ -424,10 +424,14 @@ def show(ctx: typer.Context, ref: RefArg, json: JsonOpt = False) -> None:
 
     with session.open_center(ctx) as center:
         view = center.referrals.show(ref)
+        names = center.staff_names()
     if json:
         output.emit_json(view)
         return
+    from mhtool.domain.labels import staff_name
+
     lang = _shown()
+    view = {**view, "created_by": staff_name(view.get("created_by"), names)}
     s = view["student"]
     rows = [
         {"k": label("referral_field", "id", lang), "v": view["short_id"]},
@@ -440,7 +444,7 @@ def show(ctx: typer.Context, ref: RefArg, json: JsonOpt = False) -> None:
     nexts = "、".join(f"{n} ({label('referral_status', n, lang)})" for n in view["valid_next"]) or "—"
     rows.append({"k": _text("valid_next", lang), "v": nexts})
     output.emit_table(rows, [("k", _text("item", lang)), ("v", _text("value", lang))], title=_text("referral", lang).format(ref=view["short_id"]))
-    steps = [{"on": i["on"], "summary": machine.summary(i, lang), "by": i["by"]} for i in view["history"]]
+    steps = [{"on": i["on"], "summary": machine.summary(i, lang), "by": staff_name(i["by"], names)} for i in view["history"]]
     output.emit_table(
         steps, [("on", label("field", "date", lang)), ("summary", _text("step", lang)), ("by", label("field", "author", lang))], title=_text("steps", lang)
     )

@@ -97,3 +97,18 @@ def test_the_dossier_and_the_lists_show_display_names_and_json_keeps_the_login(s
     by_name = json.loads(counselor.ok("cases", "list", "--counselor", "张华", "--json").stdout)
     assert by_login == by_name and [r["student_no"] for r in by_name] == ["2024010001"]
     assert json.loads(counselor.ok("cases", "list", "--counselor", "李青", "--json").stdout) == []
+
+
+def test_referral_show_names_who_referred_and_who_recorded_each_step_by_display_name(store_env):
+    env = store_env
+    counselor = env.add_staff("zhanghua", "counselor")
+    env.cli.ok("staff", "edit", "zhanghua", "--display-name", "张华")
+    env.cli.ok("cases", "add", "2024010001", "--name", "测试甲", "--college", "文学院", "--class", "汉语言2401", "--counselor", "zhanghua")
+    counselor.ok("referral", "hospitals", "add", "示例市精神卫生中心")
+    ref = json.loads(counselor.ok("referral", "add", "2024010001", "--hospital", "示例市精神卫生中心", "--reason", "评估", "--json").stdout)["id"]
+    shown = counselor.ok("referral", "show", ref).stdout
+    assert "zhanghua" not in shown
+    assert [line for line in shown.splitlines() if line.startswith("转介人\t")] == ["转介人\t张华"]
+    assert shown.splitlines()[-1].endswith("\t张华")  # the step's 记录人
+    as_json = json.loads(counselor.ok("referral", "show", ref, "--json").stdout)
+    assert as_json["created_by"] == "zhanghua" and {step["by"] for step in as_json["history"]} == {"zhanghua"}

@@ -15,7 +15,7 @@ from functools import lru_cache
 
 from mhtool.cases.domain import model
 from mhtool.domain.dates import moment_text
-from mhtool.domain.labels import codes, label, pick, text
+from mhtool.domain.labels import codes, label, pick, staff_name, text
 from mhtool.domain.sensitivity import DOCUMENT_WITHHELD_KINDS, ENTRY_PUBLIC_FIELDS, STUDENT_CLINICAL_FIELDS
 from mhtool.domain.vocabulary import LEVELS, ROSTER_FIELDS
 from mhtool.i18n import N_, _, current, ngettext
@@ -631,13 +631,6 @@ def missing_label(code: str, lang: str = "zh") -> str:
 
 def missing_text(missing: list[str], lang: str = "zh") -> str:
     return "；".join(missing_label(c, lang) for c in missing)
-
-
-def staff_name(login: str | None, names: dict[str, str] | None) -> str | None:
-    """The name people read for a staff login (张华 for zhanghua); anything else as it is (an advisor typed by hand)."""
-    if not login:
-        return login
-    return (names or {}).get(login) or login
 
 
 def guardian_text(guardians: list[dict]) -> str:

@@ -518,10 +518,6 @@ class Cases:
     def _cadence(self) -> dict[str, int]:
         return service.cadence(self.store)
 
-    def staff_names(self) -> dict[str, str]:
-        """Each staff login → the name people read (张华): what views show; scripts (JSON) and the dossiers keep the login."""
-        return self.store.staff_rows.display_names()
-
     def _login(self, name: str | None) -> str | None:
         """The login of a staff member named by login or by the one display name that is theirs alone."""
         names = self.store.staff_rows.display_names() if name else {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from mhtool.domain.document import FormField, FormSection, FormText, Report, Sheet, SignatureLine
-from mhtool.domain.labels import label
+from mhtool.domain.labels import label, staff_name
 from mhtool.referral.domain import machine
 
 
@@ -22,7 +22,7 @@ def build_record_sheet(view: dict, *, lang: str = "zh", generated_at: datetime, 
     """
 
     def staff(login):
-        return (staff_names or {}).get(login) or login
+        return staff_name(login, staff_names)
 
     def f(key: str, value, *, kind: str = "text", pii: str | None = None, domain: str = "referral_field") -> FormField:
         return FormField(key, label(domain, key, "zh"), label(domain, key, "en"), value, kind, pii=pii)

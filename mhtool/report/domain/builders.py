@@ -29,7 +29,7 @@ from mhtool.cases.domain import model as cases_model
 from mhtool.cases.domain import recording as cases_recording
 from mhtool.cases.domain import views as cases_views
 from mhtool.domain import rules
-from mhtool.domain.labels import codes, label, network_period_name, text
+from mhtool.domain.labels import codes, label, network_period_name, staff_name, text
 from mhtool.domain.document import (
     Chart,
     Column,
@@ -1489,7 +1489,7 @@ def crisis_report(data: CrisisData, *, generated_at: datetime, lang: str = "zh",
     s, e = data.student, data.entry
     f = e.get("fields") or {}
     day = _date(e["date"])
-    staff = lambda login: cases_views.staff_name(login, data.staff_names)  # noqa: E731
+    staff = lambda login: staff_name(login, data.staff_names)  # noqa: E731
 
     def fld(key: str, value, kind: str = "text", pii: str | None = None) -> FormField:
         return FormField(key, label("field", key, "zh"), label("field", key, "en"), value, kind, pii=pii)

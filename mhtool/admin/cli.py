@@ -457,8 +457,11 @@ def settings_show(ctx: typer.Context, json: JsonOpt = False) -> None:
     if json:
         output.emit_json(effective)
         return
-    rows = [{"key": k, "value": v if isinstance(v, (str, int)) else output.to_json(v, indent=None)} for k, v in effective.items()]
-    output.emit_table(rows, columns([("key", "setting"), ("value", "value")]))
+    from mhtool.admin.domain.settings_view import settings_rows
+    from mhtool.i18n import in_language
+
+    shown = in_language(None)
+    output.emit_table(settings_rows(effective, shown), columns([("key", "setting"), ("what", "what"), ("value", "value")], shown))
 
 
 @settings_app.command("set")

@@ -358,6 +358,26 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "slots": ("密钥槽", "Key slots"),
         "active": ("在职", "Active"),
         "setting": ("设置", "Setting"),
+        "what": ("说明", "What it is"),
+    },
+    # What `settings show` says of each setting (mhtool/admin/domain/settings_view.py).
+    "setting": {
+        "purpose_required_roles": ("须填写用途的角色", "Roles that must state a purpose"),
+        "retention_years": ("离校后档案保存年限", "Years dossiers are kept after leaving"),
+        "research_min_cell": ("研究导出最小单元格人数", "Smallest cell of a research export"),
+        "cadence": ("随访周期", "Follow-up cadence"),
+        "screening_policy": ("筛查策略", "Screening policy"),
+        "timezone": ("时区", "Time zone"),
+        "center_name": ("中心名称（报表页眉）", "Center name (report header)"),
+        "term_first_monday": ("本学期第一周周一", "First Monday of the term"),
+        "signal_fact_days": ("校园数据保存天数", "Days campus facts are kept"),
+        "credits_required": ("毕业所需学分", "Credits needed to graduate"),
+        "signal_rules": ("校园预警规则", "Campus signal rules"),
+        "built_in": ("内置默认", "built-in defaults"),
+        "unset": ("未设置", "not set"),
+        "nobody": ("无", "none"),
+        "days": ("天", "days"),
+        "years": ("年", "years"),
     },
     # How a staff member's key slot is opened (staff list): the slot's key-derivation function.
     "slot_kind": {

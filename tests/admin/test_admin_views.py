@@ -92,3 +92,24 @@ def test_audit_log_shows_each_entry_on_the_stores_clock_and_json_keeps_utc(store
         assert entry["at"].endswith("+00:00")
         utc = datetime.fromisoformat(entry["at"])
         assert shown[entry["seq"]] == (utc + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def test_settings_show_each_setting_with_what_it_is_and_its_value_in_words(store_env):
+    from mhtool.admin.domain.settings_view import settings_rows
+
+    rows = {r["key"]: r for r in settings_rows({"cadence": {"yellow": 30, "red": 7}, "purpose_required_roles": [], "retention_years": 5,
+                                                  "center_name": None, "signal_rules": {}, "screening_policy": {"upi": {"red": ["item25"]}}}, "zh")}
+    assert rows["cadence"]["value"] == "一级(红色) 7 天、三级(黄色) 30 天"  # the glossary's order, whatever the stored order
+    assert rows["purpose_required_roles"]["value"] == "无" and rows["retention_years"]["value"] == "5 年"
+    assert rows["center_name"]["value"] == "未设置" and rows["signal_rules"]["value"] == "内置默认"
+    assert rows["screening_policy"]["value"] == '{"upi": {"red": ["item25"]}}' and rows["cadence"]["what"] == "随访周期"
+
+    store_env.cli.ok("settings", "set", "center_name", "示例大学心理健康教育中心")
+    table = {line.split("\t")[0]: line.split("\t") for line in store_env.cli.ok("settings", "show").stdout.splitlines()}
+    assert table["设置"] == ["设置", "说明", "值"]
+    assert table["center_name"][1:] == ["中心名称（报表页眉）", "示例大学心理健康教育中心"] and table["term_first_monday"][2] == "未设置"
+    assert table["purpose_required_roles"][2] == "文员"
+    # Every setting the store has is explained, and JSON keeps the values as they are.
+    as_json = json.loads(store_env.cli.ok("settings", "show", "--json").stdout)
+    assert set(table) - {"设置"} == set(as_json) and all(row[1] for row in table.values())
+    assert as_json["cadence"] == {"red": 7, "orange": 14, "yellow": 30} and as_json["center_name"] == "示例大学心理健康教育中心"

@@ -134,8 +134,11 @@ def slots_list(ctx: typer.Context, counselor: CounselorOpt = None, json: JsonOpt
     if json:
         output.emit_json(rows)
         return
+    lang = in_language(None)
     shown = [{**r, "day": _label("weekday", str(r["weekday"]))} for r in rows]
-    output.emit_table(shown, [("display_name", _("Counselor")), ("counselor", _("Login")), ("day", _("Day")), ("start", _("From")), ("end", _("To"))])
+    output.emit_table(
+        shown, [(key, gettext_in(header, lang)) for key, header in (("display_name", "Counselor"), ("counselor", "Login"), ("day", "Day"), ("start", "From"), ("end", "To"))]
+    )
     if not rows:
         output.info(_("no weekly slots are set; set them with `mhtool counseling slots set NAME --slot \"周一 09:00-12:00\"`"))
 

@@ -44,6 +44,7 @@ def instruments_cmd(json: JsonOpt = False, lang: LangOpt = None) -> None:
     Example: mhtool survey instruments --json
     """
     from mhtool.console import output
+    from mhtool.domain.labels import text
     from mhtool.i18n import in_language
     from mhtool.survey.usecases.api import Survey
 
@@ -51,8 +52,8 @@ def instruments_cmd(json: JsonOpt = False, lang: LangOpt = None) -> None:
         output.emit_json(Survey.instruments(lang or "zh"))
         return
     shown = in_language(lang)
-    rows = Survey.instruments(shown)
-    output.emit_table(rows, columns([("code", "code"), ("name", "name"), ("version", "version"), ("items", "items"), ("bands", "bands")], shown))
+    rows = [{**r, "band_list": text("list_separator", shown).join(r["band_names"])} for r in Survey.instruments(shown)]
+    output.emit_table(rows, columns([("code", "code"), ("name", "name"), ("version", "version"), ("items", "items"), ("band_list", "bands")], shown))
 
 
 @app.command("instrument")

@@ -86,6 +86,9 @@ def test_slots_outside_working_hours_are_refused(desk):
     desk.admin.ok("counseling", "slots", "set", "zhang", "--slot", "周一 09:00-12:00", "--slot", "mon 11:00-12:30")
     rows = as_json(desk.clerk.ok("counseling", "slots", "list", "--json"))
     assert [(r["weekday"], r["start"], r["end"]) for r in rows] == [(1, "09:00", "12:30")]  # overlapping slots merged
+    # Piped, the list is in Chinese like every other table, whatever the reader's language.
+    piped = desk.clerk.ok("counseling", "slots", "list", env={"MHTOOL_LANG": "en"}).stdout.splitlines()
+    assert piped[0].split("\t") == ["咨询师", "登录名", "星期", "开始", "结束"] and piped[1].split("\t")[1:] == ["zhang", "周一", "09:00", "12:30"]
 
 
 def test_cancel_and_no_show_close_the_booking_and_its_reminder(desk):

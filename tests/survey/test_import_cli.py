@@ -315,6 +315,11 @@ def test_score_writes_a_workbook(cli, tmp_path):
 def test_instruments_listing(cli):
     rows = json.loads(cli.ok("survey", "instruments", "--json").stdout)
     assert {r["code"] for r in rows} >= {"upi", "scl90", "phq9", "gad7", "sds", "sas", "k10", "psqi"}
+    # The table names each band as the instrument does (JSON keeps the codes beside the names).
+    table = {line.split("\t")[0]: line.split("\t") for line in cli.ok("survey", "instruments").stdout.splitlines()}
+    assert table["upi"][-1] == "A类、B类、C类" and table["scl90"][-1] == "阳性、阴性" and table["代码"][-1] == "分级"
+    upi = next(r for r in rows if r["code"] == "upi")
+    assert upi["bands"] == ["A", "B", "C"] and upi["band_names"] == ["A类", "B类", "C类"]
     detail = json.loads(cli.ok("survey", "instrument", "sds", "--json").stdout)
     assert detail["code"] == "sds"
     assert cli("survey", "instrument", "nope").exit_code == 1

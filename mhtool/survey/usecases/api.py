@@ -96,7 +96,7 @@ class Survey:
 
     @staticmethod
     def instruments(lang: str = "zh") -> list[dict]:
-        """Every instrument a center can score with (built-ins and ``MHTOOL_INSTRUMENTS``): code, name, items, bands."""
+        """Every instrument a center can score with (built-ins and ``MHTOOL_INSTRUMENTS``): code, name, items, bands (codes and names in ``lang``)."""
         return [
             {
                 "code": inst.code,
@@ -106,6 +106,7 @@ class Survey:
                 "version": inst.version,
                 "items": inst.item_count,
                 "bands": list(inst.bands),
+                "band_names": [inst.band_label(band, lang) for band in inst.bands],
             }
             for inst in registry.all_instruments().values()
         ]

@@ -381,6 +381,9 @@ def audit_log(
     from mhtool.console import output, session
 
     from mhtool.domain.dates import local_moment_text, utc_offset_text
+    from mhtool.i18n import gettext_in, in_language
+
+    lang = in_language(None)
 
     with session.open_center(ctx) as center:
         entries = center.admin.audit_log(limit)
@@ -392,7 +395,14 @@ def audit_log(
         e["target_list"] = ", ".join(e.get("targets") or [])[:80]
         e["local_at"] = local_moment_text(e.get("at"), zone, seconds=True)
     output.emit_table(
-        entries, [("seq", "#"), ("local_at", _("time ({zone})").format(zone=utc_offset_text(zone, (e.get("at") for e in entries)))), ("staff", _("staff")), ("action", _("action")), ("target_list", _("targets"))]
+        entries,
+        [
+            ("seq", "#"),
+            ("local_at", gettext_in("time ({zone})", lang).format(zone=utc_offset_text(zone, (e.get("at") for e in entries)))),
+            ("staff", gettext_in("staff", lang)),
+            ("action", gettext_in("action", lang)),
+            ("target_list", gettext_in("targets", lang)),
+        ],
     )
 
 

@@ -137,7 +137,8 @@ def slots_list(ctx: typer.Context, counselor: CounselorOpt = None, json: JsonOpt
     lang = in_language(None)
     shown = [{**r, "day": _label("weekday", str(r["weekday"]))} for r in rows]
     output.emit_table(
-        shown, [(key, gettext_in(header, lang)) for key, header in (("display_name", "Counselor"), ("counselor", "Login"), ("day", "Day"), ("start", "From"), ("end", "To"))]
+        shown,
+        [("display_name", gettext_in("Counselor", lang)), ("counselor", gettext_in("Login", lang)), ("day", gettext_in("Day", lang)), ("start", gettext_in("From", lang)), ("end", gettext_in("To", lang))],
     )
     if not rows:
         output.info(_("no weekly slots are set; set them with `mhtool counseling slots set NAME --slot \"周一 09:00-12:00\"`"))
@@ -554,7 +555,7 @@ def group_show(ctx: typer.Context, group: GroupArg, json: JsonOpt = False) -> No
     output.info(_("{name}: {members} members, {meetings} meetings, {attendance} attendances").format(**view))
     output.emit_table(view["member_list"], [("student_no", label("field", "student_no", lang)), ("name", label("field", "name", lang)),
                                             ("college", label("field", "college", lang)), ("joined_on", gettext_in("Joined", lang)), ("left_on", gettext_in("Left", lang))])  # fmt: skip
-    output.emit_table(view["meeting_list"], [("no", _("No.")), ("date", label("field", "date", lang)), ("topic", _("Topic")), ("present", _("Present"))])
+    output.emit_table(view["meeting_list"], [("no", gettext_in("No.", lang)), ("date", label("field", "date", lang)), ("topic", gettext_in("Topic", lang)), ("present", gettext_in("Present", lang))])
 
 
 # -- activities -----------------------------------------------------------------------------------

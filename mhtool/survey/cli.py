@@ -60,6 +60,7 @@ def instruments_cmd(json: JsonOpt = False, lang: LangOpt = None) -> None:
 def instrument_cmd(code: Annotated[str, typer.Argument(help="Instrument code, e.g. scl90.")], json: JsonOpt = False) -> None:
     """Show one instrument's full definition: items, options, reverse items, scales, bands, tier rules."""
     from mhtool.console import output
+    from mhtool.i18n import gettext_in, in_language
     from mhtool.survey.usecases.api import Survey
 
     inst = Survey.instrument(code)
@@ -68,7 +69,8 @@ def instrument_cmd(code: Annotated[str, typer.Argument(help="Instrument code, e.
         output.emit_json(described)
         return
     rows = [{"key": k, "value": v if isinstance(v, (str, int, float)) else output.to_json(v)} for k, v in described.items()]
-    output.emit_table(rows, [("key", _("key")), ("value", _("value"))], title=f"{inst.code} {inst.name_zh}")
+    lang = in_language(None)
+    output.emit_table(rows, [("key", gettext_in("key", lang)), ("value", gettext_in("value", lang))], title=f"{inst.code} {inst.name_zh}")
 
 
 def _show_plan_problems(plan) -> None:

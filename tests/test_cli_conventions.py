@@ -43,8 +43,10 @@ def test_a_broken_pipe_ends_quietly(store_env, tmp_path):
         for i in range(1500):  # more output than a pipe buffer holds
             store._append_audit("test.read", [f"students/{i:016x}"], {})
     env = {"MHTOOL_STORE": str(store_env.path), "MHTOOL_KEY_FILE": str(store_env.admin_key), "MHTOOL_USER": "admin", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run(f"{sys.executable} -m mhtool audit log --limit 0 | head -c 10", shell=True, env=env, capture_output=True, text=True)
-    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+    # Bytes: ten bytes of a Chinese header end inside a character.
+    proc = subprocess.run(f"{sys.executable} -m mhtool audit log --limit 0 | head -c 10", shell=True, env=env, capture_output=True)
+    stderr = proc.stderr.decode("utf-8", "replace")
+    assert len(proc.stdout) == 10 and "Traceback" not in stderr and "BrokenPipe" not in stderr
 
 
 def test_a_piped_dossier_is_plain_lines_and_a_terminal_gets_the_panel(store_env):

@@ -134,7 +134,8 @@ def test_a_piece_calamine_cannot_read_sends_the_import_to_the_whole_sheet(tmp_pa
 
     monkeypatch.setattr(readers._XlsxPieces, "_parse", parse)
     plan = importer.plan_import(path, "upi")
-    assert len(calls) > 3
+    # The third piece did fail (how many more were parsed before the read stopped depends on the threads' timing).
+    assert len(calls) >= 3
     assert [(o.row, o.student_no, o.result, o.answers) for o in plan.rows] == [(o.row, o.student_no, o.result, o.answers) for o in expected.rows]
 
 

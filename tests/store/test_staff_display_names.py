@@ -96,6 +96,7 @@ def test_the_dossier_and_the_lists_show_display_names_and_json_keeps_the_login(s
     by_login = json.loads(counselor.ok("cases", "list", "--counselor", "zhanghua", "--json").stdout)
     by_name = json.loads(counselor.ok("cases", "list", "--counselor", "张华", "--json").stdout)
     assert by_login == by_name and [r["student_no"] for r in by_name] == ["2024010001"]
+    assert json.loads(counselor.ok("cases", "list", "--counselor", " 张华 ", "--json").stdout) == by_name
     assert json.loads(counselor.ok("cases", "list", "--counselor", "李青", "--json").stdout) == []
 
 

@@ -519,7 +519,8 @@ class Cases:
         return service.cadence(self.store)
 
     def _login(self, name: str | None) -> str | None:
-        """The login of a staff member named by login or by the one display name that is theirs alone."""
+        """The login of a staff member named by login or by the one display name that is theirs alone (spaces around it ignored)."""
+        name = (name.strip() or name) if name else name
         names = self.store.staff_rows.display_names() if name else {}
         if not name or name in names:
             return name

@@ -87,6 +87,8 @@ def test_audit_log_shows_each_entry_on_the_stores_clock_and_json_keeps_utc(store
     entries = json.loads(store_env.cli.ok("audit", "log", "--json").stdout)
     table = store_env.cli.ok("audit", "log", env={"MHTOOL_LANG": "zh"}).stdout.splitlines()
     assert table[0].split("\t")[1] == "时间（UTC+8）"
+    # Piped, the headers are Chinese like the rest of the table, whatever the reader's language.
+    assert store_env.cli.ok("audit", "log", env={"MHTOOL_LANG": "en"}).stdout.splitlines()[0].split("\t")[1:] == ["时间（UTC+8）", "工作人员", "操作", "涉及记录"]
     shown = {int(line.split("\t")[0]): line.split("\t")[1] for line in table[1:]}
     for entry in entries:
         assert entry["at"].endswith("+00:00")

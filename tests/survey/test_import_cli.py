@@ -323,3 +323,8 @@ def test_instruments_listing(cli):
     detail = json.loads(cli.ok("survey", "instrument", "sds", "--json").stdout)
     assert detail["code"] == "sds"
     assert cli("survey", "instrument", "nope").exit_code == 1
+
+
+def test_one_instruments_definition_piped_has_chinese_headers_whatever_the_readers_language(cli):
+    for lang in ("zh", "en"):
+        assert cli.ok("survey", "instrument", "upi", env={"MHTOOL_LANG": lang}).stdout.splitlines()[0] == "项目\t值"

@@ -379,11 +379,8 @@ def audit_log(
 ) -> None:
     """Show audit entries: time, staff, action, target record ids (auditor or admin)."""
     from mhtool.console import output, session
-
-    from mhtool.domain.dates import local_moment_text, utc_offset_text
+    from mhtool.domain.dates import local_moment, local_moment_text, utc_offset_text
     from mhtool.i18n import gettext_in, in_language
-
-    lang = in_language(None)
 
     with session.open_center(ctx) as center:
         entries = center.admin.audit_log(limit)
@@ -391,14 +388,17 @@ def audit_log(
     if json:
         output.emit_json(entries)
         return
-    for e in entries:
+    lang = in_language(None)
+    # Each entry's time is read once, for its cell and for the header's offset.
+    moments = [local_moment(e.get("at"), zone) or e.get("at") for e in entries]
+    for e, moment in zip(entries, moments):
         e["target_list"] = ", ".join(e.get("targets") or [])[:80]
-        e["local_at"] = local_moment_text(e.get("at"), zone, seconds=True)
+        e["local_at"] = local_moment_text(moment, zone, seconds=True)
     output.emit_table(
         entries,
         [
             ("seq", "#"),
-            ("local_at", gettext_in("time ({zone})", lang).format(zone=utc_offset_text(zone, (e.get("at") for e in entries)))),
+            ("local_at", gettext_in("time ({zone})", lang).format(zone=utc_offset_text(zone, moments))),
             ("staff", gettext_in("staff", lang)),
             ("action", gettext_in("action", lang)),
             ("target_list", gettext_in("targets", lang)),

@@ -6,7 +6,7 @@ Pure: ``today`` is always passed in by the caller, so tests fix it.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from mhtool.errors import InvalidInput
@@ -38,6 +38,25 @@ def moment_text(value) -> str:
     return shown[:16] if len(shown) >= 16 and shown[13:14] == ":" else shown
 
 
+def local_moment(stamp, tz: str | tzinfo | None = DEFAULT_TZ) -> datetime | None:
+    """A recorded moment (ISO text, or a datetime already read) on the store's clock ``tz``.
+
+    One recorded with a zone (UTC: the audit's, a record's creation) is moved to
+    ``tz``; one recorded without a zone is taken as it is; empty or unreadable
+    text gives None.
+    """
+    if isinstance(stamp, datetime):
+        moment = stamp
+    else:
+        try:
+            moment = datetime.fromisoformat(str(stamp)) if stamp else None
+        except ValueError:
+            moment = None
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(ZoneInfo(tz or DEFAULT_TZ) if isinstance(tz, str) or tz is None else tz)
+
+
 def local_moment_text(stamp, tz: str = DEFAULT_TZ, *, seconds: bool = False) -> str:
     """A moment recorded in UTC (the audit's, a store's creation) on the store's clock: ``2026-12-02 07:56``.
 
@@ -46,12 +65,11 @@ def local_moment_text(stamp, tz: str = DEFAULT_TZ, *, seconds: bool = False) -> 
     comes back as :func:`moment_text` shows it.
     """
     try:
-        moment = datetime.fromisoformat(str(stamp))
-        zone = ZoneInfo(tz or DEFAULT_TZ)
-    except (ValueError, KeyError):
+        moment = local_moment(stamp, tz)
+    except (ValueError, KeyError):  # a zone name that is none
+        moment = None
+    if moment is None:
         return moment_text(stamp)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(zone)
     return moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 
@@ -60,12 +78,9 @@ def utc_offset_text(tz: str, stamps) -> str:
     zone = ZoneInfo(tz or DEFAULT_TZ)
     offsets = set()
     for stamp in stamps:
-        try:
-            moment = datetime.fromisoformat(str(stamp))
-        except ValueError:
-            continue
-        if moment.tzinfo is not None:
-            offsets.add(moment.astimezone(zone).utcoffset())
+        moment = local_moment(stamp, zone)
+        if moment is not None and moment.tzinfo is not None:
+            offsets.add(moment.utcoffset())
     if len(offsets) > 1:
         return str(tz)
     minutes = int((offsets.pop() if offsets else now(tz).utcoffset()).total_seconds() // 60)

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from mhtool.cases.domain import model as cases_model
 from mhtool.cases.usecases import service as cases
+from mhtool.domain.dates import local_moment
 from mhtool.domain.periods import Period, months_back
 from mhtool.domain.vocabulary import ON_ROLL_STATUSES, normalise_grade
 from mhtool.domain.labels import label
@@ -35,25 +36,13 @@ def _local_day(stamp: str | None, tz: ZoneInfo) -> str | None:
     """The store-zone calendar day of a recorded UTC timestamp."""
     if not stamp:
         return None
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
-        return stamp[:10]
-    if moment.tzinfo is None:
-        return moment.date().isoformat()
-    return moment.astimezone(tz).date().isoformat()
+    moment = local_moment(stamp, tz)
+    return stamp[:10] if moment is None else moment.date().isoformat()
 
 
 def _local_time(stamp: str | None, tz: ZoneInfo) -> datetime | None:
-    if not stamp:
-        return None
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(tz)
-    return moment.replace(tzinfo=None, microsecond=0)
+    moment = local_moment(stamp, tz)
+    return None if moment is None else moment.replace(tzinfo=None, microsecond=0)
 
 
 def _wanted(store, college: str | None):

@@ -802,6 +802,11 @@ class StaffRows(_Repository):
         """Login name → the name people read (张华), for every member ever added: removed members' records remain."""
         return {row["name"]: row.get("display_name") or row["name"] for row in self._rows()}
 
+    def named(self, name: str, *, active_only: bool = False) -> list[StaffRow]:
+        """The members a person means by ``name``: the one whose login it is, else those whose display name it is (one, if it names somebody)."""
+        rows = [r for r in self._rows() if r.get("active") or not active_only]
+        return [r for r in rows if r["name"] == name] or [r for r in rows if (r.get("display_name") or "") == name]
+
 
 class SealedValues:
     """Small sealed values kept under a name (``sealed_meta``): settings, export keys."""

@@ -521,11 +521,8 @@ class Cases:
     def _login(self, name: str | None) -> str | None:
         """The login of a staff member named by login or by the one display name that is theirs alone (spaces around it ignored)."""
         name = (name.strip() or name) if name else name
-        names = self.store.staff_rows.display_names() if name else {}
-        if not name or name in names:
-            return name
-        logins = [login for login, shown in names.items() if shown == name]
-        return logins[0] if len(logins) == 1 else name
+        found = self.store.staff_rows.named(name) if name else []
+        return found[0]["name"] if len(found) == 1 else name
 
     def _unknown(self, counselor: str | None) -> bool:
         return bool(counselor) and counselor not in self.store.staff_rows.names()

@@ -36,10 +36,9 @@ def counselor(store, name: str | None, *, flag: str = "--counselor") -> dict:
     wanted = (name or "").strip()
     if not wanted:
         raise UsageError(_("missing {flag}").format(flag=flag), hint=_("name the counselor by login name, e.g. {flag} zhanghua").format(flag=flag))
-    rows = [r for r in store.staff_rows.all() if r.get("active")]
-    found = [r for r in rows if r["name"] == wanted] or [r for r in rows if (r.get("display_name") or "") == wanted]
+    found = store.staff_rows.named(wanted, active_only=True)
     if len(found) != 1 or found[0].get("role") not in COUNSELING_ROLES:
-        known = "、".join(sorted(r["name"] for r in rows if r.get("role") in COUNSELING_ROLES))
+        known = "、".join(sorted(r["name"] for r in store.staff_rows.all() if r.get("active") and r.get("role") in COUNSELING_ROLES))
         raise UsageError(
             _("{flag} {name!r}: no counselor of that name").format(flag=flag, name=wanted),
             hint=_("one of: {names}").format(names=known) if known else None,

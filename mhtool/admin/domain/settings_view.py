@@ -41,4 +41,8 @@ def _value(key: str, value, lang: str) -> str:
 
 def settings_rows(effective: dict, lang: str) -> list[dict]:
     """One row per setting: ``key`` (what `settings set` takes), ``what`` it is, its ``value`` in words."""
-    return [{"key": key, "what": label("setting", key, lang) if label("setting", key, lang) != key else "", "value": _value(key, value, lang)} for key, value in effective.items()]
+    rows = []
+    for key, value in effective.items():
+        what = label("setting", key, lang)  # the key itself when the setting has no label yet: left empty
+        rows.append({"key": key, "what": "" if what == key else what, "value": _value(key, value, lang)})
+    return rows

@@ -16,6 +16,13 @@ LEVEL_RANK: dict[str, int] = {"none": 0, "yellow": 1, "orange": 2, "red": 3}
 # Fill colours of the levels in workbooks (light red, orange, yellow).
 LEVEL_COLOURS: dict[str, str] = {"red": "FFC7CE", "orange": "FFD8A8", "yellow": "FFF2A8"}
 
+
+def in_level_order(codes) -> list:
+    """``codes`` (level codes, e.g. a mapping's keys) in the glossary's order, red first; any other code after them, as given."""
+    codes = list(codes)
+    return [code for code in LEVELS if code in codes] + [code for code in codes if code not in LEVELS]
+
+
 # 学籍状态.
 STATUSES: tuple[str, ...] = ("enrolled", "leave", "returned", "withdrawn", "graduated")
 # Studying at the school: expected at a screening, may graduate.

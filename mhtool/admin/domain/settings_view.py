@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from mhtool.domain.labels import label, text
-from mhtool.domain.vocabulary import LEVELS
+from mhtool.domain.vocabulary import in_level_order
 
 # Settings whose value is a count of days or years.
 _DAYS = frozenset({"signal_fact_days"})
@@ -27,9 +27,8 @@ def _value(key: str, value, lang: str) -> str:
     if key == "purpose_required_roles":
         return text("list_separator", lang).join(label("role", role, lang) for role in value) or label("setting", "nobody", lang)
     if key == "cadence" and isinstance(value, dict):
-        order = [code for code in LEVELS if code in value] + [code for code in value if code not in LEVELS]
         days = label("setting", "days", lang)
-        return text("list_separator", lang).join(f"{label('level', code, lang)} {value[code]} {days}" for code in order)
+        return text("list_separator", lang).join(f"{label('level', code, lang)} {value[code]} {days}" for code in in_level_order(value))
     if key in _DAYS:
         return f"{value} {label('setting', 'days', lang)}"
     if key in _YEARS:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from mhtool.domain.dates import moment_text
 from mhtool.domain.labels import label, text
-from mhtool.domain.vocabulary import LEVELS
+from mhtool.domain.vocabulary import in_level_order
 
 # The facts in the order they are shown; keys the detail has beyond these follow under their own names.
 BATCH_FIELDS = (
@@ -38,8 +38,7 @@ def _value(key: str, value, names: dict, lang: str) -> str:
     if key == "cohort":
         return text("list_separator", lang).join(map(str, value)) if value else label("batch_field", "unknown_cohort", lang)
     if key in ("proposed", "proposed_levels") and isinstance(value, dict):
-        order = [code for code in LEVELS if code in value] + [code for code in value if code not in LEVELS]
-        return _counts(((label("level", code, lang), value[code]) for code in order), lang)
+        return _counts(((label("level", code, lang), value[code]) for code in in_level_order(value)), lang)
     if key == "bands" and isinstance(value, dict):
         bands = names.get("bands") or {}
         order = [code for code in bands if code in value] + sorted(code for code in value if code not in bands)
